@@ -1,0 +1,79 @@
+//! Decoding the same 1000 readings as the codec's text form, the codec's JSON form,
+//! and with serde_json (the baseline), in one run. See docs/benchmarks.md.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text};
+
+/// A realistic message: 1000 samples of one 10 Hz extraction, as a scale sends them.
+fn readings() -> Vec<Reading> {
+    let client_id = ClientId::parse("scale-01").expect("valid id");
+    let session_id = SessionId::parse("brew-0042").expect("valid id");
+    (0..1000u32)
+        .map(|i| Reading {
+            client_id,
+            session_id,
+            value: Grams::new((f64::from(i) * 0.0363 * 100.0).round() / 100.0).expect("in range"),
+            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100).expect("in range"),
+        })
+        .collect()
+}
+
+/// What a straightforward serde implementation would decode into.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Owned {
+    client_id: String,
+    session_id: String,
+    value: f64,
+    tstamp: u64,
+}
+
+/// serde_json's best case: borrowed strings, no validation.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Borrowed<'a> {
+    client_id: &'a str,
+    session_id: &'a str,
+    value: f64,
+    tstamp: u64,
+}
+
+fn decode(c: &mut Criterion) {
+    let readings = readings();
+    let mut text = String::new();
+    encode_text(&readings, &mut text);
+    let mut json = String::new();
+    encode_json(&readings, &mut json);
+
+    let mut group = c.benchmark_group("decode 1000 readings");
+    group.throughput(Throughput::Elements(readings.len() as u64));
+    group.bench_function("codec text", |b| {
+        b.iter(|| decode_message(black_box(text.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
+    });
+    group.bench_function("codec json", |b| {
+        b.iter(|| decode_message(black_box(json.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
+    });
+    group.bench_function("serde_json owned", |b| {
+        b.iter(|| black_box(json.as_str()).lines().filter(|l| serde_json::from_str::<Owned>(l).is_ok()).count());
+    });
+    group.bench_function("serde_json borrowed", |b| {
+        b.iter(|| black_box(json.as_str()).lines().filter(|l| serde_json::from_str::<Borrowed>(l).is_ok()).count());
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("encode 1000 readings");
+    group.throughput(Throughput::Elements(readings.len() as u64));
+    group.bench_function("codec text", |b| {
+        b.iter(|| {
+            let mut out = String::with_capacity(text.len());
+            encode_text(black_box(&readings), &mut out);
+            out
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);
