@@ -1,0 +1,92 @@
+//! The Wages web app: every page and component, rendered on the server (feature `ssr`)
+//! and hydrated in the browser (feature `hydrate`).
+//!
+//! # Layout
+//!
+//! - [`shell`] and [`App`]: the HTML document, the router and the navigation.
+//! - [`base`]: the URL path prefix (`WAGES_BASE_PATH`) every link, asset and call follows.
+//! - [`status`]: the server's facts (version, uptime, modes) through a server function.
+//! - [`checker`]: checks a pasted MQTT payload with the shared codec, in the browser or on the server.
+//! - [`error`]: the one error type server functions return.
+//! - `pages`: one module per page.
+
+#![recursion_limit = "256"]
+
+pub mod base;
+pub mod checker;
+pub mod error;
+mod pages;
+pub mod status;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::base::BasePath;
+use crate::pages::{HomePage, NotFound};
+
+/// The HTML document around the app. The server renders it for every page request.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let base = expect_context::<BasePath>();
+    let root = base.as_str().to_owned();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name=base::META_NAME content=base.as_str().to_owned() />
+                <link rel="icon" href="data:," />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options root />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The app: navigation and routes, under the configured base path.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let base = expect_context::<BasePath>();
+    let stylesheet = base.join("/pkg/wages.css");
+    // Router links are absolute paths: they carry the base path themselves.
+    let home = base.home();
+
+    // Lets tests and people see that the WASM took over the server-rendered page.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href=stylesheet />
+        <Title formatter=|page: String| if page.is_empty() { "Wages".to_owned() } else { format!("{page} · Wages") } />
+        <Router base=base.as_str().to_owned()>
+            <header class="topbar">
+                <A href=home.clone() attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"◉"</span>
+                    "Wages"
+                </A>
+                <nav aria-label="Main">
+                    <A href=home exact=true>"Overview"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage />
+                </Routes>
+            </main>
+            <footer class="footer">
+                "Wages " {env!("CARGO_PKG_VERSION")} " · connected coffee scales"
+            </footer>
+        </Router>
+    }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what Wages needs to build, run and test on a fresh Debian machine, offline
+# except for the package registries. Idempotent: every step checks first and skips what
+# is already there at the right version. Usage: scripts/setup.sh [--test]
+#   (no flag)  the build tools: WASM target, cargo-leptos, wasm-bindgen-cli, wasm-opt
+#   --test     also what the tests need: Chromium, the end2end npm packages, and the
+#              services the integration tests start privately (PostgreSQL, Mosquitto, ...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+CARGO_LEPTOS_VERSION=0.3.11
+# Must equal the `wasm-bindgen` version pinned in Cargo.toml.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+: "${WASM_BINDGEN_VERSION:?Cargo.toml must pin wasm-bindgen with =}"
+
+want_test=false
+[ "${1:-}" = "--test" ] && want_test=true
+
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+# Debian packages ---------------------------------------------------------------------
+apt_pkgs=()
+$want_test && {
+  command -v chromium >/dev/null || apt_pkgs+=(chromium)
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_pkgs+=(postgresql)
+  command -v mosquitto >/dev/null || apt_pkgs+=(mosquitto mosquitto-clients)
+}
+if [ ${#apt_pkgs[@]} -gt 0 ]; then
+  say "installing Debian packages: ${apt_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+  # The packages start machine-wide services; tests run their own private instances.
+  for svc in postgresql mosquitto; do service "$svc" stop >/dev/null 2>&1 || true; done
+fi
+
+# Rust: WASM target -------------------------------------------------------------------
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Compiles a crate's published source with a pinned dependency, because the lock files
+# shipped with these tools need a newer rustc than the machine has.
+install_from_source() { # crate version binary pin_crate pin_version [cargo install flags...]
+  local crate=$1 version=$2 bin=$3 pin=$4 pin_version=$5; shift 5
+  local src build
+  cargo info "$crate@$version" >/dev/null 2>&1 || true # fetches the source into the registry cache
+  src=$(ls -d "$HOME"/.cargo/registry/src/*/"$crate-$version" | head -1)
+  build=$(mktemp -d)
+  cp -r "$src" "$build/$crate"
+  (cd "$build/$crate" && cargo update -q -p "$pin" --precise "$pin_version" && cargo install -q --path . --locked "$@")
+  rm -rf "$build"
+  command -v "$bin" >/dev/null
+}
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "building cargo-leptos $CARGO_LEPTOS_VERSION from source (10-30 minutes on 2 cores, once per machine)"
+  install_from_source cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos cargo-util-schemas 0.14.1 --features no_downloads
+fi
+
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "building wasm-bindgen-cli $WASM_BINDGEN_VERSION from source (5-12 minutes, once per machine)"
+  install_from_source wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen webpki-roots 1.0.10
+fi
+
+# npm: wasm-opt (binaryen, runs under node; Debian's binaryen 108 breaks hydration) and,
+# for tests, Playwright. Both live in end2end/node_modules.
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || { $want_test && [ ! -d end2end/node_modules/@playwright/test ]; }; then
+  say "installing end2end npm packages (binaryen, Playwright without its browser download)"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+say "ready"

@@ -1,0 +1,143 @@
+//! The HTTP side: the Leptos app (pages and server functions), health endpoints and
+//! static assets, all under the configured base path.
+
+use std::time::Instant;
+
+use app::base::BasePath;
+use app::status::ServerFacts;
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{any, get};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+
+/// What every handler and server function can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Leptos's own options: site root, output name, address.
+    pub leptos_options: LeptosOptions,
+    /// The URL path prefix everything is served under.
+    pub base: BasePath,
+    /// Facts for the status page.
+    pub facts: ServerFacts,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, base: BasePath) -> Self {
+        Self { leptos_options, base, facts: ServerFacts { started_at: Instant::now() } }
+    }
+
+    /// Puts the state into the Leptos context of a render or server function call.
+    fn provide(&self) {
+        provide_context(self.base.clone());
+        provide_context(self.facts.clone());
+    }
+}
+
+/// The whole web app as one router.
+pub fn router(state: AppState) -> Router {
+    let route_list = {
+        let base = state.base.clone();
+        generate_route_list(move || {
+            provide_context(base.clone());
+            view! { <App /> }
+        })
+    };
+    let context = {
+        let state = state.clone();
+        move || state.provide()
+    };
+    let at = |path: &str| state.base.join(path);
+
+    let mut router = Router::new()
+        .leptos_routes_with_context(&state, route_list, context, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .route(&at("/healthz"), get(healthz))
+        .route(&at("/readyz"), get(readyz))
+        .route(&at("/api/{*fn_name}"), any(server_fn));
+    if !state.base.as_str().is_empty() {
+        // People type the bare address, or the base path with a slash: send them home.
+        let home = state.base.as_str().to_owned();
+        let to_home = move |uri: Uri| {
+            let target = match uri.query() {
+                Some(q) => format!("{home}?{q}"),
+                None => home.clone(),
+            };
+            async move { Redirect::temporary(&target) }
+        };
+        router = router.route("/", get(to_home.clone())).route(&at("/"), get(to_home));
+    }
+    router.fallback(assets_or_not_found).with_state(state)
+}
+
+/// `GET {base}/healthz`: the process is alive.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET {base}/readyz`: ready to serve. Checks join here as the database and broker arrive.
+async fn readyz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ready" }))
+}
+
+/// `uri` with the base path taken off the front, as the inner handlers expect it.
+fn strip_base(base: &BasePath, uri: &Uri) -> Uri {
+    let Some(rest) = uri.path().strip_prefix(base.as_str()) else {
+        return uri.clone();
+    };
+    let path = if rest.is_empty() { "/" } else { rest };
+    let stripped = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    stripped.parse().unwrap_or_else(|_| uri.clone())
+}
+
+/// Server functions are registered at `/api/…`; they are reached at `{base}/api/…`.
+async fn server_fn(State(state): State<AppState>, mut req: Request<Body>) -> Response {
+    *req.uri_mut() = strip_base(&state.base, req.uri());
+    leptos_axum::handle_server_fns_with_context(move || state.provide(), req).await.into_response()
+}
+
+/// Files under the site root (`{base}/pkg/…`), or the app's own 404 page.
+async fn assets_or_not_found(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let in_base = state.base.as_str().is_empty() || req.uri().path().starts_with(&format!("{}/", state.base.as_str()));
+    if !in_base {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
+    let file_uri = strip_base(&state.base, req.uri());
+    let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        {
+            let state = state.clone();
+            move || state.provide()
+        },
+        shell,
+    );
+    handler(file_uri, State(state), req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_the_base_path() {
+        let base = BasePath::parse("/wages").expect("valid");
+        let uri: Uri = "/wages/api/status?x=1".parse().expect("uri");
+        assert_eq!(strip_base(&base, &uri), "/api/status?x=1");
+        assert_eq!(strip_base(&base, &"/wages".parse().expect("uri")), "/");
+        assert_eq!(strip_base(&BasePath::default(), &uri), uri);
+    }
+}

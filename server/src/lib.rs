@@ -1,0 +1,80 @@
+//! The `wages` server: one process serving the web app and API (and, as the pipeline
+//! lands, the broker and ingestion).
+//!
+//! # Layout
+//!
+//! - [`config`]: every environment variable, parsed once into [`config::Config`].
+//! - [`telemetry`]: logging setup (pretty or JSON).
+//! - [`http`]: the axum router: Leptos pages and server functions, health, assets.
+//! - [`run`] serves on a listener until a shutdown future completes, so tests bind
+//!   `127.0.0.1:0` and stop the server at will; `main.rs` only wires the process.
+
+#![recursion_limit = "256"]
+
+pub mod config;
+pub mod http;
+pub mod telemetry;
+
+use std::future::Future;
+use std::io;
+
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::AppState;
+
+/// Leptos's options from our configuration. The output name is baked in by cargo-leptos.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("wages"))
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build()
+}
+
+/// Binds the web listener, turning the usual failures into one readable line.
+pub async fn bind(config: &Config) -> Result<TcpListener, String> {
+    let addr = config.site_addr;
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another")
+        }
+        io::ErrorKind::PermissionDenied => format!("LEPTOS_SITE_ADDR={addr}: permission denied; choose a port above 1023"),
+        io::ErrorKind::AddrNotAvailable => format!("LEPTOS_SITE_ADDR={addr}: no such address on this machine"),
+        _ => format!("LEPTOS_SITE_ADDR={addr}: cannot listen: {e}"),
+    })
+}
+
+/// Serves until `shutdown` completes, then finishes the requests in flight.
+pub async fn run(config: &Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+    let state = AppState::new(leptos_options(config), config.base_path.clone());
+    let app = http::router(state);
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, base_path = config.base_path.as_str(), "wages is listening: http://{local}{}", config.base_path.home());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

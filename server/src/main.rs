@@ -1,0 +1,63 @@
+//! `wages`: reads the configuration, sets up logging, and serves until Ctrl-C or SIGTERM.
+
+use std::process::ExitCode;
+
+use wages_server::config::Config;
+use wages_server::{bind, run, shutdown_signal, telemetry};
+
+#[allow(clippy::print_stdout)] // --help and --version answer on stdout
+fn main() -> ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("-h" | "--help") => {
+            print!("{}", Config::help());
+            return ExitCode::SUCCESS;
+        }
+        Some("-V" | "--version") => {
+            println!("wages {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("wages: unknown argument {other:?}; see wages --help");
+            return ExitCode::from(2);
+        }
+    }
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("wages: cannot read .env: {e}");
+        return ExitCode::from(2);
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("wages: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log_filter, config.log_format);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wages: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let listener = match bind(&config).await {
+            Ok(listener) => listener,
+            Err(line) => {
+                eprintln!("wages: {line}");
+                return ExitCode::from(2);
+            }
+        };
+        match run(&config, listener, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wages: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
