@@ -3,8 +3,7 @@
 # except for the package registries. Idempotent: every step checks first and skips what
 # is already there at the right version. Usage: scripts/setup.sh [--test]
 #   (no flag)  the build tools: WASM target, cargo-leptos, wasm-bindgen-cli, wasm-opt
-#   --test     also what the tests need: Chromium, the end2end npm packages, and the
-#              services the integration tests start privately (PostgreSQL, Mosquitto, ...)
+#   --test     also what the tests need: Debian's Chromium for the Playwright suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,18 +20,14 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # Debian packages ---------------------------------------------------------------------
 apt_pkgs=()
-$want_test && {
+if $want_test; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
-  [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_pkgs+=(postgresql)
-  command -v mosquitto >/dev/null || apt_pkgs+=(mosquitto mosquitto-clients)
-}
+fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
-  # The packages start machine-wide services; tests run their own private instances.
-  for svc in postgresql mosquitto; do service "$svc" stop >/dev/null 2>&1 || true; done
 fi
 
 # Rust: WASM target -------------------------------------------------------------------
@@ -65,9 +60,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   install_from_source wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen webpki-roots 1.0.10
 fi
 
-# npm: wasm-opt (binaryen, runs under node; Debian's binaryen 108 breaks hydration) and,
-# for tests, Playwright. Both live in end2end/node_modules.
-if [ ! -x end2end/node_modules/.bin/wasm-opt ] || { $want_test && [ ! -d end2end/node_modules/@playwright/test ]; }; then
+# npm: wasm-opt (binaryen 123, runs under node; Debian's binaryen 108 breaks hydration)
+# and Playwright, both in end2end/node_modules. Playwright's own browser download is
+# skipped: the tests drive Debian's Chromium.
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ]; then
   say "installing end2end npm packages (binaryen, Playwright without its browser download)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi

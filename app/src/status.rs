@@ -27,7 +27,8 @@ pub struct ServerFacts {
 /// The server's version, uptime and modes.
 #[server]
 pub async fn server_status() -> Result<StatusReport, AppError> {
-    let facts = use_context::<ServerFacts>().ok_or_else(|| AppError::Unavailable("server facts missing".into()))?;
+    let facts = use_context::<ServerFacts>()
+        .ok_or_else(|| AppError::Unavailable("server facts missing".into()))?;
     let base = expect_context::<crate::base::BasePath>();
     Ok(StatusReport {
         version: env!("CARGO_PKG_VERSION").to_owned(),

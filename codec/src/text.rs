@@ -56,7 +56,9 @@ pub(crate) fn grams(raw: In<'_>, at: usize) -> Result<Grams, LineProblem<'_>> {
         Ok((rest, num)) if rest.is_empty() && !num.is_empty() => num,
         _ => return Err((at, Problem::NotANumber, Some(raw))),
     };
-    let parsed = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok());
+    let parsed = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok());
     let g = parsed.ok_or((at, Problem::NotANumber, Some(raw)))?;
     Grams::new(g).map_err(|why| (at, Problem::Invalid(Field::Value, why), Some(raw)))
 }
@@ -65,21 +67,37 @@ pub(crate) fn grams(raw: In<'_>, at: usize) -> Result<Grams, LineProblem<'_>> {
 pub(crate) fn tstamp(raw: In<'_>, at: usize) -> Result<Timestamp, LineProblem<'_>> {
     let out_of_range = |why| (at, Problem::Invalid(Field::Tstamp, why), Some(raw));
     if !raw.is_empty() && raw.iter().all(u8::is_ascii_digit) {
-        let ms = raw.iter().try_fold(0u64, |acc, b| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')));
-        let ms = ms.ok_or(InvalidValue::OutOfRange { min: "0", max: "253402300799999 (year 9999)" });
+        let ms = raw.iter().try_fold(0u64, |acc, b| {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        });
+        let ms = ms.ok_or(InvalidValue::OutOfRange {
+            min: "0",
+            max: "253402300799999 (year 9999)",
+        });
         return ms.and_then(Timestamp::from_millis).map_err(out_of_range);
     }
     // Text that does not start like a date is neither form: say so without date detail.
     if raw.get(4) != Some(&b'-') {
         return Err((at, Problem::BadTimestamp(""), Some(raw)));
     }
-    let ms = parse_rfc3339(raw).map_err(|(pos, detail)| (at + pos, Problem::BadTimestamp(detail), Some(raw)))?;
-    let ms = u64::try_from(ms).map_err(|_| out_of_range(InvalidValue::OutOfRange { min: "1970-01-01", max: "9999-12-31" }))?;
+    let ms = parse_rfc3339(raw)
+        .map_err(|(pos, detail)| (at + pos, Problem::BadTimestamp(detail), Some(raw)))?;
+    let ms = u64::try_from(ms).map_err(|_| {
+        out_of_range(InvalidValue::OutOfRange {
+            min: "1970-01-01",
+            max: "9999-12-31",
+        })
+    })?;
     Timestamp::from_millis(ms).map_err(out_of_range)
 }
 
 /// Stores a field's value, refusing a second one.
-fn set_once<'a, T>(slot: &mut Option<T>, value: T, field: Field, at: usize) -> Result<(), LineProblem<'a>> {
+fn set_once<'a, T>(
+    slot: &mut Option<T>,
+    value: T,
+    field: Field,
+    at: usize,
+) -> Result<(), LineProblem<'a>> {
     if slot.is_some() {
         return Err((at, Problem::Duplicate(field), None));
     }
@@ -104,7 +122,11 @@ pub(crate) fn parse_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
         let equals: IResult<In, char, ()> = char('=').parse(after_key);
         let Ok((after_eq, _)) = equals else {
             let found = &after_key[..after_key.len().min(1)];
-            return Err((at(after_key), Problem::Expected("'=' after the key"), Some(found)));
+            return Err((
+                at(after_key),
+                Problem::Expected("'=' after the key"),
+                Some(found),
+            ));
         };
         let value_start = spaces(after_eq);
         let value_at = at(value_start);
@@ -121,7 +143,12 @@ pub(crate) fn parse_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
                 set_once(&mut session_id, v, Field::SessionId, key_at)?;
             }
             b"value" => set_once(&mut value, grams(raw, value_at)?, Field::Value, key_at)?,
-            b"tstamp" => set_once(&mut tstamp_ms, tstamp(raw, value_at)?, Field::Tstamp, key_at)?,
+            b"tstamp" => set_once(
+                &mut tstamp_ms,
+                tstamp(raw, value_at)?,
+                Field::Tstamp,
+                key_at,
+            )?,
             _ => {} // Unknown keys are for newer servers: skip them.
         }
         rest = after_value.strip_prefix(b";").map_or(after_value, spaces);

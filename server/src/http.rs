@@ -34,7 +34,13 @@ impl FromRef<AppState> for LeptosOptions {
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, base: BasePath) -> Self {
-        Self { leptos_options, base, facts: ServerFacts { started_at: Instant::now() } }
+        Self {
+            leptos_options,
+            base,
+            facts: ServerFacts {
+                started_at: Instant::now(),
+            },
+        }
     }
 
     /// Puts the state into the Leptos context of a render or server function call.
@@ -77,7 +83,9 @@ pub fn router(state: AppState) -> Router {
             };
             async move { Redirect::temporary(&target) }
         };
-        router = router.route("/", get(to_home.clone())).route(&at("/"), get(to_home));
+        router = router
+            .route("/", get(to_home.clone()))
+            .route(&at("/"), get(to_home));
     }
     router.fallback(assets_or_not_found).with_state(state)
 }
@@ -108,12 +116,18 @@ fn strip_base(base: &BasePath, uri: &Uri) -> Uri {
 /// Server functions are registered at `/api/…`; they are reached at `{base}/api/…`.
 async fn server_fn(State(state): State<AppState>, mut req: Request<Body>) -> Response {
     *req.uri_mut() = strip_base(&state.base, req.uri());
-    leptos_axum::handle_server_fns_with_context(move || state.provide(), req).await.into_response()
+    leptos_axum::handle_server_fns_with_context(move || state.provide(), req)
+        .await
+        .into_response()
 }
 
 /// Files under the site root (`{base}/pkg/…`), or the app's own 404 page.
 async fn assets_or_not_found(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let in_base = state.base.as_str().is_empty() || req.uri().path().starts_with(&format!("{}/", state.base.as_str()));
+    let in_base = state.base.as_str().is_empty()
+        || req
+            .uri()
+            .path()
+            .starts_with(&format!("{}/", state.base.as_str()));
     if !in_base {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }

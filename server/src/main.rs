@@ -37,7 +37,10 @@ fn main() -> ExitCode {
     };
     telemetry::init(&config.log_filter, config.log_format);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wages: cannot start the async runtime: {e}");

@@ -39,7 +39,13 @@ impl TestServer {
             })
             .await
         });
-        TestServer { addr, base: base.to_owned(), stop: Some(stop), task, _site: site }
+        TestServer {
+            addr,
+            base: base.to_owned(),
+            stop: Some(stop),
+            task,
+            _site: site,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -56,7 +62,10 @@ impl TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.task.await.expect("server task").expect("clean shutdown");
+        self.task
+            .await
+            .expect("server task")
+            .expect("clean shutdown");
     }
 }
 
@@ -71,11 +80,28 @@ async fn serves_everything_under(base: &str) {
 
     let (status, page) = server.get("/").await;
     assert_eq!(status, 200);
-    assert!(page.contains("Every extraction, weighed live"), "home page rendered on the server");
-    assert!(page.contains(&format!(r#"<meta name="wages-base-path" content="{base}">"#)), "base path handed to the browser");
-    assert!(page.contains(&format!("{base}/pkg/wages.js")), "hydration script follows the base path");
-    assert!(page.contains(&format!(r#"href="{base}/pkg/wages.css""#)), "stylesheet follows the base path");
-    assert!(page.contains(r#"data-testid="version""#), "server status rendered before the WASM loads");
+    assert!(
+        page.contains("Every extraction, weighed live"),
+        "home page rendered on the server"
+    );
+    assert!(
+        page.contains(&format!(
+            r#"<meta name="wages-base-path" content="{base}">"#
+        )),
+        "base path handed to the browser"
+    );
+    assert!(
+        page.contains(&format!("{base}/pkg/wages.js")),
+        "hydration script follows the base path"
+    );
+    assert!(
+        page.contains(&format!(r#"href="{base}/pkg/wages.css""#)),
+        "stylesheet follows the base path"
+    );
+    assert!(
+        page.contains(r#"data-testid="version""#),
+        "server status rendered before the WASM loads"
+    );
 
     let (status, css) = server.get("/pkg/wages.css").await;
     assert_eq!((status, css.as_str()), (200, "body{}"));
@@ -85,9 +111,14 @@ async fn serves_everything_under(base: &str) {
     assert!(page.contains("Nothing here"));
 
     // The payload checker works without the WASM: the server renders the verdict.
-    let (status, page) = server.get("/?payload=client_id%3Da%3Bsession_id%3Db%3Bvalue%3Dx%3Btstamp%3D1").await;
+    let (status, page) = server
+        .get("/?payload=client_id%3Da%3Bsession_id%3Db%3Bvalue%3Dx%3Btstamp%3D1")
+        .await;
     assert_eq!(status, 200);
-    assert!(page.contains("expected a number for value"), "verdict rendered on the server");
+    assert!(
+        page.contains("expected a number for value"),
+        "verdict rendered on the server"
+    );
 
     // The server function answers at {base}/api/…, as the browser calls it.
     let url = server.url(<app::status::ServerStatus as ServerFn>::PATH);
@@ -120,9 +151,30 @@ async fn serves_everything_under_a_base_path() {
 async fn under_a_base_path_nothing_leaks_to_the_root() {
     let server = TestServer::start("/wages").await;
     let root = |p: &str| format!("http://{}{p}", server.addr);
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    assert_eq!(client.get(root("/healthz")).send().await.expect("get").status().as_u16(), 404);
-    assert_eq!(client.get(root("/pkg/wages.css")).send().await.expect("get").status().as_u16(), 404);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    assert_eq!(
+        client
+            .get(root("/healthz"))
+            .send()
+            .await
+            .expect("get")
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        client
+            .get(root("/pkg/wages.css"))
+            .send()
+            .await
+            .expect("get")
+            .status()
+            .as_u16(),
+        404
+    );
     let res = client.get(root("/")).send().await.expect("get");
     assert_eq!(res.status().as_u16(), 307);
     assert_eq!(res.headers()["location"], "/wages");
@@ -133,7 +185,15 @@ async fn under_a_base_path_nothing_leaks_to_the_root() {
 async fn a_port_in_use_is_one_clear_line() {
     let taken = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let config = Config::from_lookup(|name| (name == "LEPTOS_SITE_ADDR").then(|| addr.clone())).expect("valid");
-    let err = wages_server::bind(&config).await.expect_err("port is taken");
-    assert_eq!(err, format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another"));
+    let config = Config::from_lookup(|name| (name == "LEPTOS_SITE_ADDR").then(|| addr.clone()))
+        .expect("valid");
+    let err = wages_server::bind(&config)
+        .await
+        .expect_err("port is taken");
+    assert_eq!(
+        err,
+        format!(
+            "LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another"
+        )
+    );
 }

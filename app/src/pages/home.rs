@@ -109,8 +109,13 @@ fn PayloadChecker() -> impl IntoView {
     let submitted = move || query.read().get("payload").unwrap_or_default();
     let draft = RwSignal::new(query.read_untracked().get("payload").unwrap_or_default());
     // A submitted form or the example link changes the query: show what it carries.
-    Effect::watch(submitted, move |payload, _, _| draft.set(payload.clone()), false);
-    let report = Memo::new(move |_| draft.with(|d| (!d.trim().is_empty()).then(|| check_payload(d))));
+    Effect::watch(
+        submitted,
+        move |payload, _, _| draft.set(payload.clone()),
+        false,
+    );
+    let report =
+        Memo::new(move |_| draft.with(|d| (!d.trim().is_empty()).then(|| check_payload(d))));
     let example_href = format!("?payload={}#checker", query_value(EXAMPLE));
 
     view! {
@@ -145,7 +150,11 @@ fn PayloadChecker() -> impl IntoView {
 /// The verdict: refused message, readings table, line errors.
 #[component]
 fn Report(report: PayloadReport) -> impl IntoView {
-    let PayloadReport { readings, errors, refused } = report;
+    let PayloadReport {
+        readings,
+        errors,
+        refused,
+    } = report;
     let (accepted, rejected) = (readings.len(), errors.len());
     let summary = format!(
         "{} reading{} accepted, {} line{} refused",

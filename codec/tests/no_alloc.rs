@@ -1,0 +1,71 @@
+//! The decoder allocates nothing for valid lines: a counting global allocator watches
+//! a 1000-reading message being decoded in both forms.
+#![allow(unsafe_code)] // a GlobalAlloc wrapper is unsafe by definition; it only counts
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wages_codec::{
+    ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text,
+};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: forwards the caller's layout unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn message(encode: fn(&[Reading], &mut String)) -> String {
+    let readings: Vec<Reading> = (0..1000u32)
+        .map(|i| Reading {
+            client_id: ClientId::parse("scale-01").expect("valid"),
+            session_id: SessionId::parse("brew-0042").expect("valid"),
+            value: Grams::new(f64::from(i) / 27.0).expect("in range"),
+            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100)
+                .expect("in range"),
+        })
+        .collect();
+    let mut out = String::new();
+    encode(&readings, &mut out);
+    out
+}
+
+fn allocations_while_decoding(payload: &str) -> (usize, usize) {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let mut ok = 0;
+    for line in decode_message(payload.as_bytes()).expect("within bounds") {
+        ok += usize::from(line.is_ok());
+    }
+    (ok, ALLOCATIONS.load(Ordering::SeqCst) - before)
+}
+
+#[test]
+fn decoding_1000_readings_allocates_nothing() {
+    let text = message(encode_text);
+    let json = message(encode_json);
+    // Tests run on threads of one process: count in one test so nothing else interferes.
+    assert_eq!(allocations_while_decoding(&text), (1000, 0), "text form");
+    assert_eq!(allocations_while_decoding(&json), (1000, 0), "JSON form");
+    // An RFC 3339 timestamp and unknown keys take the same allocation-free path.
+    let line = "client_id=s;session_id=b;value=1;tstamp=2025-11-22T10:00:00.5+01:00;battery=80\n"
+        .repeat(100);
+    assert_eq!(
+        allocations_while_decoding(&line),
+        (100, 0),
+        "RFC 3339 and unknown keys"
+    );
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Every check Wages has, as CI runs it: formatting, lints, all Rust tests (unit, doc,
+# integration), then the Playwright suite in Chromium against a release build, served
+# at the root and under /wages. Installs what is missing first. Ends with a summary;
+# exits non-zero if any step failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+results=()
+failed=0
+step() { # name command...
+  local name=$1 start=$SECONDS; shift
+  printf '\n\033[1;34m==> %s\033[0m\n' "$name"
+  if "$@"; then
+    results+=("ok      $(printf '%4ss' $((SECONDS - start)))  $name")
+  else
+    results+=("FAILED  $(printf '%4ss' $((SECONDS - start)))  $name")
+    failed=$((failed + 1))
+  fi
+}
+skip() { results+=("skipped         $1 ($2)"); failed=$((failed + 1)); }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+e2e() {
+  local data; data=$(mktemp -d)
+  E2E_PORT_ROOT=$(free_port) E2E_PORT_WAGES=$(free_port) E2E_DATA_DIR=$data \
+    bash -c 'cd end2end && npx playwright test'
+  local rc=$?
+  rm -rf "$data"
+  return $rc
+}
+
+if ! scripts/setup.sh --test; then
+  echo "setup failed: see above"; exit 1
+fi
+
+step "cargo fmt --check" cargo fmt --all --check
+step "clippy (server, native)" cargo clippy --locked -p wages-codec -p app -p server --all-targets --features app/ssr -- -D warnings
+step "clippy (browser, wasm32)" cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
+step "cargo test (unit, doc, integration)" cargo test --locked -p wages-codec -p app -p server --features app/ssr
+if step "release build (cargo leptos build --release)" cargo leptos build --release; [ "${results[-1]:0:2}" = ok ]; then
+  step "Playwright in Chromium, at / and under /wages" e2e
+else
+  skip "Playwright in Chromium" "no release build"
+fi
+
+printf '\n\033[1mSummary\033[0m\n'
+printf '  %s\n' "${results[@]}"
+passed=$(( ${#results[@]} - failed ))
+echo "steps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
