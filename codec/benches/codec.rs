@@ -49,6 +49,12 @@ fn decode(c: &mut Criterion) {
     encode_text(&readings, &mut text);
     let mut json = String::new();
     encode_json(&readings, &mut json);
+    // The same readings as a hand-written device might send them: other key order,
+    // spaces, a trailing `;`. These take the general parser, not the canonical fast path.
+    let loose: String = readings
+        .iter()
+        .map(|r| format!("tstamp = {} ; value = {} ; session_id = {} ; client_id = {} ;\n", r.tstamp, r.value, r.session_id, r.client_id))
+        .collect();
 
     let mut group = c.benchmark_group("decode 1000 readings");
     group.throughput(Throughput::Elements(readings.len() as u64));
@@ -59,6 +65,9 @@ fn decode(c: &mut Criterion) {
                 .filter(Result::is_ok)
                 .count()
         });
+    });
+    group.bench_function("codec text, any order and spacing", |b| {
+        b.iter(|| decode_message(black_box(loose.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
     });
     group.bench_function("codec json", |b| {
         b.iter(|| {

@@ -40,7 +40,7 @@ pub fn decode_message(payload: &[u8]) -> Result<Lines<'_>, MessageError> {
         });
     }
     // Counting newlines is cheap; only a message near the bound needs its blanks counted.
-    let newlines = payload.iter().filter(|&&b| b == b'\n').count();
+    let newlines = memchr::memchr_iter(b'\n', payload).count();
     if newlines >= MAX_READINGS_PER_MESSAGE {
         let readings = payload
             .split(|&b| b == b'\n')
@@ -70,10 +70,11 @@ pub struct Lines<'a> {
 impl Iterator for Lines<'_> {
     type Item = Result<Reading, DecodeError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let rest = self.rest?;
-            let (line, after) = match rest.iter().position(|&b| b == b'\n') {
+            let (line, after) = match memchr::memchr(b'\n', rest) {
                 Some(nl) => (&rest[..nl], Some(&rest[nl + 1..])),
                 None => (rest, None),
             };
@@ -100,6 +101,7 @@ pub fn decode_line(line: &[u8]) -> Result<Reading, DecodeError> {
     decode_line_numbered(line, 1)
 }
 
+#[inline]
 fn decode_line_numbered(line: &[u8], n: u32) -> Result<Reading, DecodeError> {
     if line.len() > MAX_LINE_BYTES {
         return Err(DecodeError::new(

@@ -5,7 +5,7 @@
 //! skipped. Every slice borrows the input: nothing is allocated unless there is an error.
 
 use nom::bytes::complete::{take_till, take_while1};
-use nom::character::complete::{char, space0};
+use nom::character::complete::char;
 use nom::number::complete::recognize_float;
 use nom::{IResult, Parser};
 
@@ -15,9 +15,14 @@ use crate::types::{ClientId, Grams, Reading, SessionId, Timestamp, is_id_byte};
 
 type In<'a> = &'a [u8];
 
-fn spaces(i: In) -> In {
-    let parsed: IResult<In, In, ()> = space0(i);
-    parsed.map_or(i, |(rest, _)| rest)
+/// Skips spaces and tabs. Usually there are none, so this is a plain loop rather
+/// than a combinator: it runs up to seven times per field.
+#[inline]
+fn spaces(mut i: In) -> In {
+    while let [b' ' | b'\t', rest @ ..] = i {
+        i = rest;
+    }
+    i
 }
 
 fn trim_end_spaces(mut v: In) -> In {
@@ -35,32 +40,81 @@ fn id<'a, T>(
     raw: In<'a>,
     at: usize,
     field: Field,
-    parse: fn(&str) -> Result<T, InvalidValue>,
+    parse: fn(&[u8]) -> Result<T, InvalidValue>,
 ) -> Result<T, LineProblem<'a>> {
-    if let Some(pos) = raw.iter().position(|&b| !is_id_byte(b)) {
-        let invalid = Problem::Invalid(field, InvalidValue::BadChar { pos });
-        return Err((at + pos, invalid, Some(raw)));
-    }
-    // Only ASCII is left, so this is valid UTF-8.
-    let text = std::str::from_utf8(raw).map_err(|_| (at, Problem::Expected("ASCII"), Some(raw)))?;
-    parse(text).map_err(|why| {
+    parse(raw).map_err(|why| {
+        let at = match why {
+            InvalidValue::BadChar { pos } => at + pos,
+            _ => at,
+        };
         let found = (!raw.is_empty()).then_some(raw);
         (at, Problem::Invalid(field, why), found)
     })
 }
 
+/// Powers of ten that are exact in an f64.
+const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/// The common case, `[+-]digits[.digits]` with at most 15 digits, without a detour
+/// through text: the integer and the power of ten are exact in an f64, so one division
+/// is correctly rounded and gives the same value `str::parse` would.
+fn plain_decimal(raw: In) -> Option<f64> {
+    let (negative, digits) = match raw.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, raw),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let (mut mantissa, mut count, mut fraction, mut dot) = (0u64, 0usize, 0usize, false);
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                count += 1;
+                fraction += usize::from(dot);
+            }
+            b'.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    if count == 0 || count > 15 {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)] // below 10^15 < 2^53: exact
+    let value = mantissa as f64 / POW10[fraction];
+    Some(if negative { -value } else { value })
+}
+
 /// Parses a decimal number in grams (`18`, `18.25`, `-0.4`, `1.5e2`).
 pub(crate) fn grams(raw: In<'_>, at: usize) -> Result<Grams, LineProblem<'_>> {
-    let number: IResult<In, In, ()> = recognize_float(raw);
-    let text = match number {
-        Ok((rest, num)) if rest.is_empty() && !num.is_empty() => num,
-        _ => return Err((at, Problem::NotANumber, Some(raw))),
+    let g = match plain_decimal(raw) {
+        Some(g) => g,
+        None => {
+            let number: IResult<In, In, ()> = recognize_float(raw);
+            let text = match number {
+                Ok((rest, num)) if rest.is_empty() && !num.is_empty() => num,
+                _ => return Err((at, Problem::NotANumber, Some(raw))),
+            };
+            let parsed = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok());
+            parsed.ok_or((at, Problem::NotANumber, Some(raw)))?
+        }
     };
-    let parsed = std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.parse::<f64>().ok());
-    let g = parsed.ok_or((at, Problem::NotANumber, Some(raw)))?;
     Grams::new(g).map_err(|why| (at, Problem::Invalid(Field::Value, why), Some(raw)))
+}
+
+/// `Some(number)` when `raw` is all ASCII digits (`Some(None)` past `u64::MAX`);
+/// `None` when it is empty or holds anything else.
+fn all_digits(raw: In) -> Option<Option<u64>> {
+    if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // Up to 19 digits cannot overflow a u64; only longer text needs checked arithmetic.
+    if raw.len() <= 19 {
+        return Some(Some(raw.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'))));
+    }
+    Some(raw.iter().try_fold(0u64, |n, &b| n.checked_mul(10)?.checked_add(u64::from(b - b'0'))))
 }
 
 /// Parses milliseconds since the epoch, or an RFC 3339 date-time.
@@ -91,24 +145,67 @@ pub(crate) fn tstamp(raw: In<'_>, at: usize) -> Result<Timestamp, LineProblem<'_
     Timestamp::from_millis(ms).map_err(out_of_range)
 }
 
-/// Stores a field's value, refusing a second one.
-fn set_once<'a, T>(
-    slot: &mut Option<T>,
-    value: T,
-    field: Field,
-    at: usize,
-) -> Result<(), LineProblem<'a>> {
-    if slot.is_some() {
-        return Err((at, Problem::Duplicate(field), None));
+/// Index of each known key in the per-line slots, in the order fields are checked.
+fn slot_of(key: In) -> Option<usize> {
+    match key {
+        b"client_id" => Some(0),
+        b"session_id" => Some(1),
+        b"value" => Some(2),
+        b"tstamp" => Some(3),
+        _ => None,
     }
-    *slot = Some(value);
-    Ok(())
 }
 
-/// Parses one line of the text form.
+const FIELDS: [Field; 4] = [Field::ClientId, Field::SessionId, Field::Value, Field::Tstamp];
+
+/// The line as the encoder writes it (`client_id=…;session_id=…;value=…;tstamp=…`,
+/// keys in this order, no spaces, plain decimals, milliseconds): read in one straight
+/// pass. Anything else, valid or not, returns `None` and goes to [`parse_line`],
+/// which reads every form and explains every error.
+#[inline]
+fn canonical_line(line: In<'_>) -> Option<Reading> {
+    // Keys as fixed-size arrays compare as a few integer comparisons, not a memcmp call.
+    fn field<'a, const N: usize>(rest: In<'a>, key: &[u8; N]) -> Option<(In<'a>, In<'a>)> {
+        if rest.first_chunk::<N>()? != key {
+            return None;
+        }
+        let rest = &rest[N..];
+        let semi = rest.iter().position(|&b| b == b';')?;
+        Some((&rest[..semi], &rest[semi + 1..]))
+    }
+    let (client_id, rest) = field(line, b"client_id=")?;
+    let (session_id, rest) = field(rest, b"session_id=")?;
+    let (value, rest) = field(rest, b"value=")?;
+    let tstamp = match rest.split_first_chunk::<7>() {
+        Some((b"tstamp=", tstamp)) => tstamp,
+        _ => return None,
+    };
+    let tstamp = tstamp.strip_suffix(b";").unwrap_or(tstamp);
+    Some(Reading {
+        client_id: ClientId::parse_bytes(client_id).ok()?,
+        session_id: SessionId::parse_bytes(session_id).ok()?,
+        value: Grams::new(plain_decimal(value)?).ok()?,
+        tstamp: Timestamp::from_millis(all_digits(tstamp)??).ok()?,
+    })
+}
+
+/// Parses one line of the text form: the canonical fast path, else the general parser.
+#[inline]
 pub(crate) fn parse_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
+    match canonical_line(line) {
+        Some(reading) => Ok(reading),
+        None => parse_any_line(line),
+    }
+}
+
+/// Parses one line of the text form, in any key order and spacing.
+///
+/// First the line is split into fields, keeping each known value as a slice and its
+/// offset (syntax and duplicates are found here); then the four values are checked
+/// and built straight into the reading.
+fn parse_any_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
     let at = |rest: In| line.len() - rest.len();
-    let (mut client_id, mut session_id, mut value, mut tstamp_ms) = (None, None, None, None);
+    let mut slots: [Option<(In, usize)>; 4] = [None; 4];
     let mut rest = spaces(line);
     while !rest.is_empty() {
         let key_at = at(rest);
@@ -122,47 +219,54 @@ pub(crate) fn parse_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
         let equals: IResult<In, char, ()> = char('=').parse(after_key);
         let Ok((after_eq, _)) = equals else {
             let found = &after_key[..after_key.len().min(1)];
-            return Err((
-                at(after_key),
-                Problem::Expected("'=' after the key"),
-                Some(found),
-            ));
+            return Err((at(after_key), Problem::Expected("'=' after the key"), Some(found)));
         };
         let value_start = spaces(after_eq);
-        let value_at = at(value_start);
-        let split: IResult<In, In, ()> = take_till(|b| b == b';').parse(value_start);
-        let (after_value, raw) = split.unwrap_or((&[], value_start));
-        let raw = trim_end_spaces(raw);
-        match key {
-            b"client_id" => {
-                let v = id(raw, value_at, Field::ClientId, ClientId::parse)?;
-                set_once(&mut client_id, v, Field::ClientId, key_at)?;
+        // Values are short: a plain scan beats a SIMD search's set-up here.
+        let (raw, after_value) = match value_start.iter().position(|&b| b == b';') {
+            Some(semi) => (&value_start[..semi], spaces(&value_start[semi + 1..])),
+            None => (value_start, &value_start[value_start.len()..]),
+        };
+        if let Some(slot) = slot_of(key) {
+            if slots[slot].is_some() {
+                return Err((key_at, Problem::Duplicate(FIELDS[slot]), None));
             }
-            b"session_id" => {
-                let v = id(raw, value_at, Field::SessionId, SessionId::parse)?;
-                set_once(&mut session_id, v, Field::SessionId, key_at)?;
-            }
-            b"value" => set_once(&mut value, grams(raw, value_at)?, Field::Value, key_at)?,
-            b"tstamp" => set_once(
-                &mut tstamp_ms,
-                tstamp(raw, value_at)?,
-                Field::Tstamp,
-                key_at,
-            )?,
-            _ => {} // Unknown keys are for newer servers: skip them.
+            slots[slot] = Some((trim_end_spaces(raw), at(value_start)));
         }
-        rest = after_value.strip_prefix(b";").map_or(after_value, spaces);
+        // Unknown keys are for newer servers: skipped.
+        rest = after_value;
     }
     let end = line.len();
+    let field = |slot: usize| slots[slot].ok_or((end, Problem::Missing(FIELDS[slot]), None));
+    let (client_id, session_id, value, tstamp_text) = (field(0)?, field(1)?, field(2)?, field(3)?);
     Ok(Reading {
-        client_id: client_id.ok_or((end, Problem::Missing(Field::ClientId), None))?,
-        session_id: session_id.ok_or((end, Problem::Missing(Field::SessionId), None))?,
-        value: value.ok_or((end, Problem::Missing(Field::Value), None))?,
-        tstamp: tstamp_ms.ok_or((end, Problem::Missing(Field::Tstamp), None))?,
+        client_id: id(client_id.0, client_id.1, Field::ClientId, ClientId::parse_bytes)?,
+        session_id: id(session_id.0, session_id.1, Field::SessionId, SessionId::parse_bytes)?,
+        value: grams(value.0, value.1)?,
+        tstamp: tstamp(tstamp_text.0, tstamp_text.1)?,
     })
 }
 
 /// Turns a line problem into the error reported for line number `n`.
 pub(crate) fn error(n: u32, (at, problem, found): LineProblem<'_>) -> DecodeError {
     DecodeError::new(n, at, problem, found)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{canonical_line, parse_any_line};
+
+    proptest! {
+        /// The fast path never accepts what the general parser would read differently.
+        #[test]
+        fn the_fast_path_agrees_with_the_general_parser(
+            line in "(client_id=[a-z0-9.]{0,3};)?(session_id=[a-z0-9 ]{0,3};)?(value=[-+0-9.e]{0,6};)?(tstamp=[0-9:-]{0,14};?)?"
+        ) {
+            if let Some(fast) = canonical_line(line.as_bytes()) {
+                prop_assert_eq!(Ok(fast), parse_any_line(line.as_bytes()).map_err(|(at, p, _)| (at, p)));
+            }
+        }
+    }
 }

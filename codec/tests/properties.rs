@@ -91,3 +91,13 @@ proptest! {
         prop_assert_eq!(decode_line(text.as_bytes()).expect("valid date-time").tstamp.millis(), t);
     }
 }
+
+proptest! {
+    #[test]
+    fn plain_decimals_read_exactly_as_the_standard_library(text in "[-+]?[0-9]{1,4}(\\.[0-9]{0,11})?") {
+        let expected: f64 = text.parse().expect("a decimal");
+        let line = format!("client_id=a;session_id=b;value={text};tstamp=1");
+        let decoded = decode_line(line.as_bytes()).expect("in range").value.get();
+        prop_assert_eq!(decoded.to_bits(), expected.to_bits(), "{}", text);
+    }
+}
