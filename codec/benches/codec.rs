@@ -53,7 +53,12 @@ fn decode(c: &mut Criterion) {
     // spaces, a trailing `;`. These take the general parser, not the canonical fast path.
     let loose: String = readings
         .iter()
-        .map(|r| format!("tstamp = {} ; value = {} ; session_id = {} ; client_id = {} ;\n", r.tstamp, r.value, r.session_id, r.client_id))
+        .map(|r| {
+            format!(
+                "tstamp = {} ; value = {} ; session_id = {} ; client_id = {} ;\n",
+                r.tstamp, r.value, r.session_id, r.client_id
+            )
+        })
         .collect();
 
     let mut group = c.benchmark_group("decode 1000 readings");
@@ -67,7 +72,12 @@ fn decode(c: &mut Criterion) {
         });
     });
     group.bench_function("codec text, any order and spacing", |b| {
-        b.iter(|| decode_message(black_box(loose.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
+        b.iter(|| {
+            decode_message(black_box(loose.as_bytes()))
+                .expect("within bounds")
+                .filter(Result::is_ok)
+                .count()
+        });
     });
     group.bench_function("codec json", |b| {
         b.iter(|| {
