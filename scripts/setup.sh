@@ -3,7 +3,8 @@
 # except for the package registries. Idempotent: every step checks first and skips what
 # is already there at the right version. Usage: scripts/setup.sh [--test]
 #   (no flag)  the build tools: WASM target, cargo-leptos, wasm-bindgen-cli, wasm-opt
-#   --test     also what the tests need: Debian's Chromium for the Playwright suite
+#   --test     also what the tests need: Debian's Chromium for the Playwright suite and
+#              PostgreSQL's server binaries (tests start their own private cluster)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,12 +23,15 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 apt_pkgs=()
 if $want_test; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+  # Debian starts a machine-wide PostgreSQL; the tests use their own, so stop it.
+  [[ " ${apt_pkgs[*]} " == *" postgresql "* ]] && { service postgresql stop >/dev/null 2>&1 || true; }
 fi
 
 # Rust: WASM target -------------------------------------------------------------------

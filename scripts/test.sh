@@ -37,10 +37,18 @@ if ! scripts/setup.sh --test; then
   echo "setup failed: see above"; exit 1
 fi
 
+# A private PostgreSQL for the registry tests on that backend; stopped on exit.
+pg_dir=$(mktemp -d -p /tmp wages-pg.XXXXXX)
+trap 'scripts/pg.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+if ! WAGES_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pg_dir"); then
+  echo "could not start PostgreSQL: see $pg_dir/pg.log"; cat "$pg_dir"/*.log; exit 1
+fi
+export WAGES_TEST_POSTGRES_URL
+
 step "cargo fmt --check" cargo fmt --all --check
-step "clippy (server, native)" cargo clippy --locked -p wages-codec -p app -p server --all-targets --features app/ssr -- -D warnings
+step "clippy (server, native)" cargo clippy --locked -p wages-codec -p wages-registry -p app -p server --all-targets --features app/ssr,wages-registry/db -- -D warnings
 step "clippy (browser, wasm32)" cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
-step "cargo test (unit, doc, integration)" cargo test --locked -p wages-codec -p app -p server --features app/ssr
+step "cargo test (unit, doc, integration; SQLite and PostgreSQL)" cargo test --locked -p wages-codec -p wages-registry -p app -p server --features app/ssr,wages-registry/db
 if step "release build (cargo leptos build --release)" cargo leptos build --release; [ "${results[-1]:0:2}" = ok ]; then
   step "Playwright in Chromium, at / and under /wages" e2e
 else

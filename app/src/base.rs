@@ -30,11 +30,7 @@ impl BasePath {
 
     /// The app's home page: `/wages`, or `/` at the root.
     pub fn home(&self) -> String {
-        if self.0.is_empty() {
-            "/".to_owned()
-        } else {
-            self.0.clone()
-        }
+        if self.0.is_empty() { "/".to_owned() } else { self.0.clone() }
     }
 
     /// An absolute path under the base: `join("/api/devices")` is `/wages/api/devices`.
@@ -61,40 +57,17 @@ mod tests {
 
     #[test]
     fn normalises_and_joins() {
-        assert_eq!(
-            BasePath::parse("").map(|b| b.join("/x")),
-            Some("/x".to_owned())
-        );
-        assert_eq!(
-            BasePath::parse("/").map(|b| b.join("/x")),
-            Some("/x".to_owned())
-        );
-        assert_eq!(
-            BasePath::parse("/wages/").map(|b| b.join("/x")),
-            Some("/wages/x".to_owned())
-        );
-        assert_eq!(
-            BasePath::parse("/a/b-c").map(|b| b.as_str().to_owned()),
-            Some("/a/b-c".to_owned())
-        );
-        assert_eq!(
-            BasePath::parse("/wages").map(|b| b.home()),
-            Some("/wages".to_owned())
-        );
+        assert_eq!(BasePath::parse("").map(|b| b.join("/x")), Some("/x".to_owned()));
+        assert_eq!(BasePath::parse("/").map(|b| b.join("/x")), Some("/x".to_owned()));
+        assert_eq!(BasePath::parse("/wages/").map(|b| b.join("/x")), Some("/wages/x".to_owned()));
+        assert_eq!(BasePath::parse("/a/b-c").map(|b| b.as_str().to_owned()), Some("/a/b-c".to_owned()));
+        assert_eq!(BasePath::parse("/wages").map(|b| b.home()), Some("/wages".to_owned()));
         assert_eq!(BasePath::default().home(), "/");
     }
 
     #[test]
     fn refuses_what_is_not_a_path() {
-        for bad in [
-            "wages",
-            "/wa ges",
-            "/a//b",
-            "/wägen",
-            "/a?b",
-            "/a#b",
-            "http://x/wages",
-        ] {
+        for bad in ["wages", "/wa ges", "/a//b", "/wägen", "/a?b", "/a#b", "http://x/wages"] {
             assert_eq!(BasePath::parse(bad), None, "{bad}");
         }
     }

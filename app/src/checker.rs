@@ -17,11 +17,7 @@ pub struct PayloadReport {
 
 /// Decodes `payload` line by line.
 pub fn check_payload(payload: &str) -> PayloadReport {
-    let mut report = PayloadReport {
-        readings: Vec::new(),
-        errors: Vec::new(),
-        refused: None,
-    };
+    let mut report = PayloadReport { readings: Vec::new(), errors: Vec::new(), refused: None };
     match decode_message(payload.as_bytes()) {
         Ok(lines) => {
             for line in lines {
@@ -49,10 +45,7 @@ mod tests {
     fn the_example_has_two_readings_and_one_error() {
         let report = check_payload(EXAMPLE);
         assert_eq!(report.readings.len(), 2);
-        assert_eq!(
-            report.errors,
-            vec![r#"line 3, byte 46: expected a number for value, found "19,4""#.to_owned()]
-        );
+        assert_eq!(report.errors, vec![r#"line 3, byte 46: expected a number for value, found "19,4""#.to_owned()]);
         assert_eq!(report.refused, None);
     }
 

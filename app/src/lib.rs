@@ -6,25 +6,29 @@
 //! - [`shell`] and [`App`]: the HTML document, the router and the navigation.
 //! - [`base`]: the URL path prefix (`WAGES_BASE_PATH`) every link, asset and call follows.
 //! - [`status`]: the server's facts (version, uptime, modes) through a server function.
+//! - [`devices`]: server functions over the device registry.
 //! - [`checker`]: checks a pasted MQTT payload with the shared codec, in the browser or on the server.
 //! - [`error`]: the one error type server functions return.
+//! - [`form`]: an action form that follows the base path before the WASM loads.
 //! - `pages`: one module per page.
 
 #![recursion_limit = "256"]
 
 pub mod base;
 pub mod checker;
+pub mod devices;
 pub mod error;
+pub mod form;
 mod pages;
 pub mod status;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
-use crate::pages::{HomePage, NotFound};
+use crate::pages::{DevicesPage, HomePage, NotFound};
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -57,6 +61,7 @@ pub fn App() -> impl IntoView {
     let stylesheet = base.join("/pkg/wages.css");
     // Router links are absolute paths: they carry the base path themselves.
     let home = base.home();
+    let devices = base.join("/devices");
 
     // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
@@ -77,11 +82,15 @@ pub fn App() -> impl IntoView {
                 </A>
                 <nav aria-label="Main">
                     <A href=home exact=true>"Overview"</A>
+                    <A href=devices>"Scales"</A>
                 </nav>
             </header>
             <main>
+                // In-order streaming: each page arrives whole, so it reads (and its forms work)
+                // before the WASM loads; out-of-order streaming needs JS to fill in its parts.
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage />
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::InOrder />
+                    <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::InOrder />
                 </Routes>
             </main>
             <footer class="footer">

@@ -25,10 +25,9 @@ pub struct ServerFacts {
 }
 
 /// The server's version, uptime and modes.
-#[server]
+#[server(prefix = "/api/fn")]
 pub async fn server_status() -> Result<StatusReport, AppError> {
-    let facts = use_context::<ServerFacts>()
-        .ok_or_else(|| AppError::Unavailable("server facts missing".into()))?;
+    let facts = use_context::<ServerFacts>().ok_or_else(|| AppError::Unavailable("server facts missing".into()))?;
     let base = expect_context::<crate::base::BasePath>();
     Ok(StatusReport {
         version: env!("CARGO_PKG_VERSION").to_owned(),

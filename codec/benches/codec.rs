@@ -4,9 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wages_codec::{
-    ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text,
-};
+use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text};
 
 /// A realistic message: 1000 samples of one 10 Hz extraction, as a scale sends them.
 fn readings() -> Vec<Reading> {
@@ -17,8 +15,7 @@ fn readings() -> Vec<Reading> {
             client_id,
             session_id,
             value: Grams::new((f64::from(i) * 0.0363 * 100.0).round() / 100.0).expect("in range"),
-            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100)
-                .expect("in range"),
+            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100).expect("in range"),
         })
         .collect()
 }
@@ -64,44 +61,19 @@ fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode 1000 readings");
     group.throughput(Throughput::Elements(readings.len() as u64));
     group.bench_function("codec text", |b| {
-        b.iter(|| {
-            decode_message(black_box(text.as_bytes()))
-                .expect("within bounds")
-                .filter(Result::is_ok)
-                .count()
-        });
+        b.iter(|| decode_message(black_box(text.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
     });
     group.bench_function("codec text, any order and spacing", |b| {
-        b.iter(|| {
-            decode_message(black_box(loose.as_bytes()))
-                .expect("within bounds")
-                .filter(Result::is_ok)
-                .count()
-        });
+        b.iter(|| decode_message(black_box(loose.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
     });
     group.bench_function("codec json", |b| {
-        b.iter(|| {
-            decode_message(black_box(json.as_bytes()))
-                .expect("within bounds")
-                .filter(Result::is_ok)
-                .count()
-        });
+        b.iter(|| decode_message(black_box(json.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
     });
     group.bench_function("serde_json owned", |b| {
-        b.iter(|| {
-            black_box(json.as_str())
-                .lines()
-                .filter(|l| serde_json::from_str::<Owned>(l).is_ok())
-                .count()
-        });
+        b.iter(|| black_box(json.as_str()).lines().filter(|l| serde_json::from_str::<Owned>(l).is_ok()).count());
     });
     group.bench_function("serde_json borrowed", |b| {
-        b.iter(|| {
-            black_box(json.as_str())
-                .lines()
-                .filter(|l| serde_json::from_str::<Borrowed>(l).is_ok())
-                .count()
-        });
+        b.iter(|| black_box(json.as_str()).lines().filter(|l| serde_json::from_str::<Borrowed>(l).is_ok()).count());
     });
     group.finish();
 

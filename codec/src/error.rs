@@ -86,10 +86,7 @@ impl Problem {
     /// A stable, machine-readable name for counting rejections by reason.
     pub fn code(&self) -> &'static str {
         match self {
-            Problem::Expected(_)
-            | Problem::NotANumber
-            | Problem::BadTimestamp(_)
-            | Problem::Json(_) => "syntax",
+            Problem::Expected(_) | Problem::NotANumber | Problem::BadTimestamp(_) | Problem::Json(_) => "syntax",
             Problem::Invalid(..) => "invalid_field",
             Problem::Missing(_) => "missing_field",
             Problem::Duplicate(_) => "duplicate_field",
@@ -103,14 +100,9 @@ impl fmt::Display for Problem {
         match self {
             Problem::Expected(what) => write!(f, "expected {what}"),
             Problem::NotANumber => f.write_str("expected a number for value"),
-            Problem::BadTimestamp("") => {
-                f.write_str("expected milliseconds or an RFC 3339 date-time for tstamp")
-            }
+            Problem::BadTimestamp("") => f.write_str("expected milliseconds or an RFC 3339 date-time for tstamp"),
             Problem::BadTimestamp(detail) => {
-                write!(
-                    f,
-                    "expected milliseconds or an RFC 3339 date-time for tstamp ({detail})"
-                )
+                write!(f, "expected milliseconds or an RFC 3339 date-time for tstamp ({detail})")
             }
             Problem::Invalid(field, why) => write!(f, "{field} {why}"),
             Problem::Missing(field) => write!(f, "missing {field}"),
@@ -147,22 +139,13 @@ impl DecodeError {
             }
             s
         });
-        Self {
-            line,
-            byte: u32::try_from(byte).unwrap_or(u32::MAX),
-            problem,
-            found,
-        }
+        Self { line, byte: u32::try_from(byte).unwrap_or(u32::MAX), problem, found }
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}, byte {}: {}",
-            self.line, self.byte, self.problem
-        )?;
+        write!(f, "line {}, byte {}: {}", self.line, self.byte, self.problem)?;
         match &self.found {
             Some(found) if found.is_empty() => f.write_str(", found nothing"),
             Some(found) => write!(f, ", found {found:?}"),
@@ -194,10 +177,7 @@ impl fmt::Display for MessageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MessageError::TooLarge { size, max } => {
-                write!(
-                    f,
-                    "payload of {size} bytes is larger than the {max}-byte limit"
-                )
+                write!(f, "payload of {size} bytes is larger than the {max}-byte limit")
             }
             MessageError::TooManyReadings { max } => {
                 write!(f, "message carries more than {max} readings")

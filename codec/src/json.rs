@@ -16,11 +16,7 @@ use crate::types::{ClientId, Grams, Reading, SessionId, Timestamp};
 pub(crate) fn parse_line(line: &[u8]) -> Result<Reading, LineProblem<'_>> {
     let mut typed = None;
     let mut de = serde_json::Deserializer::from_slice(line);
-    let parsed = ReadingSeed {
-        problem: &mut typed,
-    }
-    .deserialize(&mut de)
-    .and_then(|r| de.end().map(|()| r));
+    let parsed = ReadingSeed { problem: &mut typed }.deserialize(&mut de).and_then(|r| de.end().map(|()| r));
     parsed.map_err(|e| {
         let at = e.column().saturating_sub(1).min(line.len());
         let problem = typed.unwrap_or_else(|| Problem::Json(without_position(&e)));
@@ -108,24 +104,14 @@ impl<'de> Visitor<'de> for ReadingSeed<'_> {
                 return Err(self.fail(Problem::Duplicate(field)));
             }
             let checked = match field {
-                Field::ClientId => map
-                    .next_value_seed(Id {
-                        field,
-                        parse: ClientId::parse,
-                    })
-                    .map(|r| r.map(|v| client_id = Some(v))),
-                Field::SessionId => map
-                    .next_value_seed(Id {
-                        field,
-                        parse: SessionId::parse,
-                    })
-                    .map(|r| r.map(|v| session_id = Some(v))),
-                Field::Value => map
-                    .next_value_seed(Number)
-                    .map(|r| r.map(|v| value = Some(v))),
-                Field::Tstamp => map
-                    .next_value_seed(Millis)
-                    .map(|r| r.map(|v| tstamp = Some(v))),
+                Field::ClientId => {
+                    map.next_value_seed(Id { field, parse: ClientId::parse }).map(|r| r.map(|v| client_id = Some(v)))
+                }
+                Field::SessionId => {
+                    map.next_value_seed(Id { field, parse: SessionId::parse }).map(|r| r.map(|v| session_id = Some(v)))
+                }
+                Field::Value => map.next_value_seed(Number).map(|r| r.map(|v| value = Some(v))),
+                Field::Tstamp => map.next_value_seed(Millis).map(|r| r.map(|v| tstamp = Some(v))),
             }?;
             if let Err(problem) = checked {
                 return Err(self.fail(problem));
@@ -138,17 +124,11 @@ impl<'de> Visitor<'de> for ReadingSeed<'_> {
             (tstamp.is_none(), Field::Tstamp),
         ];
         match (client_id, session_id, value, tstamp) {
-            (Some(client_id), Some(session_id), Some(value), Some(tstamp)) => Ok(Reading {
-                client_id,
-                session_id,
-                value,
-                tstamp,
-            }),
+            (Some(client_id), Some(session_id), Some(value), Some(tstamp)) => {
+                Ok(Reading { client_id, session_id, value, tstamp })
+            }
             _ => {
-                let field = missing
-                    .iter()
-                    .find(|(gone, _)| *gone)
-                    .map_or(Field::ClientId, |(_, f)| *f);
+                let field = missing.iter().find(|(gone, _)| *gone).map_or(Field::ClientId, |(_, f)| *f);
                 Err(self.fail(Problem::Missing(field)))
             }
         }
@@ -229,17 +209,12 @@ impl Visitor<'_> for Millis {
             Ok(v) => self.visit_u64(v),
             Err(_) => Ok(Err(Problem::Invalid(
                 Field::Tstamp,
-                InvalidValue::OutOfRange {
-                    min: "0",
-                    max: "253402300799999 (year 9999)",
-                },
+                InvalidValue::OutOfRange { min: "0", max: "253402300799999 (year 9999)" },
             ))),
         }
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err(Problem::BadTimestamp(
-            "whole milliseconds, without a fraction",
-        )))
+        Ok(Err(Problem::BadTimestamp("whole milliseconds, without a fraction")))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(text_tstamp(v.as_bytes(), 0).map_err(|(_, problem, _)| problem))

@@ -67,7 +67,5 @@ pub mod types;
 
 pub use encode::{encode_json, encode_text};
 pub use error::{DecodeError, Field, InvalidValue, MessageError, Problem};
-pub use message::{
-    Lines, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, decode_line, decode_message,
-};
+pub use message::{Lines, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, decode_line, decode_message};
 pub use types::{ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Reading, SessionId, Timestamp};

@@ -34,28 +34,17 @@ fn is_blank(line: &[u8]) -> bool {
 /// ```
 pub fn decode_message(payload: &[u8]) -> Result<Lines<'_>, MessageError> {
     if payload.len() > MAX_MESSAGE_BYTES {
-        return Err(MessageError::TooLarge {
-            size: payload.len(),
-            max: MAX_MESSAGE_BYTES,
-        });
+        return Err(MessageError::TooLarge { size: payload.len(), max: MAX_MESSAGE_BYTES });
     }
     // Counting newlines is cheap; only a message near the bound needs its blanks counted.
     let newlines = memchr::memchr_iter(b'\n', payload).count();
     if newlines >= MAX_READINGS_PER_MESSAGE {
-        let readings = payload
-            .split(|&b| b == b'\n')
-            .filter(|l| !is_blank(l))
-            .count();
+        let readings = payload.split(|&b| b == b'\n').filter(|l| !is_blank(l)).count();
         if readings > MAX_READINGS_PER_MESSAGE {
-            return Err(MessageError::TooManyReadings {
-                max: MAX_READINGS_PER_MESSAGE,
-            });
+            return Err(MessageError::TooManyReadings { max: MAX_READINGS_PER_MESSAGE });
         }
     }
-    Ok(Lines {
-        rest: Some(payload),
-        line: 0,
-    })
+    Ok(Lines { rest: Some(payload), line: 0 })
 }
 
 /// The readings of one message, each decoded on its own: a bad line does not affect
@@ -104,20 +93,9 @@ pub fn decode_line(line: &[u8]) -> Result<Reading, DecodeError> {
 #[inline]
 fn decode_line_numbered(line: &[u8], n: u32) -> Result<Reading, DecodeError> {
     if line.len() > MAX_LINE_BYTES {
-        return Err(DecodeError::new(
-            n,
-            MAX_LINE_BYTES,
-            Problem::LineTooLong {
-                max: MAX_LINE_BYTES,
-            },
-            None,
-        ));
+        return Err(DecodeError::new(n, MAX_LINE_BYTES, Problem::LineTooLong { max: MAX_LINE_BYTES }, None));
     }
     let is_json = line.iter().find(|b| !matches!(b, b' ' | b'\t')) == Some(&b'{');
-    let parsed = if is_json {
-        json::parse_line(line)
-    } else {
-        text::parse_line(line)
-    };
+    let parsed = if is_json { json::parse_line(line) } else { text::parse_line(line) };
     parsed.map_err(|p| text::error(n, p))
 }

@@ -53,9 +53,7 @@ fn id<'a, T>(
 }
 
 /// Powers of ten that are exact in an f64.
-const POW10: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
+const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /// The common case, `[+-]digits[.digits]` with at most 15 digits, without a detour
 /// through text: the integer and the power of ten are exact in an f64, so one division
@@ -99,9 +97,7 @@ pub(crate) fn grams(raw: In<'_>, at: usize) -> Result<Grams, LineProblem<'_>> {
                 Ok((rest, num)) if rest.is_empty() && !num.is_empty() => num,
                 _ => return Err((at, Problem::NotANumber, Some(raw))),
             };
-            let parsed = std::str::from_utf8(text)
-                .ok()
-                .and_then(|t| t.parse::<f64>().ok());
+            let parsed = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok());
             parsed.ok_or((at, Problem::NotANumber, Some(raw)))?
         }
     };
@@ -116,40 +112,26 @@ fn all_digits(raw: In) -> Option<Option<u64>> {
     }
     // Up to 19 digits cannot overflow a u64; only longer text needs checked arithmetic.
     if raw.len() <= 19 {
-        return Some(Some(
-            raw.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0')),
-        ));
+        return Some(Some(raw.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'))));
     }
-    Some(raw.iter().try_fold(0u64, |n, &b| {
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    }))
+    Some(raw.iter().try_fold(0u64, |n, &b| n.checked_mul(10)?.checked_add(u64::from(b - b'0'))))
 }
 
 /// Parses milliseconds since the epoch, or an RFC 3339 date-time.
 pub(crate) fn tstamp(raw: In<'_>, at: usize) -> Result<Timestamp, LineProblem<'_>> {
     let out_of_range = |why| (at, Problem::Invalid(Field::Tstamp, why), Some(raw));
     if !raw.is_empty() && raw.iter().all(u8::is_ascii_digit) {
-        let ms = raw.iter().try_fold(0u64, |acc, b| {
-            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        });
-        let ms = ms.ok_or(InvalidValue::OutOfRange {
-            min: "0",
-            max: "253402300799999 (year 9999)",
-        });
+        let ms = raw.iter().try_fold(0u64, |acc, b| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')));
+        let ms = ms.ok_or(InvalidValue::OutOfRange { min: "0", max: "253402300799999 (year 9999)" });
         return ms.and_then(Timestamp::from_millis).map_err(out_of_range);
     }
     // Text that does not start like a date is neither form: say so without date detail.
     if raw.get(4) != Some(&b'-') {
         return Err((at, Problem::BadTimestamp(""), Some(raw)));
     }
-    let ms = parse_rfc3339(raw)
-        .map_err(|(pos, detail)| (at + pos, Problem::BadTimestamp(detail), Some(raw)))?;
-    let ms = u64::try_from(ms).map_err(|_| {
-        out_of_range(InvalidValue::OutOfRange {
-            min: "1970-01-01",
-            max: "9999-12-31",
-        })
-    })?;
+    let ms = parse_rfc3339(raw).map_err(|(pos, detail)| (at + pos, Problem::BadTimestamp(detail), Some(raw)))?;
+    let ms = u64::try_from(ms)
+        .map_err(|_| out_of_range(InvalidValue::OutOfRange { min: "1970-01-01", max: "9999-12-31" }))?;
     Timestamp::from_millis(ms).map_err(out_of_range)
 }
 
@@ -164,12 +146,7 @@ fn slot_of(key: In) -> Option<usize> {
     }
 }
 
-const FIELDS: [Field; 4] = [
-    Field::ClientId,
-    Field::SessionId,
-    Field::Value,
-    Field::Tstamp,
-];
+const FIELDS: [Field; 4] = [Field::ClientId, Field::SessionId, Field::Value, Field::Tstamp];
 
 /// The line as the encoder writes it (`client_id=…;session_id=…;value=…;tstamp=…`,
 /// keys in this order, no spaces, plain decimals, milliseconds): read in one straight
@@ -232,11 +209,7 @@ fn parse_any_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
         let equals: IResult<In, char, ()> = char('=').parse(after_key);
         let Ok((after_eq, _)) = equals else {
             let found = &after_key[..after_key.len().min(1)];
-            return Err((
-                at(after_key),
-                Problem::Expected("'=' after the key"),
-                Some(found),
-            ));
+            return Err((at(after_key), Problem::Expected("'=' after the key"), Some(found)));
         };
         let value_start = spaces(after_eq);
         // Values are short: a plain scan beats a SIMD search's set-up here.
@@ -257,18 +230,8 @@ fn parse_any_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
     let field = |slot: usize| slots[slot].ok_or((end, Problem::Missing(FIELDS[slot]), None));
     let (client_id, session_id, value, tstamp_text) = (field(0)?, field(1)?, field(2)?, field(3)?);
     Ok(Reading {
-        client_id: id(
-            client_id.0,
-            client_id.1,
-            Field::ClientId,
-            ClientId::parse_bytes,
-        )?,
-        session_id: id(
-            session_id.0,
-            session_id.1,
-            Field::SessionId,
-            SessionId::parse_bytes,
-        )?,
+        client_id: id(client_id.0, client_id.1, Field::ClientId, ClientId::parse_bytes)?,
+        session_id: id(session_id.0, session_id.1, Field::SessionId, SessionId::parse_bytes)?,
         value: grams(value.0, value.1)?,
         tstamp: tstamp(tstamp_text.0, tstamp_text.1)?,
     })

@@ -47,10 +47,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 pub(crate) fn parse_rfc3339(text: In) -> Result<i64, TimeError> {
     let at = |rest: In| text.len() - rest.len();
     // One step: run `p` on `rest`, or fail at `rest` with `what`.
-    fn step<'a, O>(
-        rest: In<'a>,
-        mut p: impl Parser<In<'a>, Output = O, Error = ()>,
-    ) -> Option<(In<'a>, O)> {
+    fn step<'a, O>(rest: In<'a>, mut p: impl Parser<In<'a>, Output = O, Error = ()>) -> Option<(In<'a>, O)> {
         p.parse(rest).ok()
     }
     macro_rules! expect {
@@ -88,16 +85,8 @@ pub(crate) fn parse_rfc3339(text: In) -> Result<i64, TimeError> {
     let mut r = r2;
     let mut millis = 0;
     if let Some(after_dot) = r.strip_prefix(b".") {
-        let (r2, frac) = expect!(
-            after_dot,
-            take_while1(|b: u8| b.is_ascii_digit()),
-            "expected digits after '.'"
-        );
-        millis = frac
-            .iter()
-            .chain(b"000")
-            .take(3)
-            .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
+        let (r2, frac) = expect!(after_dot, take_while1(|b: u8| b.is_ascii_digit()), "expected digits after '.'");
+        millis = frac.iter().chain(b"000").take(3).fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
         r = r2;
     }
     let (r, offset_minutes) = match r.first() {
@@ -118,8 +107,7 @@ pub(crate) fn parse_rfc3339(text: In) -> Result<i64, TimeError> {
     if !r.is_empty() {
         return Err((at(r), "unexpected text after the date-time"));
     }
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - offset_minutes * 60;
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
     Ok(seconds * 1000 + millis)
 }
 
@@ -146,84 +134,30 @@ mod tests {
 
     #[test]
     fn names_what_is_wrong_and_where() {
-        assert_eq!(
-            ms("26-11-22T10:00:00Z"),
-            Err((0, "expected a 4-digit year"))
-        );
-        assert_eq!(
-            ms("2026/11/22T10:00:00Z"),
-            Err((4, "expected '-' after the year"))
-        );
+        assert_eq!(ms("26-11-22T10:00:00Z"), Err((0, "expected a 4-digit year")));
+        assert_eq!(ms("2026/11/22T10:00:00Z"), Err((4, "expected '-' after the year")));
         assert_eq!(ms("2026-13-22T10:00:00Z"), Err((5, "month must be 01-12")));
-        assert_eq!(
-            ms("2025-02-29T10:00:00Z"),
-            Err((8, "no such day in that month"))
-        );
-        assert_eq!(
-            ms("2026-04-31T10:00:00Z"),
-            Err((8, "no such day in that month"))
-        );
-        assert_eq!(
-            ms("2026-11-22X10:00:00Z"),
-            Err((10, "expected 'T' between date and time"))
-        );
+        assert_eq!(ms("2025-02-29T10:00:00Z"), Err((8, "no such day in that month")));
+        assert_eq!(ms("2026-04-31T10:00:00Z"), Err((8, "no such day in that month")));
+        assert_eq!(ms("2026-11-22X10:00:00Z"), Err((10, "expected 'T' between date and time")));
         assert_eq!(ms("2026-11-22T24:00:00Z"), Err((11, "hour must be 00-23")));
-        assert_eq!(
-            ms("2026-11-22T10-00:00Z"),
-            Err((13, "expected ':' after the hour"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:60:00Z"),
-            Err((14, "minutes must be 00-59"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00-00Z"),
-            Err((16, "expected ':' after the minutes"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:60Z"),
-            Err((17, "seconds must be 00-59"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:00.Z"),
-            Err((20, "expected digits after '.'"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:00"),
-            Err((19, "expected 'Z' or an offset like +01:00"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:00+1:00"),
-            Err((20, "expected a 2-digit offset hour"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:00+01-00"),
-            Err((22, "expected ':' in the offset"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:00+01:0"),
-            Err((23, "expected 2-digit offset minutes"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:00+24:00"),
-            Err((20, "offset must be at most 23:59"))
-        );
-        assert_eq!(
-            ms("2026-11-22T10:00:00Zjunk"),
-            Err((20, "unexpected text after the date-time"))
-        );
+        assert_eq!(ms("2026-11-22T10-00:00Z"), Err((13, "expected ':' after the hour")));
+        assert_eq!(ms("2026-11-22T10:60:00Z"), Err((14, "minutes must be 00-59")));
+        assert_eq!(ms("2026-11-22T10:00-00Z"), Err((16, "expected ':' after the minutes")));
+        assert_eq!(ms("2026-11-22T10:00:60Z"), Err((17, "seconds must be 00-59")));
+        assert_eq!(ms("2026-11-22T10:00:00.Z"), Err((20, "expected digits after '.'")));
+        assert_eq!(ms("2026-11-22T10:00:00"), Err((19, "expected 'Z' or an offset like +01:00")));
+        assert_eq!(ms("2026-11-22T10:00:00+1:00"), Err((20, "expected a 2-digit offset hour")));
+        assert_eq!(ms("2026-11-22T10:00:00+01-00"), Err((22, "expected ':' in the offset")));
+        assert_eq!(ms("2026-11-22T10:00:00+01:0"), Err((23, "expected 2-digit offset minutes")));
+        assert_eq!(ms("2026-11-22T10:00:00+24:00"), Err((20, "offset must be at most 23:59")));
+        assert_eq!(ms("2026-11-22T10:00:00Zjunk"), Err((20, "unexpected text after the date-time")));
         assert_eq!(ms("2026-1"), Err((5, "expected a 2-digit month")));
         assert_eq!(ms("2026-11-2"), Err((8, "expected a 2-digit day")));
         assert_eq!(ms("2026-11-22T1"), Err((11, "expected a 2-digit hour")));
         assert_eq!(ms("2026-11-22T10:0"), Err((14, "expected 2-digit minutes")));
-        assert_eq!(
-            ms("2026-11-22T10:00:0"),
-            Err((17, "expected 2-digit seconds"))
-        );
-        assert_eq!(
-            ms("2026-11-2210:00:00Z"),
-            Err((10, "expected 'T' between date and time"))
-        );
+        assert_eq!(ms("2026-11-22T10:00:0"), Err((17, "expected 2-digit seconds")));
+        assert_eq!(ms("2026-11-2210:00:00Z"), Err((10, "expected 'T' between date and time")));
     }
 
     #[test]

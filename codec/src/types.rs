@@ -149,10 +149,7 @@ impl Grams {
             return Err(InvalidValue::NotFinite);
         }
         if !(MIN_GRAMS..=MAX_GRAMS).contains(&g) {
-            return Err(InvalidValue::OutOfRange {
-                min: "-10000",
-                max: "100000",
-            });
+            return Err(InvalidValue::OutOfRange { min: "-10000", max: "100000" });
         }
         Ok(Self(g))
     }
@@ -192,10 +189,7 @@ impl Timestamp {
     /// Checks that `ms` is no later than [`MAX_TSTAMP_MS`].
     pub fn from_millis(ms: u64) -> Result<Self, InvalidValue> {
         if ms > MAX_TSTAMP_MS {
-            return Err(InvalidValue::OutOfRange {
-                min: "0",
-                max: "253402300799999 (year 9999)",
-            });
+            return Err(InvalidValue::OutOfRange { min: "0", max: "253402300799999 (year 9999)" });
         }
         Ok(Self(ms))
     }
@@ -246,23 +240,11 @@ mod tests {
     fn ids_accept_the_alphabet_up_to_64_bytes() {
         assert!(ClientId::parse("scale-01_A").is_ok());
         assert!(ClientId::parse(&"a".repeat(64)).is_ok());
-        assert_eq!(
-            ClientId::parse(&"a".repeat(65)),
-            Err(InvalidValue::TooLong { max: 64 })
-        );
+        assert_eq!(ClientId::parse(&"a".repeat(65)), Err(InvalidValue::TooLong { max: 64 }));
         assert_eq!(SessionId::parse(""), Err(InvalidValue::Empty));
-        assert_eq!(
-            ClientId::parse("scale.01"),
-            Err(InvalidValue::BadChar { pos: 5 })
-        );
-        assert_eq!(
-            ClientId::parse("scale 01"),
-            Err(InvalidValue::BadChar { pos: 5 })
-        );
-        assert_eq!(
-            ClientId::parse("café"),
-            Err(InvalidValue::BadChar { pos: 3 })
-        );
+        assert_eq!(ClientId::parse("scale.01"), Err(InvalidValue::BadChar { pos: 5 }));
+        assert_eq!(ClientId::parse("scale 01"), Err(InvalidValue::BadChar { pos: 5 }));
+        assert_eq!(ClientId::parse("café"), Err(InvalidValue::BadChar { pos: 3 }));
     }
 
     #[test]

@@ -5,9 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use wages_codec::{
-    ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text,
-};
+use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text};
 
 struct Counting;
 
@@ -35,8 +33,7 @@ fn message(encode: fn(&[Reading], &mut String)) -> String {
             client_id: ClientId::parse("scale-01").expect("valid"),
             session_id: SessionId::parse("brew-0042").expect("valid"),
             value: Grams::new(f64::from(i) / 27.0).expect("in range"),
-            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100)
-                .expect("in range"),
+            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100).expect("in range"),
         })
         .collect();
     let mut out = String::new();
@@ -61,11 +58,6 @@ fn decoding_1000_readings_allocates_nothing() {
     assert_eq!(allocations_while_decoding(&text), (1000, 0), "text form");
     assert_eq!(allocations_while_decoding(&json), (1000, 0), "JSON form");
     // An RFC 3339 timestamp and unknown keys take the same allocation-free path.
-    let line = "client_id=s;session_id=b;value=1;tstamp=2025-11-22T10:00:00.5+01:00;battery=80\n"
-        .repeat(100);
-    assert_eq!(
-        allocations_while_decoding(&line),
-        (100, 0),
-        "RFC 3339 and unknown keys"
-    );
+    let line = "client_id=s;session_id=b;value=1;tstamp=2025-11-22T10:00:00.5+01:00;battery=80\n".repeat(100);
+    assert_eq!(allocations_while_decoding(&line), (100, 0), "RFC 3339 and unknown keys");
 }

@@ -3,13 +3,12 @@
 
 use proptest::prelude::*;
 use wages_codec::{
-    ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Reading, SessionId, Timestamp, decode_line,
-    decode_message, encode_json, encode_text,
+    ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Reading, SessionId, Timestamp, decode_line, decode_message,
+    encode_json, encode_text,
 };
 
 fn id() -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("[A-Za-z0-9_-]{{1,{MAX_ID_LEN}}}"))
-        .expect("valid regex")
+    proptest::string::string_regex(&format!("[A-Za-z0-9_-]{{1,{MAX_ID_LEN}}}")).expect("valid regex")
 }
 
 fn reading() -> impl Strategy<Value = Reading> {
@@ -22,10 +21,7 @@ fn reading() -> impl Strategy<Value = Reading> {
 }
 
 fn decode_all(payload: &str) -> Vec<Reading> {
-    decode_message(payload.as_bytes())
-        .expect("within bounds")
-        .map(|r| r.expect("encoder output decodes"))
-        .collect()
+    decode_message(payload.as_bytes()).expect("within bounds").map(|r| r.expect("encoder output decodes")).collect()
 }
 
 proptest! {

@@ -1,8 +1,8 @@
 //! One test per rule of SPEC §2 and per way a line or message is refused.
 
 use wages_codec::{
-    DecodeError, Field, InvalidValue, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE,
-    MessageError, Problem, Reading, decode_line, decode_message,
+    DecodeError, Field, InvalidValue, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, MessageError,
+    Problem, Reading, decode_line, decode_message,
 };
 
 const LINE: &str = "client_id=scale-01;session_id=brew-0042;value=18.25;tstamp=1763805600123";
@@ -33,10 +33,7 @@ fn the_spec_example_decodes() {
 
 #[test]
 fn keys_come_in_any_order() {
-    assert_eq!(
-        ok("tstamp=1763805600123;value=18.25;session_id=brew-0042;client_id=scale-01"),
-        ok(LINE)
-    );
+    assert_eq!(ok("tstamp=1763805600123;value=18.25;session_id=brew-0042;client_id=scale-01"), ok(LINE));
 }
 
 #[test]
@@ -53,24 +50,12 @@ fn a_trailing_semicolon_is_allowed() {
 
 #[test]
 fn unknown_keys_are_ignored() {
-    assert_eq!(
-        ok(&format!(
-            "battery=87;{LINE};fw=1.2.3;note=any text, even = signs"
-        )),
-        ok(LINE)
-    );
+    assert_eq!(ok(&format!("battery=87;{LINE};fw=1.2.3;note=any text, even = signs")), ok(LINE));
 }
 
 #[test]
 fn values_are_decimal_numbers() {
-    for (text, grams) in [
-        ("18", 18.0),
-        ("18.25", 18.25),
-        ("-0.4", -0.4),
-        ("1.5e2", 150.0),
-        ("+3", 3.0),
-        ("0", 0.0),
-    ] {
+    for (text, grams) in [("18", 18.0), ("18.25", 18.25), ("-0.4", -0.4), ("1.5e2", 150.0), ("+3", 3.0), ("0", 0.0)] {
         let r = ok(&format!("client_id=a;session_id=b;value={text};tstamp=1"));
         assert_eq!(r.value.get(), grams, "{text}");
     }
@@ -95,18 +80,8 @@ fn values_must_be_numbers() {
 
 #[test]
 fn values_are_finite_and_within_bounds() {
-    assert_eq!(
-        ok("client_id=a;session_id=b;value=-10000;tstamp=1")
-            .value
-            .get(),
-        -10_000.0
-    );
-    assert_eq!(
-        ok("client_id=a;session_id=b;value=100000;tstamp=1")
-            .value
-            .get(),
-        100_000.0
-    );
+    assert_eq!(ok("client_id=a;session_id=b;value=-10000;tstamp=1").value.get(), -10_000.0);
+    assert_eq!(ok("client_id=a;session_id=b;value=100000;tstamp=1").value.get(), 100_000.0);
     for text in ["100000.01", "-10000.5", "1e6", "1e999"] {
         let e = err(&format!("client_id=a;session_id=b;value={text};tstamp=1"));
         assert_eq!(e.problem.code(), "invalid_field", "{text}");
@@ -123,22 +98,13 @@ fn values_are_finite_and_within_bounds() {
 
 #[test]
 fn timestamps_are_milliseconds_or_rfc3339() {
+    assert_eq!(ok("client_id=a;session_id=b;value=1;tstamp=0").tstamp.millis(), 0);
     assert_eq!(
-        ok("client_id=a;session_id=b;value=1;tstamp=0")
-            .tstamp
-            .millis(),
-        0
-    );
-    assert_eq!(
-        ok("client_id=a;session_id=b;value=1;tstamp=2025-11-22T10:00:00.123Z")
-            .tstamp
-            .millis(),
+        ok("client_id=a;session_id=b;value=1;tstamp=2025-11-22T10:00:00.123Z").tstamp.millis(),
         1_763_805_600_123
     );
     assert_eq!(
-        ok("client_id=a;session_id=b;value=1;tstamp=2025-11-22T11:00:00.123+01:00")
-            .tstamp
-            .millis(),
+        ok("client_id=a;session_id=b;value=1;tstamp=2025-11-22T11:00:00.123+01:00").tstamp.millis(),
         1_763_805_600_123
     );
 }
@@ -157,52 +123,24 @@ fn timestamps_are_refused_with_the_reason() {
         message("client_id=a;session_id=b;value=1;tstamp=99999999999999999999"),
         r#"line 1, byte 40: tstamp must be between 0 and 253402300799999 (year 9999), found "99999999999999999999""#
     );
-    assert_eq!(
-        err("client_id=a;session_id=b;value=1;tstamp=253402300800000")
-            .problem
-            .code(),
-        "invalid_field"
-    );
-    assert_eq!(
-        err("client_id=a;session_id=b;value=1;tstamp=1969-12-31T23:59:59Z")
-            .problem
-            .code(),
-        "invalid_field"
-    );
-    assert_eq!(
-        err("client_id=a;session_id=b;value=1;tstamp=1.5")
-            .problem
-            .code(),
-        "syntax"
-    );
+    assert_eq!(err("client_id=a;session_id=b;value=1;tstamp=253402300800000").problem.code(), "invalid_field");
+    assert_eq!(err("client_id=a;session_id=b;value=1;tstamp=1969-12-31T23:59:59Z").problem.code(), "invalid_field");
+    assert_eq!(err("client_id=a;session_id=b;value=1;tstamp=1.5").problem.code(), "syntax");
 }
 
 #[test]
 fn ids_follow_the_alphabet_and_length() {
     let long = "a".repeat(64);
-    assert_eq!(
-        ok(&format!(
-            "client_id={long};session_id={long};value=1;tstamp=1"
-        ))
-        .client_id
-        .as_str(),
-        long
-    );
+    assert_eq!(ok(&format!("client_id={long};session_id={long};value=1;tstamp=1")).client_id.as_str(), long);
     assert_eq!(
         message(&format!("client_id={long}a;session_id=b;value=1;tstamp=1")),
-        format!(
-            r#"line 1, byte 10: client_id must be at most 64 characters, found "{}…""#,
-            &long[..32]
-        )
+        format!(r#"line 1, byte 10: client_id must be at most 64 characters, found "{}…""#, &long[..32])
     );
     assert_eq!(
         message("client_id=scale.01;session_id=b;value=1;tstamp=1"),
         r#"line 1, byte 15: client_id may only contain A-Z a-z 0-9 _ -, found "scale.01""#
     );
-    assert_eq!(
-        message("client_id=;session_id=b;value=1;tstamp=1"),
-        "line 1, byte 10: client_id must not be empty"
-    );
+    assert_eq!(message("client_id=;session_id=b;value=1;tstamp=1"), "line 1, byte 10: client_id must not be empty");
     assert_eq!(
         err("client_id=a;session_id=brew 42;value=1;tstamp=1").problem,
         Problem::Invalid(Field::SessionId, InvalidValue::BadChar { pos: 4 })
@@ -212,131 +150,53 @@ fn ids_follow_the_alphabet_and_length() {
 
 #[test]
 fn each_key_appears_exactly_once() {
-    for field in [
-        Field::ClientId,
-        Field::SessionId,
-        Field::Value,
-        Field::Tstamp,
-    ] {
-        let line: Vec<&str> = LINE
-            .split(';')
-            .filter(|f| !f.starts_with(&format!("{}=", field.key())))
-            .collect();
+    for field in [Field::ClientId, Field::SessionId, Field::Value, Field::Tstamp] {
+        let line: Vec<&str> = LINE.split(';').filter(|f| !f.starts_with(&format!("{}=", field.key()))).collect();
         assert_eq!(err(&line.join(";")).problem, Problem::Missing(field));
     }
-    assert_eq!(
-        err(&format!("{LINE};value=3")).problem,
-        Problem::Duplicate(Field::Value)
-    );
-    assert_eq!(
-        err(&format!("{LINE};tstamp=3")).problem,
-        Problem::Duplicate(Field::Tstamp)
-    );
-    assert_eq!(
-        err(&format!("session_id=x;{LINE}")).problem,
-        Problem::Duplicate(Field::SessionId)
-    );
-    assert_eq!(
-        message(&format!("{LINE};value=3")),
-        "line 1, byte 73: value given more than once"
-    );
+    assert_eq!(err(&format!("{LINE};value=3")).problem, Problem::Duplicate(Field::Value));
+    assert_eq!(err(&format!("{LINE};tstamp=3")).problem, Problem::Duplicate(Field::Tstamp));
+    assert_eq!(err(&format!("session_id=x;{LINE}")).problem, Problem::Duplicate(Field::SessionId));
+    assert_eq!(message(&format!("{LINE};value=3")), "line 1, byte 73: value given more than once");
 }
 
 #[test]
 fn syntax_errors_point_at_the_problem() {
-    assert_eq!(
-        message("client_id=a;=b"),
-        r#"line 1, byte 12: expected a key, found "=b""#
-    );
-    assert_eq!(
-        message("client_id=a;session_id b"),
-        r#"line 1, byte 23: expected '=' after the key, found "b""#
-    );
-    assert_eq!(
-        message("client_id"),
-        "line 1, byte 9: expected '=' after the key, found nothing"
-    );
-    assert_eq!(
-        message("hello world"),
-        r#"line 1, byte 6: expected '=' after the key, found "w""#
-    );
-    assert_eq!(
-        message("client_id=a;;"),
-        r#"line 1, byte 12: expected a key, found nothing"#
-    );
+    assert_eq!(message("client_id=a;=b"), r#"line 1, byte 12: expected a key, found "=b""#);
+    assert_eq!(message("client_id=a;session_id b"), r#"line 1, byte 23: expected '=' after the key, found "b""#);
+    assert_eq!(message("client_id"), "line 1, byte 9: expected '=' after the key, found nothing");
+    assert_eq!(message("hello world"), r#"line 1, byte 6: expected '=' after the key, found "w""#);
+    assert_eq!(message("client_id=a;;"), r#"line 1, byte 12: expected a key, found nothing"#);
     assert_eq!(err("client_id=a;;").problem.code(), "syntax");
 }
 
 #[test]
 fn the_json_form_follows_the_same_rules() {
-    let json =
-        r#"{"client_id":"scale-01","session_id":"brew-0042","value":18.25,"tstamp":1763805600123}"#;
+    let json = r#"{"client_id":"scale-01","session_id":"brew-0042","value":18.25,"tstamp":1763805600123}"#;
     assert_eq!(ok(json), ok(LINE));
-    let reordered =
-        r#"  { "tstamp" : "2025-11-22T10:00:00.123Z", "value": 18.25, "x": {"nested": [1, 2]},
+    let reordered = r#"  { "tstamp" : "2025-11-22T10:00:00.123Z", "value": 18.25, "x": {"nested": [1, 2]},
         "session_id": "brew-0042", "client_id": "scale-01" }"#
-            .replace('\n', " ");
+        .replace('\n', " ");
     assert_eq!(ok(&reordered), ok(LINE));
-    assert_eq!(
-        ok(r#"{"client_id":"\u0061","session_id":"b","value":1,"tstamp":1}"#)
-            .client_id
-            .as_str(),
-        "a"
-    );
+    assert_eq!(ok(r#"{"client_id":"\u0061","session_id":"b","value":1,"tstamp":1}"#).client_id.as_str(), "a");
 
     let refused = [
-        (
-            r#"{"client_id":"a.b","session_id":"b","value":1,"tstamp":1}"#,
-            "invalid_field",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":"1","tstamp":1}"#,
-            "syntax",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":1e6,"tstamp":1}"#,
-            "invalid_field",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":1,"tstamp":-1}"#,
-            "invalid_field",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":1,"tstamp":1.5}"#,
-            "syntax",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":1,"tstamp":"yesterday"}"#,
-            "syntax",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":1}"#,
-            "missing_field",
-        ),
-        (
-            r#"{"client_id":"a","client_id":"a","session_id":"b","value":1,"tstamp":1}"#,
-            "duplicate_field",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":1,"tstamp":1"#,
-            "syntax",
-        ),
-        (
-            r#"{"client_id":"a","session_id":"b","value":1,"tstamp":1} trailing"#,
-            "syntax",
-        ),
-        (
-            r#"{"client_id":5,"session_id":"b","value":1,"tstamp":1}"#,
-            "syntax",
-        ),
+        (r#"{"client_id":"a.b","session_id":"b","value":1,"tstamp":1}"#, "invalid_field"),
+        (r#"{"client_id":"a","session_id":"b","value":"1","tstamp":1}"#, "syntax"),
+        (r#"{"client_id":"a","session_id":"b","value":1e6,"tstamp":1}"#, "invalid_field"),
+        (r#"{"client_id":"a","session_id":"b","value":1,"tstamp":-1}"#, "invalid_field"),
+        (r#"{"client_id":"a","session_id":"b","value":1,"tstamp":1.5}"#, "syntax"),
+        (r#"{"client_id":"a","session_id":"b","value":1,"tstamp":"yesterday"}"#, "syntax"),
+        (r#"{"client_id":"a","session_id":"b","value":1}"#, "missing_field"),
+        (r#"{"client_id":"a","client_id":"a","session_id":"b","value":1,"tstamp":1}"#, "duplicate_field"),
+        (r#"{"client_id":"a","session_id":"b","value":1,"tstamp":1"#, "syntax"),
+        (r#"{"client_id":"a","session_id":"b","value":1,"tstamp":1} trailing"#, "syntax"),
+        (r#"{"client_id":5,"session_id":"b","value":1,"tstamp":1}"#, "syntax"),
     ];
     for (line, code) in refused {
         assert_eq!(err(line).problem.code(), code, "{line}: {}", err(line));
     }
-    assert_eq!(
-        message(r#"{"client_id":"a","session_id":"b","value":1}"#),
-        "line 1, byte 43: missing tstamp"
-    );
+    assert_eq!(message(r#"{"client_id":"a","session_id":"b","value":1}"#), "line 1, byte 43: missing tstamp");
     assert_eq!(
         message(r#"{"client_id":"a","session_id":"b","value":"abc","tstamp":1}"#),
         r#"line 1, byte 46: invalid JSON: invalid type: string "abc", expected a number for value"#
@@ -346,9 +206,7 @@ fn the_json_form_follows_the_same_rules() {
 #[test]
 fn a_message_carries_one_reading_per_line() {
     let payload = format!("{LINE}\n{LINE}\r\n\n  \r\n{LINE}\n");
-    let lines: Vec<_> = decode_message(payload.as_bytes())
-        .expect("within bounds")
-        .collect();
+    let lines: Vec<_> = decode_message(payload.as_bytes()).expect("within bounds").collect();
     assert_eq!(lines.len(), 3);
     assert!(lines.iter().all(Result::is_ok));
 }
@@ -356,9 +214,7 @@ fn a_message_carries_one_reading_per_line() {
 #[test]
 fn a_bad_line_does_not_touch_its_neighbours() {
     let payload = format!("{LINE}\nclient_id=a;value=oops\n{LINE}");
-    let lines: Vec<_> = decode_message(payload.as_bytes())
-        .expect("within bounds")
-        .collect();
+    let lines: Vec<_> = decode_message(payload.as_bytes()).expect("within bounds").collect();
     assert!(lines[0].is_ok() && lines[2].is_ok());
     let e = lines[1].as_ref().expect_err("line 2 is bad");
     assert_eq!(e.line, 2);
@@ -367,22 +223,14 @@ fn a_bad_line_does_not_touch_its_neighbours() {
 #[test]
 fn line_numbers_count_blank_lines() {
     let payload = format!("\n{LINE}\n\nvalue=x");
-    let e = decode_message(payload.as_bytes())
-        .expect("ok")
-        .find_map(Result::err)
-        .expect("one error");
+    let e = decode_message(payload.as_bytes()).expect("ok").find_map(Result::err).expect("one error");
     assert_eq!(e.line, 4);
 }
 
 #[test]
 fn messages_carry_at_most_1000_readings() {
     let full = vec![LINE; MAX_READINGS_PER_MESSAGE].join("\n") + "\n\n";
-    assert_eq!(
-        decode_message(full.as_bytes())
-            .expect("exactly at the bound")
-            .count(),
-        1000
-    );
+    assert_eq!(decode_message(full.as_bytes()).expect("exactly at the bound").count(), 1000);
     let over = vec![LINE; MAX_READINGS_PER_MESSAGE + 1].join("\n");
     let e = decode_message(over.as_bytes()).expect_err("over the bound");
     assert_eq!(e, MessageError::TooManyReadings { max: 1000 });
@@ -394,13 +242,7 @@ fn messages_carry_at_most_1000_readings() {
 fn payloads_are_bounded_in_bytes() {
     let big = vec![b' '; MAX_MESSAGE_BYTES + 1];
     let e = decode_message(&big).expect_err("too big");
-    assert_eq!(
-        e,
-        MessageError::TooLarge {
-            size: MAX_MESSAGE_BYTES + 1,
-            max: MAX_MESSAGE_BYTES
-        }
-    );
+    assert_eq!(e, MessageError::TooLarge { size: MAX_MESSAGE_BYTES + 1, max: MAX_MESSAGE_BYTES });
     assert_eq!(e.code(), "payload_too_large");
     assert_eq!(decode_message(&big[1..]).expect("at the bound").count(), 0);
 }
@@ -409,23 +251,14 @@ fn payloads_are_bounded_in_bytes() {
 fn lines_are_bounded_in_bytes() {
     let long = format!("{LINE};pad={}", "x".repeat(MAX_LINE_BYTES));
     let e = err(&long);
-    assert_eq!(
-        e.problem,
-        Problem::LineTooLong {
-            max: MAX_LINE_BYTES
-        }
-    );
+    assert_eq!(e.problem, Problem::LineTooLong { max: MAX_LINE_BYTES });
     assert_eq!(e.problem.code(), "line_too_long");
 }
 
 #[test]
 fn invalid_utf8_is_refused_not_panicked_on() {
-    let e =
-        decode_line(b"client_id=\xff\xfe;session_id=b;value=1;tstamp=1").expect_err("not ascii");
-    assert_eq!(
-        e.problem,
-        Problem::Invalid(Field::ClientId, InvalidValue::BadChar { pos: 0 })
-    );
+    let e = decode_line(b"client_id=\xff\xfe;session_id=b;value=1;tstamp=1").expect_err("not ascii");
+    assert_eq!(e.problem, Problem::Invalid(Field::ClientId, InvalidValue::BadChar { pos: 0 }));
     assert_eq!(
         e.to_string(),
         "line 1, byte 10: client_id may only contain A-Z a-z 0-9 _ -, found \"\u{fffd}\u{fffd}\""

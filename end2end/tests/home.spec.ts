@@ -14,7 +14,7 @@ test('a server function round-trips under the base path', async ({ page, problem
   const base = basePath(baseURL);
   await page.goto('./');
   await hydrated(page);
-  const call = page.waitForResponse((r) => new URL(r.url()).pathname.startsWith(`${base}/api/server_status`));
+  const call = page.waitForResponse((r) => new URL(r.url()).pathname.startsWith(`${base}/api/fn/server_status`));
   await page.getByTestId('refresh-status').click();
   const response = await call;
   expect(response.status()).toBe(200);

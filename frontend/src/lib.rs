@@ -14,8 +14,7 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     let base = BasePath::from_document();
     // Server functions are mounted under the base path too; the URL lives for the page's life.
-    let _ =
-        server_fn::client::try_set_server_url(Box::leak(base.as_str().to_owned().into_boxed_str()));
+    let _ = server_fn::client::try_set_server_url(Box::leak(base.as_str().to_owned().into_boxed_str()));
     hydrate_body(move || {
         provide_context(base.clone());
         view! { <App /> }

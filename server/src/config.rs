@@ -17,11 +17,7 @@ pub struct Variable {
 
 /// Every variable `wages` reads, in the order `--help` lists them.
 pub const VARIABLES: &[Variable] = &[
-    Variable {
-        name: "LEPTOS_SITE_ADDR",
-        default: "127.0.0.1:3000",
-        meaning: "web listen address",
-    },
+    Variable { name: "LEPTOS_SITE_ADDR", default: "127.0.0.1:3000", meaning: "web listen address" },
     Variable {
         name: "LEPTOS_SITE_ROOT",
         default: "target/site",
@@ -47,21 +43,9 @@ pub const VARIABLES: &[Variable] = &[
         default: "(none)",
         meaning: "InfluxDB 2 URL, when WAGES_TIMESERIES=influxdb2",
     },
-    Variable {
-        name: "WAGES_INFLUX_ORG",
-        default: "(none)",
-        meaning: "InfluxDB 2 organisation",
-    },
-    Variable {
-        name: "WAGES_INFLUX_BUCKET",
-        default: "(none)",
-        meaning: "InfluxDB 2 bucket",
-    },
-    Variable {
-        name: "WAGES_INFLUX_TOKEN",
-        default: "(none)",
-        meaning: "InfluxDB 2 API token (never logged)",
-    },
+    Variable { name: "WAGES_INFLUX_ORG", default: "(none)", meaning: "InfluxDB 2 organisation" },
+    Variable { name: "WAGES_INFLUX_BUCKET", default: "(none)", meaning: "InfluxDB 2 bucket" },
+    Variable { name: "WAGES_INFLUX_TOKEN", default: "(none)", meaning: "InfluxDB 2 API token (never logged)" },
     Variable {
         name: "WAGES_MQTT_URL",
         default: "(none: embedded broker)",
@@ -77,16 +61,8 @@ pub const VARIABLES: &[Variable] = &[
         default: "false",
         meaning: "register unknown devices on their first reading instead of rejecting them",
     },
-    Variable {
-        name: "WAGES_LOG",
-        default: "info",
-        meaning: "log filter (tracing EnvFilter syntax)",
-    },
-    Variable {
-        name: "WAGES_LOG_FORMAT",
-        default: "pretty",
-        meaning: "pretty, or json for one JSON object per line",
-    },
+    Variable { name: "WAGES_LOG", default: "info", meaning: "log filter (tracing EnvFilter syntax)" },
+    Variable { name: "WAGES_LOG_FORMAT", default: "pretty", meaning: "pretty, or json for one JSON object per line" },
 ];
 
 /// Variables whose values are secret: errors name them but never print the value.
@@ -200,11 +176,7 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.value {
             Some(value) => write!(f, "{}={value:?}: expected {}", self.variable, self.expected),
-            None => write!(
-                f,
-                "{} is not set: expected {}",
-                self.variable, self.expected
-            ),
+            None => write!(f, "{} is not set: expected {}", self.variable, self.expected),
         }
     }
 }
@@ -212,7 +184,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Masks the password of a URL's user info: `mqtt://u:secret@h` → `mqtt://u:***@h`.
-fn redact(value: &str) -> String {
+pub fn redact(value: &str) -> String {
     match url::Url::parse(value) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("***"));
@@ -233,22 +205,9 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         (self.lookup)(name).filter(|v| !v.trim().is_empty())
     }
 
-    fn error(
-        &self,
-        variable: &'static str,
-        value: &str,
-        expected: impl Into<String>,
-    ) -> ConfigError {
-        let value = if SECRET.contains(&variable) {
-            "***".to_owned()
-        } else {
-            redact(value)
-        };
-        ConfigError {
-            variable,
-            value: Some(value),
-            expected: expected.into(),
-        }
+    fn error(&self, variable: &'static str, value: &str, expected: impl Into<String>) -> ConfigError {
+        let value = if SECRET.contains(&variable) { "***".to_owned() } else { redact(value) };
+        ConfigError { variable, value: Some(value), expected: expected.into() }
     }
 
     /// Parses a variable with `parse`, or falls back to `default` when it is unset.
@@ -261,18 +220,12 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     ) -> Result<T, ConfigError> {
         match self.get(variable) {
             None => Ok(default),
-            Some(value) => {
-                parse(value.trim()).ok_or_else(|| self.error(variable, &value, expected))
-            }
+            Some(value) => parse(value.trim()).ok_or_else(|| self.error(variable, &value, expected)),
         }
     }
 
     fn required(&self, variable: &'static str, because: &str) -> Result<String, ConfigError> {
-        self.get(variable).ok_or_else(|| ConfigError {
-            variable,
-            value: None,
-            expected: because.to_owned(),
-        })
+        self.get(variable).ok_or_else(|| ConfigError { variable, value: None, expected: because.to_owned() })
     }
 }
 
@@ -291,14 +244,12 @@ fn parse_database(v: &str) -> Option<Database> {
     }
     let url = url::Url::parse(v).ok()?;
     let postgres = matches!(url.scheme(), "postgres" | "postgresql");
-    (postgres && url.host_str().is_some_and(|h| !h.is_empty()))
-        .then(|| Database::Postgres(v.to_owned()))
+    (postgres && url.host_str().is_some_and(|h| !h.is_empty())).then(|| Database::Postgres(v.to_owned()))
 }
 
 fn parse_http_url(v: &str) -> Option<String> {
     let url = url::Url::parse(v).ok()?;
-    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
-        .then(|| v.trim_end_matches('/').to_owned())
+    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some()).then(|| v.trim_end_matches('/').to_owned())
 }
 
 fn parse_broker(v: &str) -> Option<ExternalBroker> {
@@ -309,14 +260,8 @@ fn parse_broker(v: &str) -> Option<ExternalBroker> {
         _ => return None,
     };
     let host = url.host_str().filter(|h| !h.is_empty())?.to_owned();
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    let username = Some(url.username())
-        .filter(|u| !u.is_empty())
-        .and_then(decode);
+    let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    let username = Some(url.username()).filter(|u| !u.is_empty()).and_then(decode);
     let password = url.password().and_then(decode);
     let only_root_path = matches!(url.path(), "" | "/") && url.query().is_none();
     only_root_path.then(|| ExternalBroker {
@@ -338,26 +283,16 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let r = Reader { lookup };
         let default_addr = SocketAddr::from(([127, 0, 0, 1], 3000));
-        let site_addr = r.parse(
-            "LEPTOS_SITE_ADDR",
-            default_addr,
-            "an IP address and port, such as 127.0.0.1:3000",
-            |v| v.parse().ok(),
-        )?;
-        let site_root = r.parse(
-            "LEPTOS_SITE_ROOT",
-            PathBuf::from("target/site"),
-            "a folder",
-            |v| Some(PathBuf::from(v)),
-        )?;
+        let site_addr =
+            r.parse("LEPTOS_SITE_ADDR", default_addr, "an IP address and port, such as 127.0.0.1:3000", |v| {
+                v.parse().ok()
+            })?;
+        let site_root =
+            r.parse("LEPTOS_SITE_ROOT", PathBuf::from("target/site"), "a folder", |v| Some(PathBuf::from(v)))?;
         let base_path = match (r.lookup)("WAGES_BASE_PATH") {
             None => BasePath::default(),
             Some(v) => BasePath::parse(v.trim()).ok_or_else(|| {
-                r.error(
-                    "WAGES_BASE_PATH",
-                    &v,
-                    "empty, or a path such as /wages (letters, digits, - . _ ~ and /)",
-                )
+                r.error("WAGES_BASE_PATH", &v, "empty, or a path such as /wages (letters, digits, - . _ ~ and /)")
             })?,
         };
         let database = r.parse(
@@ -375,9 +310,8 @@ impl Config {
             let need = "a value when WAGES_TIMESERIES=influxdb2";
             let url = r.required("WAGES_INFLUX_URL", need)?;
             Timeseries::InfluxDb2(Influx {
-                url: parse_http_url(&url).ok_or_else(|| {
-                    r.error("WAGES_INFLUX_URL", &url, "an http:// or https:// URL")
-                })?,
+                url: parse_http_url(&url)
+                    .ok_or_else(|| r.error("WAGES_INFLUX_URL", &url, "an http:// or https:// URL"))?,
                 org: r.required("WAGES_INFLUX_ORG", need)?,
                 bucket: r.required("WAGES_INFLUX_BUCKET", need)?,
                 token: r.required("WAGES_INFLUX_TOKEN", need)?,
@@ -391,44 +325,26 @@ impl Config {
             default_listen,
             "an IP address and port such as 127.0.0.1:1883, or 0 to disable TCP",
             |v| {
-                if v == "0" {
-                    Some(None)
-                } else {
-                    v.parse().ok().map(Some)
-                }
+                if v == "0" { Some(None) } else { v.parse().ok().map(Some) }
             },
         )?;
         let mqtt = match r.get("WAGES_MQTT_URL") {
             None => Mqtt::Embedded { tcp: listen },
-            Some(v) => Mqtt::External(parse_broker(v.trim()).ok_or_else(|| {
-                r.error(
-                    "WAGES_MQTT_URL",
-                    &v,
-                    "mqtt://[user:password@]host[:port] or mqtts://…",
-                )
-            })?),
+            Some(v) => Mqtt::External(
+                parse_broker(v.trim())
+                    .ok_or_else(|| r.error("WAGES_MQTT_URL", &v, "mqtt://[user:password@]host[:port] or mqtts://…"))?,
+            ),
         };
         let auto_register = r.parse("WAGES_AUTO_REGISTER", false, "true or false", parse_bool)?;
-        let log_filter = r.parse(
-            "WAGES_LOG",
-            "info".to_owned(),
-            "a tracing filter such as info or wages_server=debug,warn",
-            |v| {
-                tracing_subscriber::EnvFilter::try_new(v)
-                    .ok()
-                    .map(|_| v.to_owned())
-            },
-        )?;
-        let log_format = r.parse(
-            "WAGES_LOG_FORMAT",
-            LogFormat::Pretty,
-            "pretty or json",
-            |v| match v {
-                "pretty" => Some(LogFormat::Pretty),
-                "json" => Some(LogFormat::Json),
-                _ => None,
-            },
-        )?;
+        let log_filter =
+            r.parse("WAGES_LOG", "info".to_owned(), "a tracing filter such as info or wages_server=debug,warn", |v| {
+                tracing_subscriber::EnvFilter::try_new(v).ok().map(|_| v.to_owned())
+            })?;
+        let log_format = r.parse("WAGES_LOG_FORMAT", LogFormat::Pretty, "pretty or json", |v| match v {
+            "pretty" => Some(LogFormat::Pretty),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        })?;
         Ok(Config {
             site_addr,
             site_root,
@@ -451,10 +367,7 @@ impl Config {
         );
         let width = VARIABLES.iter().map(|v| v.name.len()).max().unwrap_or(0);
         for v in VARIABLES {
-            out.push_str(&format!(
-                "  {:width$}  {} (default: {})\n",
-                v.name, v.meaning, v.default
-            ));
+            out.push_str(&format!("  {:width$}  {} (default: {})\n", v.name, v.meaning, v.default));
         }
         out
     }
@@ -467,10 +380,7 @@ mod tests {
     use super::*;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -484,17 +394,9 @@ mod tests {
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.site_root, PathBuf::from("target/site"));
         assert_eq!(c.base_path.as_str(), "");
-        assert_eq!(
-            c.database,
-            Database::Sqlite("sqlite://data/wages.db".into())
-        );
+        assert_eq!(c.database, Database::Sqlite("sqlite://data/wages.db".into()));
         assert_eq!(c.timeseries, Timeseries::Sql);
-        assert_eq!(
-            c.mqtt,
-            Mqtt::Embedded {
-                tcp: Some("127.0.0.1:1883".parse().expect("addr"))
-            }
-        );
+        assert_eq!(c.mqtt, Mqtt::Embedded { tcp: Some("127.0.0.1:1883".parse().expect("addr")) });
         assert!(!c.auto_register);
         assert_eq!(c.log_filter, "info");
         assert_eq!(c.log_format, LogFormat::Pretty);
@@ -502,13 +404,7 @@ mod tests {
 
     #[test]
     fn site_addr() {
-        assert_eq!(
-            with(&[("LEPTOS_SITE_ADDR", "0.0.0.0:8080")])
-                .expect("valid")
-                .site_addr
-                .port(),
-            8080
-        );
+        assert_eq!(with(&[("LEPTOS_SITE_ADDR", "0.0.0.0:8080")]).expect("valid").site_addr.port(), 8080);
         assert_eq!(
             error(&[("LEPTOS_SITE_ADDR", "localhost")]),
             r#"LEPTOS_SITE_ADDR="localhost": expected an IP address and port, such as 127.0.0.1:3000"#
@@ -517,30 +413,13 @@ mod tests {
 
     #[test]
     fn site_root() {
-        assert_eq!(
-            with(&[("LEPTOS_SITE_ROOT", "/srv/site")])
-                .expect("valid")
-                .site_root,
-            PathBuf::from("/srv/site")
-        );
+        assert_eq!(with(&[("LEPTOS_SITE_ROOT", "/srv/site")]).expect("valid").site_root, PathBuf::from("/srv/site"));
     }
 
     #[test]
     fn base_path() {
-        assert_eq!(
-            with(&[("WAGES_BASE_PATH", "/wages/")])
-                .expect("valid")
-                .base_path
-                .as_str(),
-            "/wages"
-        );
-        assert_eq!(
-            with(&[("WAGES_BASE_PATH", "")])
-                .expect("valid")
-                .base_path
-                .as_str(),
-            ""
-        );
+        assert_eq!(with(&[("WAGES_BASE_PATH", "/wages/")]).expect("valid").base_path.as_str(), "/wages");
+        assert_eq!(with(&[("WAGES_BASE_PATH", "")]).expect("valid").base_path.as_str(), "");
         assert_eq!(
             error(&[("WAGES_BASE_PATH", "wages")]),
             r#"WAGES_BASE_PATH="wages": expected empty, or a path such as /wages (letters, digits, - . _ ~ and /)"#
@@ -550,14 +429,9 @@ mod tests {
     #[test]
     fn database_url() {
         let pg = "postgres://wages:pw@127.0.0.1:5432/wages";
+        assert_eq!(with(&[("WAGES_DATABASE_URL", pg)]).expect("valid").database, Database::Postgres(pg.into()));
         assert_eq!(
-            with(&[("WAGES_DATABASE_URL", pg)]).expect("valid").database,
-            Database::Postgres(pg.into())
-        );
-        assert_eq!(
-            with(&[("WAGES_DATABASE_URL", "sqlite::memory:")])
-                .expect("valid")
-                .database,
+            with(&[("WAGES_DATABASE_URL", "sqlite::memory:")]).expect("valid").database,
             Database::Sqlite("sqlite::memory:".into())
         );
         assert_eq!(
@@ -569,10 +443,7 @@ mod tests {
 
     #[test]
     fn timeseries_and_influx() {
-        assert_eq!(
-            error(&[("WAGES_TIMESERIES", "influx")]),
-            r#"WAGES_TIMESERIES="influx": expected sql or influxdb2"#
-        );
+        assert_eq!(error(&[("WAGES_TIMESERIES", "influx")]), r#"WAGES_TIMESERIES="influx": expected sql or influxdb2"#);
         assert_eq!(
             error(&[("WAGES_TIMESERIES", "influxdb2")]),
             "WAGES_INFLUX_URL is not set: expected a value when WAGES_TIMESERIES=influxdb2"
@@ -585,53 +456,25 @@ mod tests {
             ("WAGES_INFLUX_TOKEN", "s3cret"),
         ];
         let c = with(&full).expect("valid");
-        let Timeseries::InfluxDb2(influx) = c.timeseries else {
-            panic!("influx expected")
-        };
+        let Timeseries::InfluxDb2(influx) = c.timeseries else { panic!("influx expected") };
         assert_eq!(influx.url, "http://127.0.0.1:8086");
-        assert!(
-            !format!("{influx:?}").contains("s3cret"),
-            "the token must never be printed"
-        );
+        assert!(!format!("{influx:?}").contains("s3cret"), "the token must never be printed");
         let mut bad_url = full;
         bad_url[1] = ("WAGES_INFLUX_URL", "127.0.0.1:8086");
-        assert_eq!(
-            error(&bad_url),
-            r#"WAGES_INFLUX_URL="127.0.0.1:8086": expected an http:// or https:// URL"#
-        );
-        for missing in [
-            "WAGES_INFLUX_ORG",
-            "WAGES_INFLUX_BUCKET",
-            "WAGES_INFLUX_TOKEN",
-        ] {
-            let vars: Vec<_> = full
-                .iter()
-                .copied()
-                .filter(|(k, _)| *k != missing)
-                .collect();
+        assert_eq!(error(&bad_url), r#"WAGES_INFLUX_URL="127.0.0.1:8086": expected an http:// or https:// URL"#);
+        for missing in ["WAGES_INFLUX_ORG", "WAGES_INFLUX_BUCKET", "WAGES_INFLUX_TOKEN"] {
+            let vars: Vec<_> = full.iter().copied().filter(|(k, _)| *k != missing).collect();
             assert!(error(&vars).starts_with(&format!("{missing} is not set")));
         }
     }
 
     #[test]
     fn mqtt_url() {
-        let c =
-            with(&[("WAGES_MQTT_URL", "mqtts://scale%40cafe:p%3Ass@broker.local")]).expect("valid");
-        let Mqtt::External(b) = c.mqtt else {
-            panic!("external expected")
-        };
-        assert_eq!(
-            (b.tls, b.host.as_str(), b.port),
-            (true, "broker.local", 8883)
-        );
-        assert_eq!(
-            (b.username.as_deref(), b.password.as_deref()),
-            (Some("scale@cafe"), Some("p:ss"))
-        );
-        assert!(
-            !format!("{b:?}").contains("p:ss"),
-            "the password must never be printed"
-        );
+        let c = with(&[("WAGES_MQTT_URL", "mqtts://scale%40cafe:p%3Ass@broker.local")]).expect("valid");
+        let Mqtt::External(b) = c.mqtt else { panic!("external expected") };
+        assert_eq!((b.tls, b.host.as_str(), b.port), (true, "broker.local", 8883));
+        assert_eq!((b.username.as_deref(), b.password.as_deref()), (Some("scale@cafe"), Some("p:ss")));
+        assert!(!format!("{b:?}").contains("p:ss"), "the password must never be printed");
         let plain = with(&[("WAGES_MQTT_URL", "mqtt://127.0.0.1:1884")]).expect("valid");
         assert_eq!(
             plain.mqtt,
@@ -652,17 +495,10 @@ mod tests {
 
     #[test]
     fn mqtt_listen() {
+        assert_eq!(with(&[("WAGES_MQTT_LISTEN", "0")]).expect("valid").mqtt, Mqtt::Embedded { tcp: None });
         assert_eq!(
-            with(&[("WAGES_MQTT_LISTEN", "0")]).expect("valid").mqtt,
-            Mqtt::Embedded { tcp: None }
-        );
-        assert_eq!(
-            with(&[("WAGES_MQTT_LISTEN", "0.0.0.0:1884")])
-                .expect("valid")
-                .mqtt,
-            Mqtt::Embedded {
-                tcp: Some("0.0.0.0:1884".parse().expect("addr"))
-            }
+            with(&[("WAGES_MQTT_LISTEN", "0.0.0.0:1884")]).expect("valid").mqtt,
+            Mqtt::Embedded { tcp: Some("0.0.0.0:1884".parse().expect("addr")) }
         );
         assert_eq!(
             error(&[("WAGES_MQTT_LISTEN", "1883")]),
@@ -672,20 +508,8 @@ mod tests {
 
     #[test]
     fn auto_register() {
-        for (v, want) in [
-            ("true", true),
-            ("1", true),
-            ("YES", true),
-            ("off", false),
-            ("false", false),
-        ] {
-            assert_eq!(
-                with(&[("WAGES_AUTO_REGISTER", v)])
-                    .expect("valid")
-                    .auto_register,
-                want,
-                "{v}"
-            );
+        for (v, want) in [("true", true), ("1", true), ("YES", true), ("off", false), ("false", false)] {
+            assert_eq!(with(&[("WAGES_AUTO_REGISTER", v)]).expect("valid").auto_register, want, "{v}");
         }
         assert_eq!(
             error(&[("WAGES_AUTO_REGISTER", "maybe")]),
@@ -696,9 +520,7 @@ mod tests {
     #[test]
     fn log_filter() {
         assert_eq!(
-            with(&[("WAGES_LOG", "wages_server=debug,warn")])
-                .expect("valid")
-                .log_filter,
+            with(&[("WAGES_LOG", "wages_server=debug,warn")]).expect("valid").log_filter,
             "wages_server=debug,warn"
         );
         assert_eq!(
@@ -709,16 +531,8 @@ mod tests {
 
     #[test]
     fn log_format() {
-        assert_eq!(
-            with(&[("WAGES_LOG_FORMAT", "json")])
-                .expect("valid")
-                .log_format,
-            LogFormat::Json
-        );
-        assert_eq!(
-            error(&[("WAGES_LOG_FORMAT", "xml")]),
-            r#"WAGES_LOG_FORMAT="xml": expected pretty or json"#
-        );
+        assert_eq!(with(&[("WAGES_LOG_FORMAT", "json")]).expect("valid").log_format, LogFormat::Json);
+        assert_eq!(error(&[("WAGES_LOG_FORMAT", "xml")]), r#"WAGES_LOG_FORMAT="xml": expected pretty or json"#);
     }
 
     #[test]

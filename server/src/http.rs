@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use wages_registry::Registry;
 
 /// What every handler and server function can reach.
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     pub base: BasePath,
     /// Facts for the status page.
     pub facts: ServerFacts,
+    /// The devices, with their lookup cache.
+    pub registry: Registry,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -33,20 +36,16 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, base: BasePath) -> Self {
-        Self {
-            leptos_options,
-            base,
-            facts: ServerFacts {
-                started_at: Instant::now(),
-            },
-        }
+    pub fn new(leptos_options: LeptosOptions, base: BasePath, registry: Registry) -> Self {
+        let facts = ServerFacts { started_at: Instant::now() };
+        Self { leptos_options, base, facts, registry }
     }
 
     /// Puts the state into the Leptos context of a render or server function call.
     fn provide(&self) {
         provide_context(self.base.clone());
         provide_context(self.facts.clone());
+        provide_context(self.registry.clone());
     }
 }
 
@@ -72,7 +71,9 @@ pub fn router(state: AppState) -> Router {
         })
         .route(&at("/healthz"), get(healthz))
         .route(&at("/readyz"), get(readyz))
-        .route(&at("/api/{*fn_name}"), any(server_fn));
+        .route(&at("/metrics"), get(metrics))
+        .route(&at("/api/fn/{*fn_name}"), any(server_fn))
+        .merge(crate::api::router(state.base.as_str()));
     if !state.base.as_str().is_empty() {
         // People type the bare address, or the base path with a slash: send them home.
         let home = state.base.as_str().to_owned();
@@ -83,9 +84,7 @@ pub fn router(state: AppState) -> Router {
             };
             async move { Redirect::temporary(&target) }
         };
-        router = router
-            .route("/", get(to_home.clone()))
-            .route(&at("/"), get(to_home));
+        router = router.route("/", get(to_home.clone())).route(&at("/"), get(to_home));
     }
     router.fallback(assets_or_not_found).with_state(state)
 }
@@ -95,9 +94,31 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET {base}/readyz`: ready to serve. Checks join here as the database and broker arrive.
-async fn readyz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ready" }))
+/// `GET {base}/readyz`: 200 when the database answers (the broker joins with the pipeline).
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.registry.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready", "checks": { "database": "ok" } })).into_response(),
+        Err(e) => {
+            let body = serde_json::json!({ "status": "not ready", "checks": { "database": e.to_string() } });
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// `GET {base}/metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let cache = state.registry.cache_stats();
+    let body = format!(
+        "# HELP wages_registry_lookups_total Device lookups on the ingest path, by where they were answered.\n\
+         # TYPE wages_registry_lookups_total counter\n\
+         wages_registry_lookups_total{{result=\"hit\"}} {}\n\
+         wages_registry_lookups_total{{result=\"miss\"}} {}\n\
+         # HELP wages_registry_queries_total Device lookups that reached the database.\n\
+         # TYPE wages_registry_queries_total counter\n\
+         wages_registry_queries_total {}\n",
+        cache.hits, cache.misses, cache.queries
+    );
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
 /// `uri` with the base path taken off the front, as the inner handlers expect it.
@@ -113,21 +134,15 @@ fn strip_base(base: &BasePath, uri: &Uri) -> Uri {
     stripped.parse().unwrap_or_else(|_| uri.clone())
 }
 
-/// Server functions are registered at `/api/…`; they are reached at `{base}/api/…`.
+/// Server functions are registered at `/api/fn/…`; they are reached at `{base}/api/fn/…`.
 async fn server_fn(State(state): State<AppState>, mut req: Request<Body>) -> Response {
     *req.uri_mut() = strip_base(&state.base, req.uri());
-    leptos_axum::handle_server_fns_with_context(move || state.provide(), req)
-        .await
-        .into_response()
+    leptos_axum::handle_server_fns_with_context(move || state.provide(), req).await.into_response()
 }
 
 /// Files under the site root (`{base}/pkg/…`), or the app's own 404 page.
 async fn assets_or_not_found(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let in_base = state.base.as_str().is_empty()
-        || req
-            .uri()
-            .path()
-            .starts_with(&format!("{}/", state.base.as_str()));
+    let in_base = state.base.as_str().is_empty() || req.uri().path().starts_with(&format!("{}/", state.base.as_str()));
     if !in_base {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }

@@ -5,12 +5,14 @@
 //!
 //! - [`config`]: every environment variable, parsed once into [`config::Config`].
 //! - [`telemetry`]: logging setup (pretty or JSON).
-//! - [`http`]: the axum router: Leptos pages and server functions, health, assets.
+//! - [`http`]: the axum router: Leptos pages and server functions, health, metrics, assets.
+//! - [`api`]: the JSON API under `{base}/api`, its OpenAPI document and Swagger UI.
 //! - [`run`] serves on a listener until a shutdown future completes, so tests bind
 //!   `127.0.0.1:0` and stop the server at will; `main.rs` only wires the process.
 
 #![recursion_limit = "256"]
 
+pub mod api;
 pub mod config;
 pub mod http;
 pub mod telemetry;
@@ -21,7 +23,9 @@ use std::io;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use wages_registry::Registry;
+
+use crate::config::{Config, Database};
 use crate::http::AppState;
 
 /// Leptos's options from our configuration. The output name is baked in by cargo-leptos.
@@ -41,25 +45,42 @@ pub async fn bind(config: &Config) -> Result<TcpListener, String> {
         io::ErrorKind::AddrInUse => {
             format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another")
         }
-        io::ErrorKind::PermissionDenied => format!("LEPTOS_SITE_ADDR={addr}: permission denied; choose a port above 1023"),
+        io::ErrorKind::PermissionDenied => {
+            format!("LEPTOS_SITE_ADDR={addr}: permission denied; choose a port above 1023")
+        }
         io::ErrorKind::AddrNotAvailable => format!("LEPTOS_SITE_ADDR={addr}: no such address on this machine"),
         _ => format!("LEPTOS_SITE_ADDR={addr}: cannot listen: {e}"),
     })
 }
 
+/// Opens the device registry named by `WAGES_DATABASE_URL`, as one readable line on failure.
+pub async fn open_registry(config: &Config) -> Result<Registry, String> {
+    let url = match &config.database {
+        Database::Sqlite(url) | Database::Postgres(url) => url,
+    };
+    Registry::connect(url)
+        .await
+        .map_err(|e| format!("WAGES_DATABASE_URL={}: cannot open the device registry: {e}", config::redact(url)))
+}
+
 /// Serves until `shutdown` completes, then finishes the requests in flight.
 pub async fn run(
     config: &Config,
+    registry: Registry,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let state = AppState::new(leptos_options(config), config.base_path.clone());
+    // Server-rendered forms post to server functions by URL: they must carry the base path
+    // too. The setting is process-wide; one process serves one base path.
+    let server_url: &'static str = Box::leak(config.base_path.as_str().to_owned().into_boxed_str());
+    let _ = leptos::server_fn::client::try_set_server_url(server_url);
+    let state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
     let app = http::router(state);
     let local = listener.local_addr()?;
     tracing::info!(address = %local, base_path = config.base_path.as_str(), "wages is listening: http://{local}{}", config.base_path.home());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    registry.close().await;
+    served
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use wages_server::config::Config;
-use wages_server::{bind, run, shutdown_signal, telemetry};
+use wages_server::{bind, open_registry, run, shutdown_signal, telemetry};
 
 #[allow(clippy::print_stdout)] // --help and --version answer on stdout
 fn main() -> ExitCode {
@@ -37,10 +37,7 @@ fn main() -> ExitCode {
     };
     telemetry::init(&config.log_filter, config.log_format);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wages: cannot start the async runtime: {e}");
@@ -55,7 +52,14 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        match run(&config, listener, shutdown_signal()).await {
+        let registry = match open_registry(&config).await {
+            Ok(registry) => registry,
+            Err(line) => {
+                eprintln!("wages: {line}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match run(&config, registry, listener, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("wages: {e}");

@@ -7,9 +7,7 @@ use crate::config::LogFormat;
 /// Installs the global subscriber. `filter` has already been checked by the config.
 pub fn init(filter: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(true);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
     let installed = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 fn wages(vars: &[(&str, &str)], args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wages"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.args(args).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    // An in-memory registry: these tests leave no files behind.
+    cmd.env("WAGES_DATABASE_URL", "sqlite::memory:");
     // Run from an empty folder so no .env file of the developer's leaks in.
     cmd.current_dir(std::env::temp_dir());
     for (k, v) in vars {
@@ -28,13 +28,7 @@ fn help_lists_the_configuration() {
     let out = run(&[], &["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for name in [
-        "LEPTOS_SITE_ADDR",
-        "WAGES_BASE_PATH",
-        "WAGES_DATABASE_URL",
-        "WAGES_MQTT_URL",
-        "WAGES_LOG_FORMAT",
-    ] {
+    for name in ["LEPTOS_SITE_ADDR", "WAGES_BASE_PATH", "WAGES_DATABASE_URL", "WAGES_MQTT_URL", "WAGES_LOG_FORMAT"] {
         assert!(help.contains(name), "--help lacks {name}");
     }
 }
@@ -43,10 +37,7 @@ fn help_lists_the_configuration() {
 fn a_bad_value_stops_start_up_with_one_line() {
     let out = run(&[("WAGES_LOG_FORMAT", "xml")], &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "wages: WAGES_LOG_FORMAT=\"xml\": expected pretty or json\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "wages: WAGES_LOG_FORMAT=\"xml\": expected pretty or json\n");
 }
 
 #[test]
@@ -64,28 +55,17 @@ fn a_port_in_use_is_reported_not_panicked() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "LEPTOS_SITE_ADDR={addr}: the address is already in use"
-        )),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("LEPTOS_SITE_ADDR={addr}: the address is already in use")), "{stderr}");
 }
 
 #[test]
 fn sigterm_stops_the_server_gracefully() {
-    let mut child = wages(
-        &[
-            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-            ("WAGES_LOG_FORMAT", "json"),
-            ("WAGES_MQTT_LISTEN", "0"),
-        ],
-        &[],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("wages starts");
+    let mut child =
+        wages(&[("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("WAGES_LOG_FORMAT", "json"), ("WAGES_MQTT_LISTEN", "0")], &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wages starts");
     // JSON logs name the bound address; read lines until the listening one.
     let stdout = child.stdout.take().expect("stdout");
     let mut address = None;
@@ -102,23 +82,14 @@ fn sigterm_stops_the_server_gracefully() {
     assert!(health, "listening on {address}");
 
     let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs")
-            .success()
-    );
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
             assert!(status.success(), "exit status after SIGTERM: {status}");
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "wages did not stop within 5 s of SIGTERM"
-        );
+        assert!(Instant::now() < deadline, "wages did not stop within 5 s of SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
 }

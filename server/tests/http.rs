@@ -1,73 +1,12 @@
 //! The server over a real socket: pages, server functions, health, assets and the
 //! base path, each under `/` and under `/wages`.
 
-use std::net::SocketAddr;
+mod common;
 
+use common::TestServer;
 use leptos::server_fn::ServerFn;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use wages_server::config::Config;
-
-struct TestServer {
-    addr: SocketAddr,
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
-    _site: tempfile::TempDir,
-}
-
-impl TestServer {
-    async fn start(base: &str) -> TestServer {
-        let site = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir_all(site.path().join("pkg")).expect("pkg dir");
-        std::fs::write(site.path().join("pkg/wages.css"), "body{}").expect("css");
-        let site_root = site.path().to_string_lossy().into_owned();
-        let base_owned = base.to_owned();
-        let config = Config::from_lookup(move |name| match name {
-            "WAGES_BASE_PATH" => Some(base_owned.clone()),
-            "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
-            _ => None,
-        })
-        .expect("valid config");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            wages_server::run(&config, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
-        TestServer {
-            addr,
-            base: base.to_owned(),
-            stop: Some(stop),
-            task,
-            _site: site,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}{path}", self.addr, self.base)
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let res = reqwest::get(self.url(path)).await.expect("request");
-        let status = res.status().as_u16();
-        (status, res.text().await.expect("body"))
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task
-            .await
-            .expect("server task")
-            .expect("clean shutdown");
-    }
-}
 
 async fn serves_everything_under(base: &str) {
     let server = TestServer::start(base).await;
@@ -80,28 +19,14 @@ async fn serves_everything_under(base: &str) {
 
     let (status, page) = server.get("/").await;
     assert_eq!(status, 200);
+    assert!(page.contains("Every extraction, weighed live"), "home page rendered on the server");
     assert!(
-        page.contains("Every extraction, weighed live"),
-        "home page rendered on the server"
-    );
-    assert!(
-        page.contains(&format!(
-            r#"<meta name="wages-base-path" content="{base}">"#
-        )),
+        page.contains(&format!(r#"<meta name="wages-base-path" content="{base}">"#)),
         "base path handed to the browser"
     );
-    assert!(
-        page.contains(&format!("{base}/pkg/wages.js")),
-        "hydration script follows the base path"
-    );
-    assert!(
-        page.contains(&format!(r#"href="{base}/pkg/wages.css""#)),
-        "stylesheet follows the base path"
-    );
-    assert!(
-        page.contains(r#"data-testid="version""#),
-        "server status rendered before the WASM loads"
-    );
+    assert!(page.contains(&format!("{base}/pkg/wages.js")), "hydration script follows the base path");
+    assert!(page.contains(&format!(r#"href="{base}/pkg/wages.css""#)), "stylesheet follows the base path");
+    assert!(page.contains(r#"data-testid="version""#), "server status rendered before the WASM loads");
 
     let (status, css) = server.get("/pkg/wages.css").await;
     assert_eq!((status, css.as_str()), (200, "body{}"));
@@ -111,16 +36,15 @@ async fn serves_everything_under(base: &str) {
     assert!(page.contains("Nothing here"));
 
     // The payload checker works without the WASM: the server renders the verdict.
-    let (status, page) = server
-        .get("/?payload=client_id%3Da%3Bsession_id%3Db%3Bvalue%3Dx%3Btstamp%3D1")
-        .await;
+    let (status, page) = server.get("/?payload=client_id%3Da%3Bsession_id%3Db%3Bvalue%3Dx%3Btstamp%3D1").await;
     assert_eq!(status, 200);
-    assert!(
-        page.contains("expected a number for value"),
-        "verdict rendered on the server"
-    );
+    assert!(page.contains("expected a number for value"), "verdict rendered on the server");
 
-    // The server function answers at {base}/api/…, as the browser calls it.
+    let (status, metrics) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("wages_registry_lookups_total{result=\"hit\"}"), "{metrics}");
+
+    // The server function answers at {base}/api/fn/…, as the browser calls it.
     let url = server.url(<app::status::ServerStatus as ServerFn>::PATH);
     let res = reqwest::Client::new()
         .post(url)
@@ -151,30 +75,9 @@ async fn serves_everything_under_a_base_path() {
 async fn under_a_base_path_nothing_leaks_to_the_root() {
     let server = TestServer::start("/wages").await;
     let root = |p: &str| format!("http://{}{p}", server.addr);
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    assert_eq!(
-        client
-            .get(root("/healthz"))
-            .send()
-            .await
-            .expect("get")
-            .status()
-            .as_u16(),
-        404
-    );
-    assert_eq!(
-        client
-            .get(root("/pkg/wages.css"))
-            .send()
-            .await
-            .expect("get")
-            .status()
-            .as_u16(),
-        404
-    );
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    assert_eq!(client.get(root("/healthz")).send().await.expect("get").status().as_u16(), 404);
+    assert_eq!(client.get(root("/pkg/wages.css")).send().await.expect("get").status().as_u16(), 404);
     let res = client.get(root("/")).send().await.expect("get");
     assert_eq!(res.status().as_u16(), 307);
     assert_eq!(res.headers()["location"], "/wages");
@@ -185,15 +88,10 @@ async fn under_a_base_path_nothing_leaks_to_the_root() {
 async fn a_port_in_use_is_one_clear_line() {
     let taken = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let config = Config::from_lookup(|name| (name == "LEPTOS_SITE_ADDR").then(|| addr.clone()))
-        .expect("valid");
-    let err = wages_server::bind(&config)
-        .await
-        .expect_err("port is taken");
+    let config = Config::from_lookup(|name| (name == "LEPTOS_SITE_ADDR").then(|| addr.clone())).expect("valid");
+    let err = wages_server::bind(&config).await.expect_err("port is taken");
     assert_eq!(
         err,
-        format!(
-            "LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another"
-        )
+        format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another")
     );
 }

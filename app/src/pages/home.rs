@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::checker::{EXAMPLE, PayloadReport, check_payload};
@@ -109,14 +108,10 @@ fn PayloadChecker() -> impl IntoView {
     let submitted = move || query.read().get("payload").unwrap_or_default();
     let draft = RwSignal::new(query.read_untracked().get("payload").unwrap_or_default());
     // A submitted form or the example link changes the query: show what it carries.
-    Effect::watch(
-        submitted,
-        move |payload, _, _| draft.set(payload.clone()),
-        false,
-    );
-    let report =
-        Memo::new(move |_| draft.with(|d| (!d.trim().is_empty()).then(|| check_payload(d))));
+    Effect::watch(submitted, move |payload, _, _| draft.set(payload.clone()), false);
+    let report = Memo::new(move |_| draft.with(|d| (!d.trim().is_empty()).then(|| check_payload(d))));
     let example_href = format!("?payload={}#checker", query_value(EXAMPLE));
+    let checker_action = expect_context::<crate::base::BasePath>().home();
 
     view! {
         <section class="card wide" id="checker" aria-labelledby="checker-title">
@@ -124,7 +119,8 @@ fn PayloadChecker() -> impl IntoView {
             <p class="muted">
                 "Paste what a scale publishes. Each line is checked on its own, exactly as the ingest pipeline will."
             </p>
-            <Form method="GET" action="">
+            // A plain GET form: leptos_router's <Form> prefixes the base path twice.
+            <form method="get" action=checker_action>
                 <label class="visually-hidden" for="payload">"Payload"</label>
                 <textarea
                     id="payload"
@@ -141,7 +137,7 @@ fn PayloadChecker() -> impl IntoView {
                     <button type="submit">"Check"</button>
                     <a href=example_href data-testid="example">"Try an example"</a>
                 </div>
-            </Form>
+            </form>
             {move || report.get().map(|report| view! { <Report report /> })}
         </section>
     }
@@ -150,11 +146,7 @@ fn PayloadChecker() -> impl IntoView {
 /// The verdict: refused message, readings table, line errors.
 #[component]
 fn Report(report: PayloadReport) -> impl IntoView {
-    let PayloadReport {
-        readings,
-        errors,
-        refused,
-    } = report;
+    let PayloadReport { readings, errors, refused } = report;
     let (accepted, rejected) = (readings.len(), errors.len());
     let summary = format!(
         "{} reading{} accepted, {} line{} refused",

@@ -1,7 +1,9 @@
 //! One module per page.
 
+mod devices;
 mod home;
 mod not_found;
 
+pub use devices::DevicesPage;
 pub use home::HomePage;
 pub use not_found::NotFound;

@@ -1,0 +1,150 @@
+//! `{base}/devices`: list and search scales, register one, rename one, delete one after
+//! a confirmation. The forms post to server functions: as plain HTML before the WASM
+//! loads, and without a page load once it has (see `form`).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use wages_registry::Device;
+
+use crate::devices::{DeleteDevice, RegisterDevice, RenameDevice, list_devices};
+use crate::error::AppError;
+use crate::form::BasedActionForm;
+
+#[component]
+pub fn DevicesPage() -> impl IntoView {
+    let register = ServerAction::<RegisterDevice>::new();
+    let rename = ServerAction::<RenameDevice>::new();
+    let delete = ServerAction::<DeleteDevice>::new();
+    let query = use_query_map();
+    let search = move || query.read().get("q").unwrap_or_default();
+    let devices = Resource::new(
+        move || (search(), register.version().get(), rename.version().get(), delete.version().get()),
+        |(q, ..)| list_devices(q),
+    );
+    let search_action = expect_context::<crate::base::BasePath>().join("/devices");
+    let register_value = register.value();
+    let field_error = move |field: &str| register_value.get().and_then(Result::err).and_then(|e| e.for_field(field));
+    let registered = move || register_value.get().and_then(Result::ok).map(|d| format!("Registered {}.", d.client_id));
+    let other_error = move || {
+        let failed = |e: AppError| match e {
+            AppError::Invalid { .. } => None,
+            other => Some(other.to_string()),
+        };
+        register_value.get().and_then(Result::err).and_then(failed)
+    };
+    let rename_error = move || rename.value().get().and_then(Result::err).map(|e| format!("Not renamed: {e}"));
+    let delete_error = move || delete.value().get().and_then(Result::err).map(|e| format!("Not deleted: {e}"));
+
+    view! {
+        <Title text="Scales" />
+        <h1>"Scales"</h1>
+        <div class="grid">
+            <section class="card" aria-labelledby="register-title">
+                <h2 id="register-title">"Register a scale"</h2>
+                <BasedActionForm action=register class="stacked" testid="register-form">
+                    <label for="client_id">"Client id"</label>
+                    <input id="client_id" name="client_id" autocomplete="off" placeholder="scale-01" required />
+                    <p class="hint">"What the scale uses in its MQTT topics: letters, digits, - and _, up to 64."</p>
+                    {move || field_error("client_id").map(|e| view! { <p class="field-error" role="alert" data-field="client_id">{e}</p> })}
+                    <label for="name">"Name"</label>
+                    <input id="name" name="name" autocomplete="off" placeholder="Bar, left group" required />
+                    {move || field_error("name").map(|e| view! { <p class="field-error" role="alert" data-field="name">{e}</p> })}
+                    <div class="actions">
+                        <button type="submit" disabled=move || register.pending().get()>"Register"</button>
+                        {move || registered().map(|m| view! { <span class="ok" role="status">{m}</span> })}
+                        {move || other_error().map(|m| view! { <span class="error" role="alert">{m}</span> })}
+                    </div>
+                </BasedActionForm>
+            </section>
+            <section class="card" aria-labelledby="search-title">
+                <h2 id="search-title">"Find a scale"</h2>
+                // A plain GET form: leptos_router's <Form> prefixes the base path twice.
+                <form method="get" action=search_action>
+                    <label for="q" class="visually-hidden">"Search"</label>
+                    <div class="search">
+                        <input id="q" type="search" name="q" placeholder="Id or name" value=search />
+                        <button type="submit" class="secondary">"Search"</button>
+                    </div>
+                </form>
+                <p class="muted">"Matches any part of the id or the name, ignoring case."</p>
+            </section>
+        </div>
+        {move || rename_error().map(|m| view! { <p class="error banner" role="alert">{m}</p> })}
+        {move || delete_error().map(|m| view! { <p class="error banner" role="alert">{m}</p> })}
+        <section class="card wide" aria-labelledby="list-title">
+            <h2 id="list-title">"Registered scales"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading scales…"</p> }>
+                {move || Suspend::new(async move {
+                    match devices.await {
+                        Ok(list) if list.is_empty() && search().is_empty() => view! {
+                            <p class="empty" data-testid="empty">"No scales yet. Register one above with the client id its firmware uses."</p>
+                        }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty" data-testid="empty">"No scale matches \u{201c}" {search()} "\u{201d}."</p>
+                        }.into_any(),
+                        Ok(list) => view! { <DeviceTable devices=list rename delete /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DeviceTable(
+    devices: Vec<Device>,
+    rename: ServerAction<RenameDevice>,
+    delete: ServerAction<DeleteDevice>,
+) -> impl IntoView {
+    view! {
+        <table class="devices" data-testid="devices">
+            <thead>
+                <tr><th>"Client id"</th><th>"Name"</th><th>"State"</th><th>"Firmware"</th><th></th></tr>
+            </thead>
+            <tbody>
+                {devices.into_iter().map(|d| {
+                    // ClientId is Copy: each use below makes its own text.
+                    let id = d.client_id;
+                    let (name, name_in_question) = (d.name.clone(), d.name);
+                    let online = d.online;
+                    let firmware = d.firmware_version.unwrap_or_else(|| "—".to_owned());
+                    view! {
+                        <tr data-client-id=id.to_string()>
+                            <td><code>{id.to_string()}</code></td>
+                            <td>
+                                <BasedActionForm action=rename class="inline">
+                                    <input type="hidden" name="client_id" value=id.to_string() />
+                                    <label class="visually-hidden" for=format!("name-{id}")>"Name of " {id.to_string()}</label>
+                                    <input id=format!("name-{id}") name="name" value=name required />
+                                    <button type="submit" class="secondary">"Rename"</button>
+                                </BasedActionForm>
+                            </td>
+                            <td>
+                                {if online {
+                                    view! { <span class="badge online">"online"</span> }.into_any()
+                                } else {
+                                    view! { <span class="badge offline">"offline"</span> }.into_any()
+                                }}
+                            </td>
+                            <td>{firmware}</td>
+                            <td class="row-actions">
+                                <details class="confirm">
+                                    <summary>"Delete…"</summary>
+                                    <div class="confirm-box">
+                                        <p>"Delete " <strong>{name_in_question}</strong> " (" {id.to_string()} ")? It can be registered again later."</p>
+                                        <BasedActionForm action=delete>
+                                            <input type="hidden" name="client_id" value=id.to_string() />
+                                            <button type="submit" class="danger">"Delete " {id.to_string()}</button>
+                                        </BasedActionForm>
+                                    </div>
+                                </details>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,94 @@
+import { test, expect, hydrated, screenshot } from './fixtures';
+import type { Page } from '@playwright/test';
+
+/** A client id no other test uses. */
+function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+async function register(page: Page, clientId: string, name: string) {
+  const form = page.getByTestId('register-form');
+  await form.getByLabel('Client id').fill(clientId);
+  await form.getByLabel('Name').fill(name);
+  await form.getByRole('button', { name: 'Register' }).click();
+}
+
+function row(page: Page, clientId: string) {
+  return page.locator(`tr[data-client-id="${clientId}"]`);
+}
+
+test('register, rename and delete a scale', async ({ page, problems }, info) => {
+  const id = uniqueId('bar');
+  await page.goto('./devices');
+  await hydrated(page);
+  await register(page, id, 'Bar, left group');
+  await expect(page.getByRole('status')).toHaveText(`Registered ${id}.`);
+  await expect(row(page, id)).toBeVisible();
+  await expect(row(page, id).getByLabel(`Name of ${id}`)).toHaveValue('Bar, left group');
+  await expect(row(page, id).locator('.badge')).toHaveText('offline');
+  await screenshot(page, info.project.name, 'devices');
+
+  await row(page, id).getByLabel(`Name of ${id}`).fill('Window seat');
+  await row(page, id).getByRole('button', { name: 'Rename' }).click();
+  await page.reload();
+  await expect(row(page, id).getByLabel(`Name of ${id}`)).toHaveValue('Window seat');
+
+  await hydrated(page);
+  await row(page, id).getByText('Delete…').click();
+  await expect(row(page, id).getByText('Window seat')).toBeVisible();
+  await screenshot(page, info.project.name, 'devices-confirm-delete');
+  await row(page, id).getByRole('button', { name: `Delete ${id}` }).click();
+  await expect(row(page, id)).toHaveCount(0);
+  await page.reload();
+  await expect(row(page, id)).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
+
+test('validation errors appear next to the field', async ({ page, problems }, info) => {
+  await page.goto('./devices');
+  await hydrated(page);
+  await register(page, 'bad.id', 'Somewhere');
+  const idError = page.locator('.field-error[data-field="client_id"]');
+  await expect(idError).toHaveText('client_id may only contain A-Z a-z 0-9 _ -');
+  await screenshot(page, info.project.name, 'devices-validation');
+
+  const id = uniqueId('dup');
+  await register(page, id, 'First');
+  await expect(row(page, id)).toBeVisible();
+  await register(page, id, 'Second');
+  await expect(idError).toHaveText('client_id is already registered');
+
+  await register(page, uniqueId('long'), 'x'.repeat(101));
+  await expect(page.locator('.field-error[data-field="name"]')).toHaveText('name must be at most 100 characters');
+  // Each refusal is a 422 answer, which the browser reports; nothing else may fail.
+  expect(problems.filter((p) => !p.includes('status of 422'))).toEqual([]);
+  expect(problems).toHaveLength(3);
+});
+
+test('search finds scales by id or name', async ({ page, problems }) => {
+  const id = uniqueId('find');
+  await page.goto('./devices');
+  await hydrated(page);
+  await register(page, id, 'Espresso corner');
+  await expect(row(page, id)).toBeVisible();
+  await page.getByLabel('Search').fill('ESPRESSO CORN');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/\?q=ESPRESSO/);
+  await expect(row(page, id)).toBeVisible();
+  await page.getByLabel('Search').fill(uniqueId('nothing'));
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByTestId('empty')).toContainText('No scale matches');
+  expect(problems).toEqual([]);
+});
+
+test.describe('before the WASM loads', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('registering works with a plain form post', async ({ page }, info) => {
+    const id = uniqueId('nojs');
+    await page.goto('./devices');
+    await register(page, id, 'No script');
+    await expect(row(page, id)).toBeVisible();
+    await screenshot(page, info.project.name, 'devices-no-js');
+  });
+});

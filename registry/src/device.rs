@@ -1,0 +1,97 @@
+//! The device object and the rules for registering and renaming one.
+
+use serde::{Deserialize, Serialize};
+use wages_codec::ClientId;
+
+use crate::error::RegistryError;
+
+/// Longest device name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A registered scale (SPEC §5). Times are milliseconds since the Unix epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Device {
+    /// The scale's MQTT identity: 1 to 64 characters of `A-Z a-z 0-9 _ -`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "scale-01"))]
+    pub client_id: ClientId,
+    /// What people call it, e.g. "Bar, left group".
+    #[cfg_attr(feature = "openapi", schema(example = "Bar, left group"))]
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Whether the scale's last status message said `online`.
+    pub online: bool,
+    /// When a message from the scale last arrived, if ever.
+    pub last_seen_at: Option<i64>,
+    /// The firmware the scale last reported, if any.
+    pub firmware_version: Option<String>,
+}
+
+/// A device name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceName(String);
+
+impl DeviceName {
+    pub fn parse(name: &str) -> Result<Self, RegistryError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(RegistryError::invalid("name", "must not be empty"));
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(RegistryError::invalid("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(RegistryError::invalid("name", "must not contain control characters such as line breaks"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A registration, checked: what `POST /api/devices` and the register form carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDevice {
+    pub client_id: ClientId,
+    pub name: DeviceName,
+}
+
+impl NewDevice {
+    /// Checks both fields; the first broken rule is reported, naming its field.
+    pub fn parse(client_id: &str, name: &str) -> Result<Self, RegistryError> {
+        let client_id =
+            ClientId::parse(client_id.trim()).map_err(|why| RegistryError::invalid("client_id", why.to_string()))?;
+        Ok(Self { client_id, name: DeviceName::parse(name)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(DeviceName::parse("  Bar, left  ").map(|n| n.as_str().to_owned()), Ok("Bar, left".to_owned()));
+        assert_eq!(DeviceName::parse(&"é".repeat(100)).map(|n| n.as_str().chars().count()), Ok(100));
+        assert_eq!(
+            DeviceName::parse(&"x".repeat(101)),
+            Err(RegistryError::invalid("name", "must be at most 100 characters"))
+        );
+        assert_eq!(DeviceName::parse("   "), Err(RegistryError::invalid("name", "must not be empty")));
+        assert!(DeviceName::parse("two\nlines").is_err());
+    }
+
+    #[test]
+    fn registrations_name_the_broken_field() {
+        assert!(NewDevice::parse("scale-01", "Bar").is_ok());
+        let err = NewDevice::parse("scale.01", "Bar").expect_err("bad id");
+        assert_eq!(err.to_string(), "client_id may only contain A-Z a-z 0-9 _ -");
+        let err = NewDevice::parse("", "Bar").expect_err("empty id");
+        assert_eq!(err.to_string(), "client_id must not be empty");
+        let err = NewDevice::parse("scale-01", "").expect_err("empty name");
+        assert_eq!(err, RegistryError::invalid("name", "must not be empty"));
+    }
+}

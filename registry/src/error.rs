@@ -1,0 +1,38 @@
+//! What can go wrong in the registry.
+
+use serde::{Deserialize, Serialize};
+
+/// A registry failure, by kind: the API maps each to one HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum RegistryError {
+    /// A field breaks its rule; `field` names it for the form or the API client.
+    #[error("{field} {message}")]
+    Invalid { field: String, message: String },
+    #[error("a device with client_id {0} is already registered")]
+    Duplicate(String),
+    #[error("no device with client_id {0}")]
+    NotFound(String),
+    /// The database failed; the text is for logs and operators.
+    #[error("the device registry is unavailable: {0}")]
+    Database(String),
+}
+
+impl RegistryError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        RegistryError::Invalid { field: field.to_owned(), message: message.into() }
+    }
+}
+
+#[cfg(feature = "db")]
+impl From<sqlx::Error> for RegistryError {
+    fn from(e: sqlx::Error) -> Self {
+        RegistryError::Database(e.to_string())
+    }
+}
+
+#[cfg(feature = "db")]
+impl From<sqlx::migrate::MigrateError> for RegistryError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        RegistryError::Database(format!("migration failed: {e}"))
+    }
+}

@@ -1,0 +1,25 @@
+//! The device registry: the scales a cafe owns, registered, renamed, deleted, and
+//! looked up by every incoming message.
+//!
+//! # Layout
+//!
+//! - [`device`]: the [`Device`] object of SPEC §5 and the rules for its fields
+//!   ([`DeviceName`], [`NewDevice`]); pure, so the browser checks forms the same way.
+//! - `store` (feature `db`): [`Registry`], the devices table in SQLite or PostgreSQL
+//!   through sqlx's `Any` driver, with migrations; lookups by `client_id` are served
+//!   from memory (one hour, dropped at once on change), with hit and miss counters.
+//! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
+//! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
+
+pub mod device;
+pub mod error;
+
+#[cfg(feature = "db")]
+mod store;
+#[cfg(feature = "db")]
+pub mod testing;
+
+pub use device::{Device, DeviceName, NewDevice};
+pub use error::RegistryError;
+#[cfg(feature = "db")]
+pub use store::{Backend, CacheStats, MAX_LIST, Registry};

@@ -1,0 +1,292 @@
+//! The devices table, in SQLite or PostgreSQL, behind a lookup cache.
+//!
+//! One implementation serves both databases through sqlx's `Any` driver: the SQL is
+//! portable (`$n` parameters, `ON CONFLICT`, `LIKE … ESCAPE`), and so is the migration.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use moka::future::Cache;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use wages_codec::ClientId;
+
+use crate::device::{Device, DeviceName, NewDevice};
+use crate::error::RegistryError;
+
+/// How long a looked-up device stays in memory unless it changes first.
+pub const CACHE_TTL: Duration = Duration::from_secs(3600);
+/// Most devices kept in the lookup cache.
+pub const CACHE_CAPACITY: u64 = 100_000;
+/// Most devices one list or search returns.
+pub const MAX_LIST: u32 = 1000;
+
+/// Which database the registry lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Lookup cache counters, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    /// Lookups that reached the database.
+    pub queries: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    queries: AtomicU64,
+}
+
+/// The device registry. Cheap to clone: clones share the pool, cache and counters.
+#[derive(Clone)]
+pub struct Registry {
+    pool: AnyPool,
+    backend: Backend,
+    /// `client_id` → the device, or `None` for "not registered" (so unknown scales
+    /// sending every second do not reach the database either).
+    cache: Cache<ClientId, Option<Device>>,
+    counters: Arc<Counters>,
+}
+
+fn now_ms() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `sqlite://data/wages.db` → a URL that creates the file (and its folder) if missing.
+fn sqlite_url(url: &str) -> Result<String, RegistryError> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path == ":memory:" {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RegistryError::Database(format!("cannot create the folder {}: {e}", dir.display())))?;
+    }
+    let mode = if query.contains("mode=") { "" } else { "mode=rwc" };
+    let sep = if query.is_empty() || mode.is_empty() { "" } else { "&" };
+    Ok(format!("sqlite://{path}?{query}{sep}{mode}"))
+}
+
+fn device(row: &AnyRow) -> Result<Device, RegistryError> {
+    let client_id: String = row.try_get("client_id")?;
+    Ok(Device {
+        client_id: ClientId::parse(&client_id)
+            .map_err(|e| RegistryError::Database(format!("stored client_id {client_id:?} {e}")))?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        online: row.try_get::<i64, _>("online")? != 0,
+        last_seen_at: row.try_get("last_seen_at")?,
+        firmware_version: row.try_get("firmware_version")?,
+    })
+}
+
+const COLUMNS: &str = "client_id, name, created_at, updated_at, online, last_seen_at, firmware_version";
+
+/// `%text%` for LIKE, with LIKE's own wildcards in `text` taken literally.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Registry {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Registry, RegistryError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let url = match backend {
+            Backend::Sqlite => {
+                let in_memory = url.contains(":memory:");
+                // An in-memory database exists once per connection: keep just one.
+                options = options.max_connections(if in_memory { 1 } else { 4 }).after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        Ok(())
+                    })
+                });
+                sqlite_url(url)?
+            }
+            Backend::Postgres => {
+                options = options.max_connections(8);
+                url.to_owned()
+            }
+        };
+        let pool = options.connect(&url).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let cache = Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build();
+        Ok(Registry { pool, backend, cache, counters: Arc::default() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), RegistryError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Devices ordered by `client_id`; `search` matches id or name, ignoring case.
+    pub async fn list(&self, search: Option<&str>, limit: u32) -> Result<Vec<Device>, RegistryError> {
+        let limit = i64::from(limit.min(MAX_LIST));
+        let rows = match search.map(str::trim).filter(|s| !s.is_empty()) {
+            None => {
+                sqlx::query(&format!("SELECT {COLUMNS} FROM devices ORDER BY client_id LIMIT $1"))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some(text) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM devices \
+                     WHERE lower(client_id) LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\' \
+                     ORDER BY client_id LIMIT $2"
+                ))
+                .bind(like_pattern(text))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(device).collect()
+    }
+
+    /// Looks a device up in the database, bypassing the cache.
+    async fn fetch(&self, client_id: &ClientId) -> Result<Option<Device>, RegistryError> {
+        self.counters.queries.fetch_add(1, Ordering::Relaxed);
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM devices WHERE client_id = $1"))
+            .bind(client_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(device).transpose()
+    }
+
+    /// The device with this `client_id`, from memory when it was looked up within the
+    /// hour and has not changed since. Concurrent misses for one id share one query.
+    pub async fn get(&self, client_id: &ClientId) -> Result<Option<Device>, RegistryError> {
+        if let Some(cached) = self.cache.get(client_id).await {
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(cached);
+        }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        self.cache.try_get_with(*client_id, self.fetch(client_id)).await.map_err(|e: Arc<RegistryError>| (*e).clone())
+    }
+
+    /// The device, or [`RegistryError::NotFound`].
+    pub async fn require(&self, client_id: &ClientId) -> Result<Device, RegistryError> {
+        self.get(client_id).await?.ok_or_else(|| RegistryError::NotFound(client_id.to_string()))
+    }
+
+    /// Registers a device; a taken `client_id` is [`RegistryError::Duplicate`].
+    pub async fn create(&self, new: &NewDevice) -> Result<Device, RegistryError> {
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO devices (client_id, name, created_at, updated_at, online) VALUES ($1, $2, $3, $3, 0) \
+             ON CONFLICT (client_id) DO NOTHING",
+        )
+        .bind(new.client_id.as_str())
+        .bind(new.name.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        self.cache.invalidate(&new.client_id).await;
+        if inserted.rows_affected() == 0 {
+            return Err(RegistryError::Duplicate(new.client_id.to_string()));
+        }
+        Ok(Device {
+            client_id: new.client_id,
+            name: new.name.as_str().to_owned(),
+            created_at: now,
+            updated_at: now,
+            online: false,
+            last_seen_at: None,
+            firmware_version: None,
+        })
+    }
+
+    /// Renames a device.
+    pub async fn rename(&self, client_id: &ClientId, name: &DeviceName) -> Result<Device, RegistryError> {
+        let updated = sqlx::query("UPDATE devices SET name = $1, updated_at = $2 WHERE client_id = $3")
+            .bind(name.as_str())
+            .bind(now_ms())
+            .bind(client_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        self.cache.invalidate(client_id).await;
+        if updated.rows_affected() == 0 {
+            return Err(RegistryError::NotFound(client_id.to_string()));
+        }
+        self.require(client_id).await
+    }
+
+    /// Deletes a device.
+    pub async fn delete(&self, client_id: &ClientId) -> Result<(), RegistryError> {
+        let deleted = sqlx::query("DELETE FROM devices WHERE client_id = $1")
+            .bind(client_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        self.cache.invalidate(client_id).await;
+        if deleted.rows_affected() == 0 {
+            return Err(RegistryError::NotFound(client_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Lookup counters since start.
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.counters.hits.load(Ordering::Relaxed),
+            misses: self.counters.misses.load(Ordering::Relaxed),
+            queries: self.counters.queries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_their_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("sub/wages.db");
+        let url = sqlite_url(&format!("sqlite://{}", path.display())).expect("valid");
+        assert_eq!(url, format!("sqlite://{}?mode=rwc", path.display()));
+        assert!(path.parent().is_some_and(std::path::Path::exists));
+        assert_eq!(sqlite_url("sqlite::memory:").expect("valid"), "sqlite::memory:");
+        assert_eq!(sqlite_url("sqlite://x.db?mode=ro").expect("valid"), "sqlite://x.db?mode=ro");
+        assert_eq!(sqlite_url("sqlite://x.db?cache=shared").expect("valid"), "sqlite://x.db?cache=shared&mode=rwc");
+    }
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(like_pattern("Bar"), "%bar%");
+        assert_eq!(like_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
+    }
+}

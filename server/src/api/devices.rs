@@ -1,0 +1,110 @@
+//! `{base}/api/devices`: list, search, register, read, rename, delete (SPEC §5).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use wages_codec::ClientId;
+use wages_registry::{Device, DeviceName, NewDevice};
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::ApiJson;
+use crate::http::AppState;
+
+/// `?q=` and `?limit=` of the device list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Text to find in the `client_id` or the name, ignoring case.
+    q: Option<String>,
+    /// At most this many devices (1 to 1000, default 1000).
+    limit: Option<u32>,
+}
+
+/// A registration.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    /// 1 to 64 characters of `A-Z a-z 0-9 _ -`; the scale's MQTT identity.
+    #[schema(example = "scale-01")]
+    client_id: String,
+    /// 1 to 100 characters.
+    #[schema(example = "Bar, left group")]
+    name: String,
+}
+
+/// A rename.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameBody {
+    /// 1 to 100 characters.
+    #[schema(example = "Window seat")]
+    name: String,
+}
+
+/// An id from the path; an id that breaks the rules cannot be registered, so it is not found.
+fn client_id(raw: &str) -> Result<ClientId, ApiError> {
+    ClientId::parse(raw).map_err(|_| ApiError::NotFound(format!("no device with client_id {raw}")))
+}
+
+/// List or search devices, ordered by `client_id`.
+#[utoipa::path(get, path = "/api/devices", tag = "devices", params(ListQuery),
+    responses((status = 200, description = "The devices", body = [Device]), (status = 400, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<Device>>, ApiError> {
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(wages_registry::MAX_LIST);
+    if !(1..=wages_registry::MAX_LIST).contains(&limit) {
+        return Err(ApiError::Invalid { field: "limit".into(), message: "must be between 1 and 1000".into() });
+    }
+    Ok(Json(state.registry.list(query.q.as_deref(), limit).await?))
+}
+
+/// Register a device.
+#[utoipa::path(post, path = "/api/devices", tag = "devices", request_body = RegisterBody,
+    responses((status = 201, description = "Registered", body = Device),
+        (status = 409, description = "The client_id is taken", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<(StatusCode, Json<Device>), ApiError> {
+    let new = NewDevice::parse(&body.client_id, &body.name)?;
+    let device = state.registry.create(&new).await?;
+    tracing::info!(client_id = %device.client_id, "device registered");
+    Ok((StatusCode::CREATED, Json(device)))
+}
+
+/// Read one device.
+#[utoipa::path(get, path = "/api/devices/{client_id}", tag = "devices",
+    params(("client_id" = String, Path, description = "The device")),
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
+pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Device>, ApiError> {
+    Ok(Json(state.registry.require(&client_id(&id)?).await?))
+}
+
+/// Rename a device.
+#[utoipa::path(patch, path = "/api/devices/{client_id}", tag = "devices", request_body = RenameBody,
+    params(("client_id" = String, Path, description = "The device")),
+    responses((status = 200, body = Device), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rename(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenameBody>,
+) -> Result<Json<Device>, ApiError> {
+    let id = client_id(&id)?;
+    let name = DeviceName::parse(&body.name)?;
+    Ok(Json(state.registry.rename(&id, &name).await?))
+}
+
+/// Delete a device.
+#[utoipa::path(delete, path = "/api/devices/{client_id}", tag = "devices",
+    params(("client_id" = String, Path, description = "The device")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    state.registry.delete(&client_id(&id)?).await?;
+    tracing::info!(client_id = %id, "device deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

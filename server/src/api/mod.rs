@@ -1,0 +1,52 @@
+//! The HTTP API under `{base}/api` (SPEC §5), its OpenAPI document and Swagger UI.
+
+mod devices;
+mod error;
+mod extract;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa::openapi::server::Server;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::ApiError;
+
+use crate::http::AppState;
+
+/// Largest request body the API reads, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Wages API", description = "Connected coffee scales: devices, readings, sessions. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
+    paths(devices::list, devices::create, devices::read, devices::rename, devices::delete),
+    components(schemas(wages_registry::Device, devices::RegisterBody, devices::RenameBody, error::ErrorBody, error::ErrorDetail)),
+    tags((name = "devices", description = "The scales of a cafe or a home"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document, with the base path as its server URL.
+pub fn openapi(base: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.servers = Some(vec![Server::new(if base.is_empty() { "/" } else { base })]);
+    doc
+}
+
+/// The API routes, mounted at `{base}`; `at` prefixes the base path.
+pub fn router(base: &str) -> Router<AppState> {
+    let at = |path: &str| format!("{base}{path}");
+    let docs: Router<AppState> = SwaggerUi::new(at("/api/docs")).url(at("/api/openapi.json"), openapi(base)).into();
+    Router::new()
+        .route(&at("/api/devices"), get(devices::list).post(devices::create))
+        .route(&at("/api/devices/{client_id}"), get(devices::read).patch(devices::rename).delete(devices::delete))
+        .route(&at("/api/{*rest}"), axum::routing::any(not_found))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .merge(docs)
+}
+
+/// Any other path under `/api`: a JSON 404 rather than an HTML page.
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no API endpoint at {}", uri.path()))
+}

@@ -1,0 +1,190 @@
+//! The devices API over HTTP, on SQLite and on PostgreSQL: statuses, error bodies,
+//! validation of every field, duplicates, unknown ids, body bounds, OpenAPI and Swagger UI.
+
+mod common;
+
+use common::{Db, TestServer};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+async fn body(res: Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, value)
+}
+
+async fn post(server: &TestServer, path: &str, json: &Value) -> (StatusCode, Value) {
+    body(Client::new().post(server.url(path)).json(json).send().await.expect("post")).await
+}
+
+async fn patch(server: &TestServer, path: &str, json: &Value) -> (StatusCode, Value) {
+    body(Client::new().patch(server.url(path)).json(json).send().await.expect("patch")).await
+}
+
+async fn get(server: &TestServer, path: &str) -> (StatusCode, Value) {
+    body(Client::new().get(server.url(path)).send().await.expect("get")).await
+}
+
+async fn delete(server: &TestServer, path: &str) -> (StatusCode, Value) {
+    body(Client::new().delete(server.url(path)).send().await.expect("delete")).await
+}
+
+/// Asserts an error response: its status, code, and (for 422) the field it names.
+fn assert_error(got: &(StatusCode, Value), status: u16, code: &str, field: Option<&str>) {
+    assert_eq!(got.0.as_u16(), status, "{got:?}");
+    assert_eq!(got.1["error"]["code"], code, "{got:?}");
+    assert!(got.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{got:?}");
+    assert_eq!(got.1["error"]["field"].as_str(), field, "{got:?}");
+}
+
+async fn crud(db: Db, base: &str) {
+    let server = TestServer::start_with(base, db).await;
+
+    let (status, list) = get(&server, "/api/devices").await;
+    assert_eq!((status.as_u16(), list), (200, json!([])));
+
+    let (status, created) = post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Bar, left"})).await;
+    assert_eq!(status.as_u16(), 201);
+    assert_eq!(created["client_id"], "scale-01");
+    assert_eq!(created["name"], "Bar, left");
+    assert_eq!(created["online"], false);
+    assert_eq!(created["last_seen_at"], Value::Null);
+    assert_eq!(created["firmware_version"], Value::Null);
+    assert!(created["created_at"].as_i64().is_some_and(|t| t > 1_700_000_000_000));
+    assert_eq!(created["created_at"], created["updated_at"]);
+
+    post(&server, "/api/devices", &json!({"client_id": "home_2", "name": "Kitchen"})).await;
+    let (_, list) = get(&server, "/api/devices").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    let (_, found) = get(&server, "/api/devices?q=KITCH").await;
+    assert_eq!(found[0]["client_id"], "home_2");
+    assert_eq!(found.as_array().map(Vec::len), Some(1));
+    let (_, limited) = get(&server, "/api/devices?limit=1").await;
+    assert_eq!(limited.as_array().map(Vec::len), Some(1));
+
+    let (status, one) = get(&server, "/api/devices/scale-01").await;
+    assert_eq!((status.as_u16(), &one), (200, &created));
+
+    let (status, renamed) = patch(&server, "/api/devices/scale-01", &json!({"name": "Window"})).await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(renamed["name"], "Window");
+    assert_eq!(get(&server, "/api/devices/scale-01").await.1["name"], "Window");
+
+    let (status, nothing) = delete(&server, "/api/devices/scale-01").await;
+    assert_eq!((status.as_u16(), nothing), (204, Value::Null));
+    assert_error(&get(&server, "/api/devices/scale-01").await, 404, "not_found", None);
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn crud_on_sqlite() {
+    crud(Db::Sqlite, "").await;
+}
+
+#[tokio::test]
+async fn crud_on_postgres() {
+    crud(Db::Postgres, "").await;
+}
+
+#[tokio::test]
+async fn crud_under_a_base_path_on_postgres() {
+    crud(Db::Postgres, "/wages").await;
+}
+
+async fn refusals(db: Db) {
+    let server = TestServer::start_with("", db).await;
+    post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Bar"})).await;
+
+    // A duplicate client_id.
+    let dup = post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Other"})).await;
+    assert_error(&dup, 409, "conflict", None);
+    assert!(dup.1["error"]["message"].as_str().is_some_and(|m| m.contains("scale-01")));
+
+    // Every field, every rule.
+    let long_id = "x".repeat(65);
+    let long_name = "n".repeat(101);
+    let invalid = [
+        (json!({"client_id": "", "name": "Bar"}), "client_id"),
+        (json!({"client_id": long_id, "name": "Bar"}), "client_id"),
+        (json!({"client_id": "scale.01", "name": "Bar"}), "client_id"),
+        (json!({"client_id": "scale 01", "name": "Bar"}), "client_id"),
+        (json!({"client_id": 42, "name": "Bar"}), "client_id"),
+        (json!({"name": "Bar"}), "client_id"),
+        (json!({"client_id": "scale-02", "name": ""}), "name"),
+        (json!({"client_id": "scale-02", "name": "   "}), "name"),
+        (json!({"client_id": "scale-02", "name": long_name}), "name"),
+        (json!({"client_id": "scale-02", "name": "two\nlines"}), "name"),
+        (json!({"client_id": "scale-02", "name": null}), "name"),
+        (json!({"client_id": "scale-02"}), "name"),
+        (json!({"client_id": "scale-02", "name": "Bar", "colour": "red"}), "colour"),
+    ];
+    for (payload, field) in invalid {
+        assert_error(&post(&server, "/api/devices", &payload).await, 422, "invalid", Some(field));
+    }
+    assert_error(&patch(&server, "/api/devices/scale-01", &json!({"name": ""})).await, 422, "invalid", Some("name"));
+    assert_error(&patch(&server, "/api/devices/scale-01", &json!({})).await, 422, "invalid", Some("name"));
+    assert_eq!(get(&server, "/api/devices").await.1.as_array().map(Vec::len), Some(1), "nothing invalid was stored");
+
+    // Unknown ids.
+    assert_error(&get(&server, "/api/devices/ghost").await, 404, "not_found", None);
+    assert_error(&patch(&server, "/api/devices/ghost", &json!({"name": "X"})).await, 404, "not_found", None);
+    assert_error(&delete(&server, "/api/devices/ghost").await, 404, "not_found", None);
+    assert_error(&get(&server, "/api/devices/not.an.id").await, 404, "not_found", None);
+    assert_error(&get(&server, "/api/nothing/here").await, 404, "not_found", None);
+
+    // Bodies: not JSON, no JSON content type, too large.
+    let client = Client::new();
+    let res =
+        client.post(server.url("/api/devices")).header("content-type", "application/json").body("{oops").send().await;
+    assert_error(&body(res.expect("post")).await, 400, "bad_request", None);
+    let res = client.post(server.url("/api/devices")).body(r#"{"client_id":"a","name":"b"}"#).send().await;
+    assert_error(&body(res.expect("post")).await, 415, "unsupported_media_type", None);
+    let huge = json!({"client_id": "scale-03", "name": "x".repeat(20_000)});
+    assert_error(&post(&server, "/api/devices", &huge).await, 413, "payload_too_large", None);
+
+    // Query bounds.
+    assert_error(&get(&server, "/api/devices?limit=0").await, 422, "invalid", Some("limit"));
+    assert_error(&get(&server, "/api/devices?limit=1001").await, 422, "invalid", Some("limit"));
+    assert_error(&get(&server, "/api/devices?limit=many").await, 400, "bad_request", None);
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_on_sqlite() {
+    refusals(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn refusals_on_postgres() {
+    refusals(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn openapi_describes_the_api_and_swagger_ui_is_served_offline() {
+    let server = TestServer::start("/wages").await;
+    let (status, doc) = get(&server, "/api/openapi.json").await;
+    assert_eq!(status.as_u16(), 200);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");
+    assert_eq!(doc["servers"][0]["url"], "/wages");
+    for path in ["/api/devices", "/api/devices/{client_id}"] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    for method in ["get", "post"] {
+        assert!(doc["paths"]["/api/devices"][method].is_object());
+    }
+    for method in ["get", "patch", "delete"] {
+        assert!(doc["paths"]["/api/devices/{client_id}"][method].is_object());
+    }
+    assert!(doc["components"]["schemas"]["Device"].is_object());
+
+    let res = reqwest::get(server.url("/api/docs/")).await.expect("docs");
+    assert_eq!(res.status().as_u16(), 200);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("swagger-ui"), "Swagger UI page");
+    let (status, _) = server.get("/api/docs/swagger-ui.css").await;
+    assert_eq!(status, 200, "Swagger UI's assets come from the binary");
+    server.stop().await;
+}

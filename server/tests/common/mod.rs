@@ -1,0 +1,77 @@
+//! A real `wages` server on 127.0.0.1:0 for integration tests, with its own database.
+#![allow(dead_code)] // each test binary uses its own part of this
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use wages_server::config::Config;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Which registry database a test server uses.
+#[derive(Clone, Copy, Debug)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+impl TestServer {
+    pub async fn start(base: &str) -> TestServer {
+        Self::start_with(base, Db::Sqlite).await
+    }
+
+    pub async fn start_with(base: &str, db: Db) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("site/pkg")).expect("pkg dir");
+        std::fs::write(dir.path().join("site/pkg/wages.css"), "body{}").expect("css");
+        let site_root = dir.path().join("site").to_string_lossy().into_owned();
+        let database = match db {
+            Db::Sqlite => format!("sqlite://{}/wages.db", dir.path().display()),
+            Db::Postgres => wages_registry::testing::postgres_database().await,
+        };
+        let base_owned = base.to_owned();
+        let config = Config::from_lookup(move |name| match name {
+            "WAGES_BASE_PATH" => Some(base_owned.clone()),
+            "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
+            "WAGES_DATABASE_URL" => Some(database.clone()),
+            _ => None,
+        })
+        .expect("valid config");
+        let registry = wages_server::open_registry(&config).await.expect("registry opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            wages_server::run(&config, registry, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        TestServer { addr, base: base.to_owned(), stop: Some(stop), task, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}{path}", self.addr, self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let res = reqwest::get(self.url(path)).await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.text().await.expect("body"))
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.expect("server task").expect("clean shutdown");
+    }
+}
