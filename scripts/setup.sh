@@ -67,9 +67,12 @@ fi
 # npm: wasm-opt (binaryen 123, runs under node; Debian's binaryen 108 breaks hydration)
 # and Playwright, both in end2end/node_modules. Playwright's own browser download is
 # skipped: the tests drive Debian's Chromium.
-if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ]; then
-  say "installing end2end npm packages (binaryen, Playwright without its browser download)"
+# Reinstalled whenever package-lock.json changes (its hash is kept beside the packages).
+lock_hash=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
+if [ "$(cat end2end/node_modules/.wages-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  say "installing end2end npm packages (binaryen, Playwright without its browser download, swagger-parser)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" > end2end/node_modules/.wages-lock-hash
 fi
 
 say "ready"
