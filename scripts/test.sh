@@ -46,9 +46,9 @@ fi
 export WAGES_TEST_POSTGRES_URL
 
 step "cargo fmt --check" cargo fmt --all --check
-step "clippy (server, native)" cargo clippy --locked -p wages-codec -p wages-registry -p app -p server --all-targets --features app/ssr,wages-registry/db -- -D warnings
+step "clippy (server, native)" cargo clippy --locked -p wages-codec -p wages-sessions -p wages-store -p app -p server --all-targets --features app/ssr,wages-store/db -- -D warnings
 step "clippy (browser, wasm32)" cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
-step "cargo test (unit, doc, integration; SQLite and PostgreSQL)" cargo test --locked -p wages-codec -p wages-registry -p app -p server --features app/ssr,wages-registry/db
+step "cargo test (unit, doc, integration; SQLite and PostgreSQL)" cargo test --locked -p wages-codec -p wages-sessions -p wages-store -p app -p server --features app/ssr,wages-store/db
 if step "release build (cargo leptos build --release)" cargo leptos build --release; [ "${results[-1]:0:2}" = ok ]; then
   step "Playwright in Chromium, at / and under /wages" e2e
 else

@@ -3,7 +3,7 @@
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-use wages_registry::RegistryError;
+use wages_store::RegistryError;
 
 /// What went wrong, in words for the person using the app.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

@@ -29,7 +29,9 @@ test('register, rename and delete a scale', async ({ page, problems }, info) => 
   await screenshot(page, info.project.name, 'devices');
 
   await row(page, id).getByLabel(`Name of ${id}`).fill('Window seat');
+  const renamed = page.waitForResponse((r) => r.url().includes('/api/fn/rename_device'));
   await row(page, id).getByRole('button', { name: 'Rename' }).click();
+  expect((await renamed).status()).toBe(200);
   await page.reload();
   await expect(row(page, id).getByLabel(`Name of ${id}`)).toHaveValue('Window seat');
 

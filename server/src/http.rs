@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use wages_registry::Registry;
+use wages_store::Registry;
 
 /// What every handler and server function can reach.
 #[derive(Clone)]
@@ -109,13 +109,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let cache = state.registry.cache_stats();
     let body = format!(
-        "# HELP wages_registry_lookups_total Device lookups on the ingest path, by where they were answered.\n\
-         # TYPE wages_registry_lookups_total counter\n\
-         wages_registry_lookups_total{{result=\"hit\"}} {}\n\
-         wages_registry_lookups_total{{result=\"miss\"}} {}\n\
-         # HELP wages_registry_queries_total Device lookups that reached the database.\n\
-         # TYPE wages_registry_queries_total counter\n\
-         wages_registry_queries_total {}\n",
+        "# HELP wages_store_lookups_total Device lookups on the ingest path, by where they were answered.\n\
+         # TYPE wages_store_lookups_total counter\n\
+         wages_store_lookups_total{{result=\"hit\"}} {}\n\
+         wages_store_lookups_total{{result=\"miss\"}} {}\n\
+         # HELP wages_store_queries_total Device lookups that reached the database.\n\
+         # TYPE wages_store_queries_total counter\n\
+         wages_store_queries_total {}\n",
         cache.hits, cache.misses, cache.queries
     );
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)

@@ -23,7 +23,7 @@ use std::io;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
-use wages_registry::Registry;
+use wages_store::Registry;
 
 use crate::config::{Config, Database};
 use crate::http::AppState;

@@ -169,7 +169,12 @@ async fn openapi_describes_the_api_and_swagger_ui_is_served_offline() {
     assert_eq!(status.as_u16(), 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");
     assert_eq!(doc["servers"][0]["url"], "/wages");
-    for path in ["/api/devices", "/api/devices/{client_id}"] {
+    for path in [
+        "/api/devices",
+        "/api/devices/{client_id}",
+        "/api/devices/{client_id}/sessions",
+        "/api/devices/{client_id}/sessions/{session_id}/readings",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     for method in ["get", "post"] {
@@ -187,4 +192,88 @@ async fn openapi_describes_the_api_and_swagger_ui_is_served_offline() {
     let (status, _) = server.get("/api/docs/swagger-ui.css").await;
     assert_eq!(status, 200, "Swagger UI's assets come from the binary");
     server.stop().await;
+}
+
+async fn sessions(db: Db) {
+    use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
+    let server = TestServer::start_with("/wages", db).await;
+    post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Bar"})).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let pour = |session: &str, start: u64| -> Vec<Reading> {
+        (0..=300u64)
+            .map(|i| Reading {
+                client_id: ClientId::parse("scale-01").expect("valid"),
+                session_id: SessionId::parse(session).expect("valid"),
+                value: Grams::new(i as f64 * 0.12).expect("in range"),
+                tstamp: Timestamp::from_millis(start + i * 100).expect("in range"),
+            })
+            .collect()
+    };
+    let readings = server.registry.readings();
+    readings.insert(&pour("brew-1", now - 3_600_000)).await.expect("stored");
+    readings.insert(&pour("brew-2", now - 29_000)).await.expect("stored");
+
+    let (status, list) = get(&server, "/api/devices/scale-01/sessions").await;
+    assert_eq!(status.as_u16(), 200);
+    let ids: Vec<_> = list.as_array().expect("array").iter().map(|s| s["session_id"].clone()).collect();
+    assert_eq!(ids, [json!("brew-2"), json!("brew-1")], "newest first");
+    let latest = &list[0];
+    assert_eq!((latest["count"].as_u64(), latest["duration_ms"].as_u64()), (Some(301), Some(30_000)));
+    assert_eq!(latest["live"], true);
+    assert_eq!(list[1]["live"], false);
+    assert!((latest["final_weight"].as_f64().expect("number") - 36.0).abs() < 1e-9);
+    assert!((latest["mean_flow"].as_f64().expect("number") - 1.2).abs() < 1e-9);
+    assert!((latest["peak_flow"].as_f64().expect("number") - 1.2).abs() < 1e-9);
+
+    let before = latest["started_at"].as_u64().expect("started_at");
+    let (_, page) = get(&server, &format!("/api/devices/scale-01/sessions?limit=1&before={before}")).await;
+    assert_eq!(
+        page.as_array().map(|a| a.iter().map(|s| s["session_id"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!("brew-1")])
+    );
+
+    let (status, one) = get(&server, "/api/devices/scale-01/sessions/brew-1").await;
+    assert_eq!((status.as_u16(), one["count"].as_u64()), (200, Some(301)));
+
+    let (status, rows) = get(&server, "/api/devices/scale-01/sessions/brew-1/readings").await;
+    assert_eq!(status.as_u16(), 200);
+    let rows = rows.as_array().expect("array");
+    assert_eq!(rows.len(), 301);
+    assert_eq!(
+        rows[1],
+        json!({"client_id": "scale-01", "session_id": "brew-1", "value": 0.12, "tstamp": now - 3_600_000 + 100})
+    );
+
+    let res = reqwest::get(server.url("/api/devices/scale-01/sessions/brew-1/readings?format=csv")).await.expect("csv");
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(res.headers()["content-disposition"].to_str().expect("ascii").contains("scale-01-brew-1.csv"));
+    let csv = res.text().await.expect("body");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 302, "a header and one row per reading");
+    assert_eq!(lines[0], "client_id,session_id,value,tstamp");
+    assert_eq!(lines[2], format!("scale-01,brew-1,0.12,{}", now - 3_600_000 + 100));
+
+    assert_error(&get(&server, "/api/devices/ghost/sessions").await, 404, "not_found", None);
+    assert_error(&get(&server, "/api/devices/scale-01/sessions/nope").await, 404, "not_found", None);
+    assert_error(&get(&server, "/api/devices/scale-01/sessions/nope/readings").await, 404, "not_found", None);
+    assert_error(&get(&server, "/api/devices/scale-01/sessions?limit=0").await, 422, "invalid", Some("limit"));
+    assert_error(&get(&server, "/api/devices/scale-01/sessions?limit=101").await, 422, "invalid", Some("limit"));
+    assert_error(&get(&server, "/api/devices/scale-01/sessions?before=yesterday").await, 400, "bad_request", None);
+    assert_error(
+        &get(&server, "/api/devices/scale-01/sessions/brew-1/readings?format=xml").await,
+        422,
+        "invalid",
+        Some("format"),
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_on_sqlite() {
+    sessions(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sessions_on_postgres() {
+    sessions(Db::Postgres).await;
 }

@@ -42,7 +42,7 @@ async fn serves_everything_under(base: &str) {
 
     let (status, metrics) = server.get("/metrics").await;
     assert_eq!(status, 200);
-    assert!(metrics.contains("wages_registry_lookups_total{result=\"hit\"}"), "{metrics}");
+    assert!(metrics.contains("wages_store_lookups_total{result=\"hit\"}"), "{metrics}");
 
     // The server function answers at {base}/api/fn/…, as the browser calls it.
     let url = server.url(<app::status::ServerStatus as ServerFn>::PATH);

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use wages_registry::Device;
+use wages_store::Device;
 
 use crate::devices::{DeleteDevice, RegisterDevice, RenameDevice, list_devices};
 use crate::error::AppError;

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use wages_codec::ClientId;
-use wages_registry::{Device, DeviceName, NewDevice};
+use wages_store::{Device, DeviceName, NewDevice};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
@@ -55,8 +55,8 @@ pub async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Device>>, ApiError> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(wages_registry::MAX_LIST);
-    if !(1..=wages_registry::MAX_LIST).contains(&limit) {
+    let limit = query.limit.unwrap_or(wages_store::MAX_LIST);
+    if !(1..=wages_store::MAX_LIST).contains(&limit) {
         return Err(ApiError::Invalid { field: "limit".into(), message: "must be between 1 and 1000".into() });
     }
     Ok(Json(state.registry.list(query.q.as_deref(), limit).await?))

@@ -6,7 +6,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use wages_registry::RegistryError;
+use wages_store::RegistryError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -3,6 +3,7 @@
 mod devices;
 mod error;
 mod extract;
+mod sessions;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -21,9 +22,18 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Wages API", description = "Connected coffee scales: devices, readings, sessions. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
-    paths(devices::list, devices::create, devices::read, devices::rename, devices::delete),
-    components(schemas(wages_registry::Device, devices::RegisterBody, devices::RenameBody, error::ErrorBody, error::ErrorDetail)),
-    tags((name = "devices", description = "The scales of a cafe or a home"))
+    paths(
+        devices::list, devices::create, devices::read, devices::rename, devices::delete,
+        sessions::list, sessions::read, sessions::readings
+    ),
+    components(schemas(
+        wages_store::Device, devices::RegisterBody, devices::RenameBody, error::ErrorBody, error::ErrorDetail,
+        sessions::SessionSummary, sessions::ReadingBody
+    )),
+    tags(
+        (name = "devices", description = "The scales of a cafe or a home"),
+        (name = "sessions", description = "Extractions: all readings of one device with one session_id")
+    )
 )]
 struct ApiDoc;
 
@@ -41,6 +51,9 @@ pub fn router(base: &str) -> Router<AppState> {
     Router::new()
         .route(&at("/api/devices"), get(devices::list).post(devices::create))
         .route(&at("/api/devices/{client_id}"), get(devices::read).patch(devices::rename).delete(devices::delete))
+        .route(&at("/api/devices/{client_id}/sessions"), get(sessions::list))
+        .route(&at("/api/devices/{client_id}/sessions/{session_id}"), get(sessions::read))
+        .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))
         .route(&at("/api/{*rest}"), axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(docs)

@@ -10,6 +10,8 @@ use wages_server::config::Config;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The server's own registry (and readings), for tests that store readings directly.
+    pub registry: wages_store::Registry,
     pub base: String,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -35,7 +37,7 @@ impl TestServer {
         let site_root = dir.path().join("site").to_string_lossy().into_owned();
         let database = match db {
             Db::Sqlite => format!("sqlite://{}/wages.db", dir.path().display()),
-            Db::Postgres => wages_registry::testing::postgres_database().await,
+            Db::Postgres => wages_store::testing::postgres_database().await,
         };
         let base_owned = base.to_owned();
         let config = Config::from_lookup(move |name| match name {
@@ -49,13 +51,14 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
+        let shared = registry.clone();
         let task = tokio::spawn(async move {
             wages_server::run(&config, registry, listener, async {
                 let _ = stopped.await;
             })
             .await
         });
-        TestServer { addr, base: base.to_owned(), stop: Some(stop), task, _dir: dir }
+        TestServer { addr, registry: shared, base: base.to_owned(), stop: Some(stop), task, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {

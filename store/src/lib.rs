@@ -1,5 +1,5 @@
-//! The device registry: the scales a cafe owns, registered, renamed, deleted, and
-//! looked up by every incoming message.
+//! Storage: the device registry (the scales a cafe owns, registered, renamed, deleted,
+//! and looked up by every incoming message) and, in SQL mode, their readings.
 //!
 //! # Layout
 //!
@@ -8,6 +8,8 @@
 //! - `store` (feature `db`): [`Registry`], the devices table in SQLite or PostgreSQL
 //!   through sqlx's `Any` driver, with migrations; lookups by `client_id` are served
 //!   from memory (one hour, dropped at once on change), with hit and miss counters.
+//! - `readings` (feature `db`): [`SqlReadings`], the readings table in the same
+//!   database: idempotent batched inserts, sessions and their readings.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
@@ -15,11 +17,15 @@ pub mod device;
 pub mod error;
 
 #[cfg(feature = "db")]
+mod readings;
+#[cfg(feature = "db")]
 mod store;
 #[cfg(feature = "db")]
 pub mod testing;
 
 pub use device::{Device, DeviceName, NewDevice};
 pub use error::RegistryError;
+#[cfg(feature = "db")]
+pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
 #[cfg(feature = "db")]
 pub use store::{Backend, CacheStats, MAX_LIST, Registry};

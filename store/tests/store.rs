@@ -1,4 +1,4 @@
-//! The registry on both backends, for real: SQLite in a temporary file and PostgreSQL
+//! The registry and the readings table on both backends, for real: SQLite in a temporary file and PostgreSQL
 //! in a database of its own per test (the server comes from `WAGES_TEST_POSTGRES_URL`,
 //! which scripts/test.sh sets after starting a private PostgreSQL).
 //!
@@ -6,7 +6,8 @@
 #![cfg(feature = "db")]
 
 use wages_codec::ClientId;
-use wages_registry::{Backend, DeviceName, NewDevice, Registry, RegistryError};
+use wages_codec::{Grams, Reading, SessionId, Timestamp};
+use wages_store::{Backend, DeviceName, NewDevice, Registry, RegistryError};
 
 /// A registry and whatever must live as long as it (the SQLite file's folder).
 struct Fixture {
@@ -21,7 +22,7 @@ async fn sqlite() -> Fixture {
 }
 
 async fn postgres() -> Fixture {
-    let url = wages_registry::testing::postgres_database().await;
+    let url = wages_store::testing::postgres_database().await;
     Fixture { registry: Registry::connect(&url).await.expect("postgres registry"), _dir: None }
 }
 
@@ -63,6 +64,9 @@ on_both!(
     lists_and_searches,
     ten_thousand_lookups_make_one_query,
     changes_reach_the_next_lookup_at_once,
+    readings_are_stored_once_in_batches,
+    sessions_are_listed_newest_first_with_summaries,
+    readings_come_back_in_time_order,
 );
 
 async fn registers_and_reads_back(r: &Registry) {
@@ -106,7 +110,7 @@ async fn lists_and_searches(r: &Registry) {
         r.create(&new(client_id, name)).await.expect("created");
     }
     let ids =
-        |devices: Vec<wages_registry::Device>| devices.into_iter().map(|d| d.client_id.to_string()).collect::<Vec<_>>();
+        |devices: Vec<wages_store::Device>| devices.into_iter().map(|d| d.client_id.to_string()).collect::<Vec<_>>();
     assert_eq!(ids(r.list(None, 100).await.expect("list")), ["home_1", "scale-01", "scale-02"]);
     assert_eq!(ids(r.list(Some("BAR"), 100).await.expect("search")), ["scale-01", "scale-02"], "names, any case");
     assert_eq!(ids(r.list(Some("scale-02"), 100).await.expect("search")), ["scale-02"], "ids");
@@ -152,4 +156,73 @@ async fn data_outlives_the_process_and_migrations_run_once() {
     first.close().await;
     let second = Registry::connect(&url).await.expect("second start");
     assert_eq!(second.require(&id("scale-01")).await.expect("kept").name, "Bar");
+}
+
+fn reading(client_id: &str, session_id: &str, t: u64, grams: f64) -> Reading {
+    Reading {
+        client_id: id(client_id),
+        session_id: SessionId::parse(session_id).expect("valid"),
+        value: Grams::new(grams).expect("in range"),
+        tstamp: Timestamp::from_millis(t).expect("in range"),
+    }
+}
+
+/// A 2 g/s pour at 10 Hz from `start` for `seconds`.
+fn pour(client_id: &str, session_id: &str, start: u64, seconds: u64) -> Vec<Reading> {
+    (0..=seconds * 10).map(|i| reading(client_id, session_id, start + i * 100, 0.2 * i as f64)).collect()
+}
+
+async fn readings_are_stored_once_in_batches(r: &Registry) {
+    let store = r.readings();
+    let batch = pour("scale-01", "brew-1", 1_000_000, 60); // 601 readings: three statements
+    assert_eq!(store.insert(&batch).await.expect("stored"), 601);
+    // Redelivered, in part or whole: nothing is stored twice.
+    assert_eq!(store.insert(&batch[100..300]).await.expect("stored"), 0);
+    let mut more = batch[590..].to_vec();
+    more.push(reading("scale-01", "brew-1", 2_000_000, 120.5));
+    assert_eq!(store.insert(&more).await.expect("stored"), 1);
+    assert_eq!(
+        store.readings(&id("scale-01"), &SessionId::parse("brew-1").expect("valid")).await.expect("read").len(),
+        602
+    );
+    assert_eq!(store.insert(&[]).await.expect("nothing to store"), 0);
+}
+
+async fn sessions_are_listed_newest_first_with_summaries(r: &Registry) {
+    let store = r.readings();
+    store.insert(&pour("scale-01", "morning", 1_000_000, 30)).await.expect("stored");
+    store.insert(&pour("scale-01", "noon", 5_000_000, 20)).await.expect("stored");
+    store.insert(&pour("scale-01", "evening", 9_000_000, 10)).await.expect("stored");
+    store.insert(&pour("scale-02", "other", 9_500_000, 10)).await.expect("stored");
+    let now = 9_010_000;
+    let sessions = store.sessions(&id("scale-01"), 10, None, now).await.expect("listed");
+    let names: Vec<_> = sessions.iter().map(|s| s.session_id.to_string()).collect();
+    assert_eq!(names, ["evening", "noon", "morning"]);
+    let evening = &sessions[0];
+    assert_eq!(
+        (evening.started_at, evening.ended_at, evening.duration_ms, evening.count),
+        (9_000_000, 9_010_000, 10_000, 101)
+    );
+    assert!((evening.final_weight - 20.0).abs() < 1e-9);
+    assert!((evening.peak_flow - 2.0).abs() < 1e-9 && (evening.mean_flow - 2.0).abs() < 1e-9);
+    assert!(evening.live && !sessions[1].live);
+    // Paging back: sessions that started before a time, and a limit.
+    let older = store.sessions(&id("scale-01"), 1, Some(9_000_000), now).await.expect("listed");
+    assert_eq!(older.iter().map(|s| s.session_id.to_string()).collect::<Vec<_>>(), ["noon"]);
+    assert!(store.sessions(&id("nobody"), 10, None, now).await.expect("listed").is_empty());
+    let one = store.session(&id("scale-01"), &SessionId::parse("noon").expect("valid"), now).await.expect("read");
+    assert_eq!(one.map(|s| s.count), Some(201));
+    let none = store.session(&id("scale-01"), &SessionId::parse("nope").expect("valid"), now).await.expect("read");
+    assert_eq!(none, None);
+}
+
+async fn readings_come_back_in_time_order(r: &Registry) {
+    let store = r.readings();
+    let mut shuffled = pour("scale-01", "b", 0, 2);
+    shuffled.reverse();
+    store.insert(&shuffled).await.expect("stored");
+    let back = store.readings(&id("scale-01"), &SessionId::parse("b").expect("valid")).await.expect("read");
+    let times: Vec<u64> = back.iter().map(|r| r.tstamp.millis()).collect();
+    assert_eq!(times, (0..=20).map(|i| i * 100).collect::<Vec<_>>());
+    assert_eq!(back[20].value.get(), 4.0, "values survive exactly");
 }

@@ -141,6 +141,11 @@ impl Registry {
         self.backend
     }
 
+    /// The readings table of the same database.
+    pub fn readings(&self) -> crate::SqlReadings {
+        crate::SqlReadings { pool: self.pool.clone() }
+    }
+
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> Result<(), RegistryError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

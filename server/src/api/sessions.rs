@@ -1,0 +1,169 @@
+//! `{base}/api/devices/{client_id}/sessions…`: a device's extractions, one extraction's
+//! summary, and its readings as JSON or CSV (SPEC §3, §5).
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use wages_codec::{ClientId, SessionId};
+use wages_sessions::Summary;
+use wages_store::MAX_SESSIONS;
+
+use super::error::{ApiError, ErrorBody};
+use crate::http::AppState;
+
+/// Sessions per page unless `?limit=` says otherwise.
+const DEFAULT_SESSIONS: u32 = 20;
+
+fn now_ms() -> u64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The device of the path, which must be registered.
+async fn device(state: &AppState, raw: &str) -> Result<ClientId, ApiError> {
+    let id = ClientId::parse(raw).map_err(|_| ApiError::NotFound(format!("no device with client_id {raw}")))?;
+    state.registry.require(&id).await?;
+    Ok(id)
+}
+
+fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(raw).map_err(|_| ApiError::NotFound(format!("no session {raw}")))
+}
+
+/// `?limit=` and `?before=` of the session list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsQuery {
+    /// At most this many sessions (1 to 100, default 20).
+    limit: Option<u32>,
+    /// Only sessions that started before this time (ms since the epoch): pass the
+    /// `started_at` of the last session of a page to get the next one.
+    before: Option<u64>,
+}
+
+/// A device's sessions, newest first.
+#[utoipa::path(get, path = "/api/devices/{client_id}/sessions", tag = "sessions",
+    params(("client_id" = String, Path, description = "The device"), SessionsQuery),
+    responses((status = 200, body = [SessionSummary]), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<SessionsQuery>, QueryRejection>,
+) -> Result<Json<Vec<Summary>>, ApiError> {
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(DEFAULT_SESSIONS);
+    if !(1..=MAX_SESSIONS).contains(&limit) {
+        return Err(ApiError::Invalid {
+            field: "limit".into(),
+            message: format!("must be between 1 and {MAX_SESSIONS}"),
+        });
+    }
+    let id = device(&state, &id).await?;
+    Ok(Json(state.registry.readings().sessions(&id, limit, query.before, now_ms()).await?))
+}
+
+/// One session's summary.
+#[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}", tag = "sessions",
+    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session")),
+    responses((status = 200, body = SessionSummary), (status = 404, body = ErrorBody)))]
+pub async fn read(
+    State(state): State<AppState>,
+    Path((id, sid)): Path<(String, String)>,
+) -> Result<Json<Summary>, ApiError> {
+    let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
+    let summary = state.registry.readings().session(&id, &sid, now_ms()).await?;
+    summary.map(Json).ok_or_else(|| ApiError::NotFound(format!("no session {sid} for device {id}")))
+}
+
+/// `?format=` of the readings export.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingsQuery {
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+/// One session's readings in time order, as JSON or CSV.
+#[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}/readings", tag = "sessions",
+    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session"), ReadingsQuery),
+    responses((status = 200, description = "A JSON array of readings, or CSV with a header row", body = [ReadingBody]),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn readings(
+    State(state): State<AppState>,
+    Path((id, sid)): Path<(String, String)>,
+    query: Result<Query<ReadingsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let csv = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::Invalid { field: "format".into(), message: "must be json or csv".into() }),
+    };
+    let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
+    let readings = state.registry.readings().readings(&id, &sid).await?;
+    if readings.is_empty() {
+        return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
+    }
+    if !csv {
+        return Ok(Json(readings).into_response());
+    }
+    let mut body = String::from("client_id,session_id,value,tstamp\n");
+    for r in &readings {
+        // Ids are `A-Z a-z 0-9 _ -` and numbers have no commas: nothing needs quoting.
+        let _ = writeln!(body, "{},{},{},{}", r.client_id, r.session_id, r.value, r.tstamp);
+    }
+    let disposition = format!("attachment; filename=\"{id}-{sid}.csv\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response())
+}
+
+/// A session summary, as documented in OpenAPI (the type itself lives in `wages-sessions`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the JSON only
+pub struct SessionSummary {
+    #[schema(example = "scale-01")]
+    client_id: String,
+    #[schema(example = "brew-0042")]
+    session_id: String,
+    /// First reading, ms since the epoch.
+    started_at: u64,
+    /// Last reading, ms since the epoch.
+    ended_at: u64,
+    duration_ms: u64,
+    /// Number of readings.
+    count: u64,
+    /// Weight at the last reading, grams.
+    final_weight: f64,
+    max_weight: f64,
+    /// Highest flow over one second, g/s.
+    peak_flow: f64,
+    /// Weight gained over the duration, g/s.
+    mean_flow: f64,
+    /// A reading arrived within the last 10 seconds.
+    live: bool,
+}
+
+/// A reading, as documented in OpenAPI.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the JSON only
+pub struct ReadingBody {
+    #[schema(example = "scale-01")]
+    client_id: String,
+    #[schema(example = "brew-0042")]
+    session_id: String,
+    /// Grams.
+    #[schema(example = 18.25)]
+    value: f64,
+    /// Ms since the epoch, by the device's clock.
+    #[schema(example = 1_763_805_600_123_u64)]
+    tstamp: u64,
+}

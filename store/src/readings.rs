@@ -1,0 +1,126 @@
+//! Readings in the registry's database (`WAGES_TIMESERIES=sql`): batched idempotent
+//! inserts, and the sessions and readings the API and pages read back.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
+use wages_sessions::{Summary, summarize};
+
+use crate::error::RegistryError;
+
+/// Rows per INSERT statement: 4 parameters each stays far below SQLite's and
+/// PostgreSQL's parameter limits.
+const ROWS_PER_STATEMENT: usize = 250;
+/// Most sessions one listing returns.
+pub const MAX_SESSIONS: u32 = 100;
+/// Most readings one session returns (over an hour at 10 Hz).
+pub const MAX_READINGS: u32 = 50_000;
+
+/// The readings table. Cheap to clone.
+#[derive(Clone)]
+pub struct SqlReadings {
+    pub(crate) pool: AnyPool,
+}
+
+fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| RegistryError::Database(format!("stored {what} is invalid: {e}"));
+    let client_id: String = row.try_get("client_id")?;
+    let session_id: String = row.try_get("session_id")?;
+    let tstamp: i64 = row.try_get("tstamp")?;
+    let value: f64 = row.try_get("value")?;
+    Ok(Reading {
+        client_id: ClientId::parse(&client_id).map_err(|e| bad("client_id", &e))?,
+        session_id: SessionId::parse(&session_id).map_err(|e| bad("session_id", &e))?,
+        value: Grams::new(value).map_err(|e| bad("value", &e))?,
+        tstamp: u64::try_from(tstamp)
+            .map_err(|e| bad("tstamp", &e))
+            .and_then(|t| Timestamp::from_millis(t).map_err(|e| bad("tstamp", &e)))?,
+    })
+}
+
+fn millis(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+impl SqlReadings {
+    /// Stores `readings` in one transaction; readings already stored (same device,
+    /// session and timestamp) are skipped. Returns how many were new. When this returns
+    /// `Ok`, every reading is durably stored.
+    pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = 0;
+        for chunk in readings.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${}, ${})", i * 4 + 1, i * 4 + 2, i * 4 + 3, i * 4 + 4))
+                .collect();
+            let sql = format!(
+                "INSERT INTO readings (client_id, session_id, tstamp, value) VALUES {} ON CONFLICT DO NOTHING",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for r in chunk {
+                query = query
+                    .bind(r.client_id.as_str())
+                    .bind(r.session_id.as_str())
+                    .bind(millis(r.tstamp.millis()))
+                    .bind(r.value.get());
+            }
+            inserted += query.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// One session's readings in time order (at most [`MAX_READINGS`]).
+    pub async fn readings(&self, client_id: &ClientId, session_id: &SessionId) -> Result<Vec<Reading>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT client_id, session_id, tstamp, value FROM readings \
+             WHERE client_id = $1 AND session_id = $2 ORDER BY tstamp LIMIT $3",
+        )
+        .bind(client_id.as_str())
+        .bind(session_id.as_str())
+        .bind(i64::from(MAX_READINGS))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(reading).collect()
+    }
+
+    /// One session's summary, or `None` if it has no readings.
+    pub async fn session(
+        &self,
+        client_id: &ClientId,
+        session_id: &SessionId,
+        now_ms: u64,
+    ) -> Result<Option<Summary>, RegistryError> {
+        Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
+    }
+
+    /// A device's sessions, newest first by start; `before` (ms) pages back: only
+    /// sessions that started before it.
+    pub async fn sessions(
+        &self,
+        client_id: &ClientId,
+        limit: u32,
+        before: Option<u64>,
+        now_ms: u64,
+    ) -> Result<Vec<Summary>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT session_id, MIN(tstamp) AS started FROM readings WHERE client_id = $1 \
+             GROUP BY session_id HAVING MIN(tstamp) < $2 ORDER BY started DESC, session_id LIMIT $3",
+        )
+        .bind(client_id.as_str())
+        .bind(before.map_or(i64::MAX, millis))
+        .bind(i64::from(limit.min(MAX_SESSIONS)))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut summaries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let session_id: String = row.try_get("session_id")?;
+            let session_id = SessionId::parse(&session_id).map_err(|e| RegistryError::Database(e.to_string()))?;
+            if let Some(summary) = self.session(client_id, &session_id, now_ms).await? {
+                summaries.push(summary);
+            }
+        }
+        Ok(summaries)
+    }
+}
