@@ -11,7 +11,7 @@ use nom::{IResult, Parser};
 
 use crate::error::{DecodeError, Field, InvalidValue, Problem};
 use crate::time::parse_rfc3339;
-use crate::types::{ClientId, Grams, Reading, SessionId, Timestamp, is_id_byte};
+use crate::types::{ClientId, Grams, MAX_ID_LEN, Reading, SessionId, Timestamp, is_id_byte};
 
 type In<'a> = &'a [u8];
 
@@ -107,12 +107,23 @@ pub(crate) fn grams(raw: In<'_>, at: usize) -> Result<Grams, LineProblem<'_>> {
 /// `Some(number)` when `raw` is all ASCII digits (`Some(None)` past `u64::MAX`);
 /// `None` when it is empty or holds anything else.
 fn all_digits(raw: In) -> Option<Option<u64>> {
-    if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) {
+    if raw.is_empty() {
         return None;
     }
-    // Up to 19 digits cannot overflow a u64; only longer text needs checked arithmetic.
+    // Up to 19 digits cannot overflow a u64: one pass, no checks but the digit test.
     if raw.len() <= 19 {
-        return Some(Some(raw.iter().fold(0u64, |n, &b| n * 10 + u64::from(b - b'0'))));
+        let mut n = 0u64;
+        for &b in raw {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(digit);
+        }
+        return Some(Some(n));
+    }
+    if !raw.iter().all(u8::is_ascii_digit) {
+        return None;
     }
     Some(raw.iter().try_fold(0u64, |n, &b| n.checked_mul(10)?.checked_add(u64::from(b - b'0'))))
 }
@@ -163,17 +174,29 @@ fn canonical_line(line: In<'_>) -> Option<Reading> {
         let semi = rest.iter().position(|&b| b == b';')?;
         Some((&rest[..semi], &rest[semi + 1..]))
     }
-    let (client_id, rest) = field(line, b"client_id=")?;
-    let (session_id, rest) = field(rest, b"session_id=")?;
+    /// An id value: scanned and checked in the same pass, up to its `;`.
+    fn id_field<'a, const N: usize>(rest: In<'a>, key: &[u8; N]) -> Option<(In<'a>, In<'a>)> {
+        if rest.first_chunk::<N>()? != key {
+            return None;
+        }
+        let rest = &rest[N..];
+        let end = rest.iter().position(|&b| !is_id_byte(b))?;
+        (rest[end] == b';' && (1..=MAX_ID_LEN).contains(&end)).then(|| (&rest[..end], &rest[end + 1..]))
+    }
+    let (client_id, rest) = id_field(line, b"client_id=")?;
+    let (session_id, rest) = id_field(rest, b"session_id=")?;
     let (value, rest) = field(rest, b"value=")?;
     let tstamp = match rest.split_first_chunk::<7>() {
         Some((b"tstamp=", tstamp)) => tstamp,
         _ => return None,
     };
     let tstamp = tstamp.strip_suffix(b";").unwrap_or(tstamp);
+    #[allow(unsafe_code)]
+    // SAFETY: `id_field` checked every byte against the alphabet, and the length.
+    let (client_id, session_id) = unsafe { (ClientId::from_checked(client_id), SessionId::from_checked(session_id)) };
     Some(Reading {
-        client_id: ClientId::parse_bytes(client_id).ok()?,
-        session_id: SessionId::parse_bytes(session_id).ok()?,
+        client_id,
+        session_id,
         value: Grams::new(plain_decimal(value)?).ok()?,
         tstamp: Timestamp::from_millis(all_digits(tstamp)??).ok()?,
     })

@@ -73,6 +73,18 @@ macro_rules! id_type {
                 check_id(bytes).map(Self)
             }
 
+            /// Builds an id the caller has already checked, byte by byte, while scanning.
+            ///
+            /// # Safety
+            /// `bytes` must be 1 to 64 bytes, each in `A-Z a-z 0-9 _ -`.
+            #[allow(unsafe_code)]
+            pub(crate) unsafe fn from_checked(bytes: &[u8]) -> Self {
+                debug_assert!(check_id(bytes).is_ok());
+                // SAFETY: the alphabet is ASCII, so the bytes are UTF-8 (the caller's promise).
+                let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+                Self(ArrayString::from(text).unwrap_or_default())
+            }
+
             /// The identifier as text.
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
