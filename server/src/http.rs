@@ -27,6 +27,15 @@ pub struct AppState {
     pub facts: ServerFacts,
     /// The devices, with their lookup cache.
     pub registry: Registry,
+    /// The ingest pipeline's figures, once it runs.
+    pub ingest: Option<IngestView>,
+}
+
+/// What the API shows of the ingest pipeline.
+#[derive(Clone)]
+pub struct IngestView {
+    pub stats: std::sync::Arc<crate::pipeline::Stats>,
+    pub broker: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -38,7 +47,7 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, base: BasePath, registry: Registry) -> Self {
         let facts = ServerFacts { started_at: Instant::now() };
-        Self { leptos_options, base, facts, registry }
+        Self { leptos_options, base, facts, registry, ingest: None }
     }
 
     /// Puts the state into the Leptos context of a render or server function call.

@@ -7,14 +7,20 @@
 //! - [`telemetry`]: logging setup (pretty or JSON).
 //! - [`http`]: the axum router: Leptos pages and server functions, health, metrics, assets.
 //! - [`api`]: the JSON API under `{base}/api`, its OpenAPI document and Swagger UI.
+//! - [`broker`]: the embedded MQTT broker (rumqttd).
+//! - [`pipeline`]: readings in over MQTT: decode, validate, batch, store, acknowledge.
+//! - [`ingest`]: starts the broker and the pipeline together, and stops them.
 //! - [`run`] serves on a listener until a shutdown future completes, so tests bind
 //!   `127.0.0.1:0` and stop the server at will; `main.rs` only wires the process.
 
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod broker;
 pub mod config;
 pub mod http;
+pub mod ingest;
+pub mod pipeline;
 pub mod telemetry;
 
 use std::future::Future;
@@ -67,6 +73,7 @@ pub async fn open_registry(config: &Config) -> Result<Registry, String> {
 pub async fn run(
     config: &Config,
     registry: Registry,
+    ingest: ingest::Ingest,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -74,34 +81,45 @@ pub async fn run(
     // too. The setting is process-wide; one process serves one base path.
     let server_url: &'static str = Box::leak(config.base_path.as_str().to_owned().into_boxed_str());
     let _ = leptos::server_fn::client::try_set_server_url(server_url);
-    let state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
+    let mut state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
+    state.ingest = Some(http::IngestView { stats: ingest.stats.clone(), broker: ingest.broker.clone() });
     let app = http::router(state);
     let local = listener.local_addr()?;
     tracing::info!(address = %local, base_path = config.base_path.as_str(), "wages is listening: http://{local}{}", config.base_path.home());
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    ingest.stop().await;
     registry.close().await;
     served
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal that comes early still stops gracefully.
+/// Call it inside the runtime, before anything starts.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let mut signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt()).ok(), signal(SignalKind::terminate()).ok())
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let (interrupt, terminate) = (signals.0.take(), signals.1.take());
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

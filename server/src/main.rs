@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
+        let shutdown = shutdown_signal();
         let listener = match bind(&config).await {
             Ok(listener) => listener,
             Err(line) => {
@@ -59,7 +60,14 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match run(&config, registry, listener, shutdown_signal()).await {
+        let ingest = match wages_server::ingest::start(&config, registry.clone()) {
+            Ok(ingest) => ingest,
+            Err(line) => {
+                eprintln!("wages: {line}");
+                return ExitCode::from(2);
+            }
+        };
+        match run(&config, registry, ingest, listener, shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("wages: {e}");

@@ -93,3 +93,18 @@ fn sigterm_stops_the_server_gracefully() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_broker_port_in_use_is_reported_not_panicked() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = run(&[("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("WAGES_MQTT_LISTEN", &addr)], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.ends_with(&format!(
+            "WAGES_MQTT_LISTEN={addr}: the address is already in use; stop what is using it, choose another, or set 0\n"
+        )),
+        "{stderr}"
+    );
+}

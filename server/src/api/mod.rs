@@ -3,6 +3,7 @@
 mod devices;
 mod error;
 mod extract;
+mod pipeline;
 mod sessions;
 
 use axum::Router;
@@ -24,15 +25,17 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     info(title = "Wages API", description = "Connected coffee scales: devices, readings, sessions. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
     paths(
         devices::list, devices::create, devices::read, devices::rename, devices::delete,
-        sessions::list, sessions::read, sessions::readings
+        sessions::list, sessions::read, sessions::readings, pipeline::figures, pipeline::dead_letters
     ),
     components(schemas(
         wages_store::Device, devices::RegisterBody, devices::RenameBody, error::ErrorBody, error::ErrorDetail,
-        sessions::SessionSummary, sessions::ReadingBody
+        sessions::SessionSummary, sessions::ReadingBody, pipeline::PipelineBody, crate::pipeline::Figures,
+        crate::pipeline::DeadLetter
     )),
     tags(
         (name = "devices", description = "The scales of a cafe or a home"),
-        (name = "sessions", description = "Extractions: all readings of one device with one session_id")
+        (name = "sessions", description = "Extractions: all readings of one device with one session_id"),
+        (name = "pipeline", description = "Ingestion: figures, rejections, dead letters")
     )
 )]
 struct ApiDoc;
@@ -54,6 +57,8 @@ pub fn router(base: &str) -> Router<AppState> {
         .route(&at("/api/devices/{client_id}/sessions"), get(sessions::list))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}"), get(sessions::read))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))
+        .route(&at("/api/pipeline"), get(pipeline::figures))
+        .route(&at("/api/dead-letters"), get(pipeline::dead_letters))
         .route(&at("/api/{*rest}"), axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(docs)

@@ -10,6 +10,8 @@ use wages_server::config::Config;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The embedded broker's TCP address.
+    pub mqtt: Option<SocketAddr>,
     /// The server's own registry (and readings), for tests that store readings directly.
     pub registry: wages_store::Registry,
     pub base: String,
@@ -31,6 +33,10 @@ impl TestServer {
     }
 
     pub async fn start_with(base: &str, db: Db) -> TestServer {
+        Self::start_full(base, db, false).await
+    }
+
+    pub async fn start_full(base: &str, db: Db, auto_register: bool) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("site/pkg")).expect("pkg dir");
         std::fs::write(dir.path().join("site/pkg/wages.css"), "body{}").expect("css");
@@ -44,21 +50,25 @@ impl TestServer {
             "WAGES_BASE_PATH" => Some(base_owned.clone()),
             "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
             "WAGES_DATABASE_URL" => Some(database.clone()),
+            "WAGES_MQTT_LISTEN" => Some("127.0.0.1:0".to_owned()),
+            "WAGES_AUTO_REGISTER" => Some(auto_register.to_string()),
             _ => None,
         })
         .expect("valid config");
         let registry = wages_server::open_registry(&config).await.expect("registry opens");
+        let ingest = wages_server::ingest::start(&config, registry.clone()).expect("ingest starts");
+        let mqtt = ingest.embedded_tcp;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let shared = registry.clone();
         let task = tokio::spawn(async move {
-            wages_server::run(&config, registry, listener, async {
+            wages_server::run(&config, registry, ingest, listener, async {
                 let _ = stopped.await;
             })
             .await
         });
-        TestServer { addr, registry: shared, base: base.to_owned(), stop: Some(stop), task, _dir: dir }
+        TestServer { addr, mqtt, registry: shared, base: base.to_owned(), stop: Some(stop), task, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {

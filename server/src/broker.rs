@@ -1,0 +1,96 @@
+//! The embedded MQTT broker (rumqttd): the default when no `WAGES_MQTT_URL` is set.
+//!
+//! It runs on its own threads. Its TCP listener is `WAGES_MQTT_LISTEN`; when that is `0`
+//! it still listens, on a private loopback port, because the ingest pipeline reaches it
+//! as an ordinary MQTT client (with real QoS 1 acknowledgements) like any other broker.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+use wages_codec::MAX_MESSAGE_BYTES;
+
+/// Room for the MQTT header around the largest payload the codec accepts.
+pub const MAX_PACKET_BYTES: usize = MAX_MESSAGE_BYTES + 1024;
+/// Unacknowledged QoS 1 messages the broker sends one client before waiting.
+const MAX_INFLIGHT: usize = 1000;
+
+/// A running embedded broker.
+#[derive(Clone, Copy, Debug)]
+pub struct EmbeddedBroker {
+    /// Where its MQTT-over-TCP listener is.
+    pub tcp: SocketAddr,
+}
+
+/// A free port on loopback, for the private listener.
+fn free_loopback_port() -> Result<SocketAddr, String> {
+    let probe = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free loopback port: {e}"))?;
+    probe.local_addr().map_err(|e| e.to_string())
+}
+
+/// Starts the broker; `listen` is `WAGES_MQTT_LISTEN` (`None` for `0`).
+pub fn start(listen: Option<SocketAddr>) -> Result<EmbeddedBroker, String> {
+    let addr = match listen {
+        Some(addr) if addr.port() != 0 => {
+            // rumqttd reports a failed bind only in its log: try the address first.
+            TcpListener::bind(addr).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    format!("WAGES_MQTT_LISTEN={addr}: the address is already in use; stop what is using it, choose another, or set 0")
+                }
+                _ => format!("WAGES_MQTT_LISTEN={addr}: cannot listen: {e}"),
+            })?;
+            addr
+        }
+        _ => free_loopback_port()?,
+    };
+    let connections = ConnectionSettings {
+        connection_timeout_ms: 60_000,
+        max_payload_size: MAX_PACKET_BYTES,
+        max_inflight_count: MAX_INFLIGHT,
+        auth: None,
+        external_auth: None,
+        dynamic_filters: true,
+    };
+    let server =
+        ServerSettings { name: "wages-tcp".into(), listen: addr, tls: None, next_connection_delay_ms: 1, connections };
+    let config = Config {
+        id: 0,
+        router: RouterConfig {
+            max_connections: 10_010,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 100 * 1024 * 1024,
+            max_segment_count: 10,
+            custom_segment: None,
+            initialized_filters: None,
+            shared_subscriptions_strategy: Default::default(),
+        },
+        v4: Some(HashMap::from([("wages-tcp".to_owned(), server)])),
+        v5: None,
+        ws: None,
+        cluster: None,
+        console: None,
+        bridge: None,
+        prometheus: None,
+        metrics: None,
+    };
+    std::thread::Builder::new()
+        .name("mqtt-broker".into())
+        .spawn(move || {
+            let mut broker = Broker::new(config);
+            if let Err(e) = broker.start() {
+                tracing::error!(error = %e, "the embedded MQTT broker stopped");
+            }
+        })
+        .map_err(|e| format!("cannot start the embedded MQTT broker: {e}"))?;
+    // Ready when it accepts connections.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("the embedded MQTT broker did not start listening on {addr}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tracing::info!(address = %addr, public = listen.is_some(), "embedded MQTT broker listening");
+    Ok(EmbeddedBroker { tcp: addr })
+}

@@ -1,0 +1,72 @@
+//! Wires the broker (embedded or external) to the ingest pipeline, and stops them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use wages_store::Registry;
+
+use crate::broker;
+use crate::config::{Config, Mqtt};
+use crate::pipeline::{self, Stats, Target};
+
+/// The running ingestion: what the API shows of it, and how to stop it.
+pub struct Ingest {
+    /// Counters and dead letters, shared with the API.
+    pub stats: Arc<Stats>,
+    /// Where readings arrive, for people: `embedded, tcp 127.0.0.1:1883` or the external host.
+    pub broker: String,
+    /// The embedded broker's TCP address, if the broker is embedded.
+    pub embedded_tcp: Option<std::net::SocketAddr>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// Starts the broker (when embedded) and the pipeline; one readable line on failure.
+pub fn start(config: &Config, registry: Registry) -> Result<Ingest, String> {
+    let (target, broker, embedded_tcp) = match &config.mqtt {
+        Mqtt::Embedded { tcp } => {
+            let embedded = broker::start(*tcp)?;
+            let shown = match tcp {
+                Some(_) => format!("embedded, TCP {}", embedded.tcp),
+                None => "embedded, no public TCP listener".to_owned(),
+            };
+            let target = Target {
+                host: embedded.tcp.ip().to_string(),
+                port: embedded.tcp.port(),
+                username: None,
+                password: None,
+            };
+            (target, shown, Some(embedded.tcp))
+        }
+        Mqtt::External(ext) => {
+            if ext.tls {
+                return Err(
+                    "WAGES_MQTT_URL=mqtts://…: this build connects to brokers without TLS only; use mqtt://".into()
+                );
+            }
+            let target = Target {
+                host: ext.host.clone(),
+                port: ext.port,
+                username: ext.username.clone(),
+                password: ext.password.clone(),
+            };
+            (target, format!("external, mqtt://{}:{}", ext.host, ext.port), None)
+        }
+    };
+    let stats = Arc::new(Stats::default());
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(pipeline::run(target, registry, config.auto_register, stats.clone(), stopped));
+    Ok(Ingest { stats, broker, embedded_tcp, stop, task })
+}
+
+impl Ingest {
+    /// Stops taking messages, stores and acknowledges what is in flight (a few seconds at most).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(Duration::from_secs(5), self.task).await.is_err() {
+            tracing::warn!("the ingest pipeline did not stop within 5 s");
+        }
+    }
+}
