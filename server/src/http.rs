@@ -36,6 +36,8 @@ pub struct AppState {
 pub struct IngestView {
     pub stats: std::sync::Arc<crate::pipeline::Stats>,
     pub broker: String,
+    /// The embedded broker's TCP address, which `{base}/mqtt` bridges to.
+    pub embedded_tcp: Option<std::net::SocketAddr>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route(&at("/healthz"), get(healthz))
         .route(&at("/readyz"), get(readyz))
         .route(&at("/metrics"), get(metrics))
+        .route(&at("/mqtt"), get(crate::mqtt_ws::upgrade))
         .route(&at("/api/fn/{*fn_name}"), any(server_fn))
         .merge(crate::api::router(state.base.as_str()));
     if !state.base.as_str().is_empty() {
@@ -103,15 +106,24 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET {base}/readyz`: 200 when the database answers (the broker joins with the pipeline).
+/// `GET {base}/readyz`: 200 when the database answers and ingestion is subscribed to the broker.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.registry.ping().await {
-        Ok(()) => axum::Json(serde_json::json!({ "status": "ready", "checks": { "database": "ok" } })).into_response(),
-        Err(e) => {
-            let body = serde_json::json!({ "status": "not ready", "checks": { "database": e.to_string() } });
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
-        }
-    }
+    let database = match state.registry.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let broker = match &state.ingest {
+        Some(ingest) if ingest.stats.subscribed() => "ok".to_owned(),
+        Some(ingest) => format!("not connected to the broker ({})", ingest.broker),
+        None => "ingestion is not running".to_owned(),
+    };
+    let ready = database == "ok" && broker == "ok";
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "checks": { "database": database, "broker": broker },
+    });
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
 }
 
 /// `GET {base}/metrics`: Prometheus text format.

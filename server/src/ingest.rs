@@ -23,8 +23,13 @@ pub struct Ingest {
     task: JoinHandle<()>,
 }
 
-/// Starts the broker (when embedded) and the pipeline; one readable line on failure.
-pub fn start(config: &Config, registry: Registry) -> Result<Ingest, String> {
+/// How long start-up waits for the pipeline to subscribe.
+const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
+
+/// Starts the broker (when embedded) and the pipeline, and waits until readings can
+/// arrive (so nothing published right after start-up is missed); one readable line on
+/// failure. An external broker that is not there yet is waited for in the background.
+pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String> {
     let (target, broker, embedded_tcp) = match &config.mqtt {
         Mqtt::Embedded { tcp } => {
             let embedded = broker::start(*tcp)?;
@@ -58,6 +63,16 @@ pub fn start(config: &Config, registry: Registry) -> Result<Ingest, String> {
     let stats = Arc::new(Stats::default());
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(pipeline::run(target, registry, config.auto_register, stats.clone(), stopped));
+    let deadline = tokio::time::Instant::now() + SUBSCRIBE_WAIT;
+    while !stats.subscribed() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if !stats.subscribed() {
+        if embedded_tcp.is_some() {
+            return Err("the ingest pipeline could not subscribe to the embedded MQTT broker".into());
+        }
+        tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
+    }
     Ok(Ingest { stats, broker, embedded_tcp, stop, task })
 }
 

@@ -10,6 +10,7 @@
 //! - [`broker`]: the embedded MQTT broker (rumqttd).
 //! - [`pipeline`]: readings in over MQTT: decode, validate, batch, store, acknowledge.
 //! - [`ingest`]: starts the broker and the pipeline together, and stops them.
+//! - [`mqtt_ws`]: MQTT over WebSocket at `{base}/mqtt`, bridged to the embedded broker.
 //! - [`run`] serves on a listener until a shutdown future completes, so tests bind
 //!   `127.0.0.1:0` and stop the server at will; `main.rs` only wires the process.
 
@@ -20,6 +21,7 @@ pub mod broker;
 pub mod config;
 pub mod http;
 pub mod ingest;
+pub mod mqtt_ws;
 pub mod pipeline;
 pub mod telemetry;
 
@@ -82,7 +84,11 @@ pub async fn run(
     let server_url: &'static str = Box::leak(config.base_path.as_str().to_owned().into_boxed_str());
     let _ = leptos::server_fn::client::try_set_server_url(server_url);
     let mut state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
-    state.ingest = Some(http::IngestView { stats: ingest.stats.clone(), broker: ingest.broker.clone() });
+    state.ingest = Some(http::IngestView {
+        stats: ingest.stats.clone(),
+        broker: ingest.broker.clone(),
+        embedded_tcp: ingest.embedded_tcp,
+    });
     let app = http::router(state);
     let local = listener.local_addr()?;
     tracing::info!(address = %local, base_path = config.base_path.as_str(), "wages is listening: http://{local}{}", config.base_path.home());

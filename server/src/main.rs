@@ -60,7 +60,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let ingest = match wages_server::ingest::start(&config, registry.clone()) {
+        let ingest = match wages_server::ingest::start(&config, registry.clone()).await {
             Ok(ingest) => ingest,
             Err(line) => {
                 eprintln!("wages: {line}");

@@ -56,6 +56,8 @@ pub struct DeadLetter {
 /// What the pipeline has done since start.
 #[derive(Default)]
 pub struct Stats {
+    /// Connected to the broker with the readings subscription in place.
+    subscribed: std::sync::atomic::AtomicBool,
     messages: AtomicU64,
     stored: AtomicU64,
     duplicates: AtomicU64,
@@ -91,6 +93,11 @@ fn now_ms() -> u64 {
 }
 
 impl Stats {
+    /// Whether readings can arrive now: connected and subscribed.
+    pub fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Relaxed)
+    }
+
     pub fn figures(&self) -> Figures {
         #[allow(clippy::cast_precision_loss)]
         let last_batch_ms = self.last_batch_us.load(Ordering::Relaxed) as f64 / 1000.0;
@@ -213,9 +220,14 @@ pub async fn run(
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_millis(100);
                     tracing::info!(host = %target.host, port = target.port, session_present = ack.session_present, "ingest connected to the broker");
-                    if !ack.session_present {
+                    if ack.session_present {
+                        stats.subscribed.store(true, Ordering::Relaxed);
+                    } else {
                         let _ = client.try_subscribe(READINGS_FILTER, QoS::AtLeastOnce);
                     }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    stats.subscribed.store(true, Ordering::Relaxed);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
                     stats.messages.fetch_add(1, Ordering::Relaxed);
@@ -229,6 +241,7 @@ pub async fn run(
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    stats.subscribed.store(false, Ordering::Relaxed);
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis(), "ingest lost the broker; reconnecting");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));

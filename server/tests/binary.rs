@@ -72,7 +72,8 @@ fn sigterm_stops_the_server_gracefully() {
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("log line");
         let log: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
-        if let Some(addr) = log["address"].as_str() {
+        let web = log["message"].as_str().is_some_and(|m| m.starts_with("wages is listening"));
+        if let (true, Some(addr)) = (web, log["address"].as_str()) {
             address = Some(addr.to_owned());
             break;
         }

@@ -15,7 +15,8 @@ async fn serves_everything_under(base: &str) {
     assert_eq!((status, body.as_str()), (200, "ok"));
     let (status, body) = server.get("/readyz").await;
     assert_eq!(status, 200);
-    assert!(body.contains("ready"));
+    let ready: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(ready, serde_json::json!({"status": "ready", "checks": {"database": "ok", "broker": "ok"}}));
 
     let (status, page) = server.get("/").await;
     assert_eq!(status, 200);

@@ -158,3 +158,28 @@ async fn a_message_over_the_bounds_is_refused_whole() {
     assert_eq!(figures["rejected"]["too_many_readings"], 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn readings_arrive_over_websocket_at_the_base_path() {
+    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    register(&server, "tab-01").await;
+    let url = format!("ws://{}/wages/mqtt", server.addr);
+    let mut options = MqttOptions::new("test-ws", url, server.addr.port());
+    options.set_transport(rumqttc::Transport::Ws);
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let payload: Vec<String> = (0..10).map(|i| line("tab-01", "ws", 1000 + i * 100, i as f64)).collect();
+    client
+        .publish("wages/devices/tab-01/readings", QoS::AtLeastOnce, false, payload.join("\n"))
+        .await
+        .expect("publish");
+    eventually(&server, "/api/devices/tab-01/sessions/ws/readings", |v| v.as_array().is_some_and(|a| a.len() == 10))
+        .await;
+
+    // Not a WebSocket, or outside the base path: refused.
+    let plain = reqwest::get(server.url("/mqtt")).await.expect("get");
+    assert!(plain.status().is_client_error());
+    let outside = reqwest::get(format!("http://{}/mqtt", server.addr)).await.expect("get");
+    assert_eq!(outside.status().as_u16(), 404);
+    server.stop().await;
+}

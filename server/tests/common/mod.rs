@@ -56,7 +56,7 @@ impl TestServer {
         })
         .expect("valid config");
         let registry = wages_server::open_registry(&config).await.expect("registry opens");
-        let ingest = wages_server::ingest::start(&config, registry.clone()).expect("ingest starts");
+        let ingest = wages_server::ingest::start(&config, registry.clone()).await.expect("ingest starts");
         let mqtt = ingest.embedded_tcp;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
