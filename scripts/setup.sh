@@ -3,8 +3,9 @@
 # except for the package registries. Idempotent: every step checks first and skips what
 # is already there at the right version. Usage: scripts/setup.sh [--test]
 #   (no flag)  the build tools: WASM target, cargo-leptos, wasm-bindgen-cli, wasm-opt
-#   --test     also what the tests need: Debian's Chromium for the Playwright suite and
-#              PostgreSQL's server binaries (tests start their own private cluster)
+#   --test     also what the tests need: Debian's Chromium for the Playwright suite,
+#              PostgreSQL and Mosquitto (tests start their own private instances) and
+#              mosquitto-clients
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,14 +25,18 @@ apt_pkgs=()
 if $want_test; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)
+  command -v mosquitto >/dev/null || apt_pkgs+=(mosquitto)
+  command -v mosquitto_pub >/dev/null || apt_pkgs+=(mosquitto-clients)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
-  # Debian starts a machine-wide PostgreSQL; the tests use their own, so stop it.
-  [[ " ${apt_pkgs[*]} " == *" postgresql "* ]] && { service postgresql stop >/dev/null 2>&1 || true; }
+  # Debian starts machine-wide services; the tests use their own, so stop them.
+  for svc in postgresql mosquitto; do
+    [[ " ${apt_pkgs[*]} " == *" $svc "* ]] && { service "$svc" stop >/dev/null 2>&1 || true; }
+  done
 fi
 
 # Rust: WASM target -------------------------------------------------------------------

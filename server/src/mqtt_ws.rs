@@ -16,10 +16,20 @@ use crate::broker::MAX_PACKET_BYTES;
 use crate::http::AppState;
 
 /// `GET {base}/mqtt`: upgrades to a WebSocket speaking MQTT (subprotocol `mqtt`).
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
     let Some(broker) = state.ingest.as_ref().and_then(|i| i.embedded_tcp) else {
         let why = "MQTT over WebSocket is served with the embedded broker; with WAGES_MQTT_URL, connect to that broker";
         return ApiError::NotFound(why.into()).into_response();
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(_) => {
+            return ApiError::BadRequest("connect with a WebSocket (subprotocol mqtt) to speak MQTT here".into())
+                .into_response();
+        }
     };
     ws.protocols(["mqtt"])
         .max_frame_size(MAX_PACKET_BYTES)

@@ -37,6 +37,15 @@ impl TestServer {
     }
 
     pub async fn start_full(base: &str, db: Db, auto_register: bool) -> TestServer {
+        Self::start_opts(base, db, auto_register, None).await
+    }
+
+    /// A server whose pipeline reads from the external broker at `mqtt_url`.
+    pub async fn start_external(mqtt_url: &str) -> TestServer {
+        Self::start_opts("", Db::Sqlite, false, Some(mqtt_url.to_owned())).await
+    }
+
+    async fn start_opts(base: &str, db: Db, auto_register: bool, mqtt_url: Option<String>) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("site/pkg")).expect("pkg dir");
         std::fs::write(dir.path().join("site/pkg/wages.css"), "body{}").expect("css");
@@ -52,6 +61,7 @@ impl TestServer {
             "WAGES_DATABASE_URL" => Some(database.clone()),
             "WAGES_MQTT_LISTEN" => Some("127.0.0.1:0".to_owned()),
             "WAGES_AUTO_REGISTER" => Some(auto_register.to_string()),
+            "WAGES_MQTT_URL" => mqtt_url.clone(),
             _ => None,
         })
         .expect("valid config");
