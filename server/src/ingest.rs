@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use wages_store::Registry;
 
 use crate::broker;
-use crate::config::{Config, Mqtt};
+use crate::config::{Config, Mqtt, Timeseries};
 use crate::pipeline::{self, Stats, Target};
 
 /// The running ingestion: what the API shows of it, and how to stop it.
@@ -30,6 +30,12 @@ const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
 /// arrive (so nothing published right after start-up is missed); one readable line on
 /// failure. An external broker that is not there yet is waited for in the background.
 pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String> {
+    if let Timeseries::InfluxDb2(_) = config.timeseries {
+        // Better to refuse than to store readings somewhere the operator did not ask for.
+        return Err("WAGES_TIMESERIES=influxdb2: this build stores readings in SQL only (InfluxDB 2 is planned); \
+                    set WAGES_TIMESERIES=sql"
+            .into());
+    }
     let (target, broker, embedded_tcp) = match &config.mqtt {
         Mqtt::Embedded { tcp } => {
             let embedded = broker::start(*tcp)?;
