@@ -4,34 +4,16 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use common::TestServer;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use serde_json::{Value, json};
+use serde_json::json;
+use std::process::Command;
 
 fn mosquitto_url() -> String {
     std::env::var("WAGES_TEST_MOSQUITTO_URL").expect(
         "WAGES_TEST_MOSQUITTO_URL is not set: run scripts/test.sh, which starts a private Mosquitto \
          (or scripts/mosquitto.sh start DIR and export the URL it prints)",
     )
-}
-
-async fn json_get(server: &TestServer, path: &str) -> Value {
-    reqwest::get(server.url(path)).await.expect("get").json().await.expect("json")
-}
-
-async fn eventually(server: &TestServer, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let value = json_get(server, path).await;
-        if done(&value) {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{path} never got there: {value}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]
@@ -45,10 +27,10 @@ async fn readings_from_mosquitto_are_stored_exactly_once() {
         .await;
     assert_eq!(res.expect("register").status().as_u16(), 201);
 
-    let figures = json_get(&server, "/api/pipeline").await;
+    let figures = server.json("/api/pipeline").await;
     let port = url.rsplit(':').next().expect("port");
     assert_eq!(figures["broker"], format!("external, mqtt://127.0.0.1:{port}"));
-    let ready = json_get(&server, "/readyz").await;
+    let ready = server.json("/readyz").await;
     assert_eq!(ready["checks"]["broker"], "ok");
 
     // A rumqttc client: 50 messages of 10 readings.
@@ -65,7 +47,7 @@ async fn readings_from_mosquitto_are_stored_exactly_once() {
             .await
             .expect("publish");
     }
-    eventually(&server, "/api/pipeline", |v| v["stored"] == 500).await;
+    server.eventually("/api/pipeline", |v| v["stored"] == 500).await;
 
     // mosquitto_pub, another client altogether; the second copy is a duplicate.
     for _ in 0..2 {
@@ -76,9 +58,9 @@ async fn readings_from_mosquitto_are_stored_exactly_once() {
             .expect("mosquitto_pub runs (Debian package mosquitto-clients)");
         assert!(status.success());
     }
-    let figures = eventually(&server, "/api/pipeline", |v| v["stored"] == 501 && v["duplicates"] == 1).await;
+    let figures = server.eventually("/api/pipeline", |v| v["stored"] == 501 && v["duplicates"] == 1).await;
     assert_eq!(figures["messages"], 52);
-    let summary = json_get(&server, "/api/devices/mq-01/sessions/pour").await;
+    let summary = server.json("/api/devices/mq-01/sessions/pour").await;
     assert_eq!(summary["count"], 500);
 
     // The browser's WebSocket bridge belongs to the embedded broker.

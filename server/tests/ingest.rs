@@ -4,11 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::{Db, TestServer};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A publishing scale: a real MQTT client with its event loop polled in the background.
 async fn scale(server: &TestServer, id: &str) -> AsyncClient {
@@ -18,23 +16,6 @@ async fn scale(server: &TestServer, id: &str) -> AsyncClient {
     let (client, mut eventloop) = AsyncClient::new(options, 100);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     client
-}
-
-async fn json_get(server: &TestServer, path: &str) -> Value {
-    reqwest::get(server.url(path)).await.expect("get").json().await.expect("json")
-}
-
-/// Polls `path` until `done` holds, or fails after 15 s.
-async fn eventually(server: &TestServer, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let value = json_get(server, path).await;
-        if done(&value) {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{path} never got there: {value}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn register(server: &TestServer, id: &str) {
@@ -64,14 +45,13 @@ async fn valid_lines_are_stored_and_bad_ones_rejected(db: Db) {
     .join("\n");
     mqtt.publish("wages/devices/scale-01/readings", QoS::AtLeastOnce, false, payload.clone()).await.expect("publish");
 
-    let rows = eventually(&server, "/api/devices/scale-01/sessions/brew-1/readings", |v| {
-        v.as_array().is_some_and(|a| a.len() == 3)
-    })
-    .await;
+    let rows = server
+        .eventually("/api/devices/scale-01/sessions/brew-1/readings", |v| v.as_array().is_some_and(|a| a.len() == 3))
+        .await;
     let times: Vec<_> = rows.as_array().expect("array").iter().map(|r| r["tstamp"].as_u64()).collect();
     assert_eq!(times, [Some(1000), Some(1200), Some(1400)]);
 
-    let dead = eventually(&server, "/api/dead-letters", |v| v.as_array().is_some_and(|a| a.len() == 2)).await;
+    let dead = server.eventually("/api/dead-letters", |v| v.as_array().is_some_and(|a| a.len() == 2)).await;
     assert_eq!(dead[1]["line"], "client_id=scale-01;session_id=brew-1;value=heavy;tstamp=1100");
     assert_eq!(dead[1]["reason"], r#"line 2, byte 43: expected a number for value, found "heavy""#);
     assert_eq!(dead[1]["topic"], "wages/devices/scale-01/readings");
@@ -79,12 +59,12 @@ async fn valid_lines_are_stored_and_bad_ones_rejected(db: Db) {
 
     // The same message again (as a redelivery would bring it): stored once.
     mqtt.publish("wages/devices/scale-01/readings", QoS::AtLeastOnce, false, payload).await.expect("publish");
-    let figures = eventually(&server, "/api/pipeline", |v| v["messages"] == 2 && v["duplicates"] == 3).await;
+    let figures = server.eventually("/api/pipeline", |v| v["messages"] == 2 && v["duplicates"] == 3).await;
     assert_eq!(figures["stored"], 3);
     assert_eq!(figures["rejected"]["syntax"], 2);
     assert_eq!(figures["rejected"]["client_id_mismatch"], 2);
     assert!(figures["broker"].as_str().is_some_and(|b| b.starts_with("embedded")));
-    let rows = json_get(&server, "/api/devices/scale-01/sessions/brew-1/readings").await;
+    let rows = server.json("/api/devices/scale-01/sessions/brew-1/readings").await;
     assert_eq!(rows.as_array().map(Vec::len), Some(3));
     server.stop().await;
 }
@@ -106,9 +86,9 @@ async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
     mqtt.publish("wages/devices/stranger/readings", QoS::AtLeastOnce, false, line("stranger", "s", 1, 1.0))
         .await
         .expect("publish");
-    let dead = eventually(&server, "/api/dead-letters", |v| v.as_array().is_some_and(|a| a.len() == 1)).await;
+    let dead = server.eventually("/api/dead-letters", |v| v.as_array().is_some_and(|a| a.len() == 1)).await;
     assert!(dead[0]["reason"].as_str().is_some_and(|r| r.contains("not registered")));
-    let figures = json_get(&server, "/api/pipeline").await;
+    let figures = server.json("/api/pipeline").await;
     assert_eq!((figures["stored"].as_u64(), figures["rejected"]["unknown_device"].as_u64()), (Some(0), Some(1)));
     server.stop().await;
 
@@ -117,9 +97,10 @@ async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
     mqtt.publish("wages/devices/newcomer/readings", QoS::AtLeastOnce, false, line("newcomer", "s", 1, 1.0))
         .await
         .expect("publish");
-    eventually(&server, "/api/devices/newcomer/sessions/s/readings", |v| v.as_array().is_some_and(|a| a.len() == 1))
+    server
+        .eventually("/api/devices/newcomer/sessions/s/readings", |v| v.as_array().is_some_and(|a| a.len() == 1))
         .await;
-    assert_eq!(json_get(&server, "/api/devices/newcomer").await["name"], "newcomer");
+    assert_eq!(server.json("/api/devices/newcomer").await["name"], "newcomer");
     server.stop().await;
 }
 
@@ -136,10 +117,10 @@ async fn every_reading_of_many_messages_is_stored_exactly_once() {
             .await
             .expect("publish");
     }
-    eventually(&server, "/api/pipeline", |v| v["stored"] == 2000).await;
-    let summary = json_get(&server, "/api/devices/scale-01/sessions/long").await;
+    server.eventually("/api/pipeline", |v| v["stored"] == 2000).await;
+    let summary = server.json("/api/devices/scale-01/sessions/long").await;
     assert_eq!((summary["count"].as_u64(), summary["duration_ms"].as_u64()), (Some(2000), Some(199_900)));
-    let dead = json_get(&server, "/api/dead-letters").await;
+    let dead = server.json("/api/dead-letters").await;
     assert_eq!(dead, json!([]));
     server.stop().await;
 }
@@ -154,7 +135,7 @@ async fn a_message_over_the_bounds_is_refused_whole() {
     mqtt.publish("wages/devices/scale-01/readings", QoS::AtLeastOnce, false, line("scale-01", "after", 1, 1.0))
         .await
         .expect("publish");
-    let figures = eventually(&server, "/api/pipeline", |v| v["stored"] == 1).await;
+    let figures = server.eventually("/api/pipeline", |v| v["stored"] == 1).await;
     assert_eq!(figures["rejected"]["too_many_readings"], 1);
     server.stop().await;
 }
@@ -173,7 +154,8 @@ async fn readings_arrive_over_websocket_at_the_base_path() {
         .publish("wages/devices/tab-01/readings", QoS::AtLeastOnce, false, payload.join("\n"))
         .await
         .expect("publish");
-    eventually(&server, "/api/devices/tab-01/sessions/ws/readings", |v| v.as_array().is_some_and(|a| a.len() == 10))
+    server
+        .eventually("/api/devices/tab-01/sessions/ws/readings", |v| v.as_array().is_some_and(|a| a.len() == 10))
         .await;
 
     // Not a WebSocket, or outside the base path: refused.

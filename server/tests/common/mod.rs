@@ -91,6 +91,24 @@ impl TestServer {
         (status, res.text().await.expect("body"))
     }
 
+    /// GETs `path` and reads the JSON body.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(self.url(path)).await.expect("get").json().await.expect("json")
+    }
+
+    /// Polls `path` until `done` holds for its JSON, or fails after 15 s.
+    pub async fn eventually(&self, path: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let value = self.json(path).await;
+            if done(&value) {
+                return value;
+            }
+            assert!(std::time::Instant::now() < deadline, "{path} never got there: {value}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
