@@ -4,8 +4,8 @@
 # is already there at the right version. Usage: scripts/setup.sh [--test]
 #   (no flag)  the build tools: WASM target, cargo-leptos, wasm-bindgen-cli, wasm-opt
 #   --test     also what the tests need: Debian's Chromium for the Playwright suite,
-#              PostgreSQL and Mosquitto (tests start their own private instances) and
-#              mosquitto-clients
+#              PostgreSQL, Mosquitto and RabbitMQ (tests start their own private
+#              instances) and mosquitto-clients
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,6 +27,7 @@ if $want_test; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)
   command -v mosquitto >/dev/null || apt_pkgs+=(mosquitto)
   command -v mosquitto_pub >/dev/null || apt_pkgs+=(mosquitto-clients)
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_pkgs+=(rabbitmq-server)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"
@@ -34,9 +35,10 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
   # Debian starts machine-wide services; the tests use their own, so stop them.
-  for svc in postgresql mosquitto; do
+  for svc in postgresql mosquitto rabbitmq-server; do
     [[ " ${apt_pkgs[*]} " == *" $svc "* ]] && { service "$svc" stop >/dev/null 2>&1 || true; }
   done
+  [[ " ${apt_pkgs[*]} " == *" rabbitmq-server "* ]] && { epmd -kill >/dev/null 2>&1 || true; }
 fi
 
 # Rust: WASM target -------------------------------------------------------------------

@@ -1,6 +1,7 @@
-//! Ingestion from an external broker, for real: a private Mosquitto started by
-//! scripts/test.sh (`WAGES_TEST_MOSQUITTO_URL`). Readings published by a rumqttc client
-//! and by `mosquitto_pub` (a third-party client) are stored exactly once.
+//! Ingestion from an external broker, for real: a private Mosquitto and a private
+//! RabbitMQ with its MQTT plugin, started by scripts/test.sh (`WAGES_TEST_MOSQUITTO_URL`,
+//! `WAGES_TEST_RABBITMQ_URL`). Readings published by a rumqttc client and by
+//! `mosquitto_pub` (a third-party client) are stored exactly once.
 
 mod common;
 
@@ -9,17 +10,24 @@ use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
 use std::process::Command;
 
-fn mosquitto_url() -> String {
-    std::env::var("WAGES_TEST_MOSQUITTO_URL").expect(
-        "WAGES_TEST_MOSQUITTO_URL is not set: run scripts/test.sh, which starts a private Mosquitto \
-         (or scripts/mosquitto.sh start DIR and export the URL it prints)",
-    )
+fn broker_url(variable: &str, script: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| {
+        panic!("{variable} is not set: run scripts/test.sh, or scripts/{script} start DIR and export the URL it prints")
+    })
 }
 
 #[tokio::test]
 async fn readings_from_mosquitto_are_stored_exactly_once() {
-    let url = mosquitto_url();
-    let server = TestServer::start_external(&url).await;
+    stored_exactly_once(&broker_url("WAGES_TEST_MOSQUITTO_URL", "mosquitto.sh")).await;
+}
+
+#[tokio::test]
+async fn readings_from_rabbitmq_are_stored_exactly_once() {
+    stored_exactly_once(&broker_url("WAGES_TEST_RABBITMQ_URL", "rabbitmq.sh")).await;
+}
+
+async fn stored_exactly_once(url: &str) {
+    let server = TestServer::start_external(url).await;
     let res = reqwest::Client::new()
         .post(server.url("/api/devices"))
         .json(&json!({"client_id": "mq-01", "name": "Mosquitto scale"}))
