@@ -3,6 +3,7 @@
 #   scripts/pg.sh start DIR   initialises and starts a cluster in DIR, prints its URL
 #   scripts/pg.sh stop DIR    stops it
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cmd=${1:?start or stop}; dir=${2:?a directory}
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 # initdb refuses root, and the postgres user must reach every parent directory.
@@ -10,7 +11,7 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 case $cmd in
   start)
     mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown postgres: "$dir" && chmod 755 "$dir"
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=$(free_port)
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 30 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null

@@ -4,8 +4,8 @@
 #   scripts/rabbitmq.sh start DIR   starts it (12-17 s on a fresh DIR), prints its mqtt:// URL
 #   scripts/rabbitmq.sh stop DIR    stops it and its epmd
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cmd=${1:?start or stop}; dir=${2:?a directory}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 env_file="$dir/ports.env"
 if [ "$cmd" = start ]; then
   mkdir -p "$dir"
@@ -35,13 +35,8 @@ CONF
     rabbitmq-plugins --offline enable rabbitmq_mqtt >"$dir/plugins.log" 2>&1
     rabbitmq-server >"$dir/server.out" 2>&1 &
     rabbitmqctl -n "$RABBITMQ_NODENAME" wait --timeout 120 "$dir/mnesia/$RABBITMQ_NODENAME.pid" >"$dir/wait.log" 2>&1
-    for _ in $(seq 1 200); do
-      if python3 -c "import socket; socket.create_connection(('127.0.0.1',$MQTT),0.2)" 2>/dev/null; then
-        echo "mqtt://127.0.0.1:$MQTT"; exit 0
-      fi
-      sleep 0.1
-    done
-    echo "RabbitMQ's MQTT listener did not open: see $dir/log" >&2; exit 1
+    wait_for_port "$MQTT" 20 || { echo "RabbitMQ's MQTT listener did not open: see $dir/log" >&2; exit 1; }
+    echo "mqtt://127.0.0.1:$MQTT"
     ;;
   stop)
     rabbitmqctl -n "$RABBITMQ_NODENAME" stop "$dir/mnesia/$RABBITMQ_NODENAME.pid" >/dev/null 2>&1 || true

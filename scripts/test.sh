@@ -5,6 +5,7 @@
 # exits non-zero if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
@@ -22,7 +23,6 @@ step() { # name command...
 }
 skip() { results+=("skipped         $1 ($2)"); failed=$((failed + 1)); }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 e2e() {
   local data; data=$(mktemp -d)
