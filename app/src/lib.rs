@@ -20,6 +20,7 @@ pub mod devices;
 pub mod error;
 pub mod form;
 mod pages;
+pub mod pipeline;
 pub mod status;
 
 use leptos::prelude::*;

@@ -34,8 +34,8 @@ pub struct AppState {
 /// What the API shows of the ingest pipeline.
 #[derive(Clone)]
 pub struct IngestView {
-    pub stats: std::sync::Arc<crate::pipeline::Stats>,
-    pub broker: String,
+    pub control: std::sync::Arc<crate::pipeline::Control>,
+    pub hub: std::sync::Arc<crate::hub::Hub>,
     /// The embedded broker's TCP address, which `{base}/mqtt` bridges to.
     pub embedded_tcp: Option<std::net::SocketAddr>,
 }
@@ -57,6 +57,9 @@ impl AppState {
         provide_context(self.base.clone());
         provide_context(self.facts.clone());
         provide_context(self.registry.clone());
+        if let Some(ingest) = &self.ingest {
+            provide_context(app::pipeline::PipelineHandle(ingest.control.clone()));
+        }
     }
 }
 
@@ -113,8 +116,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Err(e) => e.to_string(),
     };
     let broker = match &state.ingest {
-        Some(ingest) if ingest.stats.subscribed() => "ok".to_owned(),
-        Some(ingest) => format!("not connected to the broker ({})", ingest.broker),
+        Some(ingest) if ingest.control.stats.subscribed() => "ok".to_owned(),
+        Some(ingest) => format!("not connected to the broker ({})", ingest.control.broker),
         None => "ingestion is not running".to_owned(),
     };
     let ready = database == "ok" && broker == "ok";
@@ -129,7 +132,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// `GET {base}/metrics`: Prometheus text format.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let cache = state.registry.cache_stats();
-    let body = format!(
+    let mut body = format!(
         "# HELP wages_store_lookups_total Device lookups on the ingest path, by where they were answered.\n\
          # TYPE wages_store_lookups_total counter\n\
          wages_store_lookups_total{{result=\"hit\"}} {}\n\
@@ -139,6 +142,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          wages_store_queries_total {}\n",
         cache.hits, cache.misses, cache.queries
     );
+    if let Some(ingest) = &state.ingest {
+        ingest.control.stats.prometheus(&mut body);
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

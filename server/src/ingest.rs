@@ -7,16 +7,21 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use wages_store::Registry;
 
+use app::pipeline::PipelineSettings;
+use tokio::sync::mpsc;
+
 use crate::broker;
 use crate::config::{Config, Mqtt, Timeseries};
-use crate::pipeline::{self, Stats, Target};
+use crate::hub::Hub;
+use crate::pipeline::{self, Control, Parts, Stats, Target};
+use crate::storage::Storage;
 
 /// The running ingestion: what the API shows of it, and how to stop it.
 pub struct Ingest {
-    /// Counters and dead letters, shared with the API.
-    pub stats: Arc<Stats>,
-    /// Where readings arrive, for people: `embedded, tcp 127.0.0.1:1883` or the external host.
-    pub broker: String,
+    /// Figures, dead letters and reconfiguration, for the API and the pages.
+    pub control: Arc<Control>,
+    /// Stored readings as they come, per device.
+    pub hub: Arc<Hub>,
     /// The embedded broker's TCP address, if the broker is embedded.
     pub embedded_tcp: Option<std::net::SocketAddr>,
     stop: watch::Sender<bool>,
@@ -48,27 +53,38 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
                 port: embedded.tcp.port(),
                 username: None,
                 password: None,
+                tls: None,
             };
             (target, shown, Some(embedded.tcp))
         }
         Mqtt::External(ext) => {
-            if ext.tls {
-                return Err(
-                    "WAGES_MQTT_URL=mqtts://…: this build connects to brokers without TLS only; use mqtt://".into()
-                );
-            }
             let target = Target {
                 host: ext.host.clone(),
                 port: ext.port,
                 username: ext.username.clone(),
                 password: ext.password.clone(),
+                tls: if ext.tls { Some(crate::tls::client_config()?) } else { None },
             };
-            (target, format!("external, mqtt://{}:{}", ext.host, ext.port), None)
+            let scheme = if ext.tls { "mqtts" } else { "mqtt" };
+            (target, format!("external, {scheme}://{}:{}", ext.host, ext.port), None)
         }
     };
-    let stats = Arc::new(Stats::default());
+    let settings = PipelineSettings::default();
+    let stats = Arc::new(Stats::new(settings));
+    let hub = Arc::new(Hub::default());
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(pipeline::run(target, registry, config.auto_register, stats.clone(), stopped));
+    let (requests, requested) = mpsc::channel(4);
+    let task = tokio::spawn(pipeline::run(Parts {
+        target,
+        storage: Storage::Sql(registry.readings()),
+        registry,
+        hub: hub.clone(),
+        auto_register: config.auto_register,
+        settings,
+        stats: stats.clone(),
+        requests: requested,
+        stop: stopped,
+    }));
     let deadline = tokio::time::Instant::now() + SUBSCRIBE_WAIT;
     while !stats.subscribed() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -79,7 +95,8 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         }
         tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
     }
-    Ok(Ingest { stats, broker, embedded_tcp, stop, task })
+    let control = Arc::new(Control { stats, broker, requests });
+    Ok(Ingest { control, hub, embedded_tcp, stop, task })
 }
 
 impl Ingest {

@@ -9,6 +9,9 @@
 //! - [`api`]: the JSON API under `{base}/api`, its OpenAPI document and Swagger UI.
 //! - [`broker`]: the embedded MQTT broker (rumqttd).
 //! - [`pipeline`]: readings in over MQTT: decode, validate, batch, store, acknowledge.
+//! - [`storage`]: where the pipeline stores readings (SQL or InfluxDB 2).
+//! - [`hub`]: stored readings as they come, per device, for live viewers.
+//! - [`tls`]: TLS for `mqtts://` brokers.
 //! - [`ingest`]: starts the broker and the pipeline together, and stops them.
 //! - [`mqtt_ws`]: MQTT over WebSocket at `{base}/mqtt`, bridged to the embedded broker.
 //! - [`run`] serves on a listener until a shutdown future completes, so tests bind
@@ -20,10 +23,13 @@ pub mod api;
 pub mod broker;
 pub mod config;
 pub mod http;
+pub mod hub;
 pub mod ingest;
 pub mod mqtt_ws;
 pub mod pipeline;
+pub mod storage;
 pub mod telemetry;
+pub mod tls;
 
 use std::future::Future;
 use std::io;
@@ -85,8 +91,8 @@ pub async fn run(
     let _ = leptos::server_fn::client::try_set_server_url(server_url);
     let mut state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
     state.ingest = Some(http::IngestView {
-        stats: ingest.stats.clone(),
-        broker: ingest.broker.clone(),
+        control: ingest.control.clone(),
+        hub: ingest.hub.clone(),
         embedded_tcp: ingest.embedded_tcp,
     });
     let app = http::router(state);

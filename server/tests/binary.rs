@@ -129,10 +129,4 @@ fn settings_this_build_cannot_honour_stop_start_up() {
         "{stderr}"
     );
     assert!(!stderr.contains("secret-token"));
-
-    let tls = [("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("WAGES_MQTT_URL", "mqtts://u:pw@127.0.0.1:8883")];
-    let out = run(&tls, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("without TLS only") && !stderr.contains("pw@"), "{stderr}");
 }

@@ -165,3 +165,96 @@ async fn readings_arrive_over_websocket_at_the_base_path() {
     assert_eq!(outside.status().as_u16(), 404);
     server.stop().await;
 }
+
+/// Publishes `messages` messages of `per_message` readings for each device, a few at a time.
+async fn load(mqtt: AsyncClient, devices: &[&'static str], messages: u64, per_message: u64) {
+    for m in 0..messages {
+        for id in devices {
+            let lines: Vec<String> =
+                (0..per_message).map(|i| line(id, "load", m * per_message + i, (m * per_message + i) as f64)).collect();
+            mqtt.publish(format!("wages/devices/{id}/readings"), QoS::AtLeastOnce, false, lines.join("\n"))
+                .await
+                .expect("publish");
+        }
+        if m % 10 == 9 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+}
+
+async fn put_config(server: &TestServer, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new().put(server.url("/api/pipeline/config")).json(&body).send().await.expect("put");
+    (res.status().as_u16(), res.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn a_reconfiguration_under_load_loses_nothing() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    const DEVICES: [&str; 3] = ["bar-1", "bar-2", "bar-3"];
+    let devices = &DEVICES;
+    for id in devices {
+        register(&server, id).await;
+    }
+    let publishing = tokio::spawn(load(scale(&server, "loader").await, devices, 300, 5));
+    server.eventually("/api/pipeline", |v| v["stored"].as_u64() >= Some(500)).await;
+    let faster = json!({"batch_size": 50, "batch_timeout_ms": 5, "concurrency": 4});
+    assert_eq!(put_config(&server, faster.clone()).await, (200, faster));
+    server.eventually("/api/pipeline", |v| v["stored"].as_u64() >= Some(2000)).await;
+    let bigger = json!({"batch_size": 2000, "batch_timeout_ms": 200, "concurrency": 2});
+    assert_eq!(put_config(&server, bigger.clone()).await, (200, bigger.clone()));
+    publishing.await.expect("publisher");
+
+    let figures = server.eventually("/api/pipeline", |v| v["stored"] == 4500).await;
+    assert_eq!(figures["settings"], bigger);
+    assert_eq!(figures["rejected"], json!({}));
+    for id in devices {
+        let summary = server.json(&format!("/api/devices/{id}/sessions/load")).await;
+        assert_eq!((summary["count"].as_u64(), summary["ended_at"].as_u64()), (Some(1500), Some(1499)), "{id}");
+        let device = figures["devices"].as_array().and_then(|d| d.iter().find(|d| d["client_id"] == *id)).cloned();
+        let device = device.expect("per-device figures");
+        assert_eq!((device["min"].as_f64(), device["max"].as_f64()), (Some(0.0), Some(1499.0)), "{device}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn settings_out_of_bounds_are_refused_and_change_nothing() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    let (status, body) = put_config(&server, json!({"batch_size": 0, "batch_timeout_ms": 50, "concurrency": 1})).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["field"], "batch_size");
+    assert_eq!(body["error"]["message"], "batch_size must be between 1 and 10000, not 0");
+    let (status, body) = put_config(&server, json!({"batch_size": 10, "concurrency": 1})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("batch_timeout_ms")), "{body}");
+    let (status, _) = put_config(&server, json!({"batch_size": -1, "batch_timeout_ms": 50, "concurrency": 1})).await;
+    assert_eq!(status, 422);
+    let figures = server.json("/api/pipeline").await;
+    assert_eq!(figures["settings"], json!({"batch_size": 500, "batch_timeout_ms": 50, "concurrency": 1}));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn while_storage_is_locked_messages_wait_in_the_broker_then_all_are_stored() {
+    use sqlx::Connection;
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    register(&server, "slow-1").await;
+    // Another connection holds the write lock: every insert waits, then fails and is retried.
+    let mut blocker = sqlx::SqliteConnection::connect(&server.database).await.expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut blocker).await.expect("lock");
+    load(scale(&server, "slow").await, &["slow-1"], 5000, 1).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let held = server.json("/api/pipeline").await;
+    assert_eq!(held["stored"], 0);
+    // The pipeline stopped reading: the rest waits unacknowledged in the broker.
+    let in_flight = held["in_flight"].as_u64().expect("in_flight");
+    assert!(in_flight > 0 && in_flight <= 4096, "{held}");
+    assert!(held["messages"].as_u64() < Some(5000), "{held}");
+
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.expect("unlock");
+    let figures = server.eventually("/api/pipeline", |v| v["stored"] == 5000).await;
+    assert_eq!(figures["in_flight"], 0);
+    let summary = server.json("/api/devices/slow-1/sessions/load").await;
+    assert_eq!(summary["count"], 5000);
+    server.stop().await;
+}

@@ -25,17 +25,18 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     info(title = "Wages API", description = "Connected coffee scales: devices, readings, sessions. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
     paths(
         devices::list, devices::create, devices::read, devices::rename, devices::delete,
-        sessions::list, sessions::read, sessions::readings, pipeline::figures, pipeline::dead_letters
+        sessions::list, sessions::read, sessions::readings, pipeline::figures, pipeline::configure,
+        pipeline::dead_letters
     ),
     components(schemas(
         wages_store::Device, devices::RegisterBody, devices::RenameBody, error::ErrorBody, error::ErrorDetail,
-        sessions::SessionSummary, sessions::ReadingBody, pipeline::PipelineBody, crate::pipeline::Figures,
-        crate::pipeline::DeadLetter
+        sessions::SessionSummary, sessions::ReadingBody, app::pipeline::PipelineFigures,
+        app::pipeline::PipelineSettings, app::pipeline::DeviceFigures, app::pipeline::DeadLetter
     )),
     tags(
         (name = "devices", description = "The scales of a cafe or a home"),
         (name = "sessions", description = "Extractions: all readings of one device with one session_id"),
-        (name = "pipeline", description = "Ingestion: figures, rejections, dead letters")
+        (name = "pipeline", description = "Ingestion: figures, rejections, dead letters, settings")
     )
 )]
 struct ApiDoc;
@@ -58,6 +59,7 @@ pub fn router(base: &str) -> Router<AppState> {
         .route(&at("/api/devices/{client_id}/sessions/{session_id}"), get(sessions::read))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))
         .route(&at("/api/pipeline"), get(pipeline::figures))
+        .route(&at("/api/pipeline/config"), axum::routing::put(pipeline::configure))
         .route(&at("/api/dead-letters"), get(pipeline::dead_letters))
         .route(&at("/api/{*rest}"), axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,35 +1,43 @@
-//! `{base}/api/pipeline` and `{base}/api/dead-letters`: what ingestion is doing.
+//! `{base}/api/pipeline` and `{base}/api/dead-letters`: what ingestion is doing, and
+//! `PUT {base}/api/pipeline/config` to change how it batches.
 
+use app::pipeline::{DeadLetter, PipelineControl, PipelineFigures, PipelineSettings};
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
 
 use super::error::ApiError;
+use super::extract::ApiJson;
 use crate::http::AppState;
-use crate::pipeline::{DeadLetter, Figures};
+use crate::pipeline::Control;
 
-/// The pipeline's figures and where its readings come from.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PipelineBody {
-    /// The broker, for people: `embedded, TCP 127.0.0.1:1883` or `external, mqtt://host:1883`.
-    broker: String,
-    #[serde(flatten)]
-    figures: Figures,
+fn control(state: &AppState) -> Result<&Control, ApiError> {
+    state.ingest.as_ref().map(|i| &*i.control).ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))
 }
 
-fn ingest(state: &AppState) -> Result<&crate::http::IngestView, ApiError> {
-    state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))
+/// Throughput, batch latency, rejections by reason and per-device running figures.
+#[utoipa::path(get, path = "/api/pipeline", tag = "pipeline", responses((status = 200, body = PipelineFigures)))]
+pub async fn figures(State(state): State<AppState>) -> Result<Json<PipelineFigures>, ApiError> {
+    Ok(Json(control(&state)?.figures()))
 }
 
-/// Throughput, batch latency and rejections by reason.
-#[utoipa::path(get, path = "/api/pipeline", tag = "pipeline", responses((status = 200, body = PipelineBody)))]
-pub async fn figures(State(state): State<AppState>) -> Result<Json<PipelineBody>, ApiError> {
-    let ingest = ingest(&state)?;
-    Ok(Json(PipelineBody { broker: ingest.broker.clone(), figures: ingest.stats.figures() }))
+/// Changes batch size, batch timeout and concurrency: the pipeline stores and
+/// acknowledges what is in flight, then restarts with them. Answers once applied.
+#[utoipa::path(put, path = "/api/pipeline/config", tag = "pipeline", request_body = PipelineSettings,
+    responses((status = 200, body = PipelineSettings), (status = 422, body = super::error::ErrorBody),
+        (status = 503, body = super::error::ErrorBody)))]
+pub async fn configure(
+    State(state): State<AppState>,
+    ApiJson(settings): ApiJson<PipelineSettings>,
+) -> Result<Json<PipelineSettings>, ApiError> {
+    if let Some((field, message)) = settings.problems().into_iter().next() {
+        return Err(ApiError::Invalid { field: field.into(), message });
+    }
+    control(&state)?.reconfigure(settings).await.map_err(ApiError::Unavailable)?;
+    Ok(Json(settings))
 }
 
 /// The most recent rejected lines, newest first (at most 1000).
 #[utoipa::path(get, path = "/api/dead-letters", tag = "pipeline", responses((status = 200, body = [DeadLetter])))]
 pub async fn dead_letters(State(state): State<AppState>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
-    Ok(Json(ingest(&state)?.stats.dead_letters()))
+    Ok(Json(control(&state)?.dead_letters()))
 }

@@ -1,6 +1,8 @@
 //! A real `wages` server on 127.0.0.1:0 for integration tests, with its own database.
 #![allow(dead_code)] // each test binary uses its own part of this
 
+pub mod mosquitto;
+
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -15,6 +17,8 @@ pub struct TestServer {
     /// The server's own registry (and readings), for tests that store readings directly.
     pub registry: wages_store::Registry,
     pub base: String,
+    /// `WAGES_DATABASE_URL` of this server.
+    pub database: String,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
@@ -55,6 +59,7 @@ impl TestServer {
             Db::Postgres => wages_store::testing::postgres_database().await,
         };
         let base_owned = base.to_owned();
+        let database_url = database.clone();
         let config = Config::from_lookup(move |name| match name {
             "WAGES_BASE_PATH" => Some(base_owned.clone()),
             "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
@@ -78,7 +83,16 @@ impl TestServer {
             })
             .await
         });
-        TestServer { addr, mqtt, registry: shared, base: base.to_owned(), stop: Some(stop), task, _dir: dir }
+        TestServer {
+            addr,
+            mqtt,
+            registry: shared,
+            base: base.to_owned(),
+            database: database_url,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

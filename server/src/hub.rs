@@ -1,0 +1,71 @@
+//! The live hub: readings go out per device as soon as their batch is stored, to
+//! whoever watches that device (the live WebSocket, benchmarks).
+//!
+//! Each device has a bounded broadcast channel. A viewer that falls behind by more than
+//! [`LIVE_BUFFER`] readings skips ahead (it sees `Lagged`); ingestion never waits for one.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use tokio::sync::broadcast;
+use wages_codec::{ClientId, Reading};
+
+/// Readings a viewer may fall behind before it skips ahead.
+pub const LIVE_BUFFER: usize = 1024;
+
+#[derive(Default)]
+pub struct Hub {
+    channels: Mutex<HashMap<ClientId, broadcast::Sender<Reading>>>,
+}
+
+impl Hub {
+    /// The stored readings of `client_id` from now on.
+    pub fn subscribe(&self, client_id: ClientId) -> broadcast::Receiver<Reading> {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        channels.entry(client_id).or_insert_with(|| broadcast::channel(LIVE_BUFFER).0).subscribe()
+    }
+
+    /// Sends stored readings to their devices' viewers; forgets devices nobody watches.
+    pub fn publish(&self, readings: &[Reading]) {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        if channels.is_empty() {
+            return;
+        }
+        let mut unwatched = false;
+        for r in readings {
+            if let Some(tx) = channels.get(&r.client_id) {
+                unwatched |= tx.send(*r).is_err();
+            }
+        }
+        if unwatched {
+            channels.retain(|_, tx| tx.receiver_count() > 0);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn reading(id: &str, t: u64) -> Reading {
+        wages_codec::decode_line(format!("client_id={id};session_id=s;value=1;tstamp={t}").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn viewers_get_their_device_only_and_slow_ones_skip_ahead() {
+        let hub = Hub::default();
+        let mut a = hub.subscribe(ClientId::parse("a").unwrap());
+        hub.publish(&[reading("a", 1), reading("b", 2), reading("a", 3)]);
+        assert_eq!(a.try_recv().unwrap().tstamp.millis(), 1);
+        assert_eq!(a.try_recv().unwrap().tstamp.millis(), 3);
+        assert!(a.try_recv().is_err());
+        let many: Vec<_> = (0..LIVE_BUFFER as u64 + 10).map(|t| reading("a", t)).collect();
+        hub.publish(&many);
+        assert!(matches!(a.try_recv(), Err(broadcast::error::TryRecvError::Lagged(10))));
+        assert_eq!(a.try_recv().unwrap().tstamp.millis(), 10);
+        drop(a);
+        hub.publish(&[reading("a", 1)]);
+        assert!(hub.channels.lock().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,94 @@
+//! Checking one MQTT message before the registry is asked: its topic, its payload
+//! decoded with the shared codec, and each reading's `client_id` against the topic.
+//! Pure, so the rules are unit-tested without a broker.
+
+use wages_codec::{ClientId, Reading, decode_message};
+
+/// Characters of a rejected line kept in its dead letter.
+pub const DEAD_LINE_CHARS: usize = 256;
+
+/// The `{client_id}` of `wages/devices/{client_id}/readings`.
+pub fn topic_client_id(topic: &str) -> Option<ClientId> {
+    let id = topic.strip_prefix("wages/devices/")?.strip_suffix("/readings")?;
+    ClientId::parse(id).ok()
+}
+
+/// The outcome of checking one message before the registry is asked.
+#[derive(Debug, Default, PartialEq)]
+pub struct Checked {
+    /// The device the topic names, if it names one.
+    pub client_id: Option<ClientId>,
+    pub readings: Vec<Reading>,
+    /// Rejected lines: the line, its reason code, and the reason in words.
+    pub rejected: Vec<(Vec<u8>, &'static str, String)>,
+}
+
+/// Decodes a message and checks each line against its topic. Pure, for unit tests.
+pub fn check_message(topic: &str, payload: &[u8]) -> Checked {
+    let head = || payload[..payload.len().min(DEAD_LINE_CHARS)].to_vec();
+    let Some(client_id) = topic_client_id(topic) else {
+        let why = format!("topic {topic:?} is not wages/devices/{{client_id}}/readings");
+        return Checked { rejected: vec![(head(), "bad_topic", why)], ..Checked::default() };
+    };
+    let lines = match decode_message(payload) {
+        Ok(lines) => lines,
+        Err(e) => {
+            return Checked {
+                client_id: Some(client_id),
+                rejected: vec![(head(), e.code(), e.to_string())],
+                ..Checked::default()
+            };
+        }
+    };
+    let raw_lines: Vec<&[u8]> = payload.split(|&b| b == b'\n').collect();
+    let mut checked = Checked { client_id: Some(client_id), ..Checked::default() };
+    let raw = |n: u32| raw_lines.get(n as usize - 1).copied().unwrap_or_default().to_vec();
+    for line in lines {
+        match line {
+            Ok(reading) if reading.client_id == client_id => {
+                checked.readings.push(reading);
+            }
+            Ok(reading) => {
+                let why = format!("client_id {} does not match the topic's {}", reading.client_id, client_id);
+                checked.rejected.push((reading.to_string().into_bytes(), "client_id_mismatch", why));
+            }
+            Err(e) => checked.rejected.push((raw(e.line), e.problem.code(), e.to_string())),
+        }
+    }
+    checked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_name_their_device() {
+        assert_eq!(topic_client_id("wages/devices/scale-01/readings").map(|c| c.to_string()), Some("scale-01".into()));
+        assert_eq!(topic_client_id("wages/devices/a.b/readings"), None);
+        assert_eq!(topic_client_id("wages/devices/scale-01/status"), None);
+        assert_eq!(topic_client_id("other/scale-01/readings"), None);
+    }
+
+    #[test]
+    fn bad_lines_are_rejected_beside_good_ones() {
+        let payload = b"client_id=s1;session_id=b;value=1;tstamp=1\nclient_id=s1;session_id=b;value=x;tstamp=2\nclient_id=s2;session_id=b;value=3;tstamp=3";
+        let checked = check_message("wages/devices/s1/readings", payload);
+        assert_eq!(checked.readings.len(), 1);
+        let codes: Vec<_> = checked.rejected.iter().map(|(_, code, _)| *code).collect();
+        assert_eq!(codes, ["syntax", "client_id_mismatch"]);
+        assert_eq!(checked.rejected[0].0, b"client_id=s1;session_id=b;value=x;tstamp=2");
+        assert_eq!(checked.rejected[0].2, r#"line 2, byte 32: expected a number for value, found "x""#);
+    }
+
+    #[test]
+    fn whole_messages_are_refused_for_their_topic_or_size() {
+        let checked = check_message("wages/devices/s1/status", b"online");
+        assert_eq!((checked.client_id, checked.rejected[0].1), (None, "bad_topic"));
+        let many = "client_id=s1;session_id=b;value=1;tstamp=1\n".repeat(1001);
+        let checked = check_message("wages/devices/s1/readings", many.as_bytes());
+        assert_eq!(checked.rejected.len(), 1);
+        assert_eq!(checked.rejected[0].1, "too_many_readings");
+        assert!(checked.readings.is_empty());
+    }
+}

@@ -1,0 +1,332 @@
+//! The ingest pipeline: subscribe → check → validate → partition → batch → store → acknowledge.
+//!
+//! One MQTT client subscribes at QoS 1 with a persistent session and manual acks. Each
+//! message is checked (see [`check`]) and its devices looked up in arrival order; its
+//! valid readings go to the worker of its device (`client_id` hashed over `concurrency`
+//! workers, so order per device holds). A worker stores a batch when it is full or its
+//! timeout passes, in one write (see [`worker`]). A message is acknowledged once all its
+//! readings are stored, and acknowledgements go out in arrival order: a crash loses
+//! nothing acknowledged, and the broker redelivers the rest, which storage takes once.
+//!
+//! Every queue is bounded: at most [`MAX_IN_FLIGHT`] messages (and [`MAX_IN_FLIGHT_BYTES`])
+//! are between arrival and acknowledgement. When storage is slow the pipeline stops
+//! reading from the broker, so unacknowledged messages wait there, not in memory.
+
+pub mod check;
+pub mod stats;
+mod worker;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::pipeline::{DeadLetter, PipelineControl, PipelineFigures, PipelineSettings};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
+use tokio::sync::{mpsc, oneshot, watch};
+use wages_codec::{ClientId, Reading};
+use wages_store::{NewDevice, Registry, RegistryError};
+
+pub use check::{Checked, check_message, topic_client_id};
+pub use stats::{MAX_DEAD_LETTERS, Stats};
+
+use crate::broker::MAX_PACKET_BYTES;
+use crate::hub::Hub;
+use crate::storage::Storage;
+use worker::{Shared, Work, Worker};
+
+/// The topic filter readings arrive on.
+pub const READINGS_FILTER: &str = "wages/devices/+/readings";
+/// Messages between arrival and acknowledgement, at most.
+pub const MAX_IN_FLIGHT: usize = 4096;
+/// Payload bytes between arrival and acknowledgement, at most.
+pub const MAX_IN_FLIGHT_BYTES: usize = 64 * 1024 * 1024;
+/// How long a reconfiguration may wait for the batches in flight to be stored.
+const RECONFIGURE_WAIT: Duration = Duration::from_secs(30);
+
+/// Where the pipeline's MQTT client connects.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// `mqtts://`: the TLS set-up (see [`crate::tls`]).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// Everything the pipeline runs with.
+pub struct Parts {
+    pub target: Target,
+    pub registry: Registry,
+    pub storage: Storage,
+    pub hub: Arc<Hub>,
+    pub auto_register: bool,
+    pub settings: PipelineSettings,
+    pub stats: Arc<Stats>,
+    pub requests: mpsc::Receiver<Reconfigure>,
+    pub stop: watch::Receiver<bool>,
+}
+
+/// A request to drain and restart with new settings; `applied` answers once done.
+pub struct Reconfigure {
+    pub settings: PipelineSettings,
+    pub applied: oneshot::Sender<()>,
+}
+
+/// The running pipeline as the API and the pages reach it.
+pub struct Control {
+    pub stats: Arc<Stats>,
+    pub broker: String,
+    pub requests: mpsc::Sender<Reconfigure>,
+}
+
+impl PipelineControl for Control {
+    fn figures(&self) -> PipelineFigures {
+        self.stats.figures(&self.broker)
+    }
+
+    fn dead_letters(&self) -> Vec<DeadLetter> {
+        self.stats.dead_letters()
+    }
+
+    fn reconfigure(
+        &self,
+        settings: PipelineSettings,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            let settings = settings.checked()?;
+            let (applied, answer) = oneshot::channel();
+            let stopped = || "the ingest pipeline is shutting down".to_owned();
+            self.requests.send(Reconfigure { settings, applied }).await.map_err(|_| stopped())?;
+            match tokio::time::timeout(RECONFIGURE_WAIT, answer).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(stopped()),
+                Err(_) => Err("the pipeline is still storing the batches in flight (is storage down?); \
+                               the new settings apply once they are stored"
+                    .into()),
+            }
+        })
+    }
+}
+
+/// Messages between arrival and acknowledgement, in arrival order.
+#[derive(Default)]
+struct InFlight {
+    /// Sequence number of the front entry.
+    first: u64,
+    /// `(message to acknowledge, its payload bytes, done)`; the message is `None` once
+    /// the connection it came on is gone (the broker sends it again).
+    entries: VecDeque<(Option<Publish>, usize, bool)>,
+    bytes: usize,
+}
+
+impl InFlight {
+    fn has_room(&self) -> bool {
+        self.entries.len() < MAX_IN_FLIGHT && self.bytes < MAX_IN_FLIGHT_BYTES
+    }
+
+    fn push(&mut self, publish: Publish) -> u64 {
+        let len = publish.payload.len();
+        self.bytes += len;
+        self.entries.push_back((Some(publish), len, false));
+        self.first + self.entries.len() as u64 - 1
+    }
+
+    /// Marks messages done and acknowledges the done ones at the front, in order.
+    fn finish(&mut self, seqs: &[u64], client: &AsyncClient) {
+        for &seq in seqs {
+            if let Some(entry) = seq.checked_sub(self.first).and_then(|i| self.entries.get_mut(i as usize)) {
+                entry.2 = true;
+            }
+        }
+        while self.entries.front().is_some_and(|e| e.2) {
+            let Some((publish, len, _)) = self.entries.pop_front() else { break };
+            self.first += 1;
+            self.bytes -= len;
+            if let Some(publish) = publish
+                && let Err(e) = client.try_ack(&publish)
+            {
+                tracing::warn!(error = %e, "acknowledgement not sent; the broker will redeliver");
+            }
+        }
+    }
+
+    /// The connection is gone: its messages can no longer be acknowledged.
+    fn forget_connection(&mut self) {
+        for entry in &mut self.entries {
+            entry.0 = None;
+        }
+    }
+}
+
+/// FNV-1a over the id: the same device always lands on the same worker.
+fn partition(client_id: &ClientId, workers: usize) -> usize {
+    let hash = client_id
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    (hash % workers as u64) as usize
+}
+
+fn mqtt_options(target: &Target) -> MqttOptions {
+    let mut options = MqttOptions::new("wages-ingest", target.host.clone(), target.port);
+    options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
+    options.set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
+    options.set_inflight(100);
+    if let (Some(user), Some(pass)) = (&target.username, &target.password) {
+        options.set_credentials(user, pass);
+    }
+    if let Some(tls) = &target.tls {
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls.clone())));
+    }
+    options
+}
+
+/// Runs until `stop` turns true, then stores and acknowledges what it holds.
+pub async fn run(parts: Parts) {
+    let Parts { target, registry, storage, hub, auto_register, mut settings, stats, mut requests, mut stop } = parts;
+    // Acknowledgements wait in the client's queue until the event loop sends them.
+    let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target), MAX_IN_FLIGHT + 64);
+    let (done, mut finished) = mpsc::unbounded_channel();
+    let shared = Shared { storage, stats: stats.clone(), hub, done, stop: stop.clone() };
+    let start = |settings: PipelineSettings| -> Vec<Worker> {
+        (0..settings.concurrency).map(|_| worker::spawn(settings, shared.clone(), MAX_IN_FLIGHT)).collect()
+    };
+    let mut workers = start(settings);
+    let mut flight = InFlight::default();
+    let mut backoff = Duration::from_millis(100);
+
+    loop {
+        stats.set_in_flight(flight.entries.len());
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(seqs) = finished.recv() => flight.finish(&seqs, &client),
+            Some(request) = requests.recv() => {
+                drain(std::mem::take(&mut workers), &mut finished, &mut flight, &client).await;
+                settings = request.settings;
+                stats.set_settings(settings);
+                workers = start(settings);
+                tracing::info!(?settings, "pipeline restarted with new settings");
+                let _ = request.applied.send(());
+            }
+            event = eventloop.poll(), if flight.has_room() => match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    backoff = Duration::from_millis(100);
+                    tracing::info!(host = %target.host, port = target.port, session_present = ack.session_present, "ingest connected to the broker");
+                    if ack.session_present {
+                        stats.set_subscribed(true);
+                    } else {
+                        let _ = client.try_subscribe(READINGS_FILTER, QoS::AtLeastOnce);
+                    }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => stats.set_subscribed(true),
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    stats.message();
+                    let readings = accept(&publish, &registry, auto_register, &stats).await;
+                    let seq = flight.push(publish);
+                    match readings.first().map(|r| partition(&r.client_id, workers.len())) {
+                        Some(i) => {
+                            if workers[i].work.send(Work { seq, readings }).await.is_err() {
+                                tracing::error!("a pipeline worker stopped; the broker will redeliver");
+                            }
+                        }
+                        None => flight.finish(&[seq], &client),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    stats.set_subscribed(false);
+                    flight.forget_connection();
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis(), "ingest lost the broker; reconnecting");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+    drain(workers, &mut finished, &mut flight, &client).await;
+    // Let the acknowledgements leave before disconnecting.
+    let _ = client.try_disconnect();
+    let sent = async { while eventloop.poll().await.is_ok() {} };
+    let _ = tokio::time::timeout(Duration::from_secs(2), sent).await;
+}
+
+/// Closes the workers' queues, waits until they have stored what they hold, and
+/// acknowledges those messages.
+async fn drain(
+    workers: Vec<Worker>,
+    finished: &mut mpsc::UnboundedReceiver<Vec<u64>>,
+    flight: &mut InFlight,
+    client: &AsyncClient,
+) {
+    for Worker { work, task } in workers {
+        drop(work);
+        let _ = task.await;
+    }
+    while let Ok(seqs) = finished.try_recv() {
+        flight.finish(&seqs, client);
+    }
+}
+
+/// Checks one message: its valid readings of a known device, the rest rejected.
+async fn accept(publish: &Publish, registry: &Registry, auto_register: bool, stats: &Stats) -> Vec<Reading> {
+    let checked = check_message(&publish.topic, &publish.payload);
+    for (line, code, why) in &checked.rejected {
+        stats.reject(&publish.topic, line, code, why.clone());
+    }
+    let (Some(client_id), false) = (checked.client_id, checked.readings.is_empty()) else {
+        return Vec::new();
+    };
+    match known(registry, client_id, auto_register).await {
+        Ok(true) => checked.readings,
+        Ok(false) => {
+            for r in &checked.readings {
+                let why = format!("device {client_id} is not registered (WAGES_AUTO_REGISTER is off)");
+                stats.reject(&publish.topic, r.to_string().as_bytes(), "unknown_device", why);
+            }
+            Vec::new()
+        }
+        Err(e) => {
+            // The registry is down: keep the readings (they will be stored or redelivered).
+            tracing::warn!(error = %e, "device lookup failed; accepting readings for {client_id}");
+            checked.readings
+        }
+    }
+}
+
+/// Whether the device is registered, registering it first when `auto_register` is on.
+async fn known(registry: &Registry, client_id: ClientId, auto_register: bool) -> Result<bool, RegistryError> {
+    if registry.get(&client_id).await?.is_some() {
+        return Ok(true);
+    }
+    if !auto_register {
+        return Ok(false);
+    }
+    let new = NewDevice::parse(client_id.as_str(), client_id.as_str())?;
+    match registry.create(&new).await {
+        Ok(_) | Err(RegistryError::Duplicate(_)) => {
+            tracing::info!(client_id = %client_id, "device registered on its first reading");
+            Ok(true)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_spread_over_workers_and_stay_put() {
+        let ids: Vec<ClientId> = (0..64).map(|i| ClientId::parse(&format!("scale-{i}")).unwrap()).collect();
+        let mut used = [0; 4];
+        for id in &ids {
+            let p = partition(id, 4);
+            assert_eq!(p, partition(id, 4));
+            used[p] += 1;
+        }
+        assert!(used.iter().all(|&n| n > 4), "{used:?}");
+        assert!(ids.iter().all(|id| partition(id, 1) == 0));
+    }
+}

@@ -1,0 +1,180 @@
+//! The `wages` binary against a Mosquitto of the test's own, with the failures a real
+//! deployment meets: `kill -9` in the middle of a load loses nothing the broker accepted,
+//! a broker restart is ridden out, and `mqtts://` checks the broker's certificate.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::mosquitto::{Mosquitto, TlsFiles};
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
+use serde_json::Value;
+
+/// A running `wages` process with a SQLite database in `dir`.
+struct Wages {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Wages {
+    async fn start(dir: &Path, vars: &[(&str, &str)]) -> Wages {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wages"));
+        cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).current_dir(dir);
+        cmd.env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("WAGES_DATABASE_URL", format!("sqlite://{}/wages.db", dir.display()))
+            .env("WAGES_AUTO_REGISTER", "true")
+            .env("WAGES_LOG_FORMAT", "json");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let log = std::fs::File::create(dir.join("wages.log")).expect("log file");
+        let child = cmd.stdout(log.try_clone().expect("log file")).stderr(log).spawn().expect("wages runs");
+        let wages = Wages { child, base: format!("http://127.0.0.1:{port}"), log: dir.join("wages.log") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reqwest::get(format!("{}/healthz", wages.base)).await.is_err() {
+            assert!(Instant::now() < deadline, "wages did not start: see {}/wages.log", dir.display());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        wages
+    }
+
+    async fn json(&self, path: &str) -> Value {
+        reqwest::get(format!("{}{path}", self.base)).await.expect("get").json().await.expect("json")
+    }
+
+    /// Polls `path` until `done` holds for its JSON, or fails after `secs` seconds.
+    async fn eventually(&self, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let value = self.json(path).await;
+            if done(&value) {
+                return value;
+            }
+            if Instant::now() > deadline {
+                let mut log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                if let Some(broker) = self.log.parent().map(|d| d.join("mosquitto.log")) {
+                    log += &std::fs::read_to_string(broker).unwrap_or_default();
+                }
+                panic!("{path} never got there: {value}\nthe server's log:\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Wages {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Publishes `messages` messages of `per_message` readings at QoS 1, a few at a time,
+/// and returns once the broker has acknowledged every one.
+async fn publish(port: u16, client_id: &str, session: &str, messages: u64, per_message: u64) {
+    let mut options = MqttOptions::new(format!("pub-{client_id}-{session}"), "127.0.0.1", port);
+    options.set_inflight(50);
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    let (client_id, session) = (client_id.to_owned(), session.to_owned());
+    let sender = tokio::spawn(async move {
+        for m in 0..messages {
+            let lines: Vec<String> = (0..per_message)
+                .map(|i| format!("client_id={client_id};session_id={session};value={i};tstamp={}", m * per_message + i))
+                .collect();
+            client
+                .publish(format!("wages/devices/{client_id}/readings"), QoS::AtLeastOnce, false, lines.join("\n"))
+                .await
+                .expect("publish");
+            if m % 20 == 19 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    });
+    let mut acked = 0;
+    while acked < messages {
+        match eventloop.poll().await.expect("broker connection") {
+            Event::Incoming(Packet::PubAck(_)) => acked += 1,
+            Event::Outgoing(Outgoing::Publish(_)) | Event::Incoming(_) | Event::Outgoing(_) => {}
+        }
+    }
+    sender.await.expect("sender");
+}
+
+#[tokio::test]
+async fn kill_9_in_the_middle_of_a_load_loses_nothing_the_broker_accepted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = Mosquitto::start(dir.path(), None);
+    let url = format!("mqtt://127.0.0.1:{}", broker.port);
+    let wages = Wages::start(dir.path(), &[("WAGES_MQTT_URL", &url)]).await;
+
+    // 2,000 messages of 5 readings, published over about a second.
+    let load = tokio::spawn(publish(broker.port, "crash-01", "s", 2000, 5));
+    wages.eventually("/api/pipeline", 20, |v| v["stored"].as_u64() >= Some(1000)).await;
+    wages.kill_9();
+    load.await.expect("every message accepted by the broker");
+
+    // The same database and the same persistent session: the broker delivers the rest.
+    let wages = Wages::start(dir.path(), &[("WAGES_MQTT_URL", &url)]).await;
+    let summary = wages.eventually("/api/devices/crash-01/sessions/s", 30, |v| v["count"] == 10_000).await;
+    assert_eq!(summary["started_at"], 0);
+    assert_eq!(summary["ended_at"], 9999);
+}
+
+#[tokio::test]
+async fn the_pipeline_rides_out_a_broker_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut broker = Mosquitto::start(dir.path(), None);
+    let url = format!("mqtt://127.0.0.1:{}", broker.port);
+    let wages = Wages::start(dir.path(), &[("WAGES_MQTT_URL", &url)]).await;
+    publish(broker.port, "bounce-01", "before", 20, 5).await;
+    wages.eventually("/api/pipeline", 15, |v| v["stored"] == 100).await;
+
+    broker.stop();
+    let ready = wages.eventually("/readyz", 15, |v| v["status"] != "ready").await;
+    assert!(ready["checks"]["broker"].as_str().is_some_and(|b| b.starts_with("not connected")), "{ready}");
+
+    broker.restart();
+    publish(broker.port, "bounce-01", "after", 20, 5).await;
+    wages.eventually("/api/pipeline", 20, |v| v["stored"] == 200).await;
+    wages.eventually("/readyz", 15, |v| v["status"] == "ready").await;
+}
+
+#[tokio::test]
+async fn readings_arrive_over_mqtts_from_a_broker_the_server_trusts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tls = TlsFiles::make(dir.path());
+    let broker = Mosquitto::start(dir.path(), Some(&tls));
+    let url = format!("mqtts://localhost:{}", broker.port);
+    let ca = tls.ca.to_string_lossy().into_owned();
+    let wages = Wages::start(dir.path(), &[("WAGES_MQTT_URL", &url), ("SSL_CERT_FILE", &ca)]).await;
+    wages.eventually("/readyz", 15, |v| v["status"] == "ready").await;
+
+    let port = broker.port.to_string();
+    let status = Command::new("mosquitto_pub")
+        .args(["--cafile", &ca, "-h", "localhost", "-p", &port, "-q", "1", "-t", "wages/devices/tls-01/readings"])
+        .args(["-m", "client_id=tls-01;session_id=secure;value=18.25;tstamp=1763805600123"])
+        .status()
+        .expect("mosquitto_pub runs (Debian package mosquitto-clients)");
+    assert!(status.success());
+    let figures = wages.eventually("/api/pipeline", 15, |v| v["stored"] == 1).await;
+    assert_eq!(figures["broker"], format!("external, mqtts://localhost:{port}"));
+    drop(wages);
+
+    // Trusting only the system's authorities, the server refuses this broker's certificate.
+    let other = tempfile::tempdir().expect("temp dir");
+    let untrusting = Wages::start(other.path(), &[("WAGES_MQTT_URL", &url)]).await;
+    let ready = untrusting.json("/readyz").await;
+    assert_ne!(ready["status"], "ready", "{ready}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = std::fs::read_to_string(other.path().join("wages.log")).expect("log");
+    assert!(log.contains("certificate"), "{log}");
+}
