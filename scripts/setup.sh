@@ -27,6 +27,7 @@ if $want_test; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)
   command -v mosquitto >/dev/null || apt_pkgs+=(mosquitto)
   command -v mosquitto_pub >/dev/null || apt_pkgs+=(mosquitto-clients)
+  command -v openssl >/dev/null || apt_pkgs+=(openssl)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_pkgs+=(rabbitmq-server)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then

@@ -10,6 +10,7 @@
 //! - [`checker`]: checks a pasted MQTT payload with the shared codec, in the browser or on the server.
 //! - [`error`]: the one error type server functions return.
 //! - [`form`]: an action form that follows the base path before the WASM loads.
+//! - [`pipeline`]: the ingest pipeline's figures and settings, and their server functions.
 //! - `pages`: one module per page.
 
 #![recursion_limit = "256"]
@@ -29,7 +30,7 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
-use crate::pages::{DevicesPage, HomePage, NotFound};
+use crate::pages::{DevicesPage, HomePage, NotFound, PipelinePage};
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
     // Router links are absolute paths: they carry the base path themselves.
     let home = base.home();
     let devices = base.join("/devices");
+    let pipeline = base.join("/pipeline");
 
     // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
@@ -84,6 +86,7 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Main">
                     <A href=home exact=true>"Overview"</A>
                     <A href=devices>"Scales"</A>
+                    <A href=pipeline>"Pipeline"</A>
                 </nav>
             </header>
             <main>
@@ -92,6 +95,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::InOrder />
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
                 </Routes>
             </main>
             <footer class="footer">

@@ -1,0 +1,24 @@
+import mqtt from 'mqtt';
+
+/**
+ * Publishes payloads to `wages/devices/{clientId}/readings` at QoS 1 through the server's
+ * own MQTT-over-WebSocket endpoint (`{base}/mqtt`), as a browser-side scale would, and
+ * resolves once the broker has acknowledged every message.
+ */
+export async function publishReadings(baseURL: string, clientId: string, payloads: string[]): Promise<void> {
+  const url = new URL('mqtt', baseURL.endsWith('/') ? baseURL : `${baseURL}/`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const client = await mqtt.connectAsync(url.toString(), { clientId: `e2e-${clientId}`, protocolVersion: 4 });
+  try {
+    for (const payload of payloads) {
+      await client.publishAsync(`wages/devices/${clientId}/readings`, payload, { qos: 1 });
+    }
+  } finally {
+    await client.endAsync();
+  }
+}
+
+/** One reading in the text form of SPEC §2. */
+export function line(clientId: string, session: string, tstamp: number, grams: number): string {
+  return `client_id=${clientId};session_id=${session};value=${grams};tstamp=${tstamp}`;
+}
