@@ -10,7 +10,7 @@ use crate::error::RegistryError;
 
 /// Rows per INSERT statement: 4 parameters each stays far below SQLite's and
 /// PostgreSQL's parameter limits.
-const ROWS_PER_STATEMENT: usize = 250;
+const ROWS_PER_STATEMENT: usize = 50;
 /// Most sessions one listing returns.
 pub const MAX_SESSIONS: u32 = 100;
 /// Most readings one session returns (over an hour at 10 Hz).
@@ -69,6 +69,15 @@ impl SqlReadings {
         }
         tx.commit().await?;
         Ok(inserted)
+    }
+
+    /// How many readings of the device are stored, over all its sessions.
+    pub async fn count(&self, client_id: &ClientId) -> Result<u64, RegistryError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings WHERE client_id = $1")
+            .bind(client_id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// One session's readings in time order (at most [`MAX_READINGS`]).

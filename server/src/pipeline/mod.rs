@@ -172,7 +172,7 @@ fn mqtt_options(target: &Target) -> MqttOptions {
     let mut options = MqttOptions::new("wages-ingest", target.host.clone(), target.port);
     options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
-    options.set_inflight(100);
+    options.set_inflight(1000);
     if let (Some(user), Some(pass)) = (&target.username, &target.password) {
         options.set_credentials(user, pass);
     }

@@ -1,6 +1,11 @@
 //! A partition worker: gathers the readings of its devices into batches, stores each
 //! batch in one write, passes the stored readings to the live hub, and reports which
 //! messages are done so the pipeline can acknowledge them.
+//!
+//! A batch is stored when it is full, when its timeout has passed since its first
+//! reading, or when nothing more has arrived for [`LINGER`]. The last rule matters
+//! because a broker sends only so many unacknowledged messages (rumqttd 100, Mosquitto
+//! 20 by default, RabbitMQ 10): once they are all here, waiting for more only stalls.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +18,9 @@ use wages_codec::Reading;
 use super::stats::Stats;
 use crate::hub::Hub;
 use crate::storage::Storage;
+
+/// Turns the worker gives the pipeline to hand over more before it calls the queue idle.
+const IDLE_TURNS: usize = 16;
 
 /// The valid readings of one message, by its sequence number.
 pub(super) struct Work {
@@ -62,7 +70,7 @@ async fn run(settings: PipelineSettings, mut shared: Shared, mut queue: mpsc::Re
                 batch.extend(work.readings);
                 seqs.push(work.seq);
                 deadline.get_or_insert_with(|| tokio::time::Instant::now() + timeout);
-                if batch.len() >= size {
+                if batch.len() >= size || idle(&queue).await {
                     store(&mut shared, &mut batch, &mut seqs).await;
                     deadline = None;
                 }
@@ -108,4 +116,16 @@ async fn store(shared: &mut Shared, batch: &mut Vec<Reading>, seqs: &mut Vec<u64
             }
         }
     }
+}
+
+/// Whether nothing more is coming right now: the queue stays empty while the pipeline
+/// gets a few turns to hand over what the broker has already sent.
+async fn idle(queue: &mpsc::Receiver<Work>) -> bool {
+    for _ in 0..IDLE_TURNS {
+        if !queue.is_empty() {
+            return false;
+        }
+        tokio::task::yield_now().await;
+    }
+    queue.is_empty()
 }

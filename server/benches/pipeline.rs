@@ -1,0 +1,337 @@
+//! Ingestion benchmark: publishers → broker → pipeline → store, side by side in the same
+//! run with the broker's raw pass-through (a subscriber that only counts).
+//!
+//!     cargo bench -p server --bench pipeline
+//!
+//! Four MQTT clients publish QoS 1 messages as fast as the broker takes them, each as its
+//! own registered scale, at 1 and at 10 readings per message. Reported per run: readings
+//! per second (first publish to last reading stored, or counted), publish→stored (or
+//! publish→received) latency p50/p99 per message, and whether every reading arrived.
+//! Stored readings are counted in the database at the end: zero loss means exactly N.
+//!
+//! Environment: `BENCH_MESSAGES` (messages per run, default 100000); `BENCH_BATCH_SIZE`,
+//! `BENCH_BATCH_TIMEOUT_MS`, `BENCH_CONCURRENCY` (pipeline settings); `BENCH_DATABASE_URL`
+//! (default: SQLite in a temporary directory; `postgres://…` creates its own database),
+//! `BENCH_MQTT_URL` (default: the embedded broker; `mqtt://host:port` for an external one).
+
+// A benchmark reports on stdout and stops on the first broken part.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use wages_codec::ClientId;
+use wages_server::config::Config;
+use wages_store::NewDevice;
+
+const PUBLISHERS: usize = 4;
+
+/// When each message was handed to its publisher, in ns since the run started (+1; 0 = not yet).
+struct Clock {
+    start: Instant,
+    sent: Vec<AtomicU64>,
+}
+
+impl Clock {
+    fn new(messages: usize) -> Arc<Clock> {
+        Arc::new(Clock { start: Instant::now(), sent: (0..messages).map(|_| AtomicU64::new(0)).collect() })
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX) + 1
+    }
+
+    /// Latency of message `m` now, in µs.
+    fn latency_us(&self, m: usize) -> Option<u64> {
+        let sent = self.sent.get(m)?.load(Ordering::Relaxed);
+        (sent > 0).then(|| self.now().saturating_sub(sent) / 1000)
+    }
+}
+
+struct Outcome {
+    readings: u64,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+    stored: Option<u64>,
+}
+
+fn device(run: &str, p: usize) -> String {
+    format!("bench-{run}-{p}")
+}
+
+/// Publishes `messages` messages of `per_message` readings over [`PUBLISHERS`] clients;
+/// reading `i` of message `m` has `tstamp = m * per_message + i`. Returns once the broker
+/// acknowledged them all.
+async fn publish_all(host: &str, port: u16, run: &str, messages: usize, per_message: usize, clock: Arc<Clock>) {
+    let mut tasks = Vec::new();
+    for p in 0..PUBLISHERS {
+        let mut options = MqttOptions::new(format!("pub-{run}-{p}"), host, port);
+        options.set_inflight(500).set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut eventloop) = AsyncClient::new(options, 1000);
+        let (id, clock) = (device(run, p), clock.clone());
+        let mine: Vec<usize> = (p..messages).step_by(PUBLISHERS).collect();
+        let count = mine.len();
+        let sender = tokio::spawn(async move {
+            let topic = format!("wages/devices/{id}/readings");
+            for m in mine {
+                let lines: Vec<String> = (0..per_message)
+                    .map(|i| format!("client_id={id};session_id=bench;value={i};tstamp={}", m * per_message + i))
+                    .collect();
+                clock.sent[m].store(clock.now(), Ordering::Relaxed);
+                client.publish(&topic, QoS::AtLeastOnce, false, lines.join("\n")).await.expect("publish");
+            }
+            client
+        });
+        tasks.push(tokio::spawn(async move {
+            let mut acked = 0;
+            while acked < count {
+                if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.expect("publisher connection") {
+                    acked += 1;
+                }
+            }
+            drop(sender.await);
+        }));
+    }
+    for t in tasks {
+        t.await.expect("publisher");
+    }
+}
+
+fn first_tstamp(payload: &[u8]) -> Option<usize> {
+    let at = payload.windows(7).position(|w| w == b"tstamp=")? + 7;
+    let digits = payload[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&payload[at..at + digits]).ok()?.parse().ok()
+}
+
+/// The broker alone: one subscriber at QoS 1 that counts readings (lines).
+async fn pass_through(host: &str, port: u16, messages: usize, per_message: usize) -> Outcome {
+    let run = format!("raw{per_message}x{}", std::process::id());
+    let mut options = MqttOptions::new(format!("sink-{run}"), host, port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    client.subscribe("wages/devices/+/readings", QoS::AtLeastOnce).await.expect("subscribe");
+    // The embedded broker starts listening on its own thread: retry for a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::SubAck(_))) => break,
+            Ok(_) => {}
+            Err(e) if Instant::now() < deadline => {
+                drop(e);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("the broker is not there: {e}"),
+        }
+    }
+    let clock = Clock::new(messages);
+    let total = (messages * per_message) as u64;
+    let sink = {
+        let clock = clock.clone();
+        tokio::spawn(async move {
+            let (mut readings, mut latencies) = (0u64, Vec::with_capacity(messages));
+            while readings < total {
+                if let Event::Incoming(Packet::Publish(p)) = eventloop.poll().await.expect("sink connection") {
+                    readings += p.payload.split(|&b| b == b'\n').count() as u64;
+                    if let Some(lat) = first_tstamp(&p.payload).and_then(|t| clock.latency_us(t / per_message)) {
+                        latencies.push(lat);
+                    }
+                }
+            }
+            (readings, latencies, clock.start.elapsed())
+        })
+    };
+    publish_all(host, port, &run, messages, per_message, clock).await;
+    let (readings, latencies_us, elapsed) = sink.await.expect("sink");
+    let _ = client.disconnect().await;
+    Outcome { readings, elapsed, latencies_us, stored: None }
+}
+
+/// The whole pipeline, storing into `database`.
+async fn pipeline(database: &str, mqtt_url: Option<&str>, messages: usize, per_message: usize) -> Outcome {
+    let run = format!("wp{per_message}x{}", std::process::id());
+    let (database, mqtt_url) = (database.to_owned(), mqtt_url.map(str::to_owned));
+    let config = Config::from_lookup(move |name| match name {
+        "WAGES_DATABASE_URL" => Some(database.clone()),
+        "WAGES_MQTT_LISTEN" => Some("127.0.0.1:0".to_owned()),
+        "WAGES_MQTT_URL" => mqtt_url.clone(),
+        "WAGES_LOG" => Some("warn".to_owned()),
+        _ => None,
+    })
+    .expect("bench configuration");
+    let registry = wages_server::open_registry(&config).await.expect("registry");
+    for p in 0..PUBLISHERS {
+        let id = device(&run, p);
+        registry.create(&NewDevice::parse(&id, &id).expect("device")).await.expect("register");
+    }
+    let ingest = wages_server::ingest::start(&config, registry.clone()).await.expect("ingest");
+    if let Some(settings) = settings_from_env() {
+        use app::pipeline::PipelineControl;
+        ingest.control.reconfigure(settings).await.expect("BENCH_* settings apply");
+    }
+    let (host, port) = match (ingest.embedded_tcp, &config.mqtt) {
+        (Some(addr), _) => (addr.ip().to_string(), addr.port()),
+        (None, wages_server::config::Mqtt::External(ext)) => (ext.host.clone(), ext.port),
+        (None, _) => unreachable!("an embedded broker has an address"),
+    };
+    let clock = Clock::new(messages);
+    let total = (messages * per_message) as u64;
+    // Latency: when the last reading of each message reaches the live hub, right after its batch is stored.
+    let stored_count = Arc::new(AtomicU64::new(0));
+    let mut watchers = Vec::new();
+    for p in 0..PUBLISHERS {
+        let mut live = ingest.hub.subscribe(ClientId::parse(&device(&run, p)).expect("id"));
+        let (clock, stored_count) = (clock.clone(), stored_count.clone());
+        watchers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                match live.recv().await {
+                    Ok(r) => {
+                        stored_count.fetch_add(1, Ordering::Relaxed);
+                        let t = usize::try_from(r.tstamp.millis()).unwrap_or(usize::MAX);
+                        if t % per_message == per_message - 1
+                            && let Some(lat) = clock.latency_us(t / per_message)
+                        {
+                            latencies.push(lat);
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        stored_count.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return latencies,
+                }
+            }
+        }));
+    }
+    publish_all(&host, port, &run, messages, per_message, clock.clone()).await;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while stored_count.load(Ordering::Relaxed) < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let elapsed = clock.start.elapsed();
+    let readings = stored_count.load(Ordering::Relaxed);
+    let hub = ingest.hub.clone();
+    let figures = wages_server::pipeline::Stats::figures(&ingest.control.stats, "");
+    eprintln!(
+        "  pipeline: {} batches, {:.1} readings per batch, {:.2} ms per batch",
+        figures.batches, figures.mean_batch_size, figures.mean_batch_ms
+    );
+    ingest.stop().await;
+    drop(hub);
+    let mut latencies_us = Vec::new();
+    for w in watchers {
+        // The hub closes once the pipeline has stopped.
+        if let Ok(Ok(l)) = tokio::time::timeout(Duration::from_secs(5), w).await {
+            latencies_us.extend(l);
+        }
+    }
+    let store = registry.readings();
+    let mut stored = 0;
+    for p in 0..PUBLISHERS {
+        let id = ClientId::parse(&device(&run, p)).expect("id");
+        stored += store.count(&id).await.expect("count stored readings");
+    }
+    registry.close().await;
+    Outcome { readings, elapsed, latencies_us, stored: Some(stored) }
+}
+
+/// `BENCH_BATCH_SIZE`, `BENCH_BATCH_TIMEOUT_MS`, `BENCH_CONCURRENCY` over the defaults.
+fn settings_from_env() -> Option<app::pipeline::PipelineSettings> {
+    let var = |name: &str| std::env::var(name).ok().map(|v| v.parse::<u32>().expect("a whole number"));
+    let (size, timeout, concurrency) =
+        (var("BENCH_BATCH_SIZE"), var("BENCH_BATCH_TIMEOUT_MS"), var("BENCH_CONCURRENCY"));
+    if size.is_none() && timeout.is_none() && concurrency.is_none() {
+        return None;
+    }
+    let d = app::pipeline::PipelineSettings::default();
+    Some(app::pipeline::PipelineSettings {
+        batch_size: size.unwrap_or(d.batch_size),
+        batch_timeout_ms: timeout.unwrap_or(d.batch_timeout_ms),
+        concurrency: concurrency.unwrap_or(d.concurrency),
+    })
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+fn report(name: &str, per_message: usize, expected: u64, mut o: Outcome) -> f64 {
+    o.latencies_us.sort_unstable();
+    let rate = o.readings as f64 / o.elapsed.as_secs_f64();
+    let complete = match o.stored {
+        Some(n) if n == expected => format!("{n} stored = all"),
+        Some(n) => format!("{n} stored of {expected}: LOSS"),
+        None if o.readings == expected => format!("{} received = all", o.readings),
+        None => format!("{} received of {expected}", o.readings),
+    };
+    println!(
+        "| {name} | {per_message} | {:.0} | {:.1} | {:.1} | {complete} |",
+        rate,
+        percentile(&o.latencies_us, 0.5),
+        percentile(&o.latencies_us, 0.99)
+    );
+    rate
+}
+
+async fn bench() {
+    let messages: usize = std::env::var("BENCH_MESSAGES").ok().and_then(|m| m.parse().ok()).unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mqtt_url = std::env::var("BENCH_MQTT_URL").ok();
+    let external = mqtt_url.as_deref().map(|u| u.trim_start_matches("mqtt://").to_owned());
+    let embedded = match &external {
+        None => Some(wages_server::broker::start(None).expect("embedded broker")),
+        Some(_) => None,
+    };
+    let (host, port) = match (&embedded, &external) {
+        (Some(b), _) => (b.tcp.ip().to_string(), b.tcp.port()),
+        (None, Some(hp)) => {
+            let (h, p) = hp.rsplit_once(':').expect("BENCH_MQTT_URL is mqtt://host:port");
+            (h.to_owned(), p.parse().expect("port"))
+        }
+        (None, None) => unreachable!(),
+    };
+    let database = |label: &str| match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) => url,
+        Err(_) => format!("sqlite://{}/bench-{label}.db", dir.path().display()),
+    };
+    println!(
+        "{messages} messages per run, {PUBLISHERS} publishers; broker: {}; readings: {}",
+        mqtt_url.as_deref().unwrap_or("embedded (rumqttd)"),
+        std::env::var("BENCH_DATABASE_URL").map(|_| "BENCH_DATABASE_URL").unwrap_or("SQLite")
+    );
+    println!("\n| path | readings/message | readings/s | p50 ms | p99 ms | complete |\n|---|---:|---:|---:|---:|---|");
+    for per_message in [1, 10] {
+        let expected = (messages * per_message) as u64;
+        let raw = report(
+            "broker pass-through",
+            per_message,
+            expected,
+            pass_through(&host, port, messages, per_message).await,
+        );
+        let url = match &embedded {
+            Some(_) => None,
+            None => mqtt_url.as_deref(),
+        };
+        let db = database(&format!("{per_message}"));
+        let full = report("pipeline → store", per_message, expected, pipeline(&db, url, messages, per_message).await);
+        println!("| ratio | {per_message} | {:.2}x | | | |", full / raw);
+    }
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))
+        .unwrap_or_default();
+    println!(
+        "\npeak RSS of the whole bench process (publishers, broker, pipeline): {}",
+        peak.trim_start_matches("VmHWM:").trim()
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(bench());
+}
