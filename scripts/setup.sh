@@ -4,8 +4,8 @@
 # is already there at the right version. Usage: scripts/setup.sh [--test]
 #   (no flag)  the build tools: WASM target, cargo-leptos, wasm-bindgen-cli, wasm-opt
 #   --test     also what the tests need: Debian's Chromium for the Playwright suite,
-#              PostgreSQL, Mosquitto and RabbitMQ (tests start their own private
-#              instances) and mosquitto-clients
+#              PostgreSQL, Mosquitto, RabbitMQ, VictoriaMetrics and InfluxDB 1.x (tests
+#              start their own private instances), mosquitto-clients and openssl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -29,6 +29,8 @@ if $want_test; then
   command -v mosquitto_pub >/dev/null || apt_pkgs+=(mosquitto-clients)
   command -v openssl >/dev/null || apt_pkgs+=(openssl)
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_pkgs+=(rabbitmq-server)
+  command -v victoria-metrics >/dev/null || apt_pkgs+=(victoria-metrics)
+  command -v influxd >/dev/null || apt_pkgs+=(influxdb)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"

@@ -27,6 +27,8 @@ pub struct AppState {
     pub facts: ServerFacts,
     /// The devices, with their lookup cache.
     pub registry: Registry,
+    /// Where readings are stored (`WAGES_TIMESERIES`).
+    pub readings: wages_store::ReadingsStore,
     /// The ingest pipeline's figures, once it runs.
     pub ingest: Option<IngestView>,
 }
@@ -49,7 +51,8 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, base: BasePath, registry: Registry) -> Self {
         let facts = ServerFacts { started_at: Instant::now() };
-        Self { leptos_options, base, facts, registry, ingest: None }
+        let readings = wages_store::ReadingsStore::Sql(registry.readings());
+        Self { leptos_options, base, facts, registry, readings, ingest: None }
     }
 
     /// Puts the state into the Leptos context of a render or server function call.
@@ -120,10 +123,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Some(ingest) => format!("not connected to the broker ({})", ingest.control.broker),
         None => "ingestion is not running".to_owned(),
     };
-    let ready = database == "ok" && broker == "ok";
+    let mut ready = database == "ok" && broker == "ok";
+    let mut checks = serde_json::json!({ "database": database, "broker": broker });
+    if let Some(answer) = state.readings.ping().await {
+        ready &= answer.is_ok();
+        checks["timeseries"] = answer.map_or_else(|e| e.to_string(), |()| "ok".to_owned()).into();
+    }
     let body = serde_json::json!({
         "status": if ready { "ready" } else { "not ready" },
-        "checks": { "database": database, "broker": broker },
+        "checks": checks,
     });
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(body)).into_response()

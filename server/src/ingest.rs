@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use wages_store::Registry;
+use wages_store::{InfluxReadings, ReadingsStore, Registry};
 
 use app::pipeline::PipelineSettings;
 use tokio::sync::mpsc;
@@ -14,7 +14,6 @@ use crate::broker;
 use crate::config::{Config, Mqtt, Timeseries};
 use crate::hub::Hub;
 use crate::pipeline::{self, Control, Parts, Stats, Target};
-use crate::storage::Storage;
 
 /// The running ingestion: what the API shows of it, and how to stop it.
 pub struct Ingest {
@@ -22,6 +21,8 @@ pub struct Ingest {
     pub control: Arc<Control>,
     /// Stored readings as they come, per device.
     pub hub: Arc<Hub>,
+    /// Where the pipeline stores readings, for the API and pages to read them.
+    pub readings: ReadingsStore,
     /// The embedded broker's TCP address, if the broker is embedded.
     pub embedded_tcp: Option<std::net::SocketAddr>,
     stop: watch::Sender<bool>,
@@ -35,12 +36,15 @@ const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
 /// arrive (so nothing published right after start-up is missed); one readable line on
 /// failure. An external broker that is not there yet is waited for in the background.
 pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String> {
-    if let Timeseries::InfluxDb2(_) = config.timeseries {
-        // Better to refuse than to store readings somewhere the operator did not ask for.
-        return Err("WAGES_TIMESERIES=influxdb2: this build stores readings in SQL only (InfluxDB 2 is planned); \
-                    set WAGES_TIMESERIES=sql"
-            .into());
-    }
+    let readings = match &config.timeseries {
+        Timeseries::Sql => ReadingsStore::Sql(registry.readings()),
+        Timeseries::InfluxDb2(influx) => ReadingsStore::Influx(Box::new(InfluxReadings::new(
+            &influx.url,
+            &influx.org,
+            &influx.bucket,
+            &influx.token,
+        ))),
+    };
     let (target, broker, embedded_tcp) = match &config.mqtt {
         Mqtt::Embedded { tcp } => {
             let embedded = broker::start(*tcp)?;
@@ -76,7 +80,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
     let (requests, requested) = mpsc::channel(4);
     let task = tokio::spawn(pipeline::run(Parts {
         target,
-        storage: Storage::Sql(registry.readings()),
+        storage: readings.clone(),
         registry,
         hub: hub.clone(),
         auto_register: config.auto_register,
@@ -96,7 +100,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
     }
     let control = Arc::new(Control { stats, broker, requests });
-    Ok(Ingest { control, hub, embedded_tcp, stop, task })
+    Ok(Ingest { control, hub, readings, embedded_tcp, stop, task })
 }
 
 impl Ingest {

@@ -9,7 +9,6 @@
 //! - [`api`]: the JSON API under `{base}/api`, its OpenAPI document and Swagger UI.
 //! - [`broker`]: the embedded MQTT broker (rumqttd).
 //! - [`pipeline`]: readings in over MQTT: decode, validate, batch, store, acknowledge.
-//! - [`storage`]: where the pipeline stores readings (SQL or InfluxDB 2).
 //! - [`hub`]: stored readings as they come, per device, for live viewers.
 //! - [`tls`]: TLS for `mqtts://` brokers.
 //! - [`ingest`]: starts the broker and the pipeline together, and stops them.
@@ -27,7 +26,6 @@ pub mod hub;
 pub mod ingest;
 pub mod mqtt_ws;
 pub mod pipeline;
-pub mod storage;
 pub mod telemetry;
 pub mod tls;
 
@@ -90,6 +88,7 @@ pub async fn run(
     let server_url: &'static str = Box::leak(config.base_path.as_str().to_owned().into_boxed_str());
     let _ = leptos::server_fn::client::try_set_server_url(server_url);
     let mut state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
+    state.readings = ingest.readings.clone();
     state.ingest = Some(http::IngestView {
         control: ingest.control.clone(),
         hub: ingest.hub.clone(),

@@ -109,24 +109,3 @@ fn a_broker_port_in_use_is_reported_not_panicked() {
         "{stderr}"
     );
 }
-
-#[test]
-fn settings_this_build_cannot_honour_stop_start_up() {
-    let influx = [
-        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-        ("WAGES_MQTT_LISTEN", "0"),
-        ("WAGES_TIMESERIES", "influxdb2"),
-        ("WAGES_INFLUX_URL", "http://127.0.0.1:8086"),
-        ("WAGES_INFLUX_ORG", "cafe"),
-        ("WAGES_INFLUX_BUCKET", "readings"),
-        ("WAGES_INFLUX_TOKEN", "secret-token"),
-    ];
-    let out = run(&influx, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with("wages: WAGES_TIMESERIES=influxdb2: this build stores readings in SQL only"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("secret-token"));
-}

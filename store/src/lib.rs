@@ -1,5 +1,5 @@
 //! Storage: the device registry (the scales a cafe owns, registered, renamed, deleted,
-//! and looked up by every incoming message) and, in SQL mode, their readings.
+//! and looked up by every incoming message) and their readings, in SQL or InfluxDB.
 //!
 //! # Layout
 //!
@@ -10,6 +10,9 @@
 //!   from memory (one hour, dropped at once on change), with hit and miss counters.
 //! - `readings` (feature `db`): [`SqlReadings`], the readings table in the same
 //!   database: idempotent batched inserts, sessions and their readings.
+//! - `influx` (feature `db`): [`InfluxReadings`], readings in InfluxDB: line protocol
+//!   through the `influxdb2` crate, read back with InfluxQL.
+//! - `timeseries` (feature `db`): [`ReadingsStore`], whichever of the two is configured.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
@@ -17,15 +20,23 @@ pub mod device;
 pub mod error;
 
 #[cfg(feature = "db")]
+mod influx;
+#[cfg(feature = "db")]
 mod readings;
 #[cfg(feature = "db")]
 mod store;
 #[cfg(feature = "db")]
 pub mod testing;
+#[cfg(feature = "db")]
+mod timeseries;
 
 pub use device::{Device, DeviceName, NewDevice};
 pub use error::RegistryError;
 #[cfg(feature = "db")]
+pub use influx::{InfluxReadings, line_protocol};
+#[cfg(feature = "db")]
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
 #[cfg(feature = "db")]
 pub use store::{Backend, CacheStats, MAX_LIST, Registry};
+#[cfg(feature = "db")]
+pub use timeseries::ReadingsStore;

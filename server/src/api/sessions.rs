@@ -65,7 +65,7 @@ pub async fn list(
         });
     }
     let id = device(&state, &id).await?;
-    Ok(Json(state.registry.readings().sessions(&id, limit, query.before, now_ms()).await?))
+    Ok(Json(state.readings.sessions(&id, limit, query.before, now_ms()).await?))
 }
 
 /// One session's summary.
@@ -77,7 +77,7 @@ pub async fn read(
     Path((id, sid)): Path<(String, String)>,
 ) -> Result<Json<Summary>, ApiError> {
     let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
-    let summary = state.registry.readings().session(&id, &sid, now_ms()).await?;
+    let summary = state.readings.session(&id, &sid, now_ms()).await?;
     summary.map(Json).ok_or_else(|| ApiError::NotFound(format!("no session {sid} for device {id}")))
 }
 
@@ -106,7 +106,7 @@ pub async fn readings(
         Some(_) => return Err(ApiError::Invalid { field: "format".into(), message: "must be json or csv".into() }),
     };
     let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
-    let readings = state.registry.readings().readings(&id, &sid).await?;
+    let readings = state.readings.readings(&id, &sid).await?;
     if readings.is_empty() {
         return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
     }

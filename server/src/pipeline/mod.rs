@@ -24,14 +24,13 @@ use app::pipeline::{DeadLetter, PipelineControl, PipelineFigures, PipelineSettin
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
 use tokio::sync::{mpsc, oneshot, watch};
 use wages_codec::{ClientId, Reading};
-use wages_store::{NewDevice, Registry, RegistryError};
+use wages_store::{NewDevice, ReadingsStore, Registry, RegistryError};
 
 pub use check::{Checked, check_message, topic_client_id};
 pub use stats::{MAX_DEAD_LETTERS, Stats};
 
 use crate::broker::MAX_PACKET_BYTES;
 use crate::hub::Hub;
-use crate::storage::Storage;
 use worker::{Shared, Work, Worker};
 
 /// The topic filter readings arrive on.
@@ -58,7 +57,7 @@ pub struct Target {
 pub struct Parts {
     pub target: Target,
     pub registry: Registry,
-    pub storage: Storage,
+    pub storage: ReadingsStore,
     pub hub: Arc<Hub>,
     pub auto_register: bool,
     pub settings: PipelineSettings,

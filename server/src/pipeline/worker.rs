@@ -17,7 +17,7 @@ use wages_codec::Reading;
 
 use super::stats::Stats;
 use crate::hub::Hub;
-use crate::storage::Storage;
+use wages_store::ReadingsStore;
 
 /// Turns the worker gives the pipeline to hand over more before it calls the queue idle.
 const IDLE_TURNS: usize = 16;
@@ -31,7 +31,7 @@ pub(super) struct Work {
 /// What a worker shares with the others.
 #[derive(Clone)]
 pub(super) struct Shared {
-    pub storage: Storage,
+    pub storage: ReadingsStore,
     pub stats: Arc<Stats>,
     pub hub: Arc<Hub>,
     /// Sequence numbers of messages whose readings are all stored.

@@ -41,15 +41,26 @@ impl TestServer {
     }
 
     pub async fn start_full(base: &str, db: Db, auto_register: bool) -> TestServer {
-        Self::start_opts(base, db, auto_register, None).await
+        Self::start_opts(base, db, auto_register, None, None).await
+    }
+
+    /// A server that keeps readings in InfluxDB at `url`, in `bucket` (auto-registering devices).
+    pub async fn start_influx(url: &str, bucket: &str) -> TestServer {
+        Self::start_opts("", Db::Sqlite, true, None, Some((url.to_owned(), bucket.to_owned()))).await
     }
 
     /// A server whose pipeline reads from the external broker at `mqtt_url`.
     pub async fn start_external(mqtt_url: &str) -> TestServer {
-        Self::start_opts("", Db::Sqlite, false, Some(mqtt_url.to_owned())).await
+        Self::start_opts("", Db::Sqlite, false, Some(mqtt_url.to_owned()), None).await
     }
 
-    async fn start_opts(base: &str, db: Db, auto_register: bool, mqtt_url: Option<String>) -> TestServer {
+    async fn start_opts(
+        base: &str,
+        db: Db,
+        auto_register: bool,
+        mqtt_url: Option<String>,
+        influx: Option<(String, String)>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("site/pkg")).expect("pkg dir");
         std::fs::write(dir.path().join("site/pkg/wages.css"), "body{}").expect("css");
@@ -67,6 +78,11 @@ impl TestServer {
             "WAGES_MQTT_LISTEN" => Some("127.0.0.1:0".to_owned()),
             "WAGES_AUTO_REGISTER" => Some(auto_register.to_string()),
             "WAGES_MQTT_URL" => mqtt_url.clone(),
+            "WAGES_TIMESERIES" => influx.as_ref().map(|_| "influxdb2".to_owned()),
+            "WAGES_INFLUX_URL" => influx.as_ref().map(|(url, _)| url.clone()),
+            "WAGES_INFLUX_BUCKET" => influx.as_ref().map(|(_, bucket)| bucket.clone()),
+            "WAGES_INFLUX_ORG" => influx.as_ref().map(|_| "cafe".to_owned()),
+            "WAGES_INFLUX_TOKEN" => influx.as_ref().map(|_| "test-token".to_owned()),
             _ => None,
         })
         .expect("valid config");
