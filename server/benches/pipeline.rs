@@ -64,18 +64,24 @@ fn device(run: &str, p: usize) -> String {
 /// Publishes `messages` messages of `per_message` readings over [`PUBLISHERS`] clients;
 /// reading `i` of message `m` has `tstamp = m * per_message + i`. Returns once the broker
 /// acknowledged them all.
-async fn publish_all(host: &str, port: u16, run: &str, messages: usize, per_message: usize, clock: Arc<Clock>) {
+/// `pace`: the interval between one publisher's messages, or as fast as possible.
+async fn publish_all(run: &Run<'_>, name: &str, clock: Arc<Clock>) {
+    let Run { host, port, messages, per_message, pace, root } = *run;
     let mut tasks = Vec::new();
     for p in 0..PUBLISHERS {
-        let mut options = MqttOptions::new(format!("pub-{run}-{p}"), host, port);
+        let mut options = MqttOptions::new(format!("pub-{name}-{p}"), host, port);
         options.set_inflight(500).set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, 1000);
-        let (id, clock) = (device(run, p), clock.clone());
+        let (id, clock) = (device(name, p), clock.clone());
+        let topic = format!("{root}/devices/{id}/readings");
         let mine: Vec<usize> = (p..messages).step_by(PUBLISHERS).collect();
         let count = mine.len();
         let sender = tokio::spawn(async move {
-            let topic = format!("wages/devices/{id}/readings");
+            let mut ticks = pace.map(tokio::time::interval);
             for m in mine {
+                if let Some(ticks) = &mut ticks {
+                    ticks.tick().await;
+                }
                 let lines: Vec<String> = (0..per_message)
                     .map(|i| format!("client_id={id};session_id=bench;value={i};tstamp={}", m * per_message + i))
                     .collect();
@@ -105,13 +111,28 @@ fn first_tstamp(payload: &[u8]) -> Option<usize> {
     std::str::from_utf8(&payload[at..at + digits]).ok()?.parse().ok()
 }
 
+/// One benchmark run's load.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    host: &'a str,
+    port: u16,
+    messages: usize,
+    per_message: usize,
+    pace: Option<Duration>,
+    /// The topic root: `wages` for the pipeline; the pass-through uses its own, so an
+    /// external broker does not queue its messages for the pipeline's persistent session.
+    root: &'a str,
+}
+
 /// The broker alone: one subscriber at QoS 1 that counts readings (lines).
-async fn pass_through(host: &str, port: u16, messages: usize, per_message: usize) -> Outcome {
-    let run = format!("raw{per_message}x{}", std::process::id());
+async fn pass_through(load: Run<'_>) -> Outcome {
+    let Run { host, port, messages, per_message, pace, .. } = load;
+    let load = Run { root: "bench", ..load };
+    let run = format!("raw{per_message}x{}{}", std::process::id(), pace.map_or("", |_| "p"));
     let mut options = MqttOptions::new(format!("sink-{run}"), host, port);
     options.set_max_packet_size(1 << 20, 1 << 20);
     let (client, mut eventloop) = AsyncClient::new(options, 100);
-    client.subscribe("wages/devices/+/readings", QoS::AtLeastOnce).await.expect("subscribe");
+    client.subscribe("bench/devices/+/readings", QoS::AtLeastOnce).await.expect("subscribe");
     // The embedded broker starts listening on its own thread: retry for a moment.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -142,15 +163,17 @@ async fn pass_through(host: &str, port: u16, messages: usize, per_message: usize
             (readings, latencies, clock.start.elapsed())
         })
     };
-    publish_all(host, port, &run, messages, per_message, clock).await;
+    publish_all(&load, &run, clock).await;
     let (readings, latencies_us, elapsed) = sink.await.expect("sink");
     let _ = client.disconnect().await;
     Outcome { readings, elapsed, latencies_us, stored: None }
 }
 
-/// The whole pipeline, storing into `database`.
-async fn pipeline(database: &str, mqtt_url: Option<&str>, messages: usize, per_message: usize) -> Outcome {
-    let run = format!("wp{per_message}x{}", std::process::id());
+/// The whole pipeline, storing into `database`; `load`'s host and port are ignored
+/// for the embedded broker, which the pipeline starts itself.
+async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outcome {
+    let Run { messages, per_message, pace, .. } = load;
+    let run = format!("wp{per_message}x{}{}", std::process::id(), pace.map_or("", |_| "p"));
     let (database, mqtt_url) = (database.to_owned(), mqtt_url.map(str::to_owned));
     let config = Config::from_lookup(move |name| match name {
         "WAGES_DATABASE_URL" => Some(database.clone()),
@@ -204,7 +227,7 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, messages: usize, per_m
             }
         }));
     }
-    publish_all(&host, port, &run, messages, per_message, clock.clone()).await;
+    publish_all(&Run { host: &host, port, ..load }, &run, clock.clone()).await;
     let deadline = Instant::now() + Duration::from_secs(300);
     while stored_count.load(Ordering::Relaxed) < total && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -305,22 +328,23 @@ async fn bench() {
         std::env::var("BENCH_DATABASE_URL").map(|_| "BENCH_DATABASE_URL").unwrap_or("SQLite")
     );
     println!("\n| path | readings/message | readings/s | p50 ms | p99 ms | complete |\n|---|---:|---:|---:|---:|---|");
+    let url = match &embedded {
+        Some(_) => None,
+        None => mqtt_url.as_deref(),
+    };
     for per_message in [1, 10] {
+        let load = Run { host: &host, port, messages, per_message, pace: None, root: "wages" };
         let expected = (messages * per_message) as u64;
-        let raw = report(
-            "broker pass-through",
-            per_message,
-            expected,
-            pass_through(&host, port, messages, per_message).await,
-        );
-        let url = match &embedded {
-            Some(_) => None,
-            None => mqtt_url.as_deref(),
-        };
+        let raw = report("broker pass-through", per_message, expected, pass_through(load).await);
         let db = database(&format!("{per_message}"));
-        let full = report("pipeline → store", per_message, expected, pipeline(&db, url, messages, per_message).await);
+        let full = report("pipeline → store", per_message, expected, pipeline(&db, url, load).await);
         println!("| ratio | {per_message} | {:.2}x | | | |", full / raw);
     }
+    // Latency as a person sees it: a steady 1,000 messages (10,000 readings) a second for 5 s.
+    let paced =
+        Run { host: &host, port, messages: 5000, per_message: 10, pace: Some(Duration::from_millis(4)), root: "wages" };
+    report("paced 1,000 msg/s: broker pass-through", 10, 50_000, pass_through(paced).await);
+    report("paced 1,000 msg/s: pipeline → store", 10, 50_000, pipeline(&database("paced"), url, paced).await);
     let peak = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(str::to_owned))

@@ -258,3 +258,50 @@ async fn while_storage_is_locked_messages_wait_in_the_broker_then_all_are_stored
     assert_eq!(summary["count"], 5000);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn every_rejection_reason_is_counted_and_the_good_lines_beside_it_are_stored() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    register(&server, "rej-1").await;
+    let mqtt = scale(&server, "rej-1").await;
+    let good = |t: u64| line("rej-1", "good", t, 1.0);
+    let topic = "wages/devices/rej-1/readings";
+    // (topic, payload, the reason its bad part is counted under)
+    let cases: Vec<(&str, String, &str)> = vec![
+        (topic, format!("{}\nclient_id=rej-1;session_id=good;value=;tstamp=2", good(1)), "syntax"),
+        (topic, format!("{}\nclient_id=rej-1;session_id=no.dots;value=1;tstamp=4", good(3)), "invalid_field"),
+        (topic, format!("{}\nclient_id=rej-1;session_id=good;value=200000;tstamp=6", good(5)), "invalid_field"),
+        (topic, format!("{}\nclient_id=rej-1;session_id=good;tstamp=8", good(7)), "missing_field"),
+        (topic, format!("{}\nclient_id=rej-1;session_id=good;value=1;value=2;tstamp=10", good(9)), "duplicate_field"),
+        (topic, format!("{}\n{}", good(11), "x".repeat(1100)), "line_too_long"),
+        (topic, format!("{}\n{}", good(13), line("rej-2", "good", 14, 1.0)), "client_id_mismatch"),
+        (topic, format!("{}\n{{\"client_id\":\"rej-1\",", good(15)), "syntax"),
+        (
+            topic,
+            format!("{}\n{}", good(17), "client_id=rej-1;session_id=good;value=1;tstamp=99999999999999999"),
+            "invalid_field",
+        ),
+        (topic, (0..1001).map(|i| line("rej-1", "big", i, 1.0)).collect::<Vec<_>>().join("\n"), "too_many_readings"),
+        (topic, format!("{}\n{}", good(19), " ".repeat(256_100)), "payload_too_large"),
+        ("wages/devices/no.dots/readings", good(21), "bad_topic"),
+        ("wages/devices/stranger/readings", line("stranger", "s", 1, 1.0), "unknown_device"),
+    ];
+    for (topic, payload, _) in &cases {
+        mqtt.publish(*topic, QoS::AtLeastOnce, false, payload.clone()).await.expect("publish");
+    }
+    let figures = server.eventually("/api/pipeline", |v| v["messages"] == cases.len()).await;
+    let mut expected = std::collections::BTreeMap::<&str, u64>::new();
+    for (_, _, reason) in &cases {
+        *expected.entry(reason).or_default() += 1;
+    }
+    assert_eq!(figures["rejected"], json!(expected), "{figures}");
+    // Every good line beside a bad one is stored: t = 1, 3, …, 17.
+    let rows = server
+        .eventually("/api/devices/rej-1/sessions/good/readings", |v| v.as_array().is_some_and(|a| a.len() == 9))
+        .await;
+    let times: Vec<u64> = rows.as_array().expect("rows").iter().filter_map(|r| r["tstamp"].as_u64()).collect();
+    assert_eq!(times, [1, 3, 5, 7, 9, 11, 13, 15, 17]);
+    let dead = server.json("/api/dead-letters").await;
+    assert_eq!(dead.as_array().map(Vec::len), Some(cases.len()));
+    server.stop().await;
+}

@@ -1,0 +1,73 @@
+//! `GET {base}/api/devices/{client_id}/live`: a WebSocket with one JSON text frame per
+//! reading of that scale, `{"client_id","session_id","value","tstamp"}`, as soon as its
+//! batch is stored (SPEC §5).
+//!
+//! Each viewer reads the device's channel of the live hub. A viewer that falls behind by
+//! more than the hub's buffer skips ahead to the newest readings; one whose connection
+//! takes no frame for [`SEND_TIMEOUT`] is disconnected. Neither ever slows ingestion or
+//! another viewer: the hub never waits for anyone.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::broadcast::{self, error::RecvError};
+use wages_codec::{ClientId, Reading};
+
+use super::error::ApiError;
+use crate::http::AppState;
+
+/// How long one frame may take to go out before the viewer is dropped.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Upgrades to the live stream of a registered scale.
+#[utoipa::path(get, path = "/api/devices/{client_id}/live", tag = "devices",
+    params(("client_id" = String, Path, description = "the scale")),
+    responses((status = 101, description = "WebSocket: one JSON text frame per stored reading"),
+        (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn live(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let id = match ClientId::parse(&raw) {
+        Ok(id) => id,
+        Err(_) => return ApiError::NotFound(format!("no device with client_id {raw}")).into_response(),
+    };
+    if let Err(e) = state.registry.require(&id).await {
+        return ApiError::from(e).into_response();
+    }
+    let Some(ingest) = &state.ingest else {
+        return ApiError::Unavailable("ingestion is not running".into()).into_response();
+    };
+    let Ok(ws) = ws else {
+        return ApiError::BadRequest("connect with a WebSocket to follow a scale's readings".into()).into_response();
+    };
+    let readings = ingest.hub.subscribe(id);
+    ws.on_upgrade(move |socket| follow(socket, readings))
+}
+
+/// Sends readings until the viewer leaves, stalls, or the server stops.
+async fn follow(mut socket: WebSocket, mut readings: broadcast::Receiver<Reading>) {
+    loop {
+        tokio::select! {
+            next = readings.recv() => match next {
+                Ok(reading) => {
+                    let Ok(json) = serde_json::to_string(&reading) else { continue };
+                    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(json.into()))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) | Err(_) => return,
+                    }
+                }
+                // Too far behind: carry on from the newest readings.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_) | Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

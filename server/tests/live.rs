@@ -1,0 +1,112 @@
+//! The live stream, for real: a WebSocket client follows a scale while a rumqttc client
+//! publishes its readings; a viewer that never reads does not hold anything up.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Db, TestServer};
+use futures_util::StreamExt;
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn publisher(server: &TestServer, name: &str) -> AsyncClient {
+    let addr = server.mqtt.expect("embedded broker");
+    let (client, mut eventloop) = AsyncClient::new(MqttOptions::new(name, addr.ip().to_string(), addr.port()), 1000);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    client
+}
+
+async fn register(server: &TestServer, id: &str) {
+    let res = reqwest::Client::new()
+        .post(server.url("/api/devices"))
+        .json(&json!({"client_id": id, "name": id}))
+        .send()
+        .await;
+    assert_eq!(res.expect("register").status().as_u16(), 201);
+}
+
+fn live_url(server: &TestServer, id: &str) -> String {
+    format!("ws://{}{}/api/devices/{id}/live", server.addr, server.base)
+}
+
+async fn publish(mqtt: &AsyncClient, id: &str, from: u64, count: u64, per_message: u64) {
+    for m in 0..count / per_message {
+        let lines: Vec<String> = (0..per_message)
+            .map(|i| {
+                let t = from + m * per_message + i;
+                format!("client_id={id};session_id=live;value={};tstamp={t}", t as f64 / 10.0)
+            })
+            .collect();
+        mqtt.publish(format!("wages/devices/{id}/readings"), QoS::AtLeastOnce, false, lines.join("\n"))
+            .await
+            .expect("publish");
+    }
+}
+
+async fn live_readings_arrive_in_order(base: &str) {
+    let server = TestServer::start_with(base, Db::Sqlite).await;
+    register(&server, "live-1").await;
+    let (mut viewer, _) = tokio_tungstenite::connect_async(live_url(&server, "live-1")).await.expect("WebSocket");
+    let mqtt = publisher(&server, "live-pub").await;
+    publish(&mqtt, "live-1", 1000, 15, 5).await;
+    let mut frames = Vec::new();
+    while frames.len() < 15 {
+        let frame = tokio::time::timeout(Duration::from_secs(10), viewer.next()).await.expect("a frame in time");
+        let Some(Ok(Message::Text(text))) = frame else { panic!("unexpected frame {frame:?}") };
+        frames.push(serde_json::from_str::<Value>(&text).expect("JSON"));
+    }
+    assert_eq!(frames[0], json!({"client_id": "live-1", "session_id": "live", "value": 100.0, "tstamp": 1000}));
+    let times: Vec<u64> = frames.iter().filter_map(|f| f["tstamp"].as_u64()).collect();
+    assert_eq!(times, (1000..1015).collect::<Vec<_>>());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn live_readings_arrive_in_order_at_the_root() {
+    live_readings_arrive_in_order("").await;
+}
+
+#[tokio::test]
+async fn live_readings_arrive_in_order_under_a_base_path() {
+    live_readings_arrive_in_order("/wages").await;
+}
+
+#[tokio::test]
+async fn unknown_scales_and_plain_requests_are_refused() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    let refused = tokio_tungstenite::connect_async(live_url(&server, "nobody")).await.expect_err("refused");
+    let tokio_tungstenite::tungstenite::Error::Http(response) = refused else { panic!("{refused:?}") };
+    assert_eq!(response.status().as_u16(), 404);
+    register(&server, "live-2").await;
+    let (status, body) = server.get("/api/devices/live-2/live").await;
+    assert_eq!(status, 400, "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_viewer_that_never_reads_holds_up_neither_ingestion_nor_other_viewers() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    register(&server, "live-3").await;
+    // Connected, then never read from: its socket buffers fill, then it falls behind.
+    let (_stalled, _) = tokio_tungstenite::connect_async(live_url(&server, "live-3")).await.expect("WebSocket");
+    let (mut active, _) = tokio_tungstenite::connect_async(live_url(&server, "live-3")).await.expect("WebSocket");
+    let mqtt = publisher(&server, "live-pub-3").await;
+    publish(&mqtt, "live-3", 0, 20_000, 100).await;
+
+    // The active viewer reaches the last reading (skipping ahead if it ever fell behind).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = 0;
+    loop {
+        let frame = tokio::time::timeout_at(deadline.into(), active.next()).await.expect("the last reading in time");
+        let Some(Ok(Message::Text(text))) = frame else { panic!("unexpected frame {frame:?}") };
+        seen += 1;
+        if serde_json::from_str::<Value>(&text).expect("JSON")["tstamp"] == 19_999 {
+            break;
+        }
+    }
+    assert!(seen > 1000, "the active viewer saw {seen} readings");
+    server.eventually("/api/pipeline", |v| v["stored"] == 20_000).await;
+    server.stop().await;
+}
