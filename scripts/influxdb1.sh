@@ -25,13 +25,12 @@ bind-address = "127.0.0.1:$rpc"
 [monitor]
   store-enabled = false
 CONF
-    influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
-    echo $! >"$dir/pid"
+    start_bg "$dir" "$dir/influxd.log" influxd -config "$dir/influxdb.conf"
     wait_for_port "$port" 20 || { echo "influxd did not start: see $dir/influxd.log" >&2; exit 1; }
     echo "http://127.0.0.1:$port"
     ;;
   stop)
-    [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
+    stop_bg "$dir"
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac

@@ -12,3 +12,9 @@ wait_for_port() {
   done
   return 1
 }
+
+# Runs CMD... in the background, its output in LOG, its pid in DIR/pid: start_bg DIR LOG CMD...
+start_bg() { local dir=$1 log=$2; shift 2; "$@" >"$log" 2>&1 & echo $! >"$dir/pid"; }
+
+# Stops what start_bg started in DIR, if it still runs.
+stop_bg() { if [ -f "$1/pid" ]; then kill "$(cat "$1/pid")" 2>/dev/null || true; fi; }

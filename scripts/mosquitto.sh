@@ -20,13 +20,12 @@ log_dest file $dir/mosquitto.log
 listener $port 127.0.0.1
 socket_domain ipv4
 CONF
-    mosquitto -c "$dir/mosquitto.conf" >"$dir/stdout.log" 2>&1 &
-    echo $! >"$dir/pid"
+    start_bg "$dir" "$dir/stdout.log" mosquitto -c "$dir/mosquitto.conf"
     wait_for_port "$port" 10 || { echo "mosquitto did not start: see $dir/mosquitto.log" >&2; exit 1; }
     echo "mqtt://127.0.0.1:$port"
     ;;
   stop)
-    [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
+    stop_bg "$dir"
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac

@@ -11,14 +11,13 @@ case $cmd in
   start)
     mkdir -p "$dir"
     port=$(free_port)
-    victoria-metrics -storageDataPath "$dir/data" -httpListenAddr "127.0.0.1:$port" \
-      -search.latencyOffset 0s -retentionPeriod 100y -dedup.minScrapeInterval 1ms >"$dir/vm.log" 2>&1 &
-    echo $! >"$dir/pid"
+    start_bg "$dir" "$dir/vm.log" victoria-metrics -storageDataPath "$dir/data" -httpListenAddr "127.0.0.1:$port" \
+      -search.latencyOffset 0s -retentionPeriod 100y -dedup.minScrapeInterval 1ms
     wait_for_port "$port" 20 || { echo "victoria-metrics did not start: see $dir/vm.log" >&2; exit 1; }
     echo "http://127.0.0.1:$port"
     ;;
   stop)
-    [ -f "$dir/pid" ] && kill "$(cat "$dir/pid")" 2>/dev/null || true
+    stop_bg "$dir"
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
 esac

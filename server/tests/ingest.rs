@@ -8,33 +8,14 @@ use common::{Db, TestServer};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
 
-/// A publishing scale: a real MQTT client with its event loop polled in the background.
-async fn scale(server: &TestServer, id: &str) -> AsyncClient {
-    let addr = server.mqtt.expect("embedded broker");
-    let mut options = MqttOptions::new(format!("test-{id}"), addr.ip().to_string(), addr.port());
-    options.set_max_packet_size(300_000, 300_000);
-    let (client, mut eventloop) = AsyncClient::new(options, 100);
-    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
-    client
-}
-
-async fn register(server: &TestServer, id: &str) {
-    let res = reqwest::Client::new()
-        .post(server.url("/api/devices"))
-        .json(&json!({"client_id": id, "name": id}))
-        .send()
-        .await;
-    assert_eq!(res.expect("post").status().as_u16(), 201);
-}
-
 fn line(id: &str, session: &str, t: u64, grams: f64) -> String {
     format!("client_id={id};session_id={session};value={grams};tstamp={t}")
 }
 
 async fn valid_lines_are_stored_and_bad_ones_rejected(db: Db) {
     let server = TestServer::start_with("", db).await;
-    register(&server, "scale-01").await;
-    let mqtt = scale(&server, "scale-01").await;
+    server.register("scale-01").await;
+    let mqtt = server.mqtt_client("test-scale-01").await;
     let payload = [
         line("scale-01", "brew-1", 1000, 0.5),
         "client_id=scale-01;session_id=brew-1;value=heavy;tstamp=1100".to_owned(),
@@ -82,7 +63,7 @@ async fn valid_lines_are_stored_and_bad_ones_rejected_on_postgres() {
 #[tokio::test]
 async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
     let server = TestServer::start_with("", Db::Sqlite).await;
-    let mqtt = scale(&server, "stranger").await;
+    let mqtt = server.mqtt_client("test-stranger").await;
     mqtt.publish("wages/devices/stranger/readings", QoS::AtLeastOnce, false, line("stranger", "s", 1, 1.0))
         .await
         .expect("publish");
@@ -93,7 +74,7 @@ async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
     server.stop().await;
 
     let server = TestServer::start_full("", Db::Sqlite, true).await;
-    let mqtt = scale(&server, "newcomer").await;
+    let mqtt = server.mqtt_client("test-newcomer").await;
     mqtt.publish("wages/devices/newcomer/readings", QoS::AtLeastOnce, false, line("newcomer", "s", 1, 1.0))
         .await
         .expect("publish");
@@ -107,8 +88,8 @@ async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
 #[tokio::test]
 async fn every_reading_of_many_messages_is_stored_exactly_once() {
     let server = TestServer::start_with("", Db::Sqlite).await;
-    register(&server, "scale-01").await;
-    let mqtt = scale(&server, "scale-01").await;
+    server.register("scale-01").await;
+    let mqtt = server.mqtt_client("test-scale-01").await;
     // 200 messages of 10 readings: one 10 Hz extraction of 200 s.
     for m in 0..200u64 {
         let payload: Vec<String> =
@@ -128,8 +109,8 @@ async fn every_reading_of_many_messages_is_stored_exactly_once() {
 #[tokio::test]
 async fn a_message_over_the_bounds_is_refused_whole() {
     let server = TestServer::start_with("", Db::Sqlite).await;
-    register(&server, "scale-01").await;
-    let mqtt = scale(&server, "scale-01").await;
+    server.register("scale-01").await;
+    let mqtt = server.mqtt_client("test-scale-01").await;
     let many: Vec<String> = (0..1001).map(|i| line("scale-01", "big", i, 1.0)).collect();
     mqtt.publish("wages/devices/scale-01/readings", QoS::AtLeastOnce, false, many.join("\n")).await.expect("publish");
     mqtt.publish("wages/devices/scale-01/readings", QoS::AtLeastOnce, false, line("scale-01", "after", 1, 1.0))
@@ -143,7 +124,7 @@ async fn a_message_over_the_bounds_is_refused_whole() {
 #[tokio::test]
 async fn readings_arrive_over_websocket_at_the_base_path() {
     let server = TestServer::start_with("/wages", Db::Sqlite).await;
-    register(&server, "tab-01").await;
+    server.register("tab-01").await;
     let url = format!("ws://{}/wages/mqtt", server.addr);
     let mut options = MqttOptions::new("test-ws", url, server.addr.port());
     options.set_transport(rumqttc::Transport::Ws);
@@ -193,9 +174,9 @@ async fn a_reconfiguration_under_load_loses_nothing() {
     const DEVICES: [&str; 3] = ["bar-1", "bar-2", "bar-3"];
     let devices = &DEVICES;
     for id in devices {
-        register(&server, id).await;
+        server.register(id).await;
     }
-    let publishing = tokio::spawn(load(scale(&server, "loader").await, devices, 300, 5));
+    let publishing = tokio::spawn(load(server.mqtt_client("test-loader").await, devices, 300, 5));
     server.eventually("/api/pipeline", |v| v["stored"].as_u64() >= Some(500)).await;
     let faster = json!({"batch_size": 50, "batch_timeout_ms": 5, "concurrency": 4});
     assert_eq!(put_config(&server, faster.clone()).await, (200, faster));
@@ -238,11 +219,11 @@ async fn settings_out_of_bounds_are_refused_and_change_nothing() {
 async fn while_storage_is_locked_messages_wait_in_the_broker_then_all_are_stored() {
     use sqlx::Connection;
     let server = TestServer::start_with("", Db::Sqlite).await;
-    register(&server, "slow-1").await;
+    server.register("slow-1").await;
     // Another connection holds the write lock: every insert waits, then fails and is retried.
     let mut blocker = sqlx::SqliteConnection::connect(&server.database).await.expect("second connection");
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut blocker).await.expect("lock");
-    load(scale(&server, "slow").await, &["slow-1"], 5000, 1).await;
+    load(server.mqtt_client("test-slow").await, &["slow-1"], 5000, 1).await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let held = server.json("/api/pipeline").await;
     assert_eq!(held["stored"], 0);
@@ -262,8 +243,8 @@ async fn while_storage_is_locked_messages_wait_in_the_broker_then_all_are_stored
 #[tokio::test]
 async fn every_rejection_reason_is_counted_and_the_good_lines_beside_it_are_stored() {
     let server = TestServer::start_with("", Db::Sqlite).await;
-    register(&server, "rej-1").await;
-    let mqtt = scale(&server, "rej-1").await;
+    server.register("rej-1").await;
+    let mqtt = server.mqtt_client("test-rej-1").await;
     let good = |t: u64| line("rej-1", "good", t, 1.0);
     let topic = "wages/devices/rej-1/readings";
     // (topic, payload, the reason its bad part is counted under)

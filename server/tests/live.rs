@@ -7,25 +7,9 @@ use std::time::{Duration, Instant};
 
 use common::{Db, TestServer};
 use futures_util::StreamExt;
-use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{AsyncClient, QoS};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-async fn publisher(server: &TestServer, name: &str) -> AsyncClient {
-    let addr = server.mqtt.expect("embedded broker");
-    let (client, mut eventloop) = AsyncClient::new(MqttOptions::new(name, addr.ip().to_string(), addr.port()), 1000);
-    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
-    client
-}
-
-async fn register(server: &TestServer, id: &str) {
-    let res = reqwest::Client::new()
-        .post(server.url("/api/devices"))
-        .json(&json!({"client_id": id, "name": id}))
-        .send()
-        .await;
-    assert_eq!(res.expect("register").status().as_u16(), 201);
-}
 
 fn live_url(server: &TestServer, id: &str) -> String {
     format!("ws://{}{}/api/devices/{id}/live", server.addr, server.base)
@@ -47,9 +31,9 @@ async fn publish(mqtt: &AsyncClient, id: &str, from: u64, count: u64, per_messag
 
 async fn live_readings_arrive_in_order(base: &str) {
     let server = TestServer::start_with(base, Db::Sqlite).await;
-    register(&server, "live-1").await;
+    server.register("live-1").await;
     let (mut viewer, _) = tokio_tungstenite::connect_async(live_url(&server, "live-1")).await.expect("WebSocket");
-    let mqtt = publisher(&server, "live-pub").await;
+    let mqtt = server.mqtt_client("live-pub").await;
     publish(&mqtt, "live-1", 1000, 15, 5).await;
     let mut frames = Vec::new();
     while frames.len() < 15 {
@@ -79,7 +63,7 @@ async fn unknown_scales_and_plain_requests_are_refused() {
     let refused = tokio_tungstenite::connect_async(live_url(&server, "nobody")).await.expect_err("refused");
     let tokio_tungstenite::tungstenite::Error::Http(response) = refused else { panic!("{refused:?}") };
     assert_eq!(response.status().as_u16(), 404);
-    register(&server, "live-2").await;
+    server.register("live-2").await;
     let (status, body) = server.get("/api/devices/live-2/live").await;
     assert_eq!(status, 400, "{body}");
     server.stop().await;
@@ -88,11 +72,11 @@ async fn unknown_scales_and_plain_requests_are_refused() {
 #[tokio::test]
 async fn a_viewer_that_never_reads_holds_up_neither_ingestion_nor_other_viewers() {
     let server = TestServer::start_with("", Db::Sqlite).await;
-    register(&server, "live-3").await;
+    server.register("live-3").await;
     // Connected, then never read from: its socket buffers fill, then it falls behind.
     let (_stalled, _) = tokio_tungstenite::connect_async(live_url(&server, "live-3")).await.expect("WebSocket");
     let (mut active, _) = tokio_tungstenite::connect_async(live_url(&server, "live-3")).await.expect("WebSocket");
-    let mqtt = publisher(&server, "live-pub-3").await;
+    let mqtt = server.mqtt_client("live-pub-3").await;
     publish(&mqtt, "live-3", 0, 20_000, 100).await;
 
     // The active viewer reaches the last reading (skipping ahead if it ever fell behind).

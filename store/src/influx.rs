@@ -11,7 +11,6 @@
 use influxdb2::api::write::TimestampPrecision;
 use serde::Deserialize;
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
-use wages_sessions::{Summary, summarize};
 
 use crate::error::RegistryError;
 use crate::readings::{MAX_READINGS, MAX_SESSIONS};
@@ -158,24 +157,13 @@ impl InfluxReadings {
         Ok(readings)
     }
 
-    /// One session's summary, or `None` if it has no readings.
-    pub async fn session(
-        &self,
-        client_id: &ClientId,
-        session_id: &SessionId,
-        now_ms: u64,
-    ) -> Result<Option<Summary>, RegistryError> {
-        Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
-    }
-
-    /// A device's sessions, newest first by start; `before` (ms) pages back.
-    pub async fn sessions(
+    /// A device's sessions, newest first by start, at most `limit`; `before` (ms) pages back.
+    pub async fn session_ids(
         &self,
         client_id: &ClientId,
         limit: u32,
         before: Option<u64>,
-        now_ms: u64,
-    ) -> Result<Vec<Summary>, RegistryError> {
+    ) -> Result<Vec<SessionId>, RegistryError> {
         let q = format!("SELECT first(value) FROM {MEASUREMENT} WHERE client_id = '{client_id}' GROUP BY session_id");
         let mut starts: Vec<(u64, SessionId)> = Vec::new();
         for series in self.query(&q).await? {
@@ -189,13 +177,7 @@ impl InfluxReadings {
         }
         starts.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.as_str().cmp(b.1.as_str())));
         starts.truncate(limit.min(MAX_SESSIONS) as usize);
-        let mut summaries = Vec::with_capacity(starts.len());
-        for (_, session) in starts {
-            if let Some(summary) = self.session(client_id, &session, now_ms).await? {
-                summaries.push(summary);
-            }
-        }
-        Ok(summaries)
+        Ok(starts.into_iter().map(|(_, id)| id).collect())
     }
 }
 

@@ -4,7 +4,6 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
-use wages_sessions::{Summary, summarize};
 
 use crate::error::RegistryError;
 
@@ -94,25 +93,14 @@ impl SqlReadings {
         rows.iter().map(reading).collect()
     }
 
-    /// One session's summary, or `None` if it has no readings.
-    pub async fn session(
-        &self,
-        client_id: &ClientId,
-        session_id: &SessionId,
-        now_ms: u64,
-    ) -> Result<Option<Summary>, RegistryError> {
-        Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
-    }
-
-    /// A device's sessions, newest first by start; `before` (ms) pages back: only
-    /// sessions that started before it.
-    pub async fn sessions(
+    /// A device's sessions, newest first by start, at most `limit`; `before` (ms) pages
+    /// back: only sessions that started before it.
+    pub async fn session_ids(
         &self,
         client_id: &ClientId,
         limit: u32,
         before: Option<u64>,
-        now_ms: u64,
-    ) -> Result<Vec<Summary>, RegistryError> {
+    ) -> Result<Vec<SessionId>, RegistryError> {
         let rows = sqlx::query(
             "SELECT session_id, MIN(tstamp) AS started FROM readings WHERE client_id = $1 \
              GROUP BY session_id HAVING MIN(tstamp) < $2 ORDER BY started DESC, session_id LIMIT $3",
@@ -122,14 +110,11 @@ impl SqlReadings {
         .bind(i64::from(limit.min(MAX_SESSIONS)))
         .fetch_all(&self.pool)
         .await?;
-        let mut summaries = Vec::with_capacity(rows.len());
-        for row in rows {
-            let session_id: String = row.try_get("session_id")?;
-            let session_id = SessionId::parse(&session_id).map_err(|e| RegistryError::Database(e.to_string()))?;
-            if let Some(summary) = self.session(client_id, &session_id, now_ms).await? {
-                summaries.push(summary);
-            }
-        }
-        Ok(summaries)
+        rows.iter()
+            .map(|row| {
+                let session_id: String = row.try_get("session_id")?;
+                SessionId::parse(&session_id).map_err(|e| RegistryError::Database(e.to_string()))
+            })
+            .collect()
     }
 }

@@ -2,7 +2,7 @@
 //! The pipeline writes through this, the API and the pages read through it.
 
 use wages_codec::{ClientId, Reading, SessionId};
-use wages_sessions::Summary;
+use wages_sessions::{Summary, summarize};
 
 use crate::error::RegistryError;
 use crate::influx::InfluxReadings;
@@ -42,13 +42,11 @@ impl ReadingsStore {
         session_id: &SessionId,
         now_ms: u64,
     ) -> Result<Option<Summary>, RegistryError> {
-        match self {
-            Self::Sql(s) => s.session(client_id, session_id, now_ms).await,
-            Self::Influx(s) => s.session(client_id, session_id, now_ms).await,
-        }
+        Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
     }
 
-    /// A device's sessions, newest first by start; `before` (ms) pages back.
+    /// A device's sessions with their summaries, newest first by start; `before` (ms)
+    /// pages back: only sessions that started before it.
     pub async fn sessions(
         &self,
         client_id: &ClientId,
@@ -56,10 +54,17 @@ impl ReadingsStore {
         before: Option<u64>,
         now_ms: u64,
     ) -> Result<Vec<Summary>, RegistryError> {
-        match self {
-            Self::Sql(s) => s.sessions(client_id, limit, before, now_ms).await,
-            Self::Influx(s) => s.sessions(client_id, limit, before, now_ms).await,
+        let ids = match self {
+            Self::Sql(s) => s.session_ids(client_id, limit, before).await?,
+            Self::Influx(s) => s.session_ids(client_id, limit, before).await?,
+        };
+        let mut summaries = Vec::with_capacity(ids.len());
+        for session_id in ids {
+            if let Some(summary) = self.session(client_id, &session_id, now_ms).await? {
+                summaries.push(summary);
+            }
         }
+        Ok(summaries)
     }
 
     /// For readiness checks: `None` when readings live in the registry's database

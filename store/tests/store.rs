@@ -189,7 +189,7 @@ async fn readings_are_stored_once_in_batches(r: &Registry) {
 }
 
 async fn sessions_are_listed_newest_first_with_summaries(r: &Registry) {
-    let store = r.readings();
+    let store = wages_store::ReadingsStore::Sql(r.readings());
     store.insert(&pour("scale-01", "morning", 1_000_000, 30)).await.expect("stored");
     store.insert(&pour("scale-01", "noon", 5_000_000, 20)).await.expect("stored");
     store.insert(&pour("scale-01", "evening", 9_000_000, 10)).await.expect("stored");

@@ -111,6 +111,23 @@ impl TestServer {
         }
     }
 
+    /// Registers a scale through the API (its name is its id).
+    pub async fn register(&self, id: &str) {
+        let body = serde_json::json!({"client_id": id, "name": id});
+        let res = reqwest::Client::new().post(self.url("/api/devices")).json(&body).send().await;
+        assert_eq!(res.expect("register").status().as_u16(), 201);
+    }
+
+    /// A real MQTT client on the embedded broker, its event loop polled in the background.
+    pub async fn mqtt_client(&self, name: &str) -> rumqttc::AsyncClient {
+        let addr = self.mqtt.expect("embedded broker");
+        let mut options = rumqttc::MqttOptions::new(name, addr.ip().to_string(), addr.port());
+        options.set_max_packet_size(300_000, 300_000);
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 1000);
+        tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+        client
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}{path}", self.addr, self.base)
     }
