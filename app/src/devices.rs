@@ -38,3 +38,31 @@ pub async fn delete_device(client_id: String) -> Result<(), AppError> {
     let registry = expect_context::<wages_store::Registry>();
     Ok(registry.delete(&id).await?)
 }
+
+/// One scale and its sessions, newest first, for its page.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScaleHistory {
+    pub device: Device,
+    pub sessions: Vec<wages_sessions::Summary>,
+}
+
+/// Sessions the device page lists.
+pub const HISTORY_LENGTH: u32 = 50;
+
+/// A scale and its most recent sessions with their summaries.
+#[server(prefix = "/api/fn")]
+pub async fn read_scale(client_id: String) -> Result<ScaleHistory, AppError> {
+    let found = async {
+        let id = wages_codec::ClientId::parse(&client_id)
+            .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
+        let device = expect_context::<wages_store::Registry>().require(&id).await?;
+        let now = u64::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
+        )
+        .unwrap_or(u64::MAX);
+        let readings = expect_context::<wages_store::ReadingsStore>();
+        let sessions = readings.sessions(&id, HISTORY_LENGTH, None, now).await?;
+        Ok(ScaleHistory { device, sessions })
+    };
+    with_status(found.await)
+}

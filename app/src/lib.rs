@@ -30,7 +30,7 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
-use crate::pages::{DevicesPage, HomePage, NotFound, PipelinePage};
+use crate::pages::{DevicePage, DevicesPage, HomePage, NotFound, PipelinePage};
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -95,6 +95,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::InOrder />
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::InOrder />
+                    // Async: the whole page waits for its data, so an unknown scale answers 404.
+                    <Route path=path!("/devices/:client_id") view=DevicePage ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
                 </Routes>
             </main>

@@ -60,6 +60,7 @@ impl AppState {
         provide_context(self.base.clone());
         provide_context(self.facts.clone());
         provide_context(self.registry.clone());
+        provide_context(self.readings.clone());
         if let Some(ingest) = &self.ingest {
             provide_context(app::pipeline::PipelineHandle(ingest.control.clone()));
         }

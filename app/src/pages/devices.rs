@@ -98,6 +98,7 @@ fn DeviceTable(
     rename: ServerAction<RenameDevice>,
     delete: ServerAction<DeleteDevice>,
 ) -> impl IntoView {
+    let base = expect_context::<crate::base::BasePath>();
     view! {
         <table class="devices" data-testid="devices">
             <thead>
@@ -112,7 +113,7 @@ fn DeviceTable(
                     let firmware = d.firmware_version.unwrap_or_else(|| "—".to_owned());
                     view! {
                         <tr data-client-id=id.to_string()>
-                            <td><code>{id.to_string()}</code></td>
+                            <td><a href=base.join(&format!("/devices/{id}")) class="scale-link"><code>{id.to_string()}</code></a></td>
                             <td>
                                 <BasedActionForm action=rename class="inline">
                                     <input type="hidden" name="client_id" value=id.to_string() />

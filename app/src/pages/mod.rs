@@ -1,10 +1,12 @@
 //! One module per page.
 
+mod device;
 mod devices;
 mod home;
 mod not_found;
 mod pipeline;
 
+pub use device::DevicePage;
 pub use devices::DevicesPage;
 pub use home::HomePage;
 pub use not_found::NotFound;

@@ -1,0 +1,352 @@
+//! `{base}/devices/{client_id}`: one scale. The live extraction graph (weight and flow
+//! against seconds since the session started, drawn with plotters on a canvas from the
+//! readings of `{base}/api/devices/{client_id}/live`), the current weight, time and flow
+//! as numbers, and the session history with each session's summary.
+//!
+//! The page renders on the server with the history; once the WASM runs, it opens the
+//! WebSocket and draws. Redraws happen at most once per animation frame.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use wages_sessions::Summary;
+
+use crate::devices::{ScaleHistory, read_scale};
+
+/// `2026-11-22 10:00:05 UTC` from milliseconds since the epoch, the same on server and browser.
+pub fn format_utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days.cast_signed() + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest / 60 % 60, rest % 60)
+}
+
+/// `27.4 s` or `1 min 05 s`.
+pub fn format_duration(ms: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let s = ms as f64 / 1000.0;
+    if ms < 60_000 { format!("{s:.1} s") } else { format!("{} min {:02} s", ms / 60_000, ms / 1000 % 60) }
+}
+
+#[component]
+pub fn DevicePage() -> impl IntoView {
+    let params = use_params_map();
+    let client_id = move || params.read().get("client_id").unwrap_or_default();
+    // Bumped when a new session starts, so the history picks it up; the live graph,
+    // which is not in the history's part of the page, stays as it is.
+    let sessions_seen = RwSignal::new(0u32);
+    let scale = Resource::new(client_id, read_scale);
+    let history = Resource::new(move || (client_id(), sessions_seen.get()), |(id, _)| read_scale(id));
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading the scale…"</p> }>
+            {move || Suspend::new(async move {
+                match scale.await {
+                    Ok(ScaleHistory { device, .. }) => {
+                        let id = device.client_id.to_string();
+                        view! {
+                            <Title text=device.name.clone() />
+                            <header class="device-head">
+                                <h1>{device.name.clone()}</h1>
+                                <p class="muted">
+                                    <code>{id.clone()}</code>
+                                    " · "
+                                    {if device.online { "online" } else { "offline" }}
+                                    " · firmware "
+                                    {device.firmware_version.clone().unwrap_or_else(|| "unknown".into())}
+                                </p>
+                            </header>
+                            <LiveGraph client_id=id.clone() name=device.name.clone() sessions_seen />
+                            <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
+                                {move || {
+                                    let id = id.clone();
+                                    Suspend::new(async move {
+                                        match history.await {
+                                            Ok(h) => view! { <History client_id=id sessions=h.sessions /> }.into_any(),
+                                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                                        }
+                                    })
+                                }}
+                            </Transition>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! {
+                        <Title text="Scale not found" />
+                        <h1>"No such scale"</h1>
+                        <p class="error banner" role="alert">{e.to_string()}</p>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// What the live panel shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct LiveFigures {
+    session_id: Option<String>,
+    points: usize,
+    grams: Option<f64>,
+    seconds: f64,
+    flow: Option<f64>,
+}
+
+#[component]
+fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> impl IntoView {
+    let figures = RwSignal::new(LiveFigures::default());
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    #[cfg(feature = "hydrate")]
+    live::follow(&client_id, canvas, figures, sessions_seen);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (&client_id, sessions_seen);
+    let number = |x: Option<f64>, digits: usize| x.map_or_else(|| "—".to_owned(), |x| format!("{x:.digits$}"));
+    view! {
+        <section class="card wide live" aria-labelledby="live-title">
+            <h2 id="live-title">"Live"</h2>
+            <div class="live-figures">
+                <div class="tile">
+                    <span class="tile-value" data-testid="live-weight">{move || number(figures.read().grams, 1)}</span>
+                    <span class="tile-label">"grams"</span>
+                </div>
+                <div class="tile">
+                    <span class="tile-value" data-testid="live-elapsed">{move || format!("{:.1}", figures.read().seconds)}</span>
+                    <span class="tile-label">"seconds"</span>
+                </div>
+                <div class="tile">
+                    <span class="tile-value" data-testid="live-flow">{move || number(figures.read().flow, 2)}</span>
+                    <span class="tile-label">"g/s flow"</span>
+                </div>
+                <div class="tile">
+                    <span class="tile-value session" data-testid="live-session">
+                        {move || figures.read().session_id.clone().unwrap_or_else(|| "—".into())}
+                    </span>
+                    <span class="tile-label">"session"</span>
+                </div>
+            </div>
+            <canvas
+                node_ref=canvas
+                class="graph"
+                width="960"
+                height="360"
+                data-testid="live-graph"
+                data-points=move || figures.read().points.to_string()
+                data-last-value=move || figures.read().grams.map(|g| g.to_string()).unwrap_or_default()
+                aria-label="Weight and flow of the current extraction"
+            ></canvas>
+            <p class="muted legend">
+                <span class="swatch weight"></span>" weight (g, left) "
+                <span class="swatch flow"></span>" flow (g/s, right)"
+            </p>
+            {move || (figures.read().points == 0).then(|| view! {
+                <p class="empty" data-testid="live-empty">
+                    "Waiting for readings. Start brewing on " {name.clone()} " and the graph draws itself."
+                </p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
+    let base = expect_context::<crate::base::BasePath>();
+    view! {
+        <section class="card wide" aria-labelledby="history-title">
+            <h2 id="history-title">"Sessions"</h2>
+            {if sessions.is_empty() {
+                view! { <p class="empty" data-testid="no-sessions">"No sessions yet. Each extraction this scale sends appears here."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="compact" data-testid="sessions">
+                        <thead>
+                            <tr>
+                                <th>"Session"</th><th>"Started"</th><th class="num">"Time"</th><th class="num">"Final g"</th>
+                                <th class="num">"Peak g/s"</th><th class="num">"Mean g/s"</th><th class="num">"Readings"</th><th>"Export"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {sessions.into_iter().map(|s| {
+                                let sid = s.session_id.to_string();
+                                let csv = base.join(&format!("/api/devices/{client_id}/sessions/{sid}/readings?format=csv"));
+                                let json = base.join(&format!("/api/devices/{client_id}/sessions/{sid}/readings"));
+                                view! {
+                                    <tr data-session-id=sid.clone()>
+                                        <td><code>{sid.clone()}</code>{s.live.then(|| view! { " " <span class="badge online">"live"</span> })}</td>
+                                        <td>{format_utc(s.started_at)}</td>
+                                        <td class="num">{format_duration(s.duration_ms)}</td>
+                                        <td class="num">{format!("{:.1}", s.final_weight)}</td>
+                                        <td class="num">{format!("{:.2}", s.peak_flow)}</td>
+                                        <td class="num">{format!("{:.2}", s.mean_flow)}</td>
+                                        <td class="num">{s.count}</td>
+                                        <td><a href=csv rel="external">"CSV"</a>" · "<a href=json rel="external">"JSON"</a></td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// The browser side: the WebSocket, the running session, and the drawing.
+#[cfg(feature = "hydrate")]
+mod live {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use leptos::prelude::*;
+    use plotters::prelude::*;
+    use plotters_canvas::CanvasBackend;
+    use wages_codec::Reading;
+    use wages_sessions::{GraphPoint, Session};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    use super::LiveFigures;
+
+    /// Points the live graph keeps (an hour at 10 Hz); later readings still update the numbers.
+    const MAX_LIVE_POINTS: usize = 36_000;
+
+    /// The session being drawn.
+    #[derive(Default)]
+    struct Live {
+        session: Session,
+        session_id: Option<wages_codec::SessionId>,
+        start: u64,
+        points: Vec<GraphPoint>,
+        /// A redraw is scheduled for the next animation frame.
+        drawing: bool,
+    }
+
+    /// Opens the live WebSocket of `client_id` and keeps `figures` and the canvas current.
+    pub fn follow(
+        client_id: &str,
+        canvas: NodeRef<leptos::html::Canvas>,
+        figures: RwSignal<LiveFigures>,
+        sessions_seen: RwSignal<u32>,
+    ) {
+        let path = expect_context::<crate::base::BasePath>().join(&format!("/api/devices/{client_id}/live"));
+        let client_id = client_id.to_owned();
+        Effect::new(move || {
+            let location = window().location();
+            let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+            let Ok(host) = location.host() else { return };
+            let Ok(socket) = web_sys::WebSocket::new(&format!("{scheme}://{host}{path}")) else {
+                leptos::logging::warn!("cannot follow {client_id}: no WebSocket");
+                return;
+            };
+            let live = Rc::new(RefCell::new(Live::default()));
+            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                let Some(text) = event.data().as_string() else { return };
+                let Ok(reading) = serde_json::from_str::<Reading>(&text) else { return };
+                add(&live, &reading, canvas, figures, sessions_seen);
+            });
+            socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+            let socket = StoredValue::new_local(socket);
+            on_cleanup(move || socket.with_value(|s| drop(s.close())));
+        });
+    }
+
+    fn add(
+        live: &Rc<RefCell<Live>>,
+        reading: &Reading,
+        canvas: NodeRef<leptos::html::Canvas>,
+        figures: RwSignal<LiveFigures>,
+        sessions_seen: RwSignal<u32>,
+    ) {
+        let mut state = live.borrow_mut();
+        if state.session_id != Some(reading.session_id) {
+            // A fresh graph, and the history fetched again so it lists the new session.
+            *state = Live { session_id: Some(reading.session_id), start: reading.tstamp.millis(), ..Live::default() };
+            sessions_seen.update(|n| *n += 1);
+        }
+        state.session.push(reading);
+        #[allow(clippy::cast_precision_loss)]
+        let seconds = reading.tstamp.millis().saturating_sub(state.start) as f64 / 1000.0;
+        if state.points.len() < MAX_LIVE_POINTS {
+            let flow = state.session.flow();
+            state.points.push(GraphPoint { seconds, grams: reading.value.get(), flow });
+        }
+        figures.set(LiveFigures {
+            session_id: Some(reading.session_id.to_string()),
+            points: state.points.len(),
+            grams: Some(reading.value.get()),
+            seconds,
+            flow: state.session.flow(),
+        });
+        if !state.drawing {
+            state.drawing = true;
+            let live = live.clone();
+            request_animation_frame(move || {
+                let mut state = live.borrow_mut();
+                state.drawing = false;
+                if let Some(canvas) = canvas.get_untracked() {
+                    draw(&canvas, &state.points);
+                }
+            });
+        }
+    }
+
+    /// Weight on the left axis, flow on the right, seconds along the bottom.
+    fn draw(canvas: &web_sys::HtmlCanvasElement, points: &[GraphPoint]) -> Option<()> {
+        let root = CanvasBackend::with_canvas_object(canvas.clone())?.into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let seconds = points.last().map_or(0.0, |p| p.seconds).max(30.0);
+        let grams = points.iter().map(|p| p.grams).fold(40.0, f64::max) * 1.1;
+        let flow = points.iter().filter_map(|p| p.flow).fold(4.0, f64::max) * 1.2;
+        let weight_colour = RGBColor(164, 88, 43);
+        let flow_colour = RGBColor(47, 110, 170);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .right_y_label_area_size(48)
+            .build_cartesian_2d(0.0..seconds, 0.0..grams)
+            .ok()?
+            .set_secondary_coord(0.0..seconds, 0.0..flow);
+        chart
+            .configure_mesh()
+            .x_desc("seconds")
+            .y_desc("grams")
+            .light_line_style(RGBColor(240, 235, 229))
+            .draw()
+            .ok()?;
+        chart.configure_secondary_axes().y_desc("g/s").draw().ok()?;
+        chart
+            .draw_series(LineSeries::new(points.iter().map(|p| (p.seconds, p.grams)), weight_colour.stroke_width(3)))
+            .ok()?;
+        chart
+            .draw_secondary_series(LineSeries::new(
+                points.iter().filter_map(|p| p.flow.map(|f| (p.seconds, f))),
+                flow_colour.stroke_width(2),
+            ))
+            .ok()?;
+        root.present().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_durations_read_naturally() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(1_763_805_600_123), "2025-11-22 10:00:00 UTC");
+        assert_eq!(format_utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_duration(27_400), "27.4 s");
+        assert_eq!(format_duration(65_000), "1 min 05 s");
+    }
+}
