@@ -39,6 +39,13 @@ pub async fn delete_device(client_id: String) -> Result<(), AppError> {
     Ok(registry.delete(&id).await?)
 }
 
+/// The server's clock in ms since the epoch, which decides whether a session is live.
+#[cfg(feature = "ssr")]
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// One scale and its sessions, newest first, for its page.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScaleHistory {
@@ -56,13 +63,28 @@ pub async fn read_scale(client_id: String) -> Result<ScaleHistory, AppError> {
         let id = wages_codec::ClientId::parse(&client_id)
             .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
         let device = expect_context::<wages_store::Registry>().require(&id).await?;
-        let now = u64::try_from(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
-        )
-        .unwrap_or(u64::MAX);
+        let now = now_ms();
         let readings = expect_context::<wages_store::ReadingsStore>();
         let sessions = readings.sessions(&id, HISTORY_LENGTH, None, now).await?;
         Ok(ScaleHistory { device, sessions })
+    };
+    with_status(found.await)
+}
+
+/// The stored readings of the scale's newest session if it is still running (a reading
+/// within the last 10 s), else none: what the live graph starts from.
+#[server(prefix = "/api/fn")]
+pub async fn live_readings(client_id: String) -> Result<Vec<wages_codec::Reading>, AppError> {
+    let found = async {
+        let id = wages_codec::ClientId::parse(&client_id)
+            .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
+        expect_context::<wages_store::Registry>().require(&id).await?;
+        let now = now_ms();
+        let readings = expect_context::<wages_store::ReadingsStore>();
+        match readings.sessions(&id, 1, None, now).await?.first() {
+            Some(newest) if newest.live => Ok(readings.readings(&id, &newest.session_id).await?),
+            _ => Ok(Vec::new()),
+        }
     };
     with_status(found.await)
 }

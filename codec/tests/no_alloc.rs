@@ -3,6 +3,7 @@
 #![allow(unsafe_code)] // a GlobalAlloc wrapper is unsafe by definition; it only counts
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text};
@@ -11,9 +12,16 @@ struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Set on the thread being measured: the test harness's other threads allocate too.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
         // SAFETY: forwards the caller's layout unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
@@ -43,10 +51,12 @@ fn message(encode: fn(&[Reading], &mut String)) -> String {
 
 fn allocations_while_decoding(payload: &str) -> (usize, usize) {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
+    COUNTING.with(|c| c.set(true));
     let mut ok = 0;
     for line in decode_message(payload.as_bytes()).expect("within bounds") {
         ok += usize::from(line.is_ok());
     }
+    COUNTING.with(|c| c.set(false));
     (ok, ALLOCATIONS.load(Ordering::SeqCst) - before)
 }
 
@@ -54,10 +64,14 @@ fn allocations_while_decoding(payload: &str) -> (usize, usize) {
 fn decoding_1000_readings_allocates_nothing() {
     let text = message(encode_text);
     let json = message(encode_json);
-    // Tests run on threads of one process: count in one test so nothing else interferes.
+    // Only this thread's allocations count (see COUNTING).
     assert_eq!(allocations_while_decoding(&text), (1000, 0), "text form");
     assert_eq!(allocations_while_decoding(&json), (1000, 0), "JSON form");
     // An RFC 3339 timestamp and unknown keys take the same allocation-free path.
     let line = "client_id=s;session_id=b;value=1;tstamp=2025-11-22T10:00:00.5+01:00;battery=80\n".repeat(100);
     assert_eq!(allocations_while_decoding(&line), (100, 0), "RFC 3339 and unknown keys");
+    // The counter does see this thread's allocations: a refused line builds its message.
+    let (ok, allocated) = allocations_while_decoding("client_id=s;session_id=b;value=x;tstamp=1");
+    assert_eq!(ok, 0);
+    assert!(allocated > 0, "a refused line allocates its error message");
 }

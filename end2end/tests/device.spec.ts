@@ -44,6 +44,12 @@ test('the device page draws an extraction live and lists it afterwards', async (
   await expect(page.getByTestId('live-session')).toHaveText('brew-2');
   await expect(page.locator('tr[data-session-id="brew-2"]')).toBeVisible();
 
+  // Opened again while brew-2 runs: the graph starts from what is stored of it.
+  await page.reload();
+  await hydrated(page);
+  await expect(graph).toHaveAttribute('data-points', '30', { timeout: 10_000 });
+  await expect(page.getByTestId('live-session')).toHaveText('brew-2');
+
   // The CSV export has exactly the published rows.
   const csvLink = page.locator('tr[data-session-id="brew-1"] a', { hasText: 'CSV' });
   const csv = await (await request.get(await csvLink.getAttribute('href') as string)).text();

@@ -227,7 +227,20 @@ mod live {
         points: Vec<GraphPoint>,
         /// A redraw is scheduled for the next animation frame.
         drawing: bool,
+        /// The reading time the history was last fetched at.
+        history_at: u64,
     }
+
+    /// Readings that came over the socket while the running session's stored readings
+    /// were being fetched; added after them.
+    #[derive(Default)]
+    struct Seeding {
+        done: bool,
+        pending: Vec<Reading>,
+    }
+
+    /// How often (in reading time) the history is fetched again while a session runs.
+    const HISTORY_EVERY_MS: u64 = 5000;
 
     /// Opens the live WebSocket of `client_id` and keeps `figures` and the canvas current.
     pub fn follow(
@@ -247,10 +260,37 @@ mod live {
                 return;
             };
             let live = Rc::new(RefCell::new(Live::default()));
-            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                let Some(text) = event.data().as_string() else { return };
-                let Ok(reading) = serde_json::from_str::<Reading>(&text) else { return };
-                add(&live, &reading, canvas, figures, sessions_seen);
+            let seeding = Rc::new(RefCell::new(Seeding::default()));
+            let on_message = {
+                let (live, seeding) = (live.clone(), seeding.clone());
+                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                    let Some(text) = event.data().as_string() else { return };
+                    let Ok(reading) = serde_json::from_str::<Reading>(&text) else { return };
+                    let mut seeding = seeding.borrow_mut();
+                    if seeding.done {
+                        add(&live, &reading, canvas, figures, Some(sessions_seen));
+                    } else {
+                        seeding.pending.push(reading);
+                    }
+                })
+            };
+            // A session already running when the page opened: draw what is stored of it first.
+            let id = client_id.clone();
+            leptos::task::spawn_local(async move {
+                let stored = crate::devices::live_readings(id).await.unwrap_or_default();
+                for reading in &stored {
+                    add(&live, reading, canvas, figures, None);
+                }
+                let last = stored.last().copied();
+                let mut seeding = seeding.borrow_mut();
+                seeding.done = true;
+                for reading in std::mem::take(&mut seeding.pending) {
+                    let already =
+                        last.is_some_and(|l| l.session_id == reading.session_id && reading.tstamp <= l.tstamp);
+                    if !already {
+                        add(&live, &reading, canvas, figures, Some(sessions_seen));
+                    }
+                }
             });
             socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             on_message.forget();
@@ -259,18 +299,28 @@ mod live {
         });
     }
 
+    /// Adds a reading to the graph; `history`, when given, is bumped to fetch the history
+    /// again at a new session and every [`HISTORY_EVERY_MS`] of a running one.
     fn add(
         live: &Rc<RefCell<Live>>,
         reading: &Reading,
         canvas: NodeRef<leptos::html::Canvas>,
         figures: RwSignal<LiveFigures>,
-        sessions_seen: RwSignal<u32>,
+        history: Option<RwSignal<u32>>,
     ) {
         let mut state = live.borrow_mut();
+        let t = reading.tstamp.millis();
         if state.session_id != Some(reading.session_id) {
-            // A fresh graph, and the history fetched again so it lists the new session.
-            *state = Live { session_id: Some(reading.session_id), start: reading.tstamp.millis(), ..Live::default() };
-            sessions_seen.update(|n| *n += 1);
+            // A fresh graph for a new session.
+            *state = Live { session_id: Some(reading.session_id), start: t, history_at: t, ..Live::default() };
+            if let Some(history) = history {
+                history.update(|n| *n += 1);
+            }
+        } else if t >= state.history_at + HISTORY_EVERY_MS
+            && let Some(history) = history
+        {
+            state.history_at = t;
+            history.update(|n| *n += 1);
         }
         state.session.push(reading);
         #[allow(clippy::cast_precision_loss)]
