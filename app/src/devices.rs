@@ -88,3 +88,62 @@ pub async fn live_readings(client_id: String) -> Result<Vec<wages_codec::Reading
     };
     with_status(found.await)
 }
+
+/// One session for its page: its summary and graph, the device's other sessions to
+/// compare with, and the graph of the session compared, if any.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SessionView {
+    pub device_name: String,
+    pub summary: wages_sessions::Summary,
+    pub points: Vec<wages_sessions::GraphPoint>,
+    /// Newest first, without this one.
+    pub others: Vec<String>,
+    /// `client_id/session_id` and the graph of the session overlaid.
+    pub compared: Option<(String, Vec<wages_sessions::GraphPoint>)>,
+}
+
+/// A session of a scale, with `compare` (`client_id/session_id`, or empty) overlaid.
+#[server(prefix = "/api/fn")]
+pub async fn read_session(client_id: String, session_id: String, compare: String) -> Result<SessionView, AppError> {
+    use wages_codec::{ClientId, SessionId};
+    let found = async {
+        let readings = expect_context::<wages_store::ReadingsStore>();
+        let registry = expect_context::<wages_store::Registry>();
+        let not_found = || AppError::NotFound(format!("no session {session_id} of scale {client_id}"));
+        let (Ok(id), Ok(sid)) = (ClientId::parse(&client_id), SessionId::parse(&session_id)) else {
+            return Err(not_found());
+        };
+        let device = registry.require(&id).await?;
+        let rows = readings.readings(&id, &sid).await?;
+        let summary = wages_sessions::summarize(&rows, now_ms()).ok_or_else(not_found)?;
+        let others = readings
+            .sessions(&id, 20, None, now_ms())
+            .await?
+            .into_iter()
+            .map(|s| s.session_id.to_string())
+            .filter(|s| *s != session_id)
+            .collect();
+        let compared = match compare.trim().split_once('/') {
+            None if compare.trim().is_empty() => None,
+            Some((other_id, other_sid)) => {
+                let missing = || AppError::NotFound(format!("nothing to compare: no session {}", compare.trim()));
+                let (Ok(other_id), Ok(other_sid)) = (ClientId::parse(other_id), SessionId::parse(other_sid)) else {
+                    return Err(missing());
+                };
+                let other = readings.readings(&other_id, &other_sid).await?;
+                if other.is_empty() {
+                    return Err(missing());
+                }
+                Some((format!("{other_id}/{other_sid}"), wages_sessions::graph(&other)))
+            }
+            None => {
+                return Err(AppError::Invalid {
+                    field: "compare".into(),
+                    message: "must be client_id/session_id".into(),
+                });
+            }
+        };
+        Ok(SessionView { device_name: device.name, summary, points: wages_sessions::graph(&rows), others, compared })
+    };
+    with_status(found.await)
+}

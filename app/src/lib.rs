@@ -10,6 +10,7 @@
 //! - [`checker`]: checks a pasted MQTT payload with the shared codec, in the browser or on the server.
 //! - [`error`]: the one error type server functions return.
 //! - [`form`]: an action form that follows the base path before the WASM loads.
+//! - `graph` (browser only): extraction graphs drawn with plotters on a canvas.
 //! - [`pipeline`]: the ingest pipeline's figures and settings, and their server functions.
 //! - `pages`: one module per page.
 
@@ -20,6 +21,8 @@ pub mod checker;
 pub mod devices;
 pub mod error;
 pub mod form;
+#[cfg(feature = "hydrate")]
+pub mod graph;
 mod pages;
 pub mod pipeline;
 pub mod status;
@@ -30,7 +33,7 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
-use crate::pages::{DevicePage, DevicesPage, HomePage, NotFound, PipelinePage};
+use crate::pages::{DevicePage, DevicesPage, HomePage, NotFound, PipelinePage, SessionPage};
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -97,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::InOrder />
                     // Async: the whole page waits for its data, so an unknown scale answers 404.
                     <Route path=path!("/devices/:client_id") view=DevicePage ssr=SsrMode::Async />
+                    <Route path=path!("/devices/:client_id/sessions/:session_id") view=SessionPage ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
                 </Routes>
             </main>

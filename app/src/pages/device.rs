@@ -180,7 +180,10 @@ fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
                                 let json = base.join(&format!("/api/devices/{client_id}/sessions/{sid}/readings"));
                                 view! {
                                     <tr data-session-id=sid.clone()>
-                                        <td><code>{sid.clone()}</code>{s.live.then(|| view! { " " <span class="badge online">"live"</span> })}</td>
+                                        <td>
+                                            <a href=base.join(&format!("/devices/{client_id}/sessions/{sid}"))><code>{sid.clone()}</code></a>
+                                            {s.live.then(|| view! { " " <span class="badge online">"live"</span> })}
+                                        </td>
                                         <td>{format_utc(s.started_at)}</td>
                                         <td class="num">{format_duration(s.duration_ms)}</td>
                                         <td class="num">{format!("{:.1}", s.final_weight)}</td>
@@ -206,8 +209,6 @@ mod live {
     use std::rc::Rc;
 
     use leptos::prelude::*;
-    use plotters::prelude::*;
-    use plotters_canvas::CanvasBackend;
     use wages_codec::Reading;
     use wages_sessions::{GraphPoint, Session};
     use wasm_bindgen::JsCast;
@@ -343,47 +344,10 @@ mod live {
                 let mut state = live.borrow_mut();
                 state.drawing = false;
                 if let Some(canvas) = canvas.get_untracked() {
-                    draw(&canvas, &state.points);
+                    crate::graph::draw(&canvas, &[&state.points]);
                 }
             });
         }
-    }
-
-    /// Weight on the left axis, flow on the right, seconds along the bottom.
-    fn draw(canvas: &web_sys::HtmlCanvasElement, points: &[GraphPoint]) -> Option<()> {
-        let root = CanvasBackend::with_canvas_object(canvas.clone())?.into_drawing_area();
-        root.fill(&WHITE).ok()?;
-        let seconds = points.last().map_or(0.0, |p| p.seconds).max(30.0);
-        let grams = points.iter().map(|p| p.grams).fold(40.0, f64::max) * 1.1;
-        let flow = points.iter().filter_map(|p| p.flow).fold(4.0, f64::max) * 1.2;
-        let weight_colour = RGBColor(164, 88, 43);
-        let flow_colour = RGBColor(47, 110, 170);
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .right_y_label_area_size(48)
-            .build_cartesian_2d(0.0..seconds, 0.0..grams)
-            .ok()?
-            .set_secondary_coord(0.0..seconds, 0.0..flow);
-        chart
-            .configure_mesh()
-            .x_desc("seconds")
-            .y_desc("grams")
-            .light_line_style(RGBColor(240, 235, 229))
-            .draw()
-            .ok()?;
-        chart.configure_secondary_axes().y_desc("g/s").draw().ok()?;
-        chart
-            .draw_series(LineSeries::new(points.iter().map(|p| (p.seconds, p.grams)), weight_colour.stroke_width(3)))
-            .ok()?;
-        chart
-            .draw_secondary_series(LineSeries::new(
-                points.iter().filter_map(|p| p.flow.map(|f| (p.seconds, f))),
-                flow_colour.stroke_width(2),
-            ))
-            .ok()?;
-        root.present().ok()
     }
 }
 

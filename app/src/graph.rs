@@ -1,0 +1,44 @@
+//! Drawing extraction graphs with plotters on a canvas (browser only): weight (g, left
+//! axis) and flow rate (g/s, right axis) against seconds since each session started.
+//! Several series overlay, aligned at their start.
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use wages_sessions::GraphPoint;
+
+/// Colours of the series in order: weight, then a lighter one for flow.
+const PALETTE: [(RGBColor, RGBColor); 3] = [
+    (RGBColor(164, 88, 43), RGBColor(47, 110, 170)),
+    (RGBColor(60, 140, 90), RGBColor(120, 90, 170)),
+    (RGBColor(200, 150, 40), RGBColor(90, 160, 190)),
+];
+
+/// Draws `series` over the whole canvas; nothing happens if the canvas is unusable.
+pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Option<()> {
+    let root = CanvasBackend::with_canvas_object(canvas.clone())?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let all = || series.iter().flat_map(|s| s.iter());
+    let seconds = all().map(|p| p.seconds).fold(30.0, f64::max);
+    let grams = all().map(|p| p.grams).fold(40.0, f64::max) * 1.1;
+    let flow = all().filter_map(|p| p.flow).fold(4.0, f64::max) * 1.2;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(12)
+        .x_label_area_size(32)
+        .y_label_area_size(48)
+        .right_y_label_area_size(48)
+        .build_cartesian_2d(0.0..seconds, 0.0..grams)
+        .ok()?
+        .set_secondary_coord(0.0..seconds, 0.0..flow);
+    chart.configure_mesh().x_desc("seconds").y_desc("grams").light_line_style(RGBColor(240, 235, 229)).draw().ok()?;
+    chart.configure_secondary_axes().y_desc("g/s").draw().ok()?;
+    for (points, (weight, flow)) in series.iter().zip(PALETTE.iter().cycle()) {
+        chart.draw_series(LineSeries::new(points.iter().map(|p| (p.seconds, p.grams)), weight.stroke_width(3))).ok()?;
+        chart
+            .draw_secondary_series(LineSeries::new(
+                points.iter().filter_map(|p| p.flow.map(|f| (p.seconds, f))),
+                flow.stroke_width(2),
+            ))
+            .ok()?;
+    }
+    root.present().ok()
+}
