@@ -13,3 +13,15 @@ pub use home::HomePage;
 pub use not_found::NotFound;
 pub use pipeline::PipelinePage;
 pub use session::SessionPage;
+
+use leptos::prelude::*;
+
+/// A figure with its label under it, as the figure grids of the pages show them.
+fn tile(label: &'static str, testid: &'static str, value: String) -> impl IntoView {
+    view! {
+        <div class="tile">
+            <span class="tile-value" data-testid=testid>{value}</span>
+            <span class="tile-label">{label}</span>
+        </div>
+    }
+}

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::tile;
 use crate::error::AppError;
 use crate::form::BasedActionForm;
 use crate::pipeline::{
@@ -119,14 +120,6 @@ fn number(x: f64) -> String {
 #[component]
 fn Figures(figures: PipelineFigures, dead: Vec<DeadLetter>) -> impl IntoView {
     let PipelineFigures { broker, connected, devices, rejected, .. } = figures.clone();
-    let tile = |label: &'static str, testid: &'static str, value: String| {
-        view! {
-            <div class="tile">
-                <span class="tile-value" data-testid=testid>{value}</span>
-                <span class="tile-label">{label}</span>
-            </div>
-        }
-    };
     view! {
         <section class="card wide" aria-labelledby="flow-title">
             <h2 id="flow-title">"Flow"</h2>

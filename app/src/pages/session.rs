@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::device::{format_duration, format_utc};
+use super::tile;
 use crate::devices::{SessionView, read_session};
 
 #[component]
@@ -62,14 +63,6 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
     let page = base.join(&format!("/devices/{client_id}/sessions/{session_id}"));
     let readings = base.join(&format!("/api/devices/{client_id}/sessions/{session_id}/readings"));
     let device_page = base.join(&format!("/devices/{client_id}"));
-    let tile = |label: &'static str, testid: &'static str, value: String| {
-        view! {
-            <div class="tile">
-                <span class="tile-value" data-testid=testid>{value}</span>
-                <span class="tile-label">{label}</span>
-            </div>
-        }
-    };
     view! {
         <Title text=format!("{session_id} · {device_name}") />
         <header class="device-head">
