@@ -10,6 +10,7 @@ case $cmd in
   start)
     mkdir -p "$dir"
     port=$(free_port); rpc=$(free_port)
+    while [ "$rpc" = "$port" ]; do rpc=$(free_port); done
     cat >"$dir/influxdb.conf" <<CONF
 reporting-disabled = true
 bind-address = "127.0.0.1:$rpc"
@@ -26,7 +27,9 @@ bind-address = "127.0.0.1:$rpc"
   store-enabled = false
 CONF
     start_bg "$dir" "$dir/influxd.log" influxd -config "$dir/influxdb.conf"
-    wait_for_port "$port" 20 || { echo "influxd did not start: see $dir/influxd.log" >&2; exit 1; }
+    # Ready when its /ping answers, not merely when its port is open.
+    wait_for_http "http://127.0.0.1:$port/ping" 204 20 \
+      || { echo "influxd did not start: see $dir/influxd.log" >&2; exit 1; }
     echo "http://127.0.0.1:$port"
     ;;
   stop)

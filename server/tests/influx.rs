@@ -107,7 +107,8 @@ async fn sessions_are_read_back_with_influxql() {
     let db = format!("wages_{}", std::process::id());
     let http = reqwest::Client::new();
     let created = http.post(format!("{influx}/query")).form(&[("q", format!("CREATE DATABASE {db}"))]).send().await;
-    assert!(created.expect("create database").status().is_success());
+    let created = created.expect("create database").text().await.expect("body");
+    assert!(!created.contains("error"), "CREATE DATABASE {db}: {created}");
     // Written as InfluxDB 1.x takes it, in exactly the line protocol the pipeline sends.
     let mut points = vec![
         reading("ix-1", "first", 1_000, 0.0),
@@ -122,7 +123,8 @@ async fn sessions_are_read_back_with_influxql() {
         .send()
         .await
         .expect("write");
-    assert_eq!(written.status().as_u16(), 204);
+    let status = written.status().as_u16();
+    assert_eq!(status, 204, "write into {db}: {}", written.text().await.unwrap_or_default());
 
     let store = ReadingsStore::Influx(Box::new(InfluxReadings::new(&influx, "cafe", &db, "token")));
     let (id, first) = (ClientId::parse("ix-1").expect("id"), SessionId::parse("first").expect("session"));
