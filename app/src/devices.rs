@@ -89,6 +89,107 @@ pub async fn live_readings(client_id: String) -> Result<Vec<wages_codec::Reading
     with_status(found.await)
 }
 
+/// A scale on the home dashboard: the device and its newest reading, if any.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScaleCard {
+    pub device: Device,
+    pub latest: Option<Latest>,
+}
+
+/// A scale's newest reading and the session it belongs to.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Latest {
+    pub session_id: String,
+    pub grams: f64,
+    /// When the session's first and newest readings were taken (ms since the epoch).
+    pub started_at: u64,
+    pub at: u64,
+    /// A reading within the last 10 s: the scale is brewing.
+    pub live: bool,
+}
+
+impl Latest {
+    /// Takes a reading the live stream brought: the same session goes on, another starts afresh.
+    pub fn follow(latest: &mut Option<Latest>, reading: &wages_codec::Reading) {
+        let at = reading.tstamp.millis();
+        let session_id = reading.session_id.as_str();
+        match latest {
+            Some(l) if l.session_id == session_id && at < l.at => {}
+            Some(l) if l.session_id == session_id => (l.grams, l.at, l.live) = (reading.value.get(), at, true),
+            _ => {
+                *latest = Some(Latest {
+                    session_id: session_id.to_owned(),
+                    grams: reading.value.get(),
+                    started_at: at,
+                    at,
+                    live: true,
+                });
+            }
+        }
+    }
+}
+
+/// Every scale for the home dashboard, in [`dashboard_order`], and the server's clock.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Fleet {
+    pub now: u64,
+    pub scales: Vec<ScaleCard>,
+}
+
+/// Scales the dashboard shows; the Scales page lists and searches all of them.
+pub const FLEET_SIZE: u32 = 200;
+
+/// Brewing scales first, then the most recently used, then those never used by name.
+pub fn dashboard_order(scales: &mut [ScaleCard]) {
+    scales.sort_by(|a, b| {
+        let key = |c: &ScaleCard| c.latest.as_ref().map(|l| (l.live, l.at));
+        key(b).cmp(&key(a)).then_with(|| a.device.name.cmp(&b.device.name))
+    });
+}
+
+/// Every registered scale (up to [`FLEET_SIZE`]) with its newest reading.
+#[server(prefix = "/api/fn")]
+pub async fn read_fleet() -> Result<Fleet, AppError> {
+    let found = async {
+        let devices = expect_context::<wages_store::Registry>().list(None, FLEET_SIZE).await?;
+        let now = now_ms();
+        let mut scales = Vec::with_capacity(devices.len());
+        for device in devices {
+            scales.push(card_of(device, now).await?);
+        }
+        dashboard_order(&mut scales);
+        Ok(Fleet { now, scales })
+    };
+    with_status(found.await)
+}
+
+/// One scale's dashboard card: what the dashboard fetches when the live stream brings a
+/// session it has not seen start, or a scale registered since it opened.
+#[server(prefix = "/api/fn")]
+pub async fn read_scale_card(client_id: String) -> Result<ScaleCard, AppError> {
+    let found = async {
+        let id = wages_codec::ClientId::parse(&client_id)
+            .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
+        let device = expect_context::<wages_store::Registry>().require(&id).await?;
+        card_of(device, now_ms()).await
+    };
+    with_status(found.await)
+}
+
+#[cfg(feature = "ssr")]
+async fn card_of(device: Device, now: u64) -> Result<ScaleCard, AppError> {
+    let readings = expect_context::<wages_store::ReadingsStore>();
+    let newest = readings.sessions(&device.client_id, 1, None, now).await?.into_iter().next();
+    let latest = newest.map(|s| Latest {
+        session_id: s.session_id.to_string(),
+        grams: s.final_weight,
+        started_at: s.started_at,
+        at: s.ended_at,
+        live: s.live,
+    });
+    Ok(ScaleCard { device, latest })
+}
+
 /// One session for its page: its summary and graph, the device's other sessions to
 /// compare with, and the graph of the session compared, if any.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -146,4 +247,55 @@ pub async fn read_session(client_id: String, session_id: String, compare: String
         Ok(SessionView { device_name: device.name, summary, points: wages_sessions::graph(&rows), others, compared })
     };
     with_status(found.await)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn card(id: &str, name: &str, latest: Option<(bool, u64)>) -> ScaleCard {
+        let device = Device {
+            client_id: wages_codec::ClientId::parse(id).unwrap(),
+            name: name.into(),
+            created_at: 0,
+            updated_at: 0,
+            online: false,
+            last_seen_at: None,
+            firmware_version: None,
+        };
+        let latest = latest.map(|(live, at)| Latest { session_id: "s".into(), grams: 1.0, started_at: at, at, live });
+        ScaleCard { device, latest }
+    }
+
+    #[test]
+    fn the_dashboard_puts_brewing_scales_first_then_recent_ones_then_the_rest_by_name() {
+        let mut scales = vec![
+            card("a", "Zed", None),
+            card("b", "Old", Some((false, 10))),
+            card("c", "Brewing", Some((true, 5))),
+            card("d", "Alpha", None),
+            card("e", "Recent", Some((false, 20))),
+        ];
+        dashboard_order(&mut scales);
+        let names: Vec<_> = scales.iter().map(|c| c.device.name.as_str()).collect();
+        assert_eq!(names, ["Brewing", "Recent", "Old", "Alpha", "Zed"]);
+    }
+
+    #[test]
+    fn a_streamed_reading_carries_its_session_on_or_starts_another() {
+        let reading = |session: &str, value: f64, t: u64| {
+            wages_codec::decode_line(format!("client_id=a;session_id={session};value={value};tstamp={t}").as_bytes())
+                .unwrap()
+        };
+        let mut latest = None;
+        Latest::follow(&mut latest, &reading("s1", 1.0, 1000));
+        Latest::follow(&mut latest, &reading("s1", 5.0, 3000));
+        Latest::follow(&mut latest, &reading("s1", 4.0, 2000));
+        let l = latest.clone().unwrap();
+        assert_eq!((l.session_id.as_str(), l.grams, l.started_at, l.at, l.live), ("s1", 5.0, 1000, 3000, true));
+        Latest::follow(&mut latest, &reading("s2", 0.5, 9000));
+        let l = latest.unwrap();
+        assert_eq!((l.session_id.as_str(), l.grams, l.started_at, l.at), ("s2", 0.5, 9000, 9000));
+    }
 }

@@ -11,6 +11,7 @@
 //! - [`error`]: the one error type server functions return.
 //! - [`form`]: an action form that follows the base path before the WASM loads.
 //! - `graph` (browser only): extraction graphs drawn with plotters on a canvas.
+//! - `live_socket` (browser only): follows the server's live WebSockets, reconnecting.
 //! - [`pipeline`]: the ingest pipeline's figures and settings, and their server functions.
 //! - `pages`: one module per page.
 
@@ -23,6 +24,8 @@ pub mod error;
 pub mod form;
 #[cfg(feature = "hydrate")]
 pub mod graph;
+#[cfg(feature = "hydrate")]
+mod live_socket;
 mod pages;
 pub mod pipeline;
 pub mod status;

@@ -1,10 +1,11 @@
 //! The live hub: readings go out per device as soon as their batch is stored, to
-//! whoever watches that device (the live WebSocket, benchmarks).
+//! whoever watches that device (the live WebSocket, benchmarks), and each device's
+//! newest reading of every batch goes to whoever watches the whole fleet (the home page).
 //!
-//! Each device has a bounded broadcast channel. A viewer that falls behind by more than
+//! Every channel is a bounded broadcast. A viewer that falls behind by more than
 //! [`LIVE_BUFFER`] readings skips ahead (it sees `Lagged`); ingestion never waits for one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::broadcast;
@@ -13,12 +14,23 @@ use wages_codec::{ClientId, Reading};
 /// Readings a viewer may fall behind before it skips ahead.
 pub const LIVE_BUFFER: usize = 1024;
 
-#[derive(Default)]
 pub struct Hub {
     channels: Mutex<HashMap<ClientId, broadcast::Sender<Reading>>>,
+    fleet: broadcast::Sender<Reading>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self { channels: Mutex::default(), fleet: broadcast::channel(LIVE_BUFFER).0 }
+    }
 }
 
 impl Hub {
+    /// From now on, each device's newest reading of every stored batch.
+    pub fn subscribe_fleet(&self) -> broadcast::Receiver<Reading> {
+        self.fleet.subscribe()
+    }
+
     /// The stored readings of `client_id` from now on.
     pub fn subscribe(&self, client_id: ClientId) -> broadcast::Receiver<Reading> {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
@@ -27,6 +39,12 @@ impl Hub {
 
     /// Sends stored readings to their devices' viewers; forgets devices nobody watches.
     pub fn publish(&self, readings: &[Reading]) {
+        if self.fleet.receiver_count() > 0 {
+            let mut seen = HashSet::new();
+            for r in readings.iter().rev().filter(|r| seen.insert(r.client_id)) {
+                drop(self.fleet.send(*r));
+            }
+        }
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         if channels.is_empty() {
             return;
@@ -67,5 +85,17 @@ mod tests {
         drop(a);
         hub.publish(&[reading("a", 1)]);
         assert!(hub.channels.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_fleet_gets_each_devices_newest_reading_of_a_batch() {
+        let hub = Hub::default();
+        let mut fleet = hub.subscribe_fleet();
+        hub.publish(&[reading("a", 1), reading("b", 2), reading("a", 3), reading("a", 4)]);
+        let mut got: Vec<_> = std::iter::from_fn(|| fleet.try_recv().ok())
+            .map(|r| (r.client_id.to_string(), r.tstamp.millis()))
+            .collect();
+        got.sort();
+        assert_eq!(got, [("a".to_owned(), 4), ("b".to_owned(), 2)]);
     }
 }

@@ -94,3 +94,28 @@ async fn a_viewer_that_never_reads_holds_up_neither_ingestion_nor_other_viewers(
     server.eventually("/api/pipeline", |v| v["stored"] == 20_000).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_fleet_stream_brings_each_scales_newest_reading() {
+    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    server.register("fleet-a").await;
+    server.register("fleet-b").await;
+    let url = format!("ws://{}{}/api/live", server.addr, server.base);
+    let (mut viewer, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket");
+    let mqtt = server.mqtt_client("fleet-pub").await;
+    publish(&mqtt, "fleet-a", 0, 50, 50).await;
+    publish(&mqtt, "fleet-b", 100, 10, 10).await;
+    // However the two messages were batched, each scale's last frame is its newest reading.
+    let mut newest = std::collections::HashMap::new();
+    while newest.get("fleet-a") != Some(&49) || newest.get("fleet-b") != Some(&109) {
+        let frame = tokio::time::timeout(Duration::from_secs(10), viewer.next()).await.expect("a frame in time");
+        let Some(Ok(Message::Text(text))) = frame else { panic!("unexpected frame {frame:?}") };
+        let reading: Value = serde_json::from_str(&text).expect("JSON");
+        let id = reading["client_id"].as_str().expect("client_id").to_owned();
+        let t = reading["tstamp"].as_u64().expect("tstamp");
+        assert!(newest.insert(id, t).is_none_or(|before| before < t), "in order: {reading}");
+    }
+    let (status, body) = server.get("/api/live").await;
+    assert_eq!(status, 400, "{body}");
+    server.stop().await;
+}

@@ -211,8 +211,6 @@ mod live {
     use leptos::prelude::*;
     use wages_codec::Reading;
     use wages_sessions::{GraphPoint, Session};
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
 
     use super::LiveFigures;
 
@@ -253,28 +251,19 @@ mod live {
         let path = expect_context::<crate::base::BasePath>().join(&format!("/api/devices/{client_id}/live"));
         let client_id = client_id.to_owned();
         Effect::new(move || {
-            let location = window().location();
-            let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
-            let Ok(host) = location.host() else { return };
-            let Ok(socket) = web_sys::WebSocket::new(&format!("{scheme}://{host}{path}")) else {
-                leptos::logging::warn!("cannot follow {client_id}: no WebSocket");
-                return;
-            };
             let live = Rc::new(RefCell::new(Live::default()));
             let seeding = Rc::new(RefCell::new(Seeding::default()));
-            let on_message = {
+            {
                 let (live, seeding) = (live.clone(), seeding.clone());
-                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                    let Some(text) = event.data().as_string() else { return };
-                    let Ok(reading) = serde_json::from_str::<Reading>(&text) else { return };
+                crate::live_socket::follow(&path, move |reading| {
                     let mut seeding = seeding.borrow_mut();
                     if seeding.done {
                         add(&live, &reading, canvas, figures, Some(sessions_seen));
                     } else {
                         seeding.pending.push(reading);
                     }
-                })
-            };
+                });
+            }
             // A session already running when the page opened: draw what is stored of it first.
             let id = client_id.clone();
             leptos::task::spawn_local(async move {
@@ -293,10 +282,6 @@ mod live {
                     }
                 }
             });
-            socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            on_message.forget();
-            let socket = StoredValue::new_local(socket);
-            on_cleanup(move || socket.with_value(|s| drop(s.close())));
         });
     }
 

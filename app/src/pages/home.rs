@@ -1,11 +1,13 @@
-//! `{base}/`: what Wages is, the server's status, how a scale talks to it, and a
-//! payload checker running the shared codec.
+//! `{base}/`: every scale at a glance (brewing ones first, following the fleet's live
+//! stream), then the server's status, how a scale talks to it, and a payload checker
+//! running the shared codec.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::checker::{EXAMPLE, PayloadReport, check_payload};
+use crate::devices::{Fleet, ScaleCard, read_fleet};
 use crate::status::{format_uptime, server_status};
 
 #[component]
@@ -19,11 +21,226 @@ pub fn HomePage() -> impl IntoView {
                 "and keeps the weight curve of every brew."
             </p>
         </section>
+        <FleetSection />
         <div class="grid">
             <StatusCard />
             <ProtocolCard />
         </div>
         <PayloadChecker />
+    }
+}
+
+/// Every scale as a card; once hydrated, the cards follow `{base}/api/live`.
+#[component]
+fn FleetSection() -> impl IntoView {
+    let fleet = Resource::new(|| (), |()| read_fleet());
+    view! {
+        <section class="fleet" aria-labelledby="fleet-title">
+            <Suspense fallback=|| view! { <p class="muted">"Finding your scales…"</p> }>
+                {move || Suspend::new(async move {
+                    match fleet.await {
+                        Ok(fleet) => view! { <FleetBoard fleet /> }.into_any(),
+                        Err(e) => view! {
+                            <h2 id="fleet-title">"Scales"</h2>
+                            <p class="error" role="alert">{e.to_string()}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn FleetBoard(fleet: Fleet) -> impl IntoView {
+    let base = expect_context::<crate::base::BasePath>();
+    let scales_href = base.join("/devices");
+    let Fleet { now, scales } = fleet;
+    let now = RwSignal::new(now);
+    let cards = RwSignal::new(scales);
+    #[cfg(feature = "hydrate")]
+    live::follow(cards, now);
+    let brewing = move || cards.with(|c| c.iter().filter(|c| c.latest.as_ref().is_some_and(|l| l.live)).count());
+    let count = move || cards.with(Vec::len);
+    view! {
+        <header class="fleet-head">
+            <h2 id="fleet-title">"Scales"</h2>
+            <p class="muted" data-testid="fleet-count" data-scales=count data-brewing=brewing>
+                {move || match (count(), brewing()) {
+                    (1, _) => format!("1 scale, {} brewing", brewing()),
+                    (n, b) => format!("{n} scales, {b} brewing"),
+                }}
+            </p>
+        </header>
+        <Show
+            when=move || { count() > 0 }
+            fallback=move || view! {
+                <p class="empty" data-testid="fleet-empty">
+                    "No scales yet. "
+                    <a href=scales_href.clone()>"Register one"</a>
+                    ", or start Wages with WAGES_AUTO_REGISTER=true and let a scale publish its first reading."
+                </p>
+            }
+        >
+            <ul class="scale-cards" data-testid="scale-cards">
+                {move || cards.get().into_iter().map(|card| view! { <ScaleTile card now /> }).collect_view()}
+            </ul>
+        </Show>
+    }
+}
+
+/// One scale: name, presence, firmware, and its newest reading or brew in progress.
+#[component]
+fn ScaleTile(card: ScaleCard, now: RwSignal<u64>) -> impl IntoView {
+    let ScaleCard { device, latest } = card;
+    let id = device.client_id.to_string();
+    let id_attr = id.clone();
+    let href = expect_context::<crate::base::BasePath>().join(&format!("/devices/{id}"));
+    let live = latest.as_ref().is_some_and(|l| l.live);
+    let firmware = device.firmware_version.clone().unwrap_or_else(|| "unknown".into());
+    let reading = match latest {
+        Some(l) => {
+            let grams = format!("{:.1}", l.grams);
+            let when = move || {
+                if l.live {
+                    let elapsed = super::device::format_duration(l.at.saturating_sub(l.started_at));
+                    format!("{elapsed} into {}", l.session_id)
+                } else {
+                    format!("{} · {}", l.session_id, ago(now.get(), l.at))
+                }
+            };
+            view! {
+                <p class="scale-weight"><span data-testid="card-weight">{grams}</span><span class="unit">" g"</span></p>
+                <p class="muted scale-when" data-testid="card-when">{when}</p>
+            }
+            .into_any()
+        }
+        None => view! { <p class="muted scale-when" data-testid="card-when">"No readings yet"</p> }.into_any(),
+    };
+    view! {
+        <li class="scale-card" class:brewing=live data-client-id=id_attr data-live=live.to_string()>
+            <div class="scale-top">
+                <a class="scale-name" href=href>{device.name}</a>
+                {live.then(|| view! { <span class="pill brewing">"Brewing"</span> })}
+            </div>
+            <p class="scale-id"><code>{id}</code></p>
+            <p class="muted scale-meta">
+                <span class="badge" class:online=device.online class:offline=!device.online>
+                    {if device.online { "online" } else { "offline" }}
+                </span>
+                " firmware "
+                {firmware}
+            </p>
+            {reading}
+        </li>
+    }
+}
+
+/// `just now`, `42 s ago`, `5 min ago`, `3 h ago`, or the date.
+fn ago(now: u64, at: u64) -> String {
+    let s = now.saturating_sub(at) / 1000;
+    match s {
+        0..5 => "just now".into(),
+        5..60 => format!("{s} s ago"),
+        60..3600 => format!("{} min ago", s / 60),
+        3600..86_400 => format!("{} h ago", s / 3600),
+        _ => super::device::format_utc(at)[..10].to_owned(),
+    }
+}
+
+/// The browser side: the fleet's live stream and the clock that ends brews.
+#[cfg(feature = "hydrate")]
+mod live {
+    use std::cell::{Cell, RefCell};
+    use std::collections::{HashMap, HashSet};
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use leptos::prelude::*;
+
+    use crate::devices::{Latest, ScaleCard, dashboard_order};
+
+    /// A scale counts as brewing while its readings keep coming within this long (SPEC §3).
+    const LIVE_FOR_MS: u64 = 10_000;
+
+    fn clock() -> u64 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ms = web_sys::js_sys::Date::now() as u64;
+        ms
+    }
+
+    /// Applies the fleet's readings to `cards` (redrawn at most once per animation frame)
+    /// and, every second, moves `now` on and ends brews that went quiet. Quiet is judged
+    /// by this browser's clock, so a scale's own clock does not matter.
+    pub fn follow(cards: RwSignal<Vec<ScaleCard>>, now: RwSignal<u64>) {
+        Effect::new(move || {
+            let opened = clock();
+            let heard = Rc::new(RefCell::new(HashMap::<String, u64>::new()));
+            let scheduled = Rc::new(Cell::new(false));
+            {
+                let heard = heard.clone();
+                let path = expect_context::<crate::base::BasePath>().join("/api/live");
+                let fetching = Rc::new(RefCell::new(HashSet::<String>::new()));
+                crate::live_socket::follow(&path, move |reading| {
+                    let id = reading.client_id.to_string();
+                    heard.borrow_mut().insert(id.clone(), clock());
+                    let same_session = cards.try_update_untracked(|cards| {
+                        let card = cards.iter_mut().find(|c| c.device.client_id == reading.client_id)?;
+                        let same = card.latest.as_ref().is_some_and(|l| l.session_id == reading.session_id.as_str());
+                        Latest::follow(&mut card.latest, &reading);
+                        Some(same)
+                    });
+                    // A session that started unseen, or a scale new to the page: ask for its card.
+                    if same_session.flatten() != Some(true) && fetching.borrow_mut().insert(id.clone()) {
+                        let fetching = fetching.clone();
+                        leptos::task::spawn_local(async move {
+                            if let Ok(fetched) = crate::devices::read_scale_card(id.clone()).await {
+                                cards.update(|cards| {
+                                    match cards.iter_mut().find(|c| c.device.client_id == fetched.device.client_id) {
+                                        Some(card) => *card = fetched,
+                                        None => cards.push(fetched),
+                                    }
+                                    dashboard_order(cards);
+                                });
+                            }
+                            fetching.borrow_mut().remove(&id);
+                        });
+                    }
+                    if !scheduled.replace(true) {
+                        let scheduled = scheduled.clone();
+                        request_animation_frame(move || {
+                            scheduled.set(false);
+                            cards.update(|cards| dashboard_order(cards));
+                        });
+                    }
+                });
+            }
+            let tick = set_interval_with_handle(
+                move || {
+                    let t = clock();
+                    now.set(t);
+                    let heard = heard.borrow();
+                    let quiet = |c: &ScaleCard| {
+                        let last = heard.get(c.device.client_id.as_str()).copied().unwrap_or(opened);
+                        c.latest.as_ref().is_some_and(|l| l.live) && t.saturating_sub(last) > LIVE_FOR_MS
+                    };
+                    if cards.with_untracked(|cards| cards.iter().any(quiet)) {
+                        cards.update(|cards| {
+                            for card in cards.iter_mut().filter(|c| quiet(c)) {
+                                if let Some(l) = card.latest.as_mut() {
+                                    l.live = false;
+                                }
+                            }
+                            dashboard_order(cards);
+                        });
+                    }
+                },
+                Duration::from_secs(1),
+            );
+            if let Ok(tick) = tick {
+                on_cleanup(move || tick.clear());
+            }
+        });
     }
 }
 
@@ -187,7 +404,18 @@ fn Report(report: PayloadReport) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::query_value;
+    use super::{ago, query_value};
+
+    #[test]
+    fn times_read_as_how_long_ago() {
+        let now = 1_763_805_600_000;
+        assert_eq!(ago(now, now - 2_000), "just now");
+        assert_eq!(ago(now, now - 42_000), "42 s ago");
+        assert_eq!(ago(now, now - 300_000), "5 min ago");
+        assert_eq!(ago(now, now - 3 * 3_600_000), "3 h ago");
+        assert_eq!(ago(now, now - 3 * 86_400_000), "2025-11-19");
+        assert_eq!(ago(now, now + 5_000), "just now");
+    }
 
     #[test]
     fn query_values_are_percent_encoded() {

@@ -48,6 +48,25 @@ pub async fn live(
     ws.on_upgrade(move |socket| follow(socket, readings))
 }
 
+/// Upgrades to the live stream of the whole fleet: each scale's newest reading of every
+/// stored batch, so a dashboard follows all scales at a bounded rate.
+#[utoipa::path(get, path = "/api/live", tag = "devices",
+    responses((status = 101, description = "WebSocket: one JSON text frame per scale per stored batch, its newest reading"),
+        (status = 400, body = super::error::ErrorBody)))]
+pub async fn fleet(
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let Some(ingest) = &state.ingest else {
+        return ApiError::Unavailable("ingestion is not running".into()).into_response();
+    };
+    let Ok(ws) = ws else {
+        return ApiError::BadRequest("connect with a WebSocket to follow the fleet's readings".into()).into_response();
+    };
+    let readings = ingest.hub.subscribe_fleet();
+    ws.on_upgrade(move |socket| follow(socket, readings))
+}
+
 /// Sends readings until the viewer leaves, stalls, or the server stops.
 async fn follow(mut socket: WebSocket, mut readings: broadcast::Receiver<Reading>) {
     loop {

@@ -26,7 +26,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     info(title = "Wages API", description = "Connected coffee scales: devices, readings, sessions. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
     paths(
         devices::list, devices::create, devices::read, devices::rename, devices::delete,
-        sessions::list, sessions::read, sessions::readings, live::live, pipeline::figures, pipeline::configure,
+        sessions::list, sessions::read, sessions::readings, live::live, live::fleet, pipeline::figures, pipeline::configure,
         pipeline::dead_letters
     ),
     components(schemas(
@@ -57,6 +57,7 @@ pub fn router(base: &str) -> Router<AppState> {
         .route(&at("/api/devices"), get(devices::list).post(devices::create))
         .route(&at("/api/devices/{client_id}"), get(devices::read).patch(devices::rename).delete(devices::delete))
         .route(&at("/api/devices/{client_id}/live"), get(live::live))
+        .route(&at("/api/live"), get(live::fleet))
         .route(&at("/api/devices/{client_id}/sessions"), get(sessions::list))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}"), get(sessions::read))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))
