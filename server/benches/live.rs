@@ -1,0 +1,292 @@
+//! Live-stream benchmark: publish → WebSocket viewer latency, and fan-out to many
+//! viewers, against the real `wages` binary (cargo builds it for the bench), so the RSS
+//! reported is the server's own and not the viewers'.
+//!
+//!     cargo bench -p server --bench live --features app/ssr
+//!
+//! 1. Latency at 1,000 readings/s: one scale publishes one reading per QoS 1 message
+//!    every millisecond; one viewer follows `{base}/api/devices/{id}/live`. Side by side,
+//!    in the same run, the baseline: a plain MQTT subscriber on the same broker, which is
+//!    what a dashboard reading the broker directly would see (no storage, no check).
+//! 2. Fan-out: 1,000 and 10,000 viewers follow one scale brewing at 10 readings/s (a
+//!    real scale's rate). Latency over every frame every viewer got, frames missed, and
+//!    the server's RSS with the viewers connected, and its peak.
+//!
+//! Latency is publish call → frame parsed by the viewer, over every reading. Publishers
+//! and viewers run in this process, on the same 2 cores as the server: their work is in
+//! the figures. Environment: `BENCH_SECONDS` (per run, default 10), `BENCH_VIEWERS`
+//! (comma-separated fan-outs, default `1000,10000`).
+
+// A benchmark reports on stdout and stops on the first broken part.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+
+/// When each reading was handed to the publisher, in ns since the run started (+1; 0 = not yet).
+struct Clock {
+    start: Instant,
+    sent: Vec<AtomicU64>,
+    /// The first reading's `tstamp` and the step between readings, in ms.
+    t0: u64,
+    step: u64,
+}
+
+impl Clock {
+    fn new(readings: usize, step: u64) -> Arc<Clock> {
+        let t0 = u64::try_from(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis(),
+        )
+        .expect("ms");
+        Arc::new(Clock { start: Instant::now(), sent: (0..readings).map(|_| AtomicU64::new(0)).collect(), t0, step })
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX) + 1
+    }
+
+    /// µs since reading `tstamp` was published, if it was.
+    fn latency_us(&self, tstamp: u64) -> Option<u64> {
+        let i = usize::try_from(tstamp.checked_sub(self.t0)? / self.step).ok()?;
+        let sent = self.sent.get(i)?.load(Ordering::Relaxed);
+        (sent > 0).then(|| self.now().saturating_sub(sent) / 1000)
+    }
+}
+
+/// The `wages` binary on its own ports and SQLite file, stopped on drop.
+struct Server {
+    child: Child,
+    web: String,
+    mqtt_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (web_port, mqtt_port) = (free_port(), free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_wages"))
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{web_port}"))
+            .env("WAGES_DATABASE_URL", format!("sqlite://{}/wages.db", dir.path().display()))
+            .env("WAGES_MQTT_LISTEN", format!("127.0.0.1:{mqtt_port}"))
+            .env("WAGES_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the wages binary starts");
+        let web = format!("127.0.0.1:{web_port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !http.get(format!("http://{web}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            assert!(Instant::now() < deadline, "wages did not get ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Server { child, web, mqtt_port, _dir: dir }
+    }
+
+    async fn register(&self, id: &str) {
+        let created = reqwest::Client::new()
+            .post(format!("http://{}/api/devices", self.web))
+            .json(&serde_json::json!({"client_id": id, "name": id}))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(created.status().as_u16(), 201);
+    }
+
+    /// `VmRSS` and `VmHWM` (peak) in MiB.
+    fn rss_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
+        let kib = |key: &str| {
+            let line = status.lines().find(|l| l.starts_with(key)).expect("field");
+            line.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()).expect("kB")
+        };
+        (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.child.kill());
+        drop(self.child.wait());
+    }
+}
+
+fn mqtt(name: &str, port: u16) -> (AsyncClient, rumqttc::EventLoop) {
+    let mut options = MqttOptions::new(name, "127.0.0.1", port);
+    options.set_inflight(1000).set_keep_alive(Duration::from_secs(30));
+    AsyncClient::new(options, 10_000)
+}
+
+/// Publishes `clock.sent.len()` readings of `id`, one per message, one every `every`.
+async fn publish(server: &Server, id: &str, session: &str, clock: Arc<Clock>, every: Duration) {
+    let (client, mut eventloop) = mqtt(&format!("bench-pub-{session}"), server.mqtt_port);
+    let driver = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for i in 0..clock.sent.len() {
+        ticks.tick().await;
+        let t = clock.t0 + i as u64 * clock.step;
+        let payload = format!("client_id={id};session_id={session};value={:.1};tstamp={t}", i as f64 / 100.0);
+        clock.sent[i].store(clock.now(), Ordering::Relaxed);
+        client
+            .publish(format!("wages/devices/{id}/readings"), QoS::AtLeastOnce, false, payload)
+            .await
+            .expect("publish");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    drop(client.disconnect().await);
+    driver.abort();
+}
+
+/// Latencies of every reading an MQTT subscriber of `id`'s topic gets, until `expected` or `within`.
+async fn mqtt_viewer(port: u16, id: &str, clock: Arc<Clock>, ready: Arc<AtomicUsize>, expected: usize) -> Vec<u64> {
+    let (client, mut eventloop) = mqtt(&format!("bench-sub-{id}"), port);
+    client.subscribe(format!("wages/devices/{id}/readings"), QoS::AtLeastOnce).await.expect("subscribe");
+    let mut latencies = Vec::with_capacity(expected);
+    while latencies.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(5), eventloop.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => {
+                ready.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                let text = std::str::from_utf8(&p.payload).expect("UTF-8");
+                let t = text.rsplit("tstamp=").next().and_then(|t| t.parse().ok()).expect("tstamp");
+                latencies.extend(clock.latency_us(t));
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => panic!("MQTT viewer: {e}"),
+            Err(_) => break,
+        }
+    }
+    latencies
+}
+
+/// Latencies of every frame one WebSocket viewer of `id` gets, until `expected` or 5 s of silence.
+async fn ws_viewer(url: String, clock: Arc<Clock>, ready: Arc<AtomicUsize>, expected: usize) -> Vec<u64> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket");
+    ready.fetch_add(1, Ordering::Relaxed);
+    let mut latencies = Vec::with_capacity(expected);
+    while latencies.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let reading: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+                latencies.extend(reading["tstamp"].as_u64().and_then(|t| clock.latency_us(t)));
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(e))) => panic!("viewer: {e}"),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    latencies
+}
+
+fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
+}
+
+fn row(name: &str, viewers: usize, expected: usize, mut latencies: Vec<u64>, rss: Option<(f64, f64)>) {
+    latencies.sort_unstable();
+    let missed = expected.saturating_sub(latencies.len());
+    let rss = rss.map_or_else(|| " | ".to_owned(), |(now, peak)| format!("{now:.0} | {peak:.0}"));
+    println!(
+        "| {name} | {viewers} | {} | {missed} | {:.1} | {:.1} | {:.1} | {rss} |",
+        latencies.len(),
+        percentile_ms(&latencies, 0.5),
+        percentile_ms(&latencies, 0.99),
+        latencies.last().map_or(f64::NAN, |&m| m as f64 / 1000.0),
+    );
+}
+
+async fn wait_for(ready: &AtomicUsize, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while ready.load(Ordering::Relaxed) < n {
+        assert!(Instant::now() < deadline, "only {} of {n} viewers connected", ready.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One scale at 1,000 readings/s: a WebSocket viewer of Wages next to a plain MQTT subscriber.
+async fn latency(server: &Server, seconds: u64) {
+    let id = "bench-latency";
+    server.register(id).await;
+    let readings = usize::try_from(seconds * 1000).expect("readings");
+    let clock = Clock::new(readings, 1);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let url = format!("ws://{}/api/devices/{id}/live", server.web);
+    let ws = tokio::spawn(ws_viewer(url, clock.clone(), ready.clone(), readings));
+    let sub = tokio::spawn(mqtt_viewer(server.mqtt_port, id, clock.clone(), ready.clone(), readings));
+    wait_for(&ready, 2).await;
+    publish(server, id, "latency", clock, Duration::from_millis(1)).await;
+    row("MQTT subscriber (baseline)", 1, readings, sub.await.expect("subscriber"), None);
+    row("Wages live WebSocket", 1, readings, ws.await.expect("viewer"), Some(server.rss_mib()));
+}
+
+/// `viewers` WebSocket viewers of one scale brewing at 10 readings/s.
+async fn fan_out(server: &Server, viewers: usize, seconds: u64) {
+    let id = format!("bench-fan-{viewers}");
+    server.register(&id).await;
+    let readings = usize::try_from(seconds * 10).expect("readings");
+    let clock = Clock::new(readings, 100);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let url = format!("ws://{}/api/devices/{id}/live", server.web);
+    // Connections open a few hundred at a time, as a crowd of tablets would.
+    let connecting = Arc::new(Semaphore::new(200));
+    let tasks: Vec<_> = (0..viewers)
+        .map(|_| {
+            let (url, clock, ready, connecting) = (url.clone(), clock.clone(), ready.clone(), connecting.clone());
+            tokio::spawn(async move {
+                let permit = connecting.acquire_owned().await.expect("semaphore");
+                let viewer = ws_viewer(url, clock, ready, readings);
+                drop(permit);
+                viewer.await
+            })
+        })
+        .collect();
+    wait_for(&ready, viewers).await;
+    let connected = server.rss_mib();
+    publish(server, &id, &format!("fan-{viewers}"), clock, Duration::from_millis(100)).await;
+    let mut latencies = Vec::with_capacity(viewers * readings);
+    for task in tasks {
+        latencies.extend(task.await.expect("viewer"));
+    }
+    let (_, peak) = server.rss_mib();
+    row("Wages live WebSocket", viewers, viewers * readings, latencies, Some((connected.0, peak)));
+}
+
+async fn bench() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let fan_outs: Vec<usize> = std::env::var("BENCH_VIEWERS")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .map(|v| v.trim().parse().expect("BENCH_VIEWERS: whole numbers"))
+        .collect();
+    let server = Server::start().await;
+    let (idle, _) = server.rss_mib();
+    println!("wages (release, embedded broker, SQLite) idle RSS: {idle:.0} MiB; {seconds} s per run\n");
+    println!("| path | viewers | frames | missed | p50 ms | p99 ms | max ms | RSS MiB | peak RSS MiB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    latency(&server, seconds).await;
+    for viewers in fan_outs {
+        fan_out(&server, viewers, seconds).await;
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(bench());
+}
