@@ -30,6 +30,7 @@ use futures_util::StreamExt;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// When each reading was handed to the publisher, in ns since the run started (+1; 0 = not yet).
 struct Clock {
@@ -105,6 +106,15 @@ impl Server {
         assert_eq!(created.status().as_u16(), 201);
     }
 
+    /// CPU time the server has used so far (user + system), in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).expect("/proc stat");
+        // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat.rsplit_once(')').expect("stat").1.split_whitespace().collect();
+        let ticks: f64 = fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+        ticks / 100.0
+    }
+
     /// `VmRSS` and `VmHWM` (peak) in MiB.
     fn rss_mib(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
@@ -173,16 +183,19 @@ async fn mqtt_viewer(port: u16, id: &str, clock: Arc<Clock>, ready: Arc<AtomicUs
     latencies
 }
 
-/// Latencies of every frame one WebSocket viewer of `id` gets, until `expected` or 5 s of silence.
+/// Latencies of every frame one WebSocket viewer gets, until `expected` or 5 s of silence.
 async fn ws_viewer(url: String, clock: Arc<Clock>, ready: Arc<AtomicUsize>, expected: usize) -> Vec<u64> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket");
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(config), false).await.expect("WebSocket");
     ready.fetch_add(1, Ordering::Relaxed);
     let mut latencies = Vec::with_capacity(expected);
     while latencies.len() < expected {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+        // The first frame waits for every other viewer to connect; after it, 5 s of silence ends the run.
+        let silence = if latencies.is_empty() { Duration::from_secs(180) } else { Duration::from_secs(5) };
+        match tokio::time::timeout(silence, socket.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => {
-                let reading: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-                latencies.extend(reading["tstamp"].as_u64().and_then(|t| clock.latency_us(t)));
+                latencies.extend(tstamp(&text).and_then(|t| clock.latency_us(t)));
             }
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(e))) => panic!("viewer: {e}"),
@@ -192,6 +205,13 @@ async fn ws_viewer(url: String, clock: Arc<Clock>, ready: Arc<AtomicUsize>, expe
     latencies
 }
 
+/// The `tstamp` of a frame, `{"client_id":…,"tstamp":N}`: read directly, so that 10,000
+/// viewers in this process cost the server's 2 cores as little as they can.
+fn tstamp(frame: &str) -> Option<u64> {
+    let digits = frame.split_once("\"tstamp\":")?.1;
+    digits[..digits.find(|c: char| !c.is_ascii_digit())?].parse().ok()
+}
+
 fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -199,12 +219,13 @@ fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
 }
 
-fn row(name: &str, viewers: usize, expected: usize, mut latencies: Vec<u64>, rss: Option<(f64, f64)>) {
+fn row(name: &str, viewers: usize, expected: usize, mut latencies: Vec<u64>, server: Option<(f64, f64, f64)>) {
     latencies.sort_unstable();
     let missed = expected.saturating_sub(latencies.len());
-    let rss = rss.map_or_else(|| " | ".to_owned(), |(now, peak)| format!("{now:.0} | {peak:.0}"));
+    let server = server
+        .map_or_else(|| " | | ".to_owned(), |(cpu, now, peak)| format!("{:.0} % | {now:.0} | {peak:.0}", cpu * 100.0));
     println!(
-        "| {name} | {viewers} | {} | {missed} | {:.1} | {:.1} | {:.1} | {rss} |",
+        "| {name} | {viewers} | {} | {missed} | {:.1} | {:.1} | {:.1} | {server} |",
         latencies.len(),
         percentile_ms(&latencies, 0.5),
         percentile_ms(&latencies, 0.99),
@@ -231,9 +252,12 @@ async fn latency(server: &Server, seconds: u64) {
     let ws = tokio::spawn(ws_viewer(url, clock.clone(), ready.clone(), readings));
     let sub = tokio::spawn(mqtt_viewer(server.mqtt_port, id, clock.clone(), ready.clone(), readings));
     wait_for(&ready, 2).await;
+    let (cpu, started) = (server.cpu_seconds(), Instant::now());
     publish(server, id, "latency", clock, Duration::from_millis(1)).await;
+    let cpu = (server.cpu_seconds() - cpu) / started.elapsed().as_secs_f64();
+    let (rss, peak) = server.rss_mib();
     row("MQTT subscriber (baseline)", 1, readings, sub.await.expect("subscriber"), None);
-    row("Wages live WebSocket", 1, readings, ws.await.expect("viewer"), Some(server.rss_mib()));
+    row("Wages live WebSocket", 1, readings, ws.await.expect("viewer"), Some((cpu, rss, peak)));
 }
 
 /// `viewers` WebSocket viewers of one scale brewing at 10 readings/s.
@@ -258,14 +282,16 @@ async fn fan_out(server: &Server, viewers: usize, seconds: u64) {
         })
         .collect();
     wait_for(&ready, viewers).await;
-    let connected = server.rss_mib();
+    let (connected, _) = server.rss_mib();
+    let (cpu, started) = (server.cpu_seconds(), Instant::now());
     publish(server, &id, &format!("fan-{viewers}"), clock, Duration::from_millis(100)).await;
+    let cpu = (server.cpu_seconds() - cpu) / started.elapsed().as_secs_f64();
     let mut latencies = Vec::with_capacity(viewers * readings);
     for task in tasks {
         latencies.extend(task.await.expect("viewer"));
     }
     let (_, peak) = server.rss_mib();
-    row("Wages live WebSocket", viewers, viewers * readings, latencies, Some((connected.0, peak)));
+    row("Wages live WebSocket", viewers, viewers * readings, latencies, Some((cpu, connected, peak)));
 }
 
 async fn bench() {
@@ -278,8 +304,8 @@ async fn bench() {
     let server = Server::start().await;
     let (idle, _) = server.rss_mib();
     println!("wages (release, embedded broker, SQLite) idle RSS: {idle:.0} MiB; {seconds} s per run\n");
-    println!("| path | viewers | frames | missed | p50 ms | p99 ms | max ms | RSS MiB | peak RSS MiB |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| path | viewers | frames | missed | p50 ms | p99 ms | max ms | server CPU | RSS MiB | peak RSS MiB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     latency(&server, seconds).await;
     for viewers in fan_outs {
         fan_out(&server, viewers, seconds).await;

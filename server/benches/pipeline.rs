@@ -210,7 +210,8 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
             let mut latencies = Vec::new();
             loop {
                 match live.recv().await {
-                    Ok(r) => {
+                    Ok(live) => {
+                        let r = live.reading;
                         stored_count.fetch_add(1, Ordering::Relaxed);
                         let t = usize::try_from(r.tstamp.millis()).unwrap_or(usize::MAX);
                         if t % per_message == per_message - 1

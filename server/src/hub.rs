@@ -8,15 +8,31 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 use wages_codec::{ClientId, Reading};
 
 /// Readings a viewer may fall behind before it skips ahead.
 pub const LIVE_BUFFER: usize = 1024;
 
+/// A stored reading as the live streams send it: its JSON text frame is made once, in
+/// the hub, and shared by every viewer (10,000 viewers must not mean 10,000 encodings).
+#[derive(Clone, Debug)]
+pub struct LiveReading {
+    pub reading: Reading,
+    pub json: Utf8Bytes,
+}
+
+impl LiveReading {
+    fn new(reading: Reading) -> Self {
+        let json = serde_json::to_string(&reading).unwrap_or_default();
+        LiveReading { reading, json: json.into() }
+    }
+}
+
 pub struct Hub {
-    channels: Mutex<HashMap<ClientId, broadcast::Sender<Reading>>>,
-    fleet: broadcast::Sender<Reading>,
+    channels: Mutex<HashMap<ClientId, broadcast::Sender<LiveReading>>>,
+    fleet: broadcast::Sender<LiveReading>,
 }
 
 impl Default for Hub {
@@ -27,12 +43,12 @@ impl Default for Hub {
 
 impl Hub {
     /// From now on, each device's newest reading of every stored batch.
-    pub fn subscribe_fleet(&self) -> broadcast::Receiver<Reading> {
+    pub fn subscribe_fleet(&self) -> broadcast::Receiver<LiveReading> {
         self.fleet.subscribe()
     }
 
     /// The stored readings of `client_id` from now on.
-    pub fn subscribe(&self, client_id: ClientId) -> broadcast::Receiver<Reading> {
+    pub fn subscribe(&self, client_id: ClientId) -> broadcast::Receiver<LiveReading> {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         channels.entry(client_id).or_insert_with(|| broadcast::channel(LIVE_BUFFER).0).subscribe()
     }
@@ -42,7 +58,7 @@ impl Hub {
         if self.fleet.receiver_count() > 0 {
             let mut seen = HashSet::new();
             for r in readings.iter().rev().filter(|r| seen.insert(r.client_id)) {
-                drop(self.fleet.send(*r));
+                drop(self.fleet.send(LiveReading::new(*r)));
             }
         }
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
@@ -52,7 +68,7 @@ impl Hub {
         let mut unwatched = false;
         for r in readings {
             if let Some(tx) = channels.get(&r.client_id) {
-                unwatched |= tx.send(*r).is_err();
+                unwatched |= tx.send(LiveReading::new(*r)).is_err();
             }
         }
         if unwatched {
@@ -75,13 +91,13 @@ mod tests {
         let hub = Hub::default();
         let mut a = hub.subscribe(ClientId::parse("a").unwrap());
         hub.publish(&[reading("a", 1), reading("b", 2), reading("a", 3)]);
-        assert_eq!(a.try_recv().unwrap().tstamp.millis(), 1);
-        assert_eq!(a.try_recv().unwrap().tstamp.millis(), 3);
+        assert_eq!(a.try_recv().unwrap().reading.tstamp.millis(), 1);
+        assert_eq!(a.try_recv().unwrap().reading.tstamp.millis(), 3);
         assert!(a.try_recv().is_err());
         let many: Vec<_> = (0..LIVE_BUFFER as u64 + 10).map(|t| reading("a", t)).collect();
         hub.publish(&many);
         assert!(matches!(a.try_recv(), Err(broadcast::error::TryRecvError::Lagged(10))));
-        assert_eq!(a.try_recv().unwrap().tstamp.millis(), 10);
+        assert_eq!(a.try_recv().unwrap().reading.tstamp.millis(), 10);
         drop(a);
         hub.publish(&[reading("a", 1)]);
         assert!(hub.channels.lock().unwrap().is_empty());
@@ -93,7 +109,7 @@ mod tests {
         let mut fleet = hub.subscribe_fleet();
         hub.publish(&[reading("a", 1), reading("b", 2), reading("a", 3), reading("a", 4)]);
         let mut got: Vec<_> = std::iter::from_fn(|| fleet.try_recv().ok())
-            .map(|r| (r.client_id.to_string(), r.tstamp.millis()))
+            .map(|r| (r.reading.client_id.to_string(), r.reading.tstamp.millis()))
             .collect();
         got.sort();
         assert_eq!(got, [("a".to_owned(), 4), ("b".to_owned(), 2)]);

@@ -97,6 +97,8 @@ pub async fn run(
     let app = http::router(state);
     let local = listener.local_addr()?;
     tracing::info!(address = %local, base_path = config.base_path.as_str(), "wages is listening: http://{local}{}", config.base_path.home());
+    // Live frames are small and must leave at once, not wait for Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| drop(tcp.set_nodelay(true)));
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     ingest.stop().await;
     registry.close().await;
