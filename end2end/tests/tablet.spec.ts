@@ -1,0 +1,42 @@
+import { test, expect, hydrated, screenshot } from './fixtures';
+import { publishReadings, line } from './mqtt';
+
+// What a cafe puts on the counter: a tablet, upright and on its side. Every page fits the
+// screen's width (nothing scrolls sideways) and is screenshotted for a person to look at.
+const tablets = [
+  { name: 'tablet-portrait', width: 820, height: 1180 },
+  { name: 'tablet-landscape', width: 1180, height: 820 },
+];
+
+test('the pages fit a tablet, upright and on its side', async ({ page, request, baseURL, problems }, info) => {
+  const id = `tablet-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Counter scale' } })).status()).toBe(201);
+  const start = Date.now() - 600_000;
+  const messages = Array.from({ length: 30 }, (_, m) =>
+    Array.from({ length: 10 }, (_, i) => {
+      const s = m + i / 10;
+      return line(id, 'flat-white', start + Math.round(s * 1000), Math.round((s < 5 ? 0 : 38 / (1 + Math.exp(-(s - 16) / 3))) * 100) / 100);
+    }).join('\n'),
+  );
+  await publishReadings(baseURL!, id, messages);
+  await expect.poll(async () => (await request.get(`./api/devices/${id}/sessions`)).json().then((s) => s.length)).toBe(1);
+
+  const pages = [
+    ['home', './'],
+    ['device', `./devices/${id}`],
+    ['session', `./devices/${id}/sessions/flat-white`],
+    ['scales', './devices'],
+    ['pipeline', './pipeline'],
+  ];
+  for (const tablet of tablets) {
+    await page.setViewportSize({ width: tablet.width, height: tablet.height });
+    for (const [name, url] of pages) {
+      await page.goto(url);
+      await hydrated(page);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect.soft(overflow, `${name} scrolls sideways on a ${tablet.name}`).toBeLessThanOrEqual(0);
+      await screenshot(page, info.project.name, `${tablet.name}-${name}`);
+    }
+  }
+  expect(problems).toEqual([]);
+});
