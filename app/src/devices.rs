@@ -129,6 +129,15 @@ impl Latest {
     }
 }
 
+/// A frame of the fleet's live stream (`{base}/api/live`): a scale's newest reading of a
+/// stored batch, or the scale itself, `{"device": {…}}`, when its status message arrives.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum FleetFrame {
+    Device { device: Device },
+    Reading(wages_codec::Reading),
+}
+
 /// Every scale for the home dashboard, in [`dashboard_order`], and the server's clock.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fleet {

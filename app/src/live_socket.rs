@@ -1,5 +1,5 @@
-//! The browser end of the server's live WebSockets (`{base}/api/devices/{id}/live` and
-//! `{base}/api/live`): one reading per text frame.
+//! The browser end of the server's live WebSockets (`{base}/api/devices/{id}/live`, one
+//! reading per text frame, and `{base}/api/live`, one fleet frame per text frame).
 //!
 //! The socket reconnects two seconds after it drops (a server restart, a network blip on
 //! a cafe's tablet) and closes when the reactive owner that opened it is cleaned up.
@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use wages_codec::Reading;
+use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -17,22 +17,22 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 /// How long to wait before opening a dropped socket again.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
-struct Follower {
+struct Follower<T> {
     url: String,
-    on_reading: RefCell<Box<dyn FnMut(Reading)>>,
+    on_frame: RefCell<Box<dyn FnMut(T)>>,
     socket: RefCell<Option<WebSocket>>,
     stopped: Cell<bool>,
 }
 
-/// Follows the live stream at `path` (already under the base), calling `on_reading`
-/// with every reading, for as long as the current reactive owner lives.
-pub fn follow(path: &str, on_reading: impl FnMut(Reading) + 'static) {
+/// Follows the live stream at `path` (already under the base), calling `on_frame` with
+/// every frame that reads as a `T`, for as long as the current reactive owner lives.
+pub fn follow<T: DeserializeOwned + 'static>(path: &str, on_frame: impl FnMut(T) + 'static) {
     let location = window().location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
     let Ok(host) = location.host() else { return };
     let follower = Rc::new(Follower {
         url: format!("{scheme}://{host}{path}"),
-        on_reading: RefCell::new(Box::new(on_reading)),
+        on_frame: RefCell::new(Box::new(on_frame)),
         socket: RefCell::new(None),
         stopped: Cell::new(false),
     });
@@ -48,7 +48,7 @@ pub fn follow(path: &str, on_reading: impl FnMut(Reading) + 'static) {
     });
 }
 
-fn connect(follower: &Rc<Follower>) {
+fn connect<T: DeserializeOwned + 'static>(follower: &Rc<Follower<T>>) {
     let Ok(socket) = WebSocket::new(&follower.url) else {
         leptos::logging::warn!("cannot open {}: no WebSocket", follower.url);
         return;
@@ -57,8 +57,8 @@ fn connect(follower: &Rc<Follower>) {
         let follower = follower.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(text) = event.data().as_string() else { return };
-            if let Ok(reading) = serde_json::from_str::<Reading>(&text) {
-                (follower.on_reading.borrow_mut())(reading);
+            if let Ok(frame) = serde_json::from_str::<T>(&text) {
+                (follower.on_frame.borrow_mut())(frame);
             }
         })
     };

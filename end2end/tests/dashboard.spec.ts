@@ -1,5 +1,5 @@
 import { test, expect, hydrated, screenshot } from './fixtures';
-import { publishReadings, line } from './mqtt';
+import { publishReadings, publishStatus, line } from './mqtt';
 
 test('the home dashboard shows every scale, brewing ones first, and follows them live', async ({ page, request, baseURL, problems }, info) => {
   const stamp = `${Date.now().toString(36)}-${info.project.name}`;
@@ -16,6 +16,11 @@ test('the home dashboard shows every scale, brewing ones first, and follows them
   await expect(card(idle)).toContainText('offline');
   await expect(card(idle).getByTestId('card-when')).toHaveText('No readings yet');
   await expect(card(brewer).getByTestId('card-when')).toHaveText('No readings yet');
+
+  // A scale comes online and says its firmware: the card follows without a reload.
+  await publishStatus(baseURL!, idle, 'online;firmware=1.4.2');
+  await expect(card(idle).locator('.badge')).toHaveText('online');
+  await expect(card(idle)).toContainText('firmware 1.4.2');
 
   // A brew starts while the page is open: its card turns live, shows the weight, moves up.
   const start = Date.now();

@@ -1,5 +1,5 @@
 import { test, expect, hydrated, screenshot } from './fixtures';
-import { publishReadings, line } from './mqtt';
+import { publishReadings, publishStatus, line } from './mqtt';
 
 /** 30 s of a typical espresso at 10 Hz, in messages of one second each. */
 function extraction(id: string, session: string, start: number): string[] {
@@ -23,6 +23,10 @@ test('the device page draws an extraction live and lists it afterwards', async (
   await expect(page.getByRole('heading', { name: 'Bar, left group' })).toBeVisible();
   await expect(page.getByTestId('live-empty')).toContainText('Waiting for readings');
   await expect(page.getByTestId('no-sessions')).toBeVisible();
+  await expect(page.getByTestId('presence')).toHaveAttribute('data-online', 'false');
+  await publishStatus(baseURL!, id, 'online;firmware=2.1.0');
+  await expect(page.getByTestId('presence')).toHaveAttribute('data-online', 'true');
+  await expect(page.getByTestId('firmware')).toHaveText('2.1.0');
 
   const start = Date.now() - 30_000;
   await publishReadings(baseURL!, id, extraction(id, 'brew-1', start));

@@ -22,3 +22,15 @@ export async function publishReadings(baseURL: string, clientId: string, payload
 export function line(clientId: string, session: string, tstamp: number, grams: number): string {
   return `client_id=${clientId};session_id=${session};value=${grams};tstamp=${tstamp}`;
 }
+
+/** Publishes a scale's status (`online;firmware=…` or `offline`), retained, as a scale does. */
+export async function publishStatus(baseURL: string, clientId: string, status: string): Promise<void> {
+  const url = new URL('mqtt', baseURL.endsWith('/') ? baseURL : `${baseURL}/`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const client = await mqtt.connectAsync(url.toString(), { clientId: `e2e-status-${clientId}`, protocolVersion: 4 });
+  try {
+    await client.publishAsync(`wages/devices/${clientId}/status`, status, { qos: 1, retain: true });
+  } finally {
+    await client.endAsync();
+  }
+}

@@ -1,6 +1,7 @@
 //! The live hub: readings go out per device as soon as their batch is stored, to
-//! whoever watches that device (the live WebSocket, benchmarks), and each device's
-//! newest reading of every batch goes to whoever watches the whole fleet (the home page).
+//! whoever watches that device (the live WebSocket, benchmarks); each device's newest
+//! reading of every batch, and each change of a device's presence, go to whoever watches
+//! the whole fleet (the home dashboard), as [`FleetFrame`]s.
 //!
 //! Every channel is a bounded broadcast. A viewer that falls behind by more than
 //! [`LIVE_BUFFER`] readings skips ahead (it sees `Lagged`); ingestion never waits for one.
@@ -8,9 +9,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
+use app::devices::FleetFrame;
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 use wages_codec::{ClientId, Reading};
+use wages_store::Device;
 
 /// Readings a viewer may fall behind before it skips ahead.
 pub const LIVE_BUFFER: usize = 1024;
@@ -32,7 +35,8 @@ impl LiveReading {
 
 pub struct Hub {
     channels: Mutex<HashMap<ClientId, broadcast::Sender<LiveReading>>>,
-    fleet: broadcast::Sender<LiveReading>,
+    /// Fleet frames, already in JSON.
+    fleet: broadcast::Sender<Utf8Bytes>,
 }
 
 impl Default for Hub {
@@ -42,9 +46,19 @@ impl Default for Hub {
 }
 
 impl Hub {
-    /// From now on, each device's newest reading of every stored batch.
-    pub fn subscribe_fleet(&self) -> broadcast::Receiver<LiveReading> {
+    /// From now on, each device's newest reading of every stored batch and each presence
+    /// change, as JSON [`FleetFrame`]s.
+    pub fn subscribe_fleet(&self) -> broadcast::Receiver<Utf8Bytes> {
         self.fleet.subscribe()
+    }
+
+    /// Tells the fleet's viewers about a device whose status message arrived.
+    pub fn presence(&self, device: &Device) {
+        if self.fleet.receiver_count() > 0
+            && let Ok(json) = serde_json::to_string(&FleetFrame::Device { device: device.clone() })
+        {
+            drop(self.fleet.send(json.into()));
+        }
     }
 
     /// The stored readings of `client_id` from now on.
@@ -58,7 +72,7 @@ impl Hub {
         if self.fleet.receiver_count() > 0 {
             let mut seen = HashSet::new();
             for r in readings.iter().rev().filter(|r| seen.insert(r.client_id)) {
-                drop(self.fleet.send(LiveReading::new(*r)));
+                drop(self.fleet.send(LiveReading::new(*r).json));
             }
         }
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
@@ -104,14 +118,29 @@ mod tests {
     }
 
     #[test]
-    fn the_fleet_gets_each_devices_newest_reading_of_a_batch() {
+    fn the_fleet_gets_each_devices_newest_reading_of_a_batch_and_presence() {
         let hub = Hub::default();
         let mut fleet = hub.subscribe_fleet();
         hub.publish(&[reading("a", 1), reading("b", 2), reading("a", 3), reading("a", 4)]);
         let mut got: Vec<_> = std::iter::from_fn(|| fleet.try_recv().ok())
-            .map(|r| (r.reading.client_id.to_string(), r.reading.tstamp.millis()))
+            .map(|json| match serde_json::from_str(&json).unwrap() {
+                FleetFrame::Reading(r) => (r.client_id.to_string(), r.tstamp.millis()),
+                FleetFrame::Device { .. } => panic!("a reading was expected: {json}"),
+            })
             .collect();
         got.sort();
         assert_eq!(got, [("a".to_owned(), 4), ("b".to_owned(), 2)]);
+        let device = Device {
+            client_id: ClientId::parse("a").unwrap(),
+            name: "A".into(),
+            created_at: 0,
+            updated_at: 0,
+            online: true,
+            last_seen_at: Some(5),
+            firmware_version: Some("1.0".into()),
+        };
+        hub.presence(&device);
+        let frame: FleetFrame = serde_json::from_str(&fleet.try_recv().unwrap()).unwrap();
+        assert_eq!(frame, FleetFrame::Device { device });
     }
 }

@@ -245,6 +245,30 @@ impl Registry {
         self.require(client_id).await
     }
 
+    /// Records what a scale's status message says: online or not, its firmware when it
+    /// names one (kept otherwise), and that it was seen now. The device as it is now.
+    pub async fn set_presence(
+        &self,
+        client_id: &ClientId,
+        status: &wages_codec::Status,
+    ) -> Result<Device, RegistryError> {
+        let updated = sqlx::query(
+            "UPDATE devices SET online = $1, firmware_version = COALESCE($2, firmware_version), last_seen_at = $3 \
+             WHERE client_id = $4",
+        )
+        .bind(i64::from(status.online))
+        .bind(status.firmware.as_deref())
+        .bind(now_ms())
+        .bind(client_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        self.cache.invalidate(client_id).await;
+        if updated.rows_affected() == 0 {
+            return Err(RegistryError::NotFound(client_id.to_string()));
+        }
+        self.require(client_id).await
+    }
+
     /// Deletes a device.
     pub async fn delete(&self, client_id: &ClientId) -> Result<(), RegistryError> {
         let deleted = sqlx::query("DELETE FROM devices WHERE client_id = $1")

@@ -60,6 +60,7 @@ on_both!(
     registers_and_reads_back,
     refuses_a_duplicate_client_id,
     renames_and_deletes,
+    presence_is_kept,
     unknown_devices_are_not_found,
     lists_and_searches,
     ten_thousand_lookups_make_one_query,
@@ -96,6 +97,23 @@ async fn renames_and_deletes(r: &Registry) {
     assert!(renamed.updated_at > created.updated_at);
     r.delete(&id("scale-01")).await.expect("deleted");
     assert_eq!(r.get(&id("scale-01")).await.expect("lookup"), None);
+}
+
+async fn presence_is_kept(r: &Registry) {
+    use wages_codec::decode_status;
+    r.create(&new("scale-01", "Bar")).await.expect("created");
+    let before = r.require(&id("scale-01")).await.expect("found");
+    assert_eq!((before.online, before.last_seen_at, before.firmware_version), (false, None, None));
+    let online = r.set_presence(&id("scale-01"), &decode_status(b"online;firmware=1.4.2").expect("status")).await;
+    let online = online.expect("updated");
+    assert_eq!((online.online, online.firmware_version.as_deref()), (true, Some("1.4.2")));
+    assert!(online.last_seen_at.is_some());
+    // The cache sees it at once; `offline` without a version keeps the one known.
+    let offline = r.set_presence(&id("scale-01"), &decode_status(b"offline").expect("status")).await.expect("updated");
+    assert_eq!((offline.online, offline.firmware_version.as_deref()), (false, Some("1.4.2")));
+    assert_eq!(r.get(&id("scale-01")).await.expect("lookup"), Some(offline));
+    let ghost = r.set_presence(&id("ghost"), &decode_status(b"online").expect("status")).await;
+    assert_eq!(ghost, Err(RegistryError::NotFound("ghost".into())));
 }
 
 async fn unknown_devices_are_not_found(r: &Registry) {

@@ -56,13 +56,7 @@ pub fn DevicePage() -> impl IntoView {
                             <Title text=device.name.clone() />
                             <header class="device-head">
                                 <h1>{device.name.clone()}</h1>
-                                <p class="muted">
-                                    <code>{id.clone()}</code>
-                                    " · "
-                                    {if device.online { "online" } else { "offline" }}
-                                    " · firmware "
-                                    {device.firmware_version.clone().unwrap_or_else(|| "unknown".into())}
-                                </p>
+                                <PresenceLine device=device.clone() />
                             </header>
                             <LiveGraph client_id=id.clone() name=device.name.clone() sessions_seen />
                             <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
@@ -202,6 +196,40 @@ fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
     }
 }
 
+/// The scale's id, online or not, and firmware; kept current from the fleet's live stream.
+#[component]
+fn PresenceLine(device: wages_store::Device) -> impl IntoView {
+    let id = device.client_id.to_string();
+    let presence = RwSignal::new((device.online, device.firmware_version.clone()));
+    #[cfg(feature = "hydrate")]
+    {
+        use crate::devices::FleetFrame;
+        let path = expect_context::<crate::base::BasePath>().join("/api/live");
+        let mine = device.client_id;
+        Effect::new(move || {
+            crate::live_socket::follow(&path, move |frame: FleetFrame| {
+                if let FleetFrame::Device { device } = frame
+                    && device.client_id == mine
+                {
+                    presence.set((device.online, device.firmware_version));
+                }
+            });
+        });
+    }
+    let online = move || presence.with(|p| p.0);
+    view! {
+        <p class="muted" data-testid="presence" data-online=move || online().to_string()>
+            <code>{id}</code>
+            " · "
+            <span class="badge" class:online=online class:offline=move || !online()>
+                {move || if online() { "online" } else { "offline" }}
+            </span>
+            " · firmware "
+            <span data-testid="firmware">{move || presence.with(|p| p.1.clone().unwrap_or_else(|| "unknown".into()))}</span>
+        </p>
+    }
+}
+
 /// The browser side: the WebSocket, the running session, and the drawing.
 #[cfg(feature = "hydrate")]
 mod live {
@@ -255,7 +283,7 @@ mod live {
             let seeding = Rc::new(RefCell::new(Seeding::default()));
             {
                 let (live, seeding) = (live.clone(), seeding.clone());
-                crate::live_socket::follow(&path, move |reading| {
+                crate::live_socket::follow(&path, move |reading: Reading| {
                     let mut seeding = seeding.borrow_mut();
                     if seeding.done {
                         add(&live, &reading, canvas, figures, Some(sessions_seen));

@@ -158,7 +158,7 @@ mod live {
 
     use leptos::prelude::*;
 
-    use crate::devices::{Latest, ScaleCard, dashboard_order};
+    use crate::devices::{FleetFrame, Latest, ScaleCard, dashboard_order};
 
     /// A scale counts as brewing while its readings keep coming within this long (SPEC §3).
     const LIVE_FOR_MS: u64 = 10_000;
@@ -181,7 +181,21 @@ mod live {
                 let heard = heard.clone();
                 let path = expect_context::<crate::base::BasePath>().join("/api/live");
                 let fetching = Rc::new(RefCell::new(HashSet::<String>::new()));
-                crate::live_socket::follow(&path, move |reading| {
+                crate::live_socket::follow(&path, move |frame: FleetFrame| {
+                    let reading = match frame {
+                        FleetFrame::Reading(reading) => reading,
+                        FleetFrame::Device { device } => {
+                            // Presence: online or not, firmware; a scale new to the page joins it.
+                            cards.update(|cards| {
+                                match cards.iter_mut().find(|c| c.device.client_id == device.client_id) {
+                                    Some(card) => card.device = device,
+                                    None => cards.push(ScaleCard { device, latest: None }),
+                                }
+                                dashboard_order(cards);
+                            });
+                            return;
+                        }
+                    };
                     let id = reading.client_id.to_string();
                     heard.borrow_mut().insert(id.clone(), clock());
                     let same_session = cards.try_update_untracked(|cards| {
@@ -291,8 +305,8 @@ fn ProtocolCard() -> impl IntoView {
                     <tr><th>"Topic"</th><th>"Payload"</th></tr>
                 </thead>
                 <tbody>
-                    <tr><td><code>"wages/devices/{client_id}/readings"</code></td><td>"one or more readings, QoS 1"</td></tr>
-                    <tr><td><code>"wages/devices/{client_id}/status"</code></td><td><code>"online"</code>" or "<code>"offline"</code>", retained"</td></tr>
+                    <tr><td><code>"wages/"<wbr />"devices/"<wbr />"{client_id}/"<wbr />"readings"</code></td><td>"one or more readings, QoS 1"</td></tr>
+                    <tr><td><code>"wages/"<wbr />"devices/"<wbr />"{client_id}/"<wbr />"status"</code></td><td><code>"online"</code>" or "<code>"offline"</code>", with "<code>";firmware=1.4.2"</code>" if known, retained"</td></tr>
                     <tr><td><code>"wages/firmware"</code></td><td>"the fleet's firmware offer, retained"</td></tr>
                 </tbody>
             </table>

@@ -50,9 +50,10 @@ pub async fn live(
 }
 
 /// Upgrades to the live stream of the whole fleet: each scale's newest reading of every
-/// stored batch, so a dashboard follows all scales at a bounded rate.
+/// stored batch (so a dashboard follows all scales at a bounded rate), and
+/// `{"device": {…}}` when a scale's status message arrives.
 #[utoipa::path(get, path = "/api/live", tag = "devices",
-    responses((status = 101, description = "WebSocket: one JSON text frame per scale per stored batch, its newest reading"),
+    responses((status = 101, description = "WebSocket: one JSON text frame per scale per stored batch, its newest reading; {\"device\": {…}} when a scale's status changes"),
         (status = 400, body = super::error::ErrorBody)))]
 pub async fn fleet(
     State(state): State<AppState>,
@@ -81,12 +82,29 @@ fn viewer(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 const VIEWER_BUFFER: usize = 4096;
 
 /// Sends readings until the viewer leaves, stalls, or the server stops.
-async fn follow(mut socket: WebSocket, mut readings: broadcast::Receiver<LiveReading>) {
+/// What the live streams send: each item already knows its JSON frame.
+trait Frame: Clone + Send + 'static {
+    fn json(self) -> axum::extract::ws::Utf8Bytes;
+}
+
+impl Frame for LiveReading {
+    fn json(self) -> axum::extract::ws::Utf8Bytes {
+        self.json
+    }
+}
+
+impl Frame for axum::extract::ws::Utf8Bytes {
+    fn json(self) -> axum::extract::ws::Utf8Bytes {
+        self
+    }
+}
+
+async fn follow<T: Frame>(mut socket: WebSocket, mut readings: broadcast::Receiver<T>) {
     loop {
         tokio::select! {
             next = readings.recv() => match next {
-                Ok(live) => {
-                    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(live.json))).await {
+                Ok(frame) => {
+                    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(frame.json()))).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) | Err(_) => return,
                     }

@@ -13,6 +13,12 @@ pub fn topic_client_id(topic: &str) -> Option<ClientId> {
     ClientId::parse(id).ok()
 }
 
+/// The `{client_id}` of `wages/devices/{client_id}/status`.
+pub fn topic_status_client_id(topic: &str) -> Option<ClientId> {
+    let id = topic.strip_prefix("wages/devices/")?.strip_suffix("/status")?;
+    ClientId::parse(id).ok()
+}
+
 /// The outcome of checking one message before the registry is asked.
 #[derive(Debug, Default, PartialEq)]
 pub struct Checked {
@@ -68,6 +74,11 @@ mod tests {
         assert_eq!(topic_client_id("wages/devices/a.b/readings"), None);
         assert_eq!(topic_client_id("wages/devices/scale-01/status"), None);
         assert_eq!(topic_client_id("other/scale-01/readings"), None);
+        assert_eq!(
+            topic_status_client_id("wages/devices/scale-01/status").map(|c| c.to_string()),
+            Some("scale-01".into())
+        );
+        assert_eq!(topic_status_client_id("wages/devices/scale-01/readings"), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use wages_codec::{ClientId, Reading};
 use wages_store::{NewDevice, ReadingsStore, Registry, RegistryError};
 
-pub use check::{Checked, check_message, topic_client_id};
+pub use check::{Checked, check_message, topic_client_id, topic_status_client_id};
 pub use stats::{MAX_DEAD_LETTERS, Stats};
 
 use crate::broker::MAX_PACKET_BYTES;
@@ -35,6 +35,9 @@ use worker::{Shared, Work, Worker};
 
 /// The topic filter readings arrive on.
 pub const READINGS_FILTER: &str = "wages/devices/+/readings";
+/// The topic filter scales' status messages arrive on. They are retained, so on
+/// subscribing the broker sends each scale's latest.
+pub const STATUS_FILTER: &str = "wages/devices/+/status";
 /// Messages between arrival and acknowledgement, at most.
 pub const MAX_IN_FLIGHT: usize = 4096;
 /// Payload bytes between arrival and acknowledgement, at most.
@@ -187,7 +190,7 @@ pub async fn run(parts: Parts) {
     // Acknowledgements wait in the client's queue until the event loop sends them.
     let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target), MAX_IN_FLIGHT + 64);
     let (done, mut finished) = mpsc::unbounded_channel();
-    let shared = Shared { storage, stats: stats.clone(), hub, done, stop: stop.clone() };
+    let shared = Shared { storage, stats: stats.clone(), hub: hub.clone(), done, stop: stop.clone() };
     let start = |settings: PipelineSettings| -> Vec<Worker> {
         (0..settings.concurrency).map(|_| worker::spawn(settings, shared.clone(), MAX_IN_FLIGHT)).collect()
     };
@@ -215,10 +218,17 @@ pub async fn run(parts: Parts) {
                     if ack.session_present {
                         stats.set_subscribed(true);
                     } else {
-                        let _ = client.try_subscribe(READINGS_FILTER, QoS::AtLeastOnce);
+                        let filters = [READINGS_FILTER, STATUS_FILTER]
+                            .map(|f| rumqttc::SubscribeFilter::new(f.to_owned(), QoS::AtLeastOnce));
+                        let _ = client.try_subscribe_many(filters);
                     }
                 }
                 Ok(Event::Incoming(Packet::SubAck(_))) => stats.set_subscribed(true),
+                Ok(Event::Incoming(Packet::Publish(publish))) if topic_status_client_id(&publish.topic).is_some() => {
+                    presence(&publish, &registry, auto_register, &stats, &hub).await;
+                    let seq = flight.push(publish);
+                    flight.finish(&[seq], &client);
+                }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
                     stats.message();
                     let readings = accept(&publish, &registry, auto_register, &stats).await;
@@ -290,6 +300,32 @@ async fn accept(publish: &Publish, registry: &Registry, auto_register: bool, sta
             tracing::warn!(error = %e, "device lookup failed; accepting readings for {client_id}");
             checked.readings
         }
+    }
+}
+
+/// Records a scale's status message (SPEC §2) in the registry and tells the fleet's
+/// viewers; a refused one is a dead letter. An empty payload (a retained status being
+/// cleared) is let be.
+async fn presence(publish: &Publish, registry: &Registry, auto_register: bool, stats: &Stats, hub: &Hub) {
+    let Some(client_id) = topic_status_client_id(&publish.topic) else { return };
+    if publish.payload.is_empty() {
+        return;
+    }
+    let status = match wages_codec::decode_status(&publish.payload) {
+        Ok(status) => status,
+        Err(e) => return stats.reject(&publish.topic, &publish.payload, "bad_status", e.to_string()),
+    };
+    let updated = match known(registry, client_id, auto_register).await {
+        Ok(true) => registry.set_presence(&client_id, &status).await,
+        Ok(false) => {
+            let why = format!("device {client_id} is not registered (WAGES_AUTO_REGISTER is off)");
+            return stats.reject(&publish.topic, &publish.payload, "unknown_device", why);
+        }
+        Err(e) => Err(e),
+    };
+    match updated {
+        Ok(device) => hub.presence(&device),
+        Err(e) => tracing::warn!(error = %e, client_id = %client_id, "the status of a scale could not be recorded"),
     }
 }
 
