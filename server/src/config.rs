@@ -252,7 +252,8 @@ fn parse_http_url(v: &str) -> Option<String> {
     (matches!(url.scheme(), "http" | "https") && url.host_str().is_some()).then(|| v.trim_end_matches('/').to_owned())
 }
 
-fn parse_broker(v: &str) -> Option<ExternalBroker> {
+/// An `mqtt://` or `mqtts://` URL with nothing after the host and port.
+pub(crate) fn parse_broker(v: &str) -> Option<ExternalBroker> {
     let url = url::Url::parse(v).ok()?;
     let tls = match url.scheme() {
         "mqtt" | "tcp" => false,
@@ -362,7 +363,8 @@ impl Config {
     pub fn help() -> String {
         let mut out = String::from(
             "wages: connected coffee scales: registry, MQTT ingestion, live graphs\n\n\
-             Usage: wages [--help | --version]\n\n\
+             Usage: wages [--help | --version]\n\
+             \x20      wages simulate [OPTIONS]   simulated scales (see wages simulate --help)\n\n\
              Configuration comes from environment variables (a .env file is read if present):\n\n",
         );
         let width = VARIABLES.iter().map(|v| v.name.len()).max().unwrap_or(0);

@@ -26,6 +26,7 @@ pub mod hub;
 pub mod ingest;
 pub mod mqtt_ws;
 pub mod pipeline;
+pub mod simulate;
 pub mod telemetry;
 pub mod tls;
 

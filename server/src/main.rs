@@ -17,6 +17,7 @@ fn main() -> ExitCode {
             println!("wages {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        Some("simulate") => return simulate(std::env::args().skip(2).collect()),
         Some(other) => {
             eprintln!("wages: unknown argument {other:?}; see wages --help");
             return ExitCode::from(2);
@@ -75,4 +76,38 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `wages simulate …`: see [`wages_server::simulate`].
+#[allow(clippy::print_stdout)] // the summary and --help answer on stdout
+fn simulate(args: Vec<String>) -> ExitCode {
+    use wages_server::simulate::{HELP, Options, run};
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match Options::parse(args) {
+        Ok(options) => options,
+        Err(line) => {
+            eprintln!("wages simulate: {line}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wages simulate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&options)) {
+        Ok(p) => {
+            println!("published {} readings in {} sessions from {} scales", p.readings, p.sessions, p.devices);
+            ExitCode::SUCCESS
+        }
+        Err(line) => {
+            eprintln!("wages simulate: {line}");
+            ExitCode::FAILURE
+        }
+    }
 }

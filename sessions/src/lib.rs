@@ -31,6 +31,8 @@
 //! assert!(summary.live);
 //! ```
 
+pub mod simulate;
+
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,260 @@
+//! `wages simulate`: scales without hardware, for demos and load. Each simulated scale
+//! is its own MQTT client (its `client_id` as MQTT client id, `offline` as its last will),
+//! announces itself `online;firmware=…` (retained), then brews: every session is a
+//! realistic extraction from [`wages_sessions::simulate`] (the curve the browser's
+//! simulator tab uses too), one reading per QoS 1 message at the given rate, in real time.
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, QoS, TlsConfiguration, Transport};
+use wages_sessions::simulate::Extraction;
+
+use crate::config::ExternalBroker;
+
+/// The firmware simulated scales report.
+pub const FIRMWARE: &str = concat!("sim-", env!("CARGO_PKG_VERSION"));
+
+/// What to simulate, from the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    pub broker: ExternalBroker,
+    pub devices: u32,
+    /// Readings per second per scale.
+    pub rate: u32,
+    /// Sessions per scale, one after the other.
+    pub sessions: u32,
+    pub seconds: u32,
+    pub grams: f64,
+    /// `http://host:port{base}` of a Wages server to register the scales with first.
+    pub register: Option<String>,
+    /// Scales are `{prefix}-01`, `{prefix}-02`, …
+    pub prefix: String,
+}
+
+pub const HELP: &str = "\
+wages simulate: publishes realistic extractions from simulated scales
+
+Usage: wages simulate [OPTIONS]
+
+Options:
+  --url URL         broker to publish to, mqtt:// or mqtts:// [default: mqtt://127.0.0.1:1883]
+  --devices N       scales, 1 to 10000 [default: 4]
+  --rate HZ         readings per second per scale, 1 to 1000 [default: 10]
+  --sessions N      extractions per scale, one after another, 1 to 1000 [default: 1]
+  --seconds S       length of an extraction, 1 to 600 [default: 30]
+  --grams G         weight in the cup at the end, 1 to 1000 [default: 36]
+  --prefix P        scales are named P-01, P-02, … [default: sim]
+  --register URL    register the scales first with the Wages server at URL
+                    (e.g. http://127.0.0.1:3000, with its base path if it has one)
+";
+
+impl Options {
+    /// Reads `--name value` pairs; one readable line per mistake.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut options = Options {
+            broker: crate::config::parse_broker("mqtt://127.0.0.1:1883").ok_or("default broker")?,
+            devices: 4,
+            rate: 10,
+            sessions: 1,
+            seconds: 30,
+            grams: 36.0,
+            register: None,
+            prefix: "sim".into(),
+        };
+        let mut args = args.into_iter();
+        while let Some(name) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{name} needs a value; see wages simulate --help"))?;
+            let number = |low: u32, high: u32| -> Result<u32, String> {
+                value
+                    .parse()
+                    .ok()
+                    .filter(|n| (low..=high).contains(n))
+                    .ok_or_else(|| format!("{name} {value:?}: expected a whole number from {low} to {high}"))
+            };
+            match name.as_str() {
+                "--url" => {
+                    options.broker = crate::config::parse_broker(&value).ok_or_else(|| {
+                        format!("--url {value:?}: expected mqtt://host[:port] or mqtts://host[:port]")
+                    })?;
+                }
+                "--devices" => options.devices = number(1, 10_000)?,
+                "--rate" => options.rate = number(1, 1000)?,
+                "--sessions" => options.sessions = number(1, 1000)?,
+                "--seconds" => options.seconds = number(1, 600)?,
+                "--grams" => options.grams = f64::from(number(1, 1000)?),
+                "--prefix" => {
+                    // The longest scale name, `{prefix}-10000`, must still be a client_id.
+                    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+                    if value.is_empty() || value.len() > 58 || !value.chars().all(valid) {
+                        return Err(format!("--prefix {value:?}: expected 1 to 58 of A-Z a-z 0-9 - _"));
+                    }
+                    options.prefix = value;
+                }
+                "--register" => {
+                    let url = url::Url::parse(&value).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+                    url.ok_or_else(|| format!("--register {value:?}: expected http://host:port[/base]"))?;
+                    options.register = Some(value.trim_end_matches('/').to_owned());
+                }
+                _ => return Err(format!("unknown option {name:?}; see wages simulate --help")),
+            }
+        }
+        Ok(options)
+    }
+
+    fn device(&self, n: u32) -> String {
+        format!("{}-{n:02}", self.prefix)
+    }
+}
+
+/// What a run published.
+#[derive(Debug, PartialEq)]
+pub struct Published {
+    pub devices: u32,
+    pub sessions: u64,
+    pub readings: u64,
+}
+
+/// Registers the scales (when asked), then runs them all until their sessions are done.
+pub async fn run(options: &Options) -> Result<Published, String> {
+    if let Some(server) = &options.register {
+        register(server, options).await?;
+    }
+    let tls = if options.broker.tls { Some(crate::tls::client_config()?) } else { None };
+    let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let scales: Vec<_> = (1..=options.devices)
+        .map(|n| tokio::spawn(scale(options.clone(), options.device(n), n, run_id, tls.clone())))
+        .collect();
+    let mut published = Published { devices: options.devices, sessions: 0, readings: 0 };
+    for scale in scales {
+        let readings = scale.await.map_err(|e| format!("a simulated scale stopped: {e}"))??;
+        published.sessions += u64::from(options.sessions);
+        published.readings += readings;
+    }
+    Ok(published)
+}
+
+async fn register(server: &str, options: &Options) -> Result<(), String> {
+    let http = reqwest::Client::new();
+    for n in 1..=options.devices {
+        let id = options.device(n);
+        let body = serde_json::json!({"client_id": id, "name": format!("Simulated scale {n}")});
+        let response = http
+            .post(format!("{server}/api/devices"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("cannot register {id} at {server}: {e}"))?;
+        // 409: registered already, by an earlier run.
+        if !(response.status().is_success() || response.status().as_u16() == 409) {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            return Err(format!("registering {id} at {server}: {status} {text}"));
+        }
+    }
+    Ok(())
+}
+
+/// One scale: connect, announce, brew every session, say goodbye. Returns the readings sent.
+async fn scale(
+    options: Options,
+    id: String,
+    n: u32,
+    run_id: u64,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+) -> Result<u64, String> {
+    let status_topic = format!("wages/devices/{id}/status");
+    let mut mqtt = MqttOptions::new(&id, options.broker.host.clone(), options.broker.port);
+    mqtt.set_keep_alive(Duration::from_secs(30)).set_inflight(100);
+    mqtt.set_last_will(LastWill::new(&status_topic, "offline", QoS::AtLeastOnce, true));
+    if let (Some(user), Some(pass)) = (&options.broker.username, &options.broker.password) {
+        mqtt.set_credentials(user, pass);
+    }
+    if let Some(tls) = tls {
+        mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+    }
+    let (client, mut eventloop) = AsyncClient::new(mqtt, 1000);
+    // The event loop runs beside the brewing; it ends once the DISCONNECT has gone out.
+    let connection = tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    });
+    let online = format!("online;firmware={FIRMWARE}");
+    let announce = client.publish(&status_topic, QoS::AtLeastOnce, true, online).await;
+    announce.map_err(|e| format!("{id}: {e}"))?;
+    let topic = format!("wages/devices/{id}/readings");
+    let mut sent = 0;
+    'sessions: for k in 1..=options.sessions {
+        let shot = Extraction {
+            target_grams: options.grams,
+            duration_ms: u64::from(options.seconds) * 1000,
+            rate_hz: options.rate,
+            seed: u64::from(n) << 32 | u64::from(k),
+        };
+        let session = format!("sim-{run_id}-{k}");
+        let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(options.rate)));
+        // Reading times follow the curve's own clock, so no two share a millisecond.
+        let start = now_ms();
+        for (t, grams) in shot.samples() {
+            ticks.tick().await;
+            if connection.is_finished() {
+                // The connection failed: its error is the answer.
+                break 'sessions;
+            }
+            let tstamp = start + t;
+            let line = format!("client_id={id};session_id={session};value={grams};tstamp={tstamp}");
+            client.publish(&topic, QoS::AtLeastOnce, false, line).await.map_err(|e| format!("{id}: {e}"))?;
+            sent += 1;
+        }
+    }
+    if connection.is_finished() {
+        return match connection.await {
+            Ok(Err(e)) => Err(format!("{id}: the broker: {e}")),
+            _ => Err(format!("{id}: the connection ended early")),
+        };
+    }
+    let offline = client.publish(&status_topic, QoS::AtLeastOnce, true, "offline").await;
+    offline.map_err(|e| format!("{id}: {e}"))?;
+    client.disconnect().await.map_err(|e| format!("{id}: {e}"))?;
+    match tokio::time::timeout(Duration::from_secs(30), connection).await {
+        Ok(Ok(Ok(()))) => Ok(sent),
+        Ok(Ok(Err(e))) => Err(format!("{id}: the broker: {e}")),
+        Ok(Err(e)) => Err(format!("{id}: {e}")),
+        Err(_) => Err(format!("{id}: the broker did not take the last messages within 30 s")),
+    }
+}
+
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn options_have_defaults_and_bounds() {
+        let o = parse(&[]).unwrap();
+        assert_eq!((o.devices, o.rate, o.sessions, o.seconds, o.grams), (4, 10, 1, 30, 36.0));
+        assert_eq!((o.broker.host.as_str(), o.broker.port, o.register), ("127.0.0.1", 1883, None));
+        let o = parse(&["--url", "mqtts://b.local", "--devices", "3", "--register", "http://h:3000/wages/"]).unwrap();
+        assert_eq!((o.broker.tls, o.broker.port, o.devices), (true, 8883, 3));
+        assert_eq!(o.register.as_deref(), Some("http://h:3000/wages"));
+        assert_eq!(o.device(3), "sim-03");
+        assert_eq!(parse(&["--rate", "0"]).unwrap_err(), "--rate \"0\": expected a whole number from 1 to 1000");
+        assert_eq!(parse(&["--devices"]).unwrap_err(), "--devices needs a value; see wages simulate --help");
+        assert!(parse(&["--url", "http://x"]).unwrap_err().starts_with("--url"));
+        assert!(parse(&["--prefix", "a b"]).unwrap_err().starts_with("--prefix"));
+        assert!(parse(&["--colour", "red"]).unwrap_err().starts_with("unknown option"));
+    }
+}

@@ -1,0 +1,66 @@
+//! `wages simulate`, the real binary, against a real server's embedded broker: it
+//! registers its scales, they announce themselves, brew, and go offline; storage holds
+//! exactly the sessions and readings asked for.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Db, TestServer};
+
+#[tokio::test]
+async fn simulated_scales_land_in_storage_with_exact_counts() {
+    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    let broker = server.mqtt.expect("embedded broker");
+    let args = [
+        "simulate",
+        "--url",
+        &format!("mqtt://{broker}"),
+        "--devices",
+        "3",
+        "--rate",
+        "50",
+        "--seconds",
+        "2",
+        "--sessions",
+        "2",
+        "--prefix",
+        "simt",
+        "--register",
+        &server.url(""),
+    ];
+    let out = tokio::task::spawn_blocking({
+        let args = args.map(str::to_owned);
+        move || Command::new(env!("CARGO_BIN_EXE_wages")).args(args).output().expect("wages simulate runs")
+    })
+    .await
+    .expect("joined");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(stdout.trim(), "published 600 readings in 6 sessions from 3 scales");
+
+    for n in 1..=3 {
+        let path = format!("/api/devices/simt-0{n}/sessions");
+        let sessions = server
+            .eventually(&path, |s| s.as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|s| s["count"] == 100)))
+            .await;
+        let final_weight = sessions[0]["final_weight"].as_f64().expect("final weight");
+        assert!((35.0..=37.0).contains(&final_weight), "{sessions}");
+        let device = server.eventually(&format!("/api/devices/simt-0{n}"), |d| d["online"] == false).await;
+        assert_eq!(device["firmware_version"], wages_server::simulate::FIRMWARE);
+        assert_eq!(device["name"], format!("Simulated scale {n}"));
+    }
+    server.stop().await;
+}
+
+#[test]
+fn bad_options_get_one_readable_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wages")).args(["simulate", "--rate", "fast"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "wages simulate: --rate \"fast\": expected a whole number from 1 to 1000"
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_wages")).args(["simulate", "--help"]).output().expect("runs");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--register URL"));
+}
