@@ -99,7 +99,7 @@ pub fn App() -> impl IntoView {
                 // In-order streaming: each page arrives whole, so it reads (and its forms work)
                 // before the WASM loads; out-of-order streaming needs JS to fill in its parts.
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::InOrder />
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::InOrder />
                     // Async: the whole page waits for its data, so an unknown scale answers 404.
                     <Route path=path!("/devices/:client_id") view=DevicePage ssr=SsrMode::Async />

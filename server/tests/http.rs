@@ -47,7 +47,7 @@ async fn serves_everything_under(base: &str) {
 
     // The server function answers at {base}/api/fn/…, as the browser calls it.
     let url = server.url(<app::status::ServerStatus as ServerFn>::PATH);
-    let res = reqwest::Client::new()
+    let res = common::http()
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body("")
@@ -62,12 +62,12 @@ async fn serves_everything_under(base: &str) {
     server.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_everything_at_the_root() {
     serves_everything_under("").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_everything_under_a_base_path() {
     serves_everything_under("/wages").await;
 }

@@ -114,7 +114,7 @@ impl TestServer {
     /// Registers a scale through the API (its name is its id).
     pub async fn register(&self, id: &str) {
         let body = serde_json::json!({"client_id": id, "name": id});
-        let res = reqwest::Client::new().post(self.url("/api/devices")).json(&body).send().await;
+        let res = http().post(self.url("/api/devices")).json(&body).send().await;
         assert_eq!(res.expect("register").status().as_u16(), 201);
     }
 
@@ -133,14 +133,14 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let res = reqwest::get(self.url(path)).await.expect("request");
+        let res = http().get(self.url(path)).send().await.expect("request");
         let status = res.status().as_u16();
         (status, res.text().await.expect("body"))
     }
 
     /// GETs `path` and reads the JSON body.
     pub async fn json(&self, path: &str) -> serde_json::Value {
-        reqwest::get(self.url(path)).await.expect("get").json().await.expect("json")
+        http().get(self.url(path)).send().await.expect("get").json().await.expect("json")
     }
 
     /// Polls `path` until `done` holds for its JSON, or fails after 15 s.
@@ -162,4 +162,10 @@ impl TestServer {
         }
         self.task.await.expect("server task").expect("clean shutdown");
     }
+}
+
+/// An HTTP client whose requests fail after 30 s: a stuck request fails its test, with
+/// the request named, instead of hanging the run.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("HTTP client")
 }
