@@ -39,6 +39,14 @@ pub async fn delete_device(client_id: String) -> Result<(), AppError> {
     Ok(registry.delete(&id).await?)
 }
 
+/// The registered scale `client_id` names, or a 404.
+#[cfg(feature = "ssr")]
+async fn registered(client_id: &str) -> Result<Device, AppError> {
+    let id = wages_codec::ClientId::parse(client_id)
+        .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
+    Ok(expect_context::<wages_store::Registry>().require(&id).await?)
+}
+
 /// The server's clock in ms since the epoch, which decides whether a session is live.
 #[cfg(feature = "ssr")]
 fn now_ms() -> u64 {
@@ -60,9 +68,8 @@ pub const HISTORY_LENGTH: u32 = 50;
 #[server(prefix = "/api/fn")]
 pub async fn read_scale(client_id: String) -> Result<ScaleHistory, AppError> {
     let found = async {
-        let id = wages_codec::ClientId::parse(&client_id)
-            .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
-        let device = expect_context::<wages_store::Registry>().require(&id).await?;
+        let device = registered(&client_id).await?;
+        let id = device.client_id;
         let now = now_ms();
         let readings = expect_context::<wages_store::ReadingsStore>();
         let sessions = readings.sessions(&id, HISTORY_LENGTH, None, now).await?;
@@ -76,9 +83,7 @@ pub async fn read_scale(client_id: String) -> Result<ScaleHistory, AppError> {
 #[server(prefix = "/api/fn")]
 pub async fn live_readings(client_id: String) -> Result<Vec<wages_codec::Reading>, AppError> {
     let found = async {
-        let id = wages_codec::ClientId::parse(&client_id)
-            .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
-        expect_context::<wages_store::Registry>().require(&id).await?;
+        let id = registered(&client_id).await?.client_id;
         let now = now_ms();
         let readings = expect_context::<wages_store::ReadingsStore>();
         match readings.sessions(&id, 1, None, now).await?.first() {
@@ -177,10 +182,7 @@ pub async fn read_fleet() -> Result<Fleet, AppError> {
 #[server(prefix = "/api/fn")]
 pub async fn read_scale_card(client_id: String) -> Result<ScaleCard, AppError> {
     let found = async {
-        let id = wages_codec::ClientId::parse(&client_id)
-            .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
-        let device = expect_context::<wages_store::Registry>().require(&id).await?;
-        card_of(device, now_ms()).await
+        card_of(registered(&client_id).await?, now_ms()).await
     };
     with_status(found.await)
 }
