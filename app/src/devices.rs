@@ -181,9 +181,7 @@ pub async fn read_fleet() -> Result<Fleet, AppError> {
 /// session it has not seen start, or a scale registered since it opened.
 #[server(prefix = "/api/fn")]
 pub async fn read_scale_card(client_id: String) -> Result<ScaleCard, AppError> {
-    let found = async {
-        card_of(registered(&client_id).await?, now_ms()).await
-    };
+    let found = async { card_of(registered(&client_id).await?, now_ms()).await };
     with_status(found.await)
 }
 

@@ -12,6 +12,7 @@
 //! - [`form`]: an action form that follows the base path before the WASM loads.
 //! - `graph` (browser only): extraction graphs drawn with plotters on a canvas.
 //! - `live_socket` (browser only): follows the server's live WebSockets, reconnecting.
+//! - [`firmware`]: the firmware rollout, scale by scale, and publishing an offer.
 //! - [`pipeline`]: the ingest pipeline's figures and settings, and their server functions.
 //! - `pages`: one module per page.
 
@@ -21,6 +22,7 @@ pub mod base;
 pub mod checker;
 pub mod devices;
 pub mod error;
+pub mod firmware;
 pub mod form;
 #[cfg(feature = "hydrate")]
 pub mod graph;
@@ -36,7 +38,7 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
-use crate::pages::{DevicePage, DevicesPage, HomePage, NotFound, PipelinePage, SessionPage};
+use crate::pages::{DevicePage, DevicesPage, FirmwarePage, HomePage, NotFound, PipelinePage, SessionPage};
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -71,6 +73,7 @@ pub fn App() -> impl IntoView {
     let home = base.home();
     let devices = base.join("/devices");
     let pipeline = base.join("/pipeline");
+    let firmware = base.join("/firmware");
 
     // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
@@ -93,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <A href=home exact=true>"Overview"</A>
                     <A href=devices>"Scales"</A>
                     <A href=pipeline>"Pipeline"</A>
+                    <A href=firmware>"Firmware"</A>
                 </nav>
             </header>
             <main>
@@ -105,6 +109,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices/:client_id") view=DevicePage ssr=SsrMode::Async />
                     <Route path=path!("/devices/:client_id/sessions/:session_id") view=SessionPage ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
+                    <Route path=path!("/firmware") view=FirmwarePage ssr=SsrMode::InOrder />
                 </Routes>
             </main>
             <footer class="footer">

@@ -136,6 +136,14 @@ pub trait PipelineControl: Send + Sync {
         &self,
         settings: PipelineSettings,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+    /// The fleet's firmware offer as the broker holds it (retained on `wages/firmware`).
+    fn firmware_offer(&self) -> Option<wages_codec::FirmwareOffer>;
+    /// Publishes `offer`, retained, to the fleet or to one scale; done once the broker has it.
+    fn offer_firmware(
+        &self,
+        offer: wages_codec::FirmwareOffer,
+        client_id: Option<wages_codec::ClientId>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
 }
 
 /// The running pipeline in the Leptos context.
@@ -144,7 +152,7 @@ pub trait PipelineControl: Send + Sync {
 pub struct PipelineHandle(pub std::sync::Arc<dyn PipelineControl>);
 
 #[cfg(feature = "ssr")]
-fn handle() -> Result<PipelineHandle, AppError> {
+pub(crate) fn handle() -> Result<PipelineHandle, AppError> {
     use_context::<PipelineHandle>().ok_or_else(|| AppError::Unavailable("ingestion is not running".into()))
 }
 

@@ -59,6 +59,7 @@
 
 mod encode;
 pub mod error;
+mod firmware;
 mod json;
 mod message;
 mod status;
@@ -68,6 +69,7 @@ pub mod types;
 
 pub use encode::{encode_json, encode_text};
 pub use error::{DecodeError, Field, InvalidValue, MessageError, Problem};
+pub use firmware::{FirmwareOffer, MAX_FIRMWARE_URL_LEN, decode_offer};
 pub use message::{Lines, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, decode_line, decode_message};
 pub use status::{MAX_FIRMWARE_LEN, Status, StatusError, decode_status};
 pub use types::{ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Reading, SessionId, Timestamp};

@@ -57,14 +57,19 @@ pub fn decode_status(payload: &[u8]) -> Result<Status, StatusError> {
         None => None,
         Some(rest) => {
             let version = rest.strip_prefix("firmware=").ok_or_else(refuse)?;
-            let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-');
-            if version.is_empty() || version.len() > MAX_FIRMWARE_LEN || !version.chars().all(allowed) {
+            if !valid_firmware(version) {
                 return Err(refuse());
             }
             Some(version.to_owned())
         }
     };
     Ok(Status { online, firmware })
+}
+
+/// A firmware version: 1 to [`MAX_FIRMWARE_LEN`] of `A-Z a-z 0-9 . _ + -`.
+pub(crate) fn valid_firmware(version: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-');
+    !version.is_empty() && version.len() <= MAX_FIRMWARE_LEN && version.chars().all(allowed)
 }
 
 impl fmt::Display for Status {

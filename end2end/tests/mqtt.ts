@@ -34,3 +34,17 @@ export async function publishStatus(baseURL: string, clientId: string, status: s
     await client.endAsync();
   }
 }
+
+/** Subscribes to `topic` through `{base}/mqtt` and resolves with the first message's payload. */
+export async function firstMessage(baseURL: string, topic: string, clientId: string): Promise<string> {
+  const url = new URL('mqtt', baseURL.endsWith('/') ? baseURL : `${baseURL}/`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  const client = await mqtt.connectAsync(url.toString(), { clientId, protocolVersion: 4 });
+  try {
+    const message = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
+    await client.subscribeAsync(topic, { qos: 1 });
+    return await message;
+  } finally {
+    await client.endAsync();
+  }
+}

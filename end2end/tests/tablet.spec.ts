@@ -27,6 +27,7 @@ test('the pages fit a tablet, upright and on its side', async ({ page, request, 
     ['session', `./devices/${id}/sessions/flat-white`],
     ['scales', './devices'],
     ['pipeline', './pipeline'],
+    ['firmware', './firmware'],
   ];
   for (const tablet of tablets) {
     await page.setViewportSize({ width: tablet.width, height: tablet.height });

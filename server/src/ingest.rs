@@ -79,7 +79,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
     let (stop, stopped) = watch::channel(false);
     let (requests, requested) = mpsc::channel(4);
     let task = tokio::spawn(pipeline::run(Parts {
-        target,
+        target: target.clone(),
         storage: readings.clone(),
         registry,
         hub: hub.clone(),
@@ -99,7 +99,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         }
         tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
     }
-    let control = Arc::new(Control { stats, broker, requests });
+    let control = Arc::new(Control { stats, broker, requests, target });
     Ok(Ingest { control, hub, readings, embedded_tcp, stop, task })
 }
 

@@ -2,6 +2,7 @@
 
 mod device;
 mod devices;
+mod firmware;
 mod home;
 mod not_found;
 mod pipeline;
@@ -9,6 +10,7 @@ mod session;
 
 pub use device::DevicePage;
 pub use devices::DevicesPage;
+pub use firmware::FirmwarePage;
 pub use home::HomePage;
 pub use not_found::NotFound;
 pub use pipeline::PipelinePage;

@@ -3,6 +3,7 @@
 mod devices;
 mod error;
 mod extract;
+mod firmware;
 mod live;
 mod pipeline;
 mod sessions;
@@ -27,17 +28,20 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     paths(
         devices::list, devices::create, devices::read, devices::rename, devices::delete,
         sessions::list, sessions::read, sessions::readings, live::live, live::fleet, pipeline::figures, pipeline::configure,
-        pipeline::dead_letters
+        pipeline::dead_letters, firmware::offer, firmware::rollout
     ),
     components(schemas(
         wages_store::Device, devices::RegisterBody, devices::RenameBody, error::ErrorBody, error::ErrorDetail,
         sessions::SessionSummary, sessions::ReadingBody, app::pipeline::PipelineFigures,
-        app::pipeline::PipelineSettings, app::pipeline::DeviceFigures, app::pipeline::DeadLetter
+        app::pipeline::PipelineSettings, app::pipeline::DeviceFigures, app::pipeline::DeadLetter,
+        firmware::OfferBody, firmware::Published, app::firmware::Rollout, app::firmware::RolloutDevice,
+        app::firmware::RolloutState
     )),
     tags(
         (name = "devices", description = "The scales of a cafe or a home"),
         (name = "sessions", description = "Extractions: all readings of one device with one session_id"),
-        (name = "pipeline", description = "Ingestion: figures, rejections, dead letters, settings")
+        (name = "pipeline", description = "Ingestion: figures, rejections, dead letters, settings"),
+        (name = "firmware", description = "Firmware offers and their rollout across the fleet")
     )
 )]
 struct ApiDoc;
@@ -64,6 +68,7 @@ pub fn router(base: &str) -> Router<AppState> {
         .route(&at("/api/pipeline"), get(pipeline::figures))
         .route(&at("/api/pipeline/config"), axum::routing::put(pipeline::configure))
         .route(&at("/api/dead-letters"), get(pipeline::dead_letters))
+        .route(&at("/api/firmware"), get(firmware::rollout).post(firmware::offer))
         .route(&at("/api/{*rest}"), axum::routing::any(not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(docs)

@@ -38,6 +38,10 @@ pub const READINGS_FILTER: &str = "wages/devices/+/readings";
 /// The topic filter scales' status messages arrive on. They are retained, so on
 /// subscribing the broker sends each scale's latest.
 pub const STATUS_FILTER: &str = "wages/devices/+/status";
+/// The fleet's firmware offer, retained; the pipeline follows it to know the current one.
+pub const FIRMWARE_TOPIC: &str = "wages/firmware";
+/// How long publishing a firmware offer may wait for the broker's acknowledgement.
+const OFFER_WAIT: Duration = Duration::from_secs(10);
 /// Messages between arrival and acknowledgement, at most.
 pub const MAX_IN_FLIGHT: usize = 4096;
 /// Payload bytes between arrival and acknowledgement, at most.
@@ -80,6 +84,8 @@ pub struct Control {
     pub stats: Arc<Stats>,
     pub broker: String,
     pub requests: mpsc::Sender<Reconfigure>,
+    /// The broker, for publishing firmware offers.
+    pub target: Target,
 }
 
 impl PipelineControl for Control {
@@ -109,6 +115,56 @@ impl PipelineControl for Control {
             }
         })
     }
+
+    fn firmware_offer(&self) -> Option<wages_codec::FirmwareOffer> {
+        self.stats.firmware_offer()
+    }
+
+    fn offer_firmware(
+        &self,
+        offer: wages_codec::FirmwareOffer,
+        client_id: Option<ClientId>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        let topic = match client_id {
+            Some(id) => format!("wages/devices/{id}/firmware"),
+            None => FIRMWARE_TOPIC.to_owned(),
+        };
+        Box::pin(async move {
+            publish_retained(&self.target, topic, offer.to_string()).await?;
+            if client_id.is_none() {
+                // Known at once, not only when the broker sends it back.
+                self.stats.set_firmware_offer(Some(offer));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Publishes one retained QoS 1 message with a short-lived client of its own, and waits
+/// for the broker's acknowledgement.
+async fn publish_retained(target: &Target, topic: String, payload: String) -> Result<(), String> {
+    static PUBLISHERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PUBLISHERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut options = mqtt_options(target, &format!("wages-publish-{}-{n}", std::process::id()));
+    options.set_clean_session(true);
+    let (client, mut eventloop) = AsyncClient::new(options, 4);
+    client.publish(topic, QoS::AtLeastOnce, true, payload).await.map_err(|e| e.to_string())?;
+    let acknowledged = async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::PubAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(format!("cannot publish to the broker: {e}")),
+            }
+        }
+    };
+    let result = match tokio::time::timeout(OFFER_WAIT, acknowledged).await {
+        Ok(result) => result,
+        Err(_) => Err("the broker did not acknowledge the offer within 10 s".to_owned()),
+    };
+    let _ = client.try_disconnect();
+    let _ = tokio::time::timeout(Duration::from_secs(1), async { while eventloop.poll().await.is_ok() {} }).await;
+    result
 }
 
 /// Messages between arrival and acknowledgement, in arrival order.
@@ -170,8 +226,8 @@ fn partition(client_id: &ClientId, workers: usize) -> usize {
     (hash % workers as u64) as usize
 }
 
-fn mqtt_options(target: &Target) -> MqttOptions {
-    let mut options = MqttOptions::new("wages-ingest", target.host.clone(), target.port);
+fn mqtt_options(target: &Target, client_id: &str) -> MqttOptions {
+    let mut options = MqttOptions::new(client_id, target.host.clone(), target.port);
     options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
     options.set_inflight(1000);
@@ -188,7 +244,7 @@ fn mqtt_options(target: &Target) -> MqttOptions {
 pub async fn run(parts: Parts) {
     let Parts { target, registry, storage, hub, auto_register, mut settings, stats, mut requests, mut stop } = parts;
     // Acknowledgements wait in the client's queue until the event loop sends them.
-    let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target), MAX_IN_FLIGHT + 64);
+    let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target, "wages-ingest"), MAX_IN_FLIGHT + 64);
     let (done, mut finished) = mpsc::unbounded_channel();
     let shared = Shared { storage, stats: stats.clone(), hub: hub.clone(), done, stop: stop.clone() };
     let start = |settings: PipelineSettings| -> Vec<Worker> {
@@ -218,12 +274,17 @@ pub async fn run(parts: Parts) {
                     if ack.session_present {
                         stats.set_subscribed(true);
                     } else {
-                        let filters = [READINGS_FILTER, STATUS_FILTER]
+                        let filters = [READINGS_FILTER, STATUS_FILTER, FIRMWARE_TOPIC]
                             .map(|f| rumqttc::SubscribeFilter::new(f.to_owned(), QoS::AtLeastOnce));
                         let _ = client.try_subscribe_many(filters);
                     }
                 }
                 Ok(Event::Incoming(Packet::SubAck(_))) => stats.set_subscribed(true),
+                Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == FIRMWARE_TOPIC => {
+                    firmware_offer(&publish, &stats);
+                    let seq = flight.push(publish);
+                    flight.finish(&[seq], &client);
+                }
                 Ok(Event::Incoming(Packet::Publish(publish))) if topic_status_client_id(&publish.topic).is_some() => {
                     presence(&publish, &registry, auto_register, &stats, &hub).await;
                     let seq = flight.push(publish);
@@ -300,6 +361,18 @@ async fn accept(publish: &Publish, registry: &Registry, auto_register: bool, sta
             tracing::warn!(error = %e, "device lookup failed; accepting readings for {client_id}");
             checked.readings
         }
+    }
+}
+
+/// Takes note of the fleet's firmware offer (an empty payload withdraws it); one that does
+/// not read is a dead letter.
+fn firmware_offer(publish: &Publish, stats: &Stats) {
+    if publish.payload.is_empty() {
+        return stats.set_firmware_offer(None);
+    }
+    match wages_codec::decode_offer(&publish.payload) {
+        Ok(offer) => stats.set_firmware_offer(Some(offer)),
+        Err(why) => stats.reject(&publish.topic, &publish.payload, "bad_firmware_offer", why),
     }
 }
 

@@ -99,9 +99,19 @@ pub struct Stats {
     dead_letters: Mutex<VecDeque<DeadLetter>>,
     devices: Mutex<HashMap<ClientId, Running>>,
     settings: Mutex<Option<PipelineSettings>>,
+    /// The fleet's firmware offer, as last received on `wages/firmware`.
+    firmware: Mutex<Option<wages_codec::FirmwareOffer>>,
 }
 
 impl Stats {
+    pub fn firmware_offer(&self) -> Option<wages_codec::FirmwareOffer> {
+        lock(&self.firmware).clone()
+    }
+
+    pub(super) fn set_firmware_offer(&self, offer: Option<wages_codec::FirmwareOffer>) {
+        *lock(&self.firmware) = offer;
+    }
+
     pub fn new(settings: PipelineSettings) -> Self {
         Self { settings: Mutex::new(Some(settings)), ..Self::default() }
     }

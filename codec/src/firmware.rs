@@ -1,0 +1,106 @@
+//! The firmware offer the server publishes, retained, on `wages/firmware` (the whole
+//! fleet) or `wages/devices/{client_id}/firmware` (one scale), SPEC §2:
+//! `version=<v>;url=<u>;sha256=<hex>`. A scale that takes it reports the new version in
+//! its next status message.
+
+use std::fmt;
+
+use crate::status::valid_firmware;
+
+/// Characters a firmware URL may have, at most.
+pub const MAX_FIRMWARE_URL_LEN: usize = 1024;
+
+/// A firmware offer; only built valid.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FirmwareOffer {
+    version: String,
+    url: String,
+    sha256: String,
+}
+
+impl FirmwareOffer {
+    /// Checks each field; the error is the field and what it must be (`"sha256"`, `"must be …"`).
+    pub fn new(version: &str, url: &str, sha256: &str) -> Result<Self, (&'static str, String)> {
+        let version = version.trim();
+        if !valid_firmware(version) {
+            return Err(("version", "must be 1 to 32 of A-Z a-z 0-9 . _ + -".into()));
+        }
+        let url = url.trim();
+        let web = url.starts_with("https://") || url.starts_with("http://");
+        if !web
+            || url.len() > MAX_FIRMWARE_URL_LEN
+            || url.contains(|c: char| c == ';' || c.is_whitespace() || c.is_control())
+        {
+            return Err((
+                "url",
+                format!(
+                    "must be an http:// or https:// address of at most {MAX_FIRMWARE_URL_LEN} characters, without ; or spaces"
+                ),
+            ));
+        }
+        let sha256 = sha256.trim().to_ascii_lowercase();
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(("sha256", "must be 64 hexadecimal digits".into()));
+        }
+        Ok(FirmwareOffer { version: version.to_owned(), url: url.to_owned(), sha256 })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+impl fmt::Display for FirmwareOffer {
+    /// The payload form: `version=1.5.0;url=https://…;sha256=…`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "version={};url={};sha256={}", self.version, self.url, self.sha256)
+    }
+}
+
+/// Reads an offer payload (what a scale, or the server after a restart, receives).
+///
+/// ```
+/// use wages_codec::decode_offer;
+/// let sha = "ab".repeat(32);
+/// let offer = decode_offer(format!("version=1.5.0;url=https://fw.example/1.5.0.bin;sha256={sha}").as_bytes()).unwrap();
+/// assert_eq!((offer.version(), offer.url()), ("1.5.0", "https://fw.example/1.5.0.bin"));
+/// assert!(decode_offer(b"version=1.5.0").is_err());
+/// ```
+pub fn decode_offer(payload: &[u8]) -> Result<FirmwareOffer, String> {
+    let text = std::str::from_utf8(payload).map_err(|_| "the offer is not UTF-8".to_owned())?.trim();
+    let mut fields = text.split(';').map(|kv| kv.split_once('=').unwrap_or((kv, "")));
+    match (fields.next(), fields.next(), fields.next(), fields.next()) {
+        (Some(("version", v)), Some(("url", u)), Some(("sha256", s)), None) => {
+            FirmwareOffer::new(v, u, s).map_err(|(field, why)| format!("{field} {why}"))
+        }
+        _ => Err(format!("expected version=<v>;url=<u>;sha256=<hex>, found {:?}", &text[..text.len().min(64)])),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offers_are_checked_field_by_field_and_read_back() {
+        let sha = "0123456789ABCDEF".repeat(4);
+        let offer = FirmwareOffer::new(" 1.5.0 ", "https://fw.example/1.5.0.bin", &sha).unwrap();
+        assert_eq!(offer.sha256(), sha.to_ascii_lowercase());
+        assert_eq!(decode_offer(offer.to_string().as_bytes()).unwrap(), offer);
+        assert_eq!(FirmwareOffer::new("1 5", "https://x", &sha).unwrap_err().0, "version");
+        assert_eq!(FirmwareOffer::new("1.5", "ftp://x", &sha).unwrap_err().0, "url");
+        assert_eq!(FirmwareOffer::new("1.5", "https://x;y", &sha).unwrap_err().0, "url");
+        assert_eq!(FirmwareOffer::new("1.5", "https://x", "abc").unwrap_err().0, "sha256");
+        assert!(decode_offer(b"url=https://x;version=1;sha256=00").is_err());
+        assert!(decode_offer(format!("version=1;url=https://x;sha256={sha};extra=1").as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,74 @@
+//! `{base}/api/firmware`: publish a firmware offer (to the fleet, or to one scale), and
+//! the rollout scale by scale (SPEC §5).
+
+use app::firmware::Rollout;
+use app::pipeline::PipelineControl;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use wages_codec::{ClientId, FirmwareOffer};
+
+use super::error::ApiError;
+use super::extract::ApiJson;
+use crate::http::AppState;
+
+/// An offer to publish.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferBody {
+    /// 1 to 32 of `A-Z a-z 0-9 . _ + -`.
+    #[schema(example = "1.5.0")]
+    version: String,
+    /// Where scales download it: `http://` or `https://`, at most 1024 characters.
+    #[schema(example = "https://firmware.example/scale-1.5.0.bin")]
+    url: String,
+    /// The image's SHA-256, 64 hexadecimal digits.
+    sha256: String,
+    /// Only this scale (`wages/devices/{client_id}/firmware`); the whole fleet when absent.
+    client_id: Option<String>,
+}
+
+/// The offer as published.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Published {
+    version: String,
+    url: String,
+    sha256: String,
+    /// The topic it went to, retained.
+    topic: String,
+}
+
+/// Publishes a firmware offer, retained, once the broker has acknowledged it.
+#[utoipa::path(post, path = "/api/firmware", tag = "firmware", request_body = OfferBody,
+    responses((status = 201, body = Published), (status = 404, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+pub async fn offer(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<OfferBody>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    let offer = FirmwareOffer::new(&body.version, &body.url, &body.sha256)
+        .map_err(|(field, message)| ApiError::Invalid { field: field.into(), message })?;
+    let client_id = match body.client_id.as_deref() {
+        None => None,
+        Some(raw) => {
+            let id = ClientId::parse(raw).map_err(|_| ApiError::NotFound(format!("no device with client_id {raw}")))?;
+            state.registry.require(&id).await?;
+            Some(id)
+        }
+    };
+    let ingest = state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))?;
+    ingest.control.offer_firmware(offer.clone(), client_id).await.map_err(ApiError::Unavailable)?;
+    let topic = client_id.map_or_else(|| "wages/firmware".to_owned(), |id| format!("wages/devices/{id}/firmware"));
+    let published =
+        Published { version: offer.version().into(), url: offer.url().into(), sha256: offer.sha256().into(), topic };
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// The fleet's current offer and, scale by scale, `updated`, `pending` or `offline`.
+#[utoipa::path(get, path = "/api/firmware", tag = "firmware", responses((status = 200, body = Rollout)))]
+pub async fn rollout(State(state): State<AppState>) -> Result<Json<Rollout>, ApiError> {
+    let ingest = state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))?;
+    let devices = state.registry.list(None, wages_store::MAX_LIST).await?;
+    Ok(Json(Rollout::new(ingest.control.firmware_offer(), devices)))
+}
