@@ -38,7 +38,9 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
-use crate::pages::{DevicePage, DevicesPage, FirmwarePage, HomePage, NotFound, PipelinePage, SessionPage};
+use crate::pages::{
+    DevicePage, DevicesPage, FirmwarePage, HomePage, NotFound, PipelinePage, SessionPage, SimulatorPage,
+};
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -110,6 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices/:client_id/sessions/:session_id") view=SessionPage ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
                     <Route path=path!("/firmware") view=FirmwarePage ssr=SsrMode::InOrder />
+                    <Route path=path!("/simulator/:client_id") view=SimulatorPage ssr=SsrMode::InOrder />
                 </Routes>
             </main>
             <footer class="footer">

@@ -7,6 +7,7 @@ mod home;
 mod not_found;
 mod pipeline;
 mod session;
+mod simulator;
 
 pub use device::DevicePage;
 pub use devices::DevicesPage;
@@ -15,6 +16,7 @@ pub use home::HomePage;
 pub use not_found::NotFound;
 pub use pipeline::PipelinePage;
 pub use session::SessionPage;
+pub use simulator::SimulatorPage;
 
 use leptos::prelude::*;
 

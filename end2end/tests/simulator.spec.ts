@@ -1,0 +1,62 @@
+import { test, expect, hydrated, screenshot } from './fixtures';
+
+test('browser tabs act as scales: brew live, keep their count, take firmware, go offline', async ({ browser, request, baseURL }, info) => {
+  test.setTimeout(60_000);
+  const stamp = `${Date.now().toString(36)}-${info.project.name}`;
+  const ids = [`sim-a-${stamp}`, `sim-b-${stamp}`];
+  for (const id of ids) {
+    expect((await request.post('./api/devices', { data: { client_id: id, name: `Tab ${id.slice(4, 5).toUpperCase()}` } })).status()).toBe(201);
+  }
+  const context = await browser.newContext({ baseURL });
+  const [tabA, tabB, watcher] = [await context.newPage(), await context.newPage(), await context.newPage()];
+  for (const [tab, id] of [[tabA, ids[0]], [tabB, ids[1]]] as const) {
+    await tab.goto(`./simulator/${id}?seconds=3`);
+    await hydrated(tab);
+    await expect(tab.getByTestId('sim-connection')).toHaveText('online');
+  }
+  // The tabs announced themselves: online, with their firmware.
+  for (const id of ids) {
+    await expect.poll(async () => (await (await request.get(`./api/devices/${id}`)).json()).online).toBe(true);
+  }
+
+  // Brew in tab A while its device page is open: the graph draws it.
+  await watcher.goto(`./devices/${ids[0]}`);
+  await hydrated(watcher);
+  await tabA.getByTestId('sim-brew').click();
+  await expect(tabA.getByTestId('sim-brew')).toHaveText('Brewing…');
+  await expect(watcher.getByTestId('live-graph')).toHaveAttribute('data-points', '30', { timeout: 15_000 });
+  await expect(tabA.getByTestId('sim-sent')).toHaveText('30');
+  await expect(tabA.getByTestId('sim-brew')).toHaveText('Brew');
+  await tabA.getByTestId('sim-one').click();
+  await expect(tabA.getByTestId('sim-sent')).toHaveText('31');
+  await screenshot(tabA, info.project.name, 'simulator');
+
+  // A reload keeps the count.
+  await tabA.reload();
+  await hydrated(tabA);
+  await expect(tabA.getByTestId('sim-sent')).toHaveText('31');
+  await expect(tabA.getByTestId('sim-connection')).toHaveText('online');
+
+  // A firmware offer reaches both tabs; both install it; the rollout shows them updated.
+  const version = `3.0.${Date.now()}`;
+  const offered = await request.post('./api/firmware', {
+    data: { version, url: `https://firmware.example/${version}.bin`, sha256: 'ab'.repeat(32) },
+  });
+  expect(offered.status()).toBe(201);
+  for (const tab of [tabA, tabB]) {
+    await expect(tab.getByTestId('sim-offer')).toContainText(version);
+    await tab.getByTestId('sim-install').click();
+    await expect(tab.getByTestId('sim-firmware')).toHaveText(version);
+  }
+  await watcher.goto('./firmware');
+  await hydrated(watcher);
+  for (const id of ids) {
+    await expect(watcher.locator(`tr[data-client-id="${id}"]`)).toHaveAttribute('data-state', 'updated');
+  }
+  await screenshot(watcher, info.project.name, 'firmware-rollout');
+
+  // Closing tab B drops its connection: the broker publishes its last will.
+  await tabB.close();
+  await expect.poll(async () => (await (await request.get(`./api/devices/${ids[1]}`)).json()).online, { timeout: 15_000 }).toBe(false);
+  await context.close();
+});
