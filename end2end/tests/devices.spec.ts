@@ -1,5 +1,6 @@
 import { test, expect, hydrated, screenshot } from './fixtures';
 import type { Page } from '@playwright/test';
+import { publishStatus } from './mqtt';
 
 /** A client id no other test uses. */
 function uniqueId(prefix: string): string {
@@ -93,4 +94,17 @@ test.describe('before the WASM loads', () => {
     await expect(row(page, id)).toBeVisible();
     await screenshot(page, info.project.name, 'devices-no-js');
   });
+});
+
+test('the list shows presence and firmware as scales report them', async ({ page, request, baseURL, problems }, info) => {
+  const id = `presence-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Presence' } })).status()).toBe(201);
+  await page.goto(`./devices?q=${id}`);
+  await hydrated(page);
+  const row = page.locator(`tr[data-client-id="${id}"]`);
+  await expect(row.getByTestId('state')).toHaveText('offline');
+  await publishStatus(baseURL!, id, 'online;firmware=4.2.0');
+  await expect(row.getByTestId('state')).toHaveText('online');
+  await expect(row.getByTestId('firmware')).toHaveText('4.2.0');
+  expect(problems).toEqual([]);
 });

@@ -99,6 +99,21 @@ fn DeviceTable(
     delete: ServerAction<DeleteDevice>,
 ) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
+    // Presence as the fleet's live stream reports it, over what the page was rendered with.
+    let presence = RwSignal::new(std::collections::HashMap::<String, (bool, Option<String>)>::new());
+    #[cfg(feature = "hydrate")]
+    {
+        let path = base.join("/api/live");
+        Effect::new(move || {
+            crate::live_socket::follow(&path, move |frame: crate::devices::FleetFrame| {
+                if let crate::devices::FleetFrame::Device { device } = frame {
+                    presence.update(|p| {
+                        p.insert(device.client_id.to_string(), (device.online, device.firmware_version));
+                    });
+                }
+            });
+        });
+    }
     view! {
         <table class="devices" data-testid="devices">
             <thead>
@@ -109,8 +124,12 @@ fn DeviceTable(
                     // ClientId is Copy: each use below makes its own text.
                     let id = d.client_id;
                     let (name, name_in_question) = (d.name.clone(), d.name);
-                    let online = d.online;
-                    let firmware = d.firmware_version.unwrap_or_else(|| "—".to_owned());
+                    let rendered = (d.online, d.firmware_version);
+                    let key = id.to_string();
+                    let now = move || presence.with(|p| p.get(&key).cloned()).unwrap_or_else(|| rendered.clone());
+                    let now_too = now.clone();
+                    let online = move || now().0;
+                    let firmware = move || now_too().1.unwrap_or_else(|| "—".to_owned());
                     view! {
                         <tr data-client-id=id.to_string()>
                             <td><a href=base.join(&format!("/devices/{id}")) class="scale-link"><code>{id.to_string()}</code></a></td>
@@ -123,13 +142,11 @@ fn DeviceTable(
                                 </BasedActionForm>
                             </td>
                             <td>
-                                {if online {
-                                    view! { <span class="badge online">"online"</span> }.into_any()
-                                } else {
-                                    view! { <span class="badge offline">"offline"</span> }.into_any()
-                                }}
+                                <span class="badge" class:online=online.clone() class:offline=move || !online() data-testid="state">
+                                    {let online = online.clone(); move || if online() { "online" } else { "offline" }}
+                                </span>
                             </td>
-                            <td>{firmware}</td>
+                            <td data-testid="firmware">{firmware}</td>
                             <td class="row-actions">
                                 <details class="confirm">
                                     <summary>"Delete…"</summary>
