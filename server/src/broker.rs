@@ -22,10 +22,21 @@ pub struct EmbeddedBroker {
     pub tcp: SocketAddr,
 }
 
-/// A free port on loopback, for the private listener.
+/// A free port on loopback, for the private listener. rumqttd binds it a moment later, so
+/// the kernel could offer the same port to another broker of this process meanwhile (the
+/// tests run many servers at once): a port is handed out once per process.
 fn free_loopback_port() -> Result<SocketAddr, String> {
-    let probe = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free loopback port: {e}"))?;
-    probe.local_addr().map_err(|e| e.to_string())
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    for _ in 0..100 {
+        let probe = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free loopback port: {e}"))?;
+        let addr = probe.local_addr().map_err(|e| e.to_string())?;
+        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !handed_out.contains(&addr.port()) {
+            handed_out.push(addr.port());
+            return Ok(addr);
+        }
+    }
+    Err("cannot find a free loopback port for the embedded MQTT broker".into())
 }
 
 /// Starts the broker; `listen` is `WAGES_MQTT_LISTEN` (`None` for `0`).

@@ -69,3 +69,19 @@ async fn a_scale_that_vanishes_goes_offline_by_its_last_will() {
     assert_eq!(device["firmware_version"], "2.0.0");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn readings_keep_last_seen_at() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    server.register("p-3").await;
+    assert!(server.json("/api/devices/p-3").await["last_seen_at"].is_null());
+    let mqtt = server.mqtt_client("p-3-pub").await;
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis();
+    let line = "client_id=p-3;session_id=s;value=1;tstamp=1000";
+    mqtt.publish("wages/devices/p-3/readings", QoS::AtLeastOnce, false, line).await.expect("publish");
+    // The registry hears of it within the pipeline's 5 s rhythm.
+    let device = server.eventually("/api/devices/p-3", |d| d["last_seen_at"].is_i64()).await;
+    let seen = u128::try_from(device["last_seen_at"].as_i64().expect("ms")).expect("positive");
+    assert!(seen >= before, "{device}");
+    server.stop().await;
+}

@@ -269,6 +269,19 @@ impl Registry {
         self.require(client_id).await
     }
 
+    /// Notes that readings of `client_id` arrived at `at` (ms), unless it was seen later.
+    pub async fn touch(&self, client_id: &ClientId, at: i64) -> Result<(), RegistryError> {
+        sqlx::query(
+            "UPDATE devices SET last_seen_at = $1 WHERE client_id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",
+        )
+        .bind(at)
+        .bind(client_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        self.cache.invalidate(client_id).await;
+        Ok(())
+    }
+
     /// Deletes a device.
     pub async fn delete(&self, client_id: &ClientId) -> Result<(), RegistryError> {
         let deleted = sqlx::query("DELETE FROM devices WHERE client_id = $1")

@@ -112,6 +112,11 @@ async fn presence_is_kept(r: &Registry) {
     let offline = r.set_presence(&id("scale-01"), &decode_status(b"offline").expect("status")).await.expect("updated");
     assert_eq!((offline.online, offline.firmware_version.as_deref()), (false, Some("1.4.2")));
     assert_eq!(r.get(&id("scale-01")).await.expect("lookup"), Some(offline));
+    // Readings move last_seen_at forward, never back.
+    let seen = offline.last_seen_at.expect("seen");
+    r.touch(&id("scale-01"), seen + 1000).await.expect("touched");
+    r.touch(&id("scale-01"), seen - 1000).await.expect("touched");
+    assert_eq!(r.require(&id("scale-01")).await.expect("found").last_seen_at, Some(seen + 1000));
     let ghost = r.set_presence(&id("ghost"), &decode_status(b"online").expect("status")).await;
     assert_eq!(ghost, Err(RegistryError::NotFound("ghost".into())));
 }

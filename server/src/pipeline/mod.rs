@@ -40,6 +40,9 @@ pub const READINGS_FILTER: &str = "wages/devices/+/readings";
 pub const STATUS_FILTER: &str = "wages/devices/+/status";
 /// The fleet's firmware offer, retained; the pipeline follows it to know the current one.
 pub const FIRMWARE_TOPIC: &str = "wages/firmware";
+/// How often the registry hears which scales sent readings (`last_seen_at`): often
+/// enough for people, rarely enough to keep storage at one write per batch.
+const SEEN_EVERY: Duration = Duration::from_secs(5);
 /// How long publishing a firmware offer may wait for the broker's acknowledgement.
 const OFFER_WAIT: Duration = Duration::from_secs(10);
 /// Messages between arrival and acknowledgement, at most.
@@ -253,11 +256,14 @@ pub async fn run(parts: Parts) {
     let mut workers = start(settings);
     let mut flight = InFlight::default();
     let mut backoff = Duration::from_millis(100);
+    let mut remember = tokio::time::interval(SEEN_EVERY);
+    remember.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     loop {
         stats.set_in_flight(flight.entries.len());
         tokio::select! {
             _ = stop.changed() => break,
+            _ = remember.tick() => drop(tokio::spawn(remember_seen(registry.clone(), stats.clone()))),
             Some(seqs) = finished.recv() => flight.finish(&seqs, &client),
             Some(request) = requests.recv() => {
                 drain(std::mem::take(&mut workers), &mut finished, &mut flight, &client).await;
@@ -315,6 +321,7 @@ pub async fn run(parts: Parts) {
         }
     }
     drain(workers, &mut finished, &mut flight, &client).await;
+    remember_seen(registry.clone(), stats.clone()).await;
     // Let the acknowledgements leave before disconnecting.
     let _ = client.try_disconnect();
     let sent = async { while eventloop.poll().await.is_ok() {} };
@@ -360,6 +367,15 @@ async fn accept(publish: &Publish, registry: &Registry, auto_register: bool, sta
             // The registry is down: keep the readings (they will be stored or redelivered).
             tracing::warn!(error = %e, "device lookup failed; accepting readings for {client_id}");
             checked.readings
+        }
+    }
+}
+
+/// Tells the registry when each scale's readings last arrived.
+async fn remember_seen(registry: Registry, stats: Arc<Stats>) {
+    for (client_id, at) in stats.take_seen() {
+        if let Err(e) = registry.touch(&client_id, i64::try_from(at).unwrap_or(i64::MAX)).await {
+            tracing::warn!(error = %e, client_id = %client_id, "could not record when a scale was last seen");
         }
     }
 }

@@ -101,9 +101,16 @@ pub struct Stats {
     settings: Mutex<Option<PipelineSettings>>,
     /// The fleet's firmware offer, as last received on `wages/firmware`.
     firmware: Mutex<Option<wages_codec::FirmwareOffer>>,
+    /// Devices whose readings were stored since the registry last heard of it, and when.
+    seen: Mutex<HashMap<ClientId, u64>>,
 }
 
 impl Stats {
+    /// The devices seen since the last call, with when; the record starts afresh.
+    pub fn take_seen(&self) -> HashMap<ClientId, u64> {
+        std::mem::take(&mut *lock(&self.seen))
+    }
+
     pub fn firmware_offer(&self) -> Option<wages_codec::FirmwareOffer> {
         lock(&self.firmware).clone()
     }
@@ -151,6 +158,12 @@ impl Stats {
             self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         lock(&self.rate).add(now_ms() / 1000, batch.len() as u64);
+        let now = now_ms();
+        let mut seen = lock(&self.seen);
+        for r in batch {
+            seen.insert(r.client_id, now);
+        }
+        drop(seen);
         let mut devices = lock(&self.devices);
         for r in batch {
             if !devices.contains_key(&r.client_id) && devices.len() >= MAX_TRACKED_DEVICES {
