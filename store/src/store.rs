@@ -238,11 +238,7 @@ impl Registry {
             .bind(client_id.as_str())
             .execute(&self.pool)
             .await?;
-        self.cache.invalidate(client_id).await;
-        if updated.rows_affected() == 0 {
-            return Err(RegistryError::NotFound(client_id.to_string()));
-        }
-        self.require(client_id).await
+        self.updated(client_id, updated.rows_affected()).await
     }
 
     /// Records what a scale's status message says: online or not, its firmware when it
@@ -262,8 +258,14 @@ impl Registry {
         .bind(client_id.as_str())
         .execute(&self.pool)
         .await?;
+        self.updated(client_id, updated.rows_affected()).await
+    }
+
+    /// After an UPDATE of one device: drops its cache entry, and reads it back (a 404 when
+    /// no row matched).
+    async fn updated(&self, client_id: &ClientId, rows: u64) -> Result<Device, RegistryError> {
         self.cache.invalidate(client_id).await;
-        if updated.rows_affected() == 0 {
+        if rows == 0 {
             return Err(RegistryError::NotFound(client_id.to_string()));
         }
         self.require(client_id).await

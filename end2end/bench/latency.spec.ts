@@ -1,10 +1,10 @@
 import mqtt from 'mqtt';
-import { test, expect, hydrated } from './fixtures';
-import { line } from './mqtt';
+import { test, expect, hydrated } from '../tests/fixtures';
+import { line } from '../tests/mqtt';
 import type { Page, APIRequestContext } from '@playwright/test';
 
 // The benchmark of docs/benchmarks.md measured in Chromium; not part of the test run:
-//   cd end2end && WAGES_BENCH=1 npx playwright test tests/latency.spec.ts --project root
+//   cd end2end && npx playwright test --config bench.config.ts --project root
 // Node publishes one reading per QoS 1 message every millisecond through `{base}/mqtt`;
 // the page follows `{base}/api/devices/{id}/live` with a socket of its own and notes when
 // each frame arrives. Both sides read the same system clock (timeOrigin + now, sub-ms).
@@ -57,7 +57,6 @@ async function measure(page: Page, request: APIRequestContext, baseURL: string, 
 }
 
 test('publish → Chromium latency at 1,000 readings/s', async ({ page, request, baseURL }) => {
-  test.skip(!process.env.WAGES_BENCH, 'a benchmark: run with WAGES_BENCH=1');
   test.setTimeout(180_000);
   await measure(page, request, baseURL!, 'bare page');
   await measure(page, request, baseURL!, 'device page');
