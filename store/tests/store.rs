@@ -111,7 +111,7 @@ async fn presence_is_kept(r: &Registry) {
     // The cache sees it at once; `offline` without a version keeps the one known.
     let offline = r.set_presence(&id("scale-01"), &decode_status(b"offline").expect("status")).await.expect("updated");
     assert_eq!((offline.online, offline.firmware_version.as_deref()), (false, Some("1.4.2")));
-    assert_eq!(r.get(&id("scale-01")).await.expect("lookup"), Some(offline));
+    assert_eq!(r.get(&id("scale-01")).await.expect("lookup"), Some(offline.clone()));
     // Readings move last_seen_at forward, never back.
     let seen = offline.last_seen_at.expect("seen");
     r.touch(&id("scale-01"), seen + 1000).await.expect("touched");
