@@ -39,7 +39,9 @@ CONF
     echo "mqtt://127.0.0.1:$MQTT"
     ;;
   stop)
-    rabbitmqctl -n "$RABBITMQ_NODENAME" stop "$dir/mnesia/$RABBITMQ_NODENAME.pid" >/dev/null 2>&1 || true
+    # Bounded: when the node is already gone (an interrupted run killed it with the rest),
+    # rabbitmqctl would wait for it forever.
+    timeout 60 rabbitmqctl -n "$RABBITMQ_NODENAME" stop "$dir/mnesia/$RABBITMQ_NODENAME.pid" >/dev/null 2>&1 || true
     epmd -port "$EPMD" -kill >/dev/null 2>&1 || true
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
