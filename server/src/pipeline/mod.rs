@@ -277,13 +277,13 @@ pub async fn run(parts: Parts) {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_millis(100);
                     tracing::info!(host = %target.host, port = target.port, session_present = ack.session_present, "ingest connected to the broker");
-                    if ack.session_present {
-                        stats.set_subscribed(true);
-                    } else {
-                        let filters = [READINGS_FILTER, STATUS_FILTER, FIRMWARE_TOPIC]
-                            .map(|f| rumqttc::SubscribeFilter::new(f.to_owned(), QoS::AtLeastOnce));
-                        let _ = client.try_subscribe_many(filters);
-                    }
+                    // Subscribe on every connection, even when the broker says the session is
+                    // still there: rumqttd has answered session_present on a fresh broker (two
+                    // servers starting at once in one test process), and then nothing arrived.
+                    // Subscribing again to the same filters is harmless.
+                    let filters = [READINGS_FILTER, STATUS_FILTER, FIRMWARE_TOPIC]
+                        .map(|f| rumqttc::SubscribeFilter::new(f.to_owned(), QoS::AtLeastOnce));
+                    let _ = client.try_subscribe_many(filters);
                 }
                 Ok(Event::Incoming(Packet::SubAck(_))) => stats.set_subscribed(true),
                 Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == FIRMWARE_TOPIC => {
