@@ -1,4 +1,5 @@
 import mqtt from 'mqtt';
+import NodeWebSocket from 'ws';
 import { test, expect, hydrated } from '../tests/fixtures';
 import { line } from '../tests/mqtt';
 import type { Page, APIRequestContext } from '@playwright/test';
@@ -9,7 +10,8 @@ import type { Page, APIRequestContext } from '@playwright/test';
 // the page follows `{base}/api/devices/{id}/live` with a socket of its own and notes when
 // each frame arrives. Both sides read the same system clock (timeOrigin + now, sub-ms).
 // Twice: in a page that does nothing else, and in the device page, which draws the same
-// readings live (what a barista sees).
+// readings live (what a barista sees). A Node viewer follows the same stream beside it,
+// to tell the browser's part of the tail from the rest of the path.
 
 async function measure(page: Page, request: APIRequestContext, baseURL: string, where: 'bare page' | 'device page') {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -24,13 +26,20 @@ async function measure(page: Page, request: APIRequestContext, baseURL: string, 
   const live = new URL(`api/devices/${id}/live`, baseURL);
   live.protocol = 'ws:';
   await page.evaluate((url) => new Promise<void>((resolve) => {
-    // `performance` here is the page's (Node's global one outside): no import may shadow it.
+    // `performance` and `WebSocket` here are the page's: no import may shadow them.
     const w = window as unknown as { arrivals: number[][] };
     w.arrivals = [];
     const socket = new WebSocket(url);
     socket.onmessage = (e) => w.arrivals.push([JSON.parse(e.data).tstamp, performance.timeOrigin + performance.now()]);
     socket.onopen = () => resolve();
   }), live.toString());
+
+  // The same stream followed from Node too, to tell the browser's share of the tail
+  // from the rest of the path (publisher, bridge, server).
+  const nodeArrivals: number[][] = [];
+  const nodeViewer = new NodeWebSocket(live.toString());
+  nodeViewer.on('message', (data) => nodeArrivals.push([JSON.parse(data.toString()).tstamp, performance.timeOrigin + performance.now()]));
+  await new Promise((resolve) => nodeViewer.on('open', resolve));
 
   const broker = new URL('mqtt', baseURL);
   broker.protocol = 'ws:';
@@ -51,9 +60,15 @@ async function measure(page: Page, request: APIRequestContext, baseURL: string, 
   await expect.poll(arrived, { timeout: 30_000 }).toBe(count);
   await client.endAsync();
   const arrivals = await page.evaluate(() => (window as unknown as { arrivals: number[][] }).arrivals);
-  const latencies = arrivals.map(([t, at]) => at - (sent.get(t) ?? NaN)).sort((a, b) => a - b);
-  const at = (p: number) => latencies[Math.round((latencies.length - 1) * p)].toFixed(1);
-  console.log(`Chromium, ${where}: ${latencies.length} frames at ${rate.toFixed(0)} readings/s; p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`);
+  await expect.poll(() => nodeArrivals.length, { timeout: 30_000 }).toBe(count);
+  nodeViewer.close();
+  const report = (who: string, got: number[][]) => {
+    const latencies = got.map(([t, at]) => at - (sent.get(t) ?? NaN)).sort((a, b) => a - b);
+    const at = (p: number) => latencies[Math.round((latencies.length - 1) * p)].toFixed(1);
+    console.log(`${who}, ${where}: ${latencies.length} frames at ${rate.toFixed(0)} readings/s; p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`);
+  };
+  report('Chromium', arrivals);
+  report('Node viewer beside it', nodeArrivals);
 }
 
 test('publish → Chromium latency at 1,000 readings/s', async ({ page, request, baseURL }) => {
