@@ -14,7 +14,7 @@ user root
 per_listener_settings false
 allow_anonymous true
 persistence false
-max_queued_messages 100000
+max_queued_messages 1000000
 max_inflight_messages 1000
 log_dest file $dir/mosquitto.log
 listener $port 127.0.0.1

@@ -31,7 +31,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "WAGES_DATABASE_URL",
         default: "sqlite://data/wages.db",
-        meaning: "device registry; postgres://… for PostgreSQL",
+        meaning: "device registry; postgres://… for PostgreSQL; ?synchronous=normal trades power-cut safety for SQLite write speed",
     },
     Variable {
         name: "WAGES_TIMESERIES",
@@ -240,7 +240,8 @@ fn parse_bool(v: &str) -> Option<bool> {
 fn parse_database(v: &str) -> Option<Database> {
     if let Some(path) = v.strip_prefix("sqlite:") {
         let path = path.trim_start_matches("//");
-        return (!path.is_empty()).then(|| Database::Sqlite(v.to_owned()));
+        let checked = !path.is_empty() && wages_store::sqlite_synchronous(v).is_ok();
+        return checked.then(|| Database::Sqlite(v.to_owned()));
     }
     let url = url::Url::parse(v).ok()?;
     let postgres = matches!(url.scheme(), "postgres" | "postgresql");
@@ -299,7 +300,7 @@ impl Config {
         let database = r.parse(
             "WAGES_DATABASE_URL",
             Database::Sqlite("sqlite://data/wages.db".to_owned()),
-            "sqlite://path/to/file.db or postgres://user:password@host:5432/database",
+            "sqlite://path/to/file.db (optionally ?synchronous=normal) or postgres://user:password@host:5432/database",
             parse_database,
         )?;
         let influx = r.parse("WAGES_TIMESERIES", false, "sql or influxdb2", |v| match v {
@@ -438,9 +439,12 @@ mod tests {
         );
         assert_eq!(
             error(&[("WAGES_DATABASE_URL", "mysql://root:hunter2@db/wages")]),
-            r#"WAGES_DATABASE_URL="mysql://root:***@db/wages": expected sqlite://path/to/file.db or postgres://user:password@host:5432/database"#
+            r#"WAGES_DATABASE_URL="mysql://root:***@db/wages": expected sqlite://path/to/file.db (optionally ?synchronous=normal) or postgres://user:password@host:5432/database"#
         );
         assert!(with(&[("WAGES_DATABASE_URL", "sqlite://")]).is_err());
+        let normal = "sqlite://data/wages.db?synchronous=normal";
+        assert_eq!(with(&[("WAGES_DATABASE_URL", normal)]).expect("valid").database, Database::Sqlite(normal.into()));
+        assert!(error(&[("WAGES_DATABASE_URL", "sqlite://w.db?synchronous=off")]).contains("?synchronous=normal"));
     }
 
     #[test]

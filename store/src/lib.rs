@@ -37,6 +37,6 @@ pub use influx::{InfluxReadings, line_protocol};
 #[cfg(feature = "db")]
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
 #[cfg(feature = "db")]
-pub use store::{Backend, CacheStats, MAX_LIST, Registry};
+pub use store::{Backend, CacheStats, MAX_LIST, Registry, Synchronous, sqlite_synchronous};
 #[cfg(feature = "db")]
 pub use timeseries::ReadingsStore;

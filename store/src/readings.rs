@@ -6,6 +6,7 @@ use sqlx::{AnyPool, Row};
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
 
 use crate::error::RegistryError;
+use crate::store::Backend;
 
 /// Rows per INSERT statement: 4 parameters each stays far below SQLite's and
 /// PostgreSQL's parameter limits.
@@ -19,6 +20,7 @@ pub const MAX_READINGS: u32 = 50_000;
 #[derive(Clone)]
 pub struct SqlReadings {
     pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
 }
 
 fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
@@ -50,7 +52,14 @@ impl SqlReadings {
         let mut inserted = 0;
         for chunk in readings.chunks(ROWS_PER_STATEMENT) {
             let placeholders: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${}, ${})", i * 4 + 1, i * 4 + 2, i * 4 + 3, i * 4 + 4))
+                .map(|i| match self.backend {
+                    // Anonymous parameters: sqlx looks up each numbered one by name in
+                    // SQLite, a scan per parameter that took a tenth of the ingest's CPU.
+                    Backend::Sqlite => "(?, ?, ?, ?)".to_owned(),
+                    Backend::Postgres => {
+                        format!("(${}, ${}, ${}, ${})", i * 4 + 1, i * 4 + 2, i * 4 + 3, i * 4 + 4)
+                    }
+                })
                 .collect();
             let sql = format!(
                 "INSERT INTO readings (client_id, session_id, tstamp, value) VALUES {} ON CONFLICT DO NOTHING",

@@ -61,7 +61,38 @@ fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// `sqlite://data/wages.db` → a URL that creates the file (and its folder) if missing.
+/// How SQLite flushes a commit: `?synchronous=` on a `sqlite://` URL.
+///
+/// `full` (the default) syncs the write-ahead log on every commit, so a stored batch
+/// survives a power cut. `normal` leaves that to the operating system: a killed process
+/// still loses nothing, a power cut may lose the last seconds of commits. It is the
+/// faster choice when the embedded broker already holds unacknowledged messages in
+/// memory only (docs/benchmarks.md measures both).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+/// A `sqlite:` URL's `synchronous` parameter, checked; the error says what is accepted.
+pub fn sqlite_synchronous(url: &str) -> Result<Synchronous, String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let mut chosen = Synchronous::default();
+    for (key, value) in query.split('&').filter_map(|p| p.split_once('=')) {
+        if key == "synchronous" {
+            chosen = match value.to_ascii_lowercase().as_str() {
+                "full" => Synchronous::Full,
+                "normal" => Synchronous::Normal,
+                _ => return Err(format!("synchronous={value} is not full or normal")),
+            };
+        }
+    }
+    Ok(chosen)
+}
+
+/// `sqlite://data/wages.db` → a URL for sqlx that creates the file (and its folder) if
+/// missing, without our own `synchronous` parameter, which sqlx does not know.
 fn sqlite_url(url: &str) -> Result<String, RegistryError> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
@@ -72,9 +103,11 @@ fn sqlite_url(url: &str) -> Result<String, RegistryError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| RegistryError::Database(format!("cannot create the folder {}: {e}", dir.display())))?;
     }
-    let mode = if query.contains("mode=") { "" } else { "mode=rwc" };
-    let sep = if query.is_empty() || mode.is_empty() { "" } else { "&" };
-    Ok(format!("sqlite://{path}?{query}{sep}{mode}"))
+    let mut params: Vec<&str> = query.split('&').filter(|p| !p.is_empty() && !p.starts_with("synchronous=")).collect();
+    if !params.iter().any(|p| p.starts_with("mode=")) {
+        params.push("mode=rwc");
+    }
+    Ok(format!("sqlite://{path}?{}", params.join("&")))
 }
 
 fn device(row: &AnyRow) -> Result<Device, RegistryError> {
@@ -116,11 +149,16 @@ impl Registry {
         let url = match backend {
             Backend::Sqlite => {
                 let in_memory = url.contains(":memory:");
+                let synchronous = match sqlite_synchronous(url).map_err(RegistryError::Database)? {
+                    Synchronous::Full => "PRAGMA synchronous = FULL",
+                    Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+                };
                 // An in-memory database exists once per connection: keep just one.
-                options = options.max_connections(if in_memory { 1 } else { 4 }).after_connect(|conn, _| {
+                options = options.max_connections(if in_memory { 1 } else { 4 }).after_connect(move |conn, _| {
                     Box::pin(async move {
                         sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
                         sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query(synchronous).execute(&mut *conn).await?;
                         Ok(())
                     })
                 });
@@ -143,7 +181,7 @@ impl Registry {
 
     /// The readings table of the same database.
     pub fn readings(&self) -> crate::SqlReadings {
-        crate::SqlReadings { pool: self.pool.clone() }
+        crate::SqlReadings { pool: self.pool.clone(), backend: self.backend }
     }
 
     /// Whether the database answers, for `/readyz`.
@@ -326,6 +364,32 @@ mod tests {
         assert_eq!(sqlite_url("sqlite::memory:").expect("valid"), "sqlite::memory:");
         assert_eq!(sqlite_url("sqlite://x.db?mode=ro").expect("valid"), "sqlite://x.db?mode=ro");
         assert_eq!(sqlite_url("sqlite://x.db?cache=shared").expect("valid"), "sqlite://x.db?cache=shared&mode=rwc");
+        assert_eq!(sqlite_url("sqlite://x.db?synchronous=normal").expect("valid"), "sqlite://x.db?mode=rwc");
+    }
+
+    /// The pragma reaches every pooled connection: 2 = FULL, 1 = NORMAL.
+    #[tokio::test]
+    async fn synchronous_reaches_the_connections() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (query, expected) in [("", 2), ("?synchronous=normal", 1)] {
+            let url = format!("sqlite://{}/s{expected}.db{query}", dir.path().display());
+            let registry = Registry::connect(&url).await.expect("registry");
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&registry.pool).await.expect("pragma");
+            assert_eq!(level, expected, "{url}");
+        }
+        let bad = Registry::connect(&format!("sqlite://{}/x.db?synchronous=off", dir.path().display())).await;
+        assert!(matches!(bad, Err(RegistryError::Database(e)) if e.contains("synchronous=off")));
+    }
+
+    #[test]
+    fn synchronous_is_full_unless_asked() {
+        assert_eq!(sqlite_synchronous("sqlite://x.db"), Ok(Synchronous::Full));
+        assert_eq!(sqlite_synchronous("sqlite://x.db?mode=rwc&synchronous=NORMAL"), Ok(Synchronous::Normal));
+        assert_eq!(sqlite_synchronous("sqlite://x.db?synchronous=full"), Ok(Synchronous::Full));
+        assert_eq!(
+            sqlite_synchronous("sqlite://x.db?synchronous=off"),
+            Err("synchronous=off is not full or normal".into())
+        );
     }
 
     #[test]
