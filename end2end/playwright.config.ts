@@ -1,5 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import * as path from 'path';
+import { adminPassword, authState } from './tests/auth-state';
 
 // The suite runs twice: against a server at the root and one under /wages.
 // scripts/test.sh picks free ports; the defaults serve a manual `npx playwright test`.
@@ -26,6 +27,7 @@ function server(name: keyof typeof ports, basePath: string) {
       WAGES_BASE_PATH: basePath,
       WAGES_DATABASE_URL: `sqlite://${dataDir}/${name}.db`,
       WAGES_MQTT_LISTEN: '0',
+      WAGES_ADMIN_PASSWORD: adminPassword,
       WAGES_LOG: 'warn',
     },
   };
@@ -55,9 +57,13 @@ export default defineConfig({
     },
     trace: 'off',
   },
+  // Each base path logs in once through the login form (tests/login.setup.ts); its
+  // tests then run logged in. tests/auth.spec.ts starts logged out on purpose.
   projects: [
-    { name: 'root', use: { baseURL: `http://127.0.0.1:${ports.root}/` } },
-    { name: 'wages', use: { baseURL: `http://127.0.0.1:${ports.wages}/wages/` } },
+    { name: 'setup-root', testMatch: /login\.setup\.ts/, use: { baseURL: `http://127.0.0.1:${ports.root}/` } },
+    { name: 'setup-wages', testMatch: /login\.setup\.ts/, use: { baseURL: `http://127.0.0.1:${ports.wages}/wages/` } },
+    { name: 'root', dependencies: ['setup-root'], use: { baseURL: `http://127.0.0.1:${ports.root}/`, storageState: authState('root') } },
+    { name: 'wages', dependencies: ['setup-wages'], use: { baseURL: `http://127.0.0.1:${ports.wages}/wages/`, storageState: authState('wages') } },
   ],
   webServer: [server('root', ''), server('wages', '/wages')],
 });

@@ -13,6 +13,9 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// The caller may not do this (for example a token managing tokens).
+    #[error("{0}")]
+    Forbidden(String),
     /// A part of the server this call needs is not working.
     #[error("{0}")]
     Unavailable(String),
@@ -41,6 +44,7 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         response.set_status(match e {
             AppError::Invalid { .. } => http::StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound(_) => http::StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => http::StatusCode::FORBIDDEN,
             AppError::Unavailable(_) | AppError::Transport(_) => http::StatusCode::SERVICE_UNAVAILABLE,
         });
     }

@@ -14,6 +14,7 @@
 //! - `live_socket` (browser only): follows the server's live WebSockets, reconnecting.
 //! - [`firmware`]: the firmware rollout, scale by scale, and publishing an offer.
 //! - [`pipeline`]: the ingest pipeline's figures and settings, and their server functions.
+//! - [`tokens`]: API tokens, listed, created and revoked by people who logged in.
 //! - `pages`: one module per page.
 
 #![recursion_limit = "256"]
@@ -31,6 +32,7 @@ mod live_socket;
 mod pages;
 pub mod pipeline;
 pub mod status;
+pub mod tokens;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -39,7 +41,8 @@ use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
 use crate::pages::{
-    DevicePage, DevicesPage, FirmwarePage, HomePage, NotFound, PipelinePage, SessionPage, SimulatorPage,
+    DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, NotFound, PipelinePage, SessionPage, SimulatorPage,
+    TokensPage,
 };
 
 /// The HTML document around the app. The server renders it for every page request.
@@ -65,17 +68,49 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The top bar: the brand, the main navigation and "Log out"; on the login page, only
+/// the brand.
+#[component]
+fn TopBar() -> impl IntoView {
+    let base = expect_context::<BasePath>();
+    // Router links are absolute paths: they carry the base path themselves.
+    let home = base.home();
+    let devices = base.join("/devices");
+    let pipeline = base.join("/pipeline");
+    let firmware = base.join("/firmware");
+    let tokens = base.join("/tokens");
+    let logout = base.join("/logout");
+    let login = base.join("/login");
+    let location = leptos_router::hooks::use_location();
+    let logged_in = move || location.pathname.get() != login;
+    view! {
+        <header class="topbar">
+            <A href=home.clone() attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"◉"</span>
+                "Wages"
+            </A>
+            <Show when=logged_in>
+                <nav aria-label="Main">
+                    <A href=home.clone() exact=true>"Overview"</A>
+                    <A href=devices.clone()>"Scales"</A>
+                    <A href=pipeline.clone()>"Pipeline"</A>
+                    <A href=firmware.clone()>"Firmware"</A>
+                    <A href=tokens.clone()>"Tokens"</A>
+                </nav>
+                <form action=logout.clone() method="post" class="logout">
+                    <button type="submit" class="link">"Log out"</button>
+                </form>
+            </Show>
+        </header>
+    }
+}
+
 /// The app: navigation and routes, under the configured base path.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let base = expect_context::<BasePath>();
     let stylesheet = base.join("/pkg/wages.css");
-    // Router links are absolute paths: they carry the base path themselves.
-    let home = base.home();
-    let devices = base.join("/devices");
-    let pipeline = base.join("/pipeline");
-    let firmware = base.join("/firmware");
 
     // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
@@ -89,18 +124,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href=stylesheet />
         <Title formatter=|page: String| if page.is_empty() { "Wages".to_owned() } else { format!("{page} · Wages") } />
         <Router base=base.as_str().to_owned()>
-            <header class="topbar">
-                <A href=home.clone() attr:class="brand">
-                    <span class="brand-mark" aria-hidden="true">"◉"</span>
-                    "Wages"
-                </A>
-                <nav aria-label="Main">
-                    <A href=home exact=true>"Overview"</A>
-                    <A href=devices>"Scales"</A>
-                    <A href=pipeline>"Pipeline"</A>
-                    <A href=firmware>"Firmware"</A>
-                </nav>
-            </header>
+            <TopBar />
             <main>
                 // In-order streaming: each page arrives whole, so it reads (and its forms work)
                 // before the WASM loads; out-of-order streaming needs JS to fill in its parts.
@@ -113,6 +137,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
                     <Route path=path!("/firmware") view=FirmwarePage ssr=SsrMode::InOrder />
                     <Route path=path!("/simulator/:client_id") view=SimulatorPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/tokens") view=TokensPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder />
                 </Routes>
             </main>
             <footer class="footer">

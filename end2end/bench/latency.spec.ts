@@ -2,7 +2,8 @@ import mqtt from 'mqtt';
 import NodeWebSocket from 'ws';
 import { test, expect, hydrated } from '../tests/fixtures';
 import { line } from '../tests/mqtt';
-import type { Page, APIRequestContext } from '@playwright/test';
+import { adminPassword } from '../tests/auth-state';
+import type { Page } from '@playwright/test';
 
 // The benchmark of docs/benchmarks.md measured in Chromium; not part of the test run:
 //   cd end2end && npx playwright test --config bench.config.ts --project root
@@ -13,8 +14,9 @@ import type { Page, APIRequestContext } from '@playwright/test';
 // readings live (what a barista sees). A Node viewer follows the same stream beside it,
 // to tell the browser's part of the tail from the rest of the path.
 
-async function measure(page: Page, request: APIRequestContext, baseURL: string, where: 'bare page' | 'device page') {
+async function measure(page: Page, baseURL: string, where: 'bare page' | 'device page') {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  const request = page.request;
   const id = `chromium-${where === 'bare page' ? 'bare' : 'device'}-${Date.now().toString(36)}`;
   expect((await request.post('./api/devices', { data: { client_id: id, name: 'Latency' } })).status()).toBe(201);
   if (where === 'device page') {
@@ -37,7 +39,8 @@ async function measure(page: Page, request: APIRequestContext, baseURL: string, 
   // The same stream followed from Node too, to tell the browser's share of the tail
   // from the rest of the path (publisher, bridge, server).
   const nodeArrivals: number[][] = [];
-  const nodeViewer = new NodeWebSocket(live.toString());
+  const session = (await page.context().cookies()).find((c) => c.name === 'wages_session');
+  const nodeViewer = new NodeWebSocket(live.toString(), { headers: { cookie: `wages_session=${session?.value}` } });
   nodeViewer.on('message', (data) => nodeArrivals.push([JSON.parse(data.toString()).tstamp, performance.timeOrigin + performance.now()]));
   await new Promise((resolve) => nodeViewer.on('open', resolve));
 
@@ -71,8 +74,12 @@ async function measure(page: Page, request: APIRequestContext, baseURL: string, 
   report('Node viewer beside it', nodeArrivals);
 }
 
-test('publish → Chromium latency at 1,000 readings/s', async ({ page, request, baseURL }) => {
+test('publish → Chromium latency at 1,000 readings/s', async ({ page, baseURL }) => {
   test.setTimeout(180_000);
-  await measure(page, request, baseURL!, 'bare page');
-  await measure(page, request, baseURL!, 'device page');
+  await page.goto('./login');
+  await page.getByLabel('Password').fill(adminPassword);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await hydrated(page);
+  await measure(page, baseURL!, 'bare page');
+  await measure(page, baseURL!, 'device page');
 });

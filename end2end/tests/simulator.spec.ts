@@ -7,7 +7,7 @@ test('browser tabs act as scales: brew live, keep their count, take firmware, go
   for (const id of ids) {
     expect((await request.post('./api/devices', { data: { client_id: id, name: `Tab ${id.slice(4, 5).toUpperCase()}` } })).status()).toBe(201);
   }
-  const context = await browser.newContext({ baseURL });
+  const context = await browser.newContext({ baseURL, storageState: info.project.use.storageState });
   const [tabA, tabB, watcher] = [await context.newPage(), await context.newPage(), await context.newPage()];
   for (const [tab, id] of [[tabA, ids[0]], [tabB, ids[1]]] as const) {
     await tab.goto(`./simulator/${id}?seconds=3`);

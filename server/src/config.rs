@@ -61,12 +61,22 @@ pub const VARIABLES: &[Variable] = &[
         default: "false",
         meaning: "register unknown devices on their first reading instead of rejecting them",
     },
+    Variable {
+        name: "WAGES_ADMIN_PASSWORD",
+        default: "(generated)",
+        meaning: "password of the admin account (8 to 1024 bytes); without it the first start prints a generated one",
+    },
+    Variable {
+        name: "WAGES_METRICS_PUBLIC",
+        default: "true",
+        meaning: "false: {base}/metrics needs a login or an API token like every other page",
+    },
     Variable { name: "WAGES_LOG", default: "info", meaning: "log filter (tracing EnvFilter syntax)" },
     Variable { name: "WAGES_LOG_FORMAT", default: "pretty", meaning: "pretty, or json for one JSON object per line" },
 ];
 
 /// Variables whose values are secret: errors name them but never print the value.
-const SECRET: &[&str] = &["WAGES_INFLUX_TOKEN"];
+const SECRET: &[&str] = &["WAGES_INFLUX_TOKEN", "WAGES_ADMIN_PASSWORD"];
 
 /// The whole configuration, typed.
 #[derive(Clone, Debug)]
@@ -85,6 +95,10 @@ pub struct Config {
     pub mqtt: Mqtt,
     /// Register unknown devices on their first reading.
     pub auto_register: bool,
+    /// The admin's password, when configured.
+    pub admin_password: Option<String>,
+    /// Whether `{base}/metrics` is open to all.
+    pub metrics_public: bool,
     /// Log filter, already checked to parse.
     pub log_filter: String,
     /// Log line format.
@@ -338,6 +352,12 @@ impl Config {
             ),
         };
         let auto_register = r.parse("WAGES_AUTO_REGISTER", false, "true or false", parse_bool)?;
+        let admin_password = match r.get("WAGES_ADMIN_PASSWORD") {
+            None => None,
+            Some(p) if (8..=wages_store::account::MAX_PASSWORD_BYTES).contains(&p.len()) => Some(p),
+            Some(p) => return Err(r.error("WAGES_ADMIN_PASSWORD", &p, "8 to 1024 bytes")),
+        };
+        let metrics_public = r.parse("WAGES_METRICS_PUBLIC", true, "true or false", parse_bool)?;
         let log_filter =
             r.parse("WAGES_LOG", "info".to_owned(), "a tracing filter such as info or wages_server=debug,warn", |v| {
                 tracing_subscriber::EnvFilter::try_new(v).ok().map(|_| v.to_owned())
@@ -355,6 +375,8 @@ impl Config {
             timeseries,
             mqtt,
             auto_register,
+            admin_password,
+            metrics_public,
             log_filter,
             log_format,
         })
@@ -510,6 +532,19 @@ mod tests {
             error(&[("WAGES_MQTT_LISTEN", "1883")]),
             r#"WAGES_MQTT_LISTEN="1883": expected an IP address and port such as 127.0.0.1:1883, or 0 to disable TCP"#
         );
+    }
+
+    #[test]
+    fn admin_password_and_metrics() {
+        let c = with(&[("WAGES_ADMIN_PASSWORD", "correct horse")]).expect("valid");
+        assert_eq!(c.admin_password.as_deref(), Some("correct horse"));
+        assert!(c.metrics_public);
+        assert_eq!(
+            error(&[("WAGES_ADMIN_PASSWORD", "short")]),
+            r#"WAGES_ADMIN_PASSWORD="***": expected 8 to 1024 bytes"#
+        );
+        assert!(!with(&[("WAGES_METRICS_PUBLIC", "false")]).expect("valid").metrics_public);
+        assert!(with(&[("WAGES_METRICS_PUBLIC", "maybe")]).is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct AppState {
     pub readings: wages_store::ReadingsStore,
     /// The ingest pipeline's figures, once it runs.
     pub ingest: Option<IngestView>,
+    /// Whether `{base}/metrics` is open to all (`WAGES_METRICS_PUBLIC`).
+    pub metrics_public: bool,
 }
 
 /// What the API shows of the ingest pipeline.
@@ -52,14 +54,21 @@ impl AppState {
     pub fn new(leptos_options: LeptosOptions, base: BasePath, registry: Registry) -> Self {
         let facts = ServerFacts { started_at: Instant::now() };
         let readings = wages_store::ReadingsStore::Sql(registry.readings());
-        Self { leptos_options, base, facts, registry, readings, ingest: None }
+        Self { leptos_options, base, facts, registry, readings, ingest: None, metrics_public: true }
     }
 
-    /// Puts the state into the Leptos context of a render or server function call.
+    /// Puts the state into the Leptos context of a render or server function call, and
+    /// gives a page its Content-Security-Policy with the render's nonce.
     fn provide(&self) {
+        if let (Some(nonce), Some(response)) = (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+            && let Ok(policy) = axum::http::HeaderValue::from_str(&crate::security::page_policy(&nonce))
+        {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
         provide_context(self.base.clone());
         provide_context(self.facts.clone());
         provide_context(self.registry.clone());
+        provide_context(self.registry.accounts());
         provide_context(self.readings.clone());
         if let Some(ingest) = &self.ingest {
             provide_context(app::pipeline::PipelineHandle(ingest.control.clone()));
@@ -87,6 +96,8 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .route(&at("/login"), axum::routing::post(crate::auth::login))
+        .route(&at("/logout"), axum::routing::post(crate::auth::logout))
         .route(&at("/healthz"), get(healthz))
         .route(&at("/readyz"), get(readyz))
         .route(&at("/metrics"), get(metrics))
@@ -105,7 +116,11 @@ pub fn router(state: AppState) -> Router {
         };
         router = router.route("/", get(to_home.clone())).route(&at("/"), get(to_home));
     }
-    router.fallback(assets_or_not_found).with_state(state)
+    router
+        .fallback(assets_or_not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_login))
+        .layer(axum::middleware::from_fn(crate::security::headers))
+        .with_state(state)
 }
 
 /// `GET {base}/healthz`: the process is alive.

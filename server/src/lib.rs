@@ -6,6 +6,8 @@
 //! - [`config`]: every environment variable, parsed once into [`config::Config`].
 //! - [`telemetry`]: logging setup (pretty or JSON).
 //! - [`http`]: the axum router: Leptos pages and server functions, health, metrics, assets.
+//! - [`auth`]: login sessions and API tokens, and the layer that requires one.
+//! - [`security`]: security headers on every response, with the pages' CSP.
 //! - [`api`]: the JSON API under `{base}/api`, its OpenAPI document and Swagger UI.
 //! - [`broker`]: the embedded MQTT broker (rumqttd).
 //! - [`pipeline`]: readings in over MQTT: decode, validate, batch, store, acknowledge.
@@ -19,6 +21,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod http;
@@ -26,6 +29,7 @@ pub mod hub;
 pub mod ingest;
 pub mod mqtt_ws;
 pub mod pipeline;
+pub mod security;
 pub mod simulate;
 pub mod telemetry;
 pub mod tls;
@@ -88,7 +92,16 @@ pub async fn run(
     // too. The setting is process-wide; one process serves one base path.
     let server_url: &'static str = Box::leak(config.base_path.as_str().to_owned().into_boxed_str());
     let _ = leptos::server_fn::client::try_set_server_url(server_url);
+    let shown_once =
+        registry.accounts().ensure_admin(config.admin_password.as_deref()).await.map_err(io::Error::other)?;
+    if let Some(password) = shown_once {
+        // Once, on the first start without WAGES_ADMIN_PASSWORD: nothing stores it in clear.
+        tracing::warn!(
+            "first start: log in as admin with the password {password} (shown only this once; set WAGES_ADMIN_PASSWORD to choose one)"
+        );
+    }
     let mut state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
+    state.metrics_public = config.metrics_public;
     state.readings = ingest.readings.clone();
     state.ingest = Some(http::IngestView {
         control: ingest.control.clone(),

@@ -45,7 +45,8 @@ Options:
   --grams G         weight in the cup at the end, 1 to 1000 [default: 36]
   --prefix P        scales are named P-01, P-02, … [default: sim]
   --register URL    register the scales first with the Wages server at URL
-                    (e.g. http://127.0.0.1:3000, with its base path if it has one)
+                    (e.g. http://127.0.0.1:3000, with its base path if it has one),
+                    sending the API token (write scope) from the WAGES_TOKEN variable
 ";
 
 impl Options {
@@ -134,7 +135,14 @@ pub async fn run(options: &Options) -> Result<Published, String> {
 }
 
 async fn register(server: &str, options: &Options) -> Result<(), String> {
-    let http = reqwest::Client::new();
+    let token = std::env::var("WAGES_TOKEN").map_err(
+        |_| "--register needs an API token with the write scope in WAGES_TOKEN (create one on the Tokens page)",
+    )?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+        .map_err(|_| "WAGES_TOKEN: not a token (wages_…)")?;
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
+    let http = reqwest::Client::builder().default_headers(headers).build().map_err(|e| e.to_string())?;
     for n in 1..=options.devices {
         let id = options.device(n);
         let body = serde_json::json!({"client_id": id, "name": format!("Simulated scale {n}")});

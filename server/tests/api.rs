@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Db, TestServer};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 async fn body(res: Response) -> (StatusCode, Value) {
@@ -15,19 +15,19 @@ async fn body(res: Response) -> (StatusCode, Value) {
 }
 
 async fn post(server: &TestServer, path: &str, json: &Value) -> (StatusCode, Value) {
-    body(Client::new().post(server.url(path)).json(json).send().await.expect("post")).await
+    body(server.http().post(server.url(path)).json(json).send().await.expect("post")).await
 }
 
 async fn patch(server: &TestServer, path: &str, json: &Value) -> (StatusCode, Value) {
-    body(Client::new().patch(server.url(path)).json(json).send().await.expect("patch")).await
+    body(server.http().patch(server.url(path)).json(json).send().await.expect("patch")).await
 }
 
 async fn get(server: &TestServer, path: &str) -> (StatusCode, Value) {
-    body(Client::new().get(server.url(path)).send().await.expect("get")).await
+    body(server.http().get(server.url(path)).send().await.expect("get")).await
 }
 
 async fn delete(server: &TestServer, path: &str) -> (StatusCode, Value) {
-    body(Client::new().delete(server.url(path)).send().await.expect("delete")).await
+    body(server.http().delete(server.url(path)).send().await.expect("delete")).await
 }
 
 /// Asserts an error response: its status, code, and (for 422) the field it names.
@@ -135,7 +135,7 @@ async fn refusals(db: Db) {
     assert_error(&get(&server, "/api/nothing/here").await, 404, "not_found", None);
 
     // Bodies: not JSON, no JSON content type, too large.
-    let client = Client::new();
+    let client = server.http();
     let res =
         client.post(server.url("/api/devices")).header("content-type", "application/json").body("{oops").send().await;
     assert_error(&body(res.expect("post")).await, 400, "bad_request", None);
@@ -185,7 +185,7 @@ async fn openapi_describes_the_api_and_swagger_ui_is_served_offline() {
     }
     assert!(doc["components"]["schemas"]["Device"].is_object());
 
-    let res = reqwest::get(server.url("/api/docs/")).await.expect("docs");
+    let res = server.http().get(server.url("/api/docs/")).send().await.expect("docs");
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.expect("html");
     assert!(html.contains("swagger-ui"), "Swagger UI page");
@@ -244,7 +244,12 @@ async fn sessions(db: Db) {
         json!({"client_id": "scale-01", "session_id": "brew-1", "value": 0.12, "tstamp": now - 3_600_000 + 100})
     );
 
-    let res = reqwest::get(server.url("/api/devices/scale-01/sessions/brew-1/readings?format=csv")).await.expect("csv");
+    let res = server
+        .http()
+        .get(server.url("/api/devices/scale-01/sessions/brew-1/readings?format=csv"))
+        .send()
+        .await
+        .expect("csv");
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
     assert!(res.headers()["content-disposition"].to_str().expect("ascii").contains("scale-01-brew-1.csv"));
     let csv = res.text().await.expect("body");

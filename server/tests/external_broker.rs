@@ -28,7 +28,8 @@ async fn readings_from_rabbitmq_are_stored_exactly_once() {
 
 async fn stored_exactly_once(url: &str) {
     let server = TestServer::start_external(url).await;
-    let res = reqwest::Client::new()
+    let res = server
+        .http()
         .post(server.url("/api/devices"))
         .json(&json!({"client_id": "mq-01", "name": "Mosquitto scale"}))
         .send()

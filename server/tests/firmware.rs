@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Db, TestServer, http};
+use common::{Db, TestServer};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
 
@@ -28,7 +28,7 @@ async fn retained(server: &TestServer, topic: &str) -> String {
 }
 
 async fn post(server: &TestServer, body: Value) -> (u16, Value) {
-    let res = http().post(server.url("/api/firmware")).json(&body).send().await.expect("post");
+    let res = server.http().post(server.url("/api/firmware")).json(&body).send().await.expect("post");
     (res.status().as_u16(), res.json().await.expect("json"))
 }
 

@@ -47,7 +47,8 @@ async fn serves_everything_under(base: &str) {
 
     // The server function answers at {base}/api/fn/…, as the browser calls it.
     let url = server.url(<app::status::ServerStatus as ServerFn>::PATH);
-    let res = common::http()
+    let res = server
+        .http()
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body("")

@@ -164,7 +164,7 @@ async fn load(mqtt: AsyncClient, devices: &[&'static str], messages: u64, per_me
 }
 
 async fn put_config(server: &TestServer, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let res = reqwest::Client::new().put(server.url("/api/pipeline/config")).json(&body).send().await.expect("put");
+    let res = server.http().put(server.url("/api/pipeline/config")).json(&body).send().await.expect("put");
     (res.status().as_u16(), res.json().await.expect("json"))
 }
 

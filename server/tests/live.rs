@@ -11,8 +11,8 @@ use rumqttc::{AsyncClient, QoS};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-fn live_url(server: &TestServer, id: &str) -> String {
-    format!("ws://{}{}/api/devices/{id}/live", server.addr, server.base)
+fn live_url(server: &TestServer, id: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    server.ws_request(&format!("/api/devices/{id}/live"))
 }
 
 async fn publish(mqtt: &AsyncClient, id: &str, from: u64, count: u64, per_message: u64) {
@@ -100,7 +100,7 @@ async fn the_fleet_stream_brings_each_scales_newest_reading() {
     let server = TestServer::start_with("/wages", Db::Sqlite).await;
     server.register("fleet-a").await;
     server.register("fleet-b").await;
-    let url = format!("ws://{}{}/api/live", server.addr, server.base);
+    let url = server.ws_request("/api/live");
     let (mut viewer, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket");
     let mqtt = server.mqtt_client("fleet-pub").await;
     publish(&mqtt, "fleet-a", 0, 50, 50).await;

@@ -20,7 +20,7 @@ async fn status(mqtt: &AsyncClient, id: &str, payload: &str) {
 async fn status_messages_keep_presence_and_firmware_and_reach_the_fleet_stream() {
     let server = TestServer::start_with("/wages", Db::Sqlite).await;
     server.register("p-1").await;
-    let url = format!("ws://{}{}/api/live", server.addr, server.base);
+    let url = server.ws_request("/api/live");
     let (mut fleet, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket");
     let mqtt = server.mqtt_client("presence-pub").await;
 

@@ -17,6 +17,8 @@ struct Wages {
     child: Child,
     base: String,
     log: std::path::PathBuf,
+    /// The admin's session cookie (`wages_session=…`).
+    cookie: String,
 }
 
 impl Wages {
@@ -27,23 +29,41 @@ impl Wages {
         cmd.env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("WAGES_DATABASE_URL", format!("sqlite://{}/wages.db", dir.display()))
             .env("WAGES_AUTO_REGISTER", "true")
+            .env("WAGES_ADMIN_PASSWORD", "process test password")
             .env("WAGES_LOG_FORMAT", "json");
         for (k, v) in vars {
             cmd.env(k, v);
         }
         let log = std::fs::File::create(dir.join("wages.log")).expect("log file");
         let child = cmd.stdout(log.try_clone().expect("log file")).stderr(log).spawn().expect("wages runs");
-        let wages = Wages { child, base: format!("http://127.0.0.1:{port}"), log: dir.join("wages.log") };
+        let mut wages = Wages {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: dir.join("wages.log"),
+            cookie: String::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while reqwest::get(format!("{}/healthz", wages.base)).await.is_err() {
             assert!(Instant::now() < deadline, "wages did not start: see {}/wages.log", dir.display());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        wages.cookie = wages.log_in().await;
         wages
     }
 
+    /// Logs in as the admin, as the login form does; returns the session cookie.
+    async fn log_in(&self) -> String {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let form = [("username", "admin"), ("password", "process test password")];
+        let res = client.post(format!("{}/login", self.base)).form(&form).send().await.expect("login");
+        assert_eq!(res.status().as_u16(), 303, "login answers with a redirect");
+        let cookie = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
+        cookie.split(';').next().unwrap_or_default().to_owned()
+    }
+
     async fn json(&self, path: &str) -> Value {
-        reqwest::get(format!("{}{path}", self.base)).await.expect("get").json().await.expect("json")
+        let res = reqwest::Client::new().get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send();
+        res.await.expect("get").json().await.expect("json")
     }
 
     /// Polls `path` until `done` holds for its JSON, or fails after `secs` seconds.

@@ -31,7 +31,11 @@ async fn simulated_scales_land_in_storage_with_exact_counts() {
     ];
     let out = tokio::task::spawn_blocking({
         let args = args.map(str::to_owned);
-        move || Command::new(env!("CARGO_BIN_EXE_wages")).args(args).output().expect("wages simulate runs")
+        let token = server.token.clone();
+        move || {
+            let mut simulate = Command::new(env!("CARGO_BIN_EXE_wages"));
+            simulate.args(args).env("WAGES_TOKEN", token).output().expect("wages simulate runs")
+        }
     })
     .await
     .expect("joined");

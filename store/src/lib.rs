@@ -13,12 +13,17 @@
 //! - `influx` (feature `db`): [`InfluxReadings`], readings in InfluxDB: line protocol
 //!   through the `influxdb2` crate, read back with InfluxQL.
 //! - `timeseries` (feature `db`): [`ReadingsStore`], whichever of the two is configured.
+//! - [`account`]: API token scopes and listings, shared with the pages; `accounts`
+//!   (feature `db`): [`Accounts`], passwords, login sessions and tokens, stored hashed.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
+pub mod account;
 pub mod device;
 pub mod error;
 
+#[cfg(feature = "db")]
+mod accounts;
 #[cfg(feature = "db")]
 mod influx;
 #[cfg(feature = "db")]
@@ -30,6 +35,9 @@ pub mod testing;
 #[cfg(feature = "db")]
 mod timeseries;
 
+pub use account::{Identity, Scope, TokenInfo};
+#[cfg(feature = "db")]
+pub use accounts::{Accounts, SESSION_LIFETIME};
 pub use device::{Device, DeviceName, NewDevice};
 pub use error::RegistryError;
 #[cfg(feature = "db")]

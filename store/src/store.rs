@@ -56,7 +56,7 @@ pub struct Registry {
     counters: Arc<Counters>,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
@@ -177,6 +177,11 @@ impl Registry {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Accounts and tokens, in the same database.
+    pub fn accounts(&self) -> crate::Accounts {
+        crate::Accounts { pool: self.pool.clone() }
     }
 
     /// The readings table of the same database.

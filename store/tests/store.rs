@@ -7,7 +7,7 @@
 
 use wages_codec::ClientId;
 use wages_codec::{Grams, Reading, SessionId, Timestamp};
-use wages_store::{Backend, DeviceName, NewDevice, Registry, RegistryError};
+use wages_store::{Backend, DeviceName, NewDevice, Registry, RegistryError, Scope};
 
 /// A registry and whatever must live as long as it (the SQLite file's folder).
 struct Fixture {
@@ -68,6 +68,8 @@ on_both!(
     readings_are_stored_once_in_batches,
     sessions_are_listed_newest_first_with_summaries,
     readings_come_back_in_time_order,
+    the_admin_logs_in_with_the_password_shown_once,
+    tokens_work_until_revoked,
 );
 
 async fn registers_and_reads_back(r: &Registry) {
@@ -248,4 +250,39 @@ async fn readings_come_back_in_time_order(r: &Registry) {
     let times: Vec<u64> = back.iter().map(|r| r.tstamp.millis()).collect();
     assert_eq!(times, (0..=20).map(|i| i * 100).collect::<Vec<_>>());
     assert_eq!(back[20].value.get(), 4.0, "values survive exactly");
+}
+
+async fn the_admin_logs_in_with_the_password_shown_once(r: &Registry) {
+    let accounts = r.accounts();
+    let shown = accounts.ensure_admin(None).await.expect("first start").expect("a generated password");
+    assert_eq!(accounts.ensure_admin(None).await.expect("second start"), None, "shown only once");
+    assert!(accounts.verify_password("admin", &shown).await.expect("verify"));
+    assert!(!accounts.verify_password("admin", "wrong password").await.expect("verify"));
+    assert!(!accounts.verify_password("nobody", &shown).await.expect("verify"));
+    // The configured password replaces it.
+    accounts.ensure_admin(Some("correct horse")).await.expect("configured");
+    assert!(accounts.verify_password("admin", "correct horse").await.expect("verify"));
+    assert!(!accounts.verify_password("admin", &shown).await.expect("verify"));
+    assert!(accounts.ensure_admin(Some("short")).await.is_err(), "8 characters at least");
+
+    let cookie = accounts.start_session("admin").await.expect("login");
+    assert_eq!(accounts.session_user(&cookie).await.expect("lookup").as_deref(), Some("admin"));
+    assert_eq!(accounts.session_user(&"0".repeat(64)).await.expect("lookup"), None);
+    accounts.end_session(&cookie).await.expect("logout");
+    assert_eq!(accounts.session_user(&cookie).await.expect("lookup"), None);
+}
+
+async fn tokens_work_until_revoked(r: &Registry) {
+    let accounts = r.accounts();
+    let (info, secret) = accounts.create_token("Grafana", Scope::Read, "admin").await.expect("create");
+    assert!(secret.starts_with(&format!("wages_{}_", info.id)));
+    assert_eq!(accounts.token(&secret).await.expect("lookup"), Some(info.clone()));
+    assert_eq!(accounts.tokens().await.expect("list"), vec![info.clone()]);
+    let forged = format!("{}0", &secret[..secret.len() - 1]);
+    assert_eq!(accounts.token(&forged).await.expect("lookup"), None);
+    assert_eq!(accounts.token("wages_x_y").await.expect("lookup"), None);
+    assert!(accounts.create_token(" ", Scope::Write, "admin").await.is_err());
+    assert!(accounts.revoke_token(&info.id).await.expect("revoke"));
+    assert!(!accounts.revoke_token(&info.id).await.expect("revoke again"));
+    assert_eq!(accounts.token(&secret).await.expect("lookup"), None);
 }

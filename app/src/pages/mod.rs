@@ -4,19 +4,23 @@ mod device;
 mod devices;
 mod firmware;
 mod home;
+mod login;
 mod not_found;
 mod pipeline;
 mod session;
 mod simulator;
+mod tokens;
 
 pub use device::DevicePage;
 pub use devices::DevicesPage;
 pub use firmware::FirmwarePage;
 pub use home::HomePage;
+pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use pipeline::PipelinePage;
 pub use session::SessionPage;
 pub use simulator::SimulatorPage;
+pub use tokens::TokensPage;
 
 use leptos::prelude::*;
 

@@ -46,10 +46,26 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 )]
 struct ApiDoc;
 
-/// The OpenAPI document, with the base path as its server URL.
+/// The OpenAPI document, with the base path as its server URL. Every operation takes an
+/// API token (`Authorization: Bearer wages_…`) or a login session's cookie.
 pub fn openapi(base: &str) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement};
     let mut doc = ApiDoc::openapi();
     doc.servers = Some(vec![Server::new(if base.is_empty() { "/" } else { base })]);
+    let components = doc.components.get_or_insert_with(Default::default);
+    let bearer = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some("An API token from the Tokens page: read (GET only) or write"))
+        .build();
+    components.add_security_scheme("token", utoipa::openapi::security::SecurityScheme::Http(bearer));
+    components.add_security_scheme(
+        "session",
+        utoipa::openapi::security::SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::COOKIE))),
+    );
+    doc.security = Some(vec![
+        SecurityRequirement::new("token", Vec::<String>::new()),
+        SecurityRequirement::new("session", Vec::<String>::new()),
+    ]);
     doc
 }
 

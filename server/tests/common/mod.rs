@@ -10,6 +10,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wages_server::config::Config;
 
+/// The admin's password on every test server.
+pub const ADMIN_PASSWORD: &str = "test admin password";
+
 pub struct TestServer {
     pub addr: SocketAddr,
     /// The embedded broker's TCP address.
@@ -19,6 +22,8 @@ pub struct TestServer {
     pub base: String,
     /// `WAGES_DATABASE_URL` of this server.
     pub database: String,
+    /// An API token with the write scope, sent by [`TestServer::http`].
+    pub token: String,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
@@ -41,17 +46,23 @@ impl TestServer {
     }
 
     pub async fn start_full(base: &str, db: Db, auto_register: bool) -> TestServer {
-        Self::start_opts(base, db, auto_register, None, None).await
+        Self::start_opts(base, db, auto_register, None, None, Vec::new()).await
+    }
+
+    /// A server with more configuration variables.
+    pub async fn start_env(base: &str, vars: &[(&str, &str)]) -> TestServer {
+        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Self::start_opts(base, Db::Sqlite, false, None, None, vars).await
     }
 
     /// A server that keeps readings in InfluxDB at `url`, in `bucket` (auto-registering devices).
     pub async fn start_influx(url: &str, bucket: &str) -> TestServer {
-        Self::start_opts("", Db::Sqlite, true, None, Some((url.to_owned(), bucket.to_owned()))).await
+        Self::start_opts("", Db::Sqlite, true, None, Some((url.to_owned(), bucket.to_owned())), Vec::new()).await
     }
 
     /// A server whose pipeline reads from the external broker at `mqtt_url`.
     pub async fn start_external(mqtt_url: &str) -> TestServer {
-        Self::start_opts("", Db::Sqlite, false, Some(mqtt_url.to_owned()), None).await
+        Self::start_opts("", Db::Sqlite, false, Some(mqtt_url.to_owned()), None, Vec::new()).await
     }
 
     async fn start_opts(
@@ -60,6 +71,7 @@ impl TestServer {
         auto_register: bool,
         mqtt_url: Option<String>,
         influx: Option<(String, String)>,
+        vars: Vec<(String, String)>,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("site/pkg")).expect("pkg dir");
@@ -72,6 +84,8 @@ impl TestServer {
         let base_owned = base.to_owned();
         let database_url = database.clone();
         let config = Config::from_lookup(move |name| match name {
+            _ if vars.iter().any(|(k, _)| k == name) => vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            "WAGES_ADMIN_PASSWORD" => Some(ADMIN_PASSWORD.to_owned()),
             "WAGES_BASE_PATH" => Some(base_owned.clone()),
             "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
             "WAGES_DATABASE_URL" => Some(database.clone()),
@@ -87,6 +101,8 @@ impl TestServer {
         })
         .expect("valid config");
         let registry = wages_server::open_registry(&config).await.expect("registry opens");
+        let (_, token) =
+            registry.accounts().create_token("tests", wages_store::Scope::Write, "admin").await.expect("a token");
         let ingest = wages_server::ingest::start(&config, registry.clone()).await.expect("ingest starts");
         let mqtt = ingest.embedded_tcp;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
@@ -105,6 +121,7 @@ impl TestServer {
             registry: shared,
             base: base.to_owned(),
             database: database_url,
+            token,
             stop: Some(stop),
             task,
             _dir: dir,
@@ -114,7 +131,7 @@ impl TestServer {
     /// Registers a scale through the API (its name is its id).
     pub async fn register(&self, id: &str) {
         let body = serde_json::json!({"client_id": id, "name": id});
-        let res = http().post(self.url("/api/devices")).json(&body).send().await;
+        let res = self.http().post(self.url("/api/devices")).json(&body).send().await;
         assert_eq!(res.expect("register").status().as_u16(), 201);
     }
 
@@ -133,14 +150,14 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let res = http().get(self.url(path)).send().await.expect("request");
+        let res = self.http().get(self.url(path)).send().await.expect("request");
         let status = res.status().as_u16();
         (status, res.text().await.expect("body"))
     }
 
     /// GETs `path` and reads the JSON body.
     pub async fn json(&self, path: &str) -> serde_json::Value {
-        http().get(self.url(path)).send().await.expect("get").json().await.expect("json")
+        self.http().get(self.url(path)).send().await.expect("get").json().await.expect("json")
     }
 
     /// Polls `path` until `done` holds for its JSON, or fails after 15 s.
@@ -154,6 +171,28 @@ impl TestServer {
             assert!(std::time::Instant::now() < deadline, "{path} never got there: {value}");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+    }
+
+    /// An HTTP client that sends this server's write token with every request.
+    pub fn http(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = format!("Bearer {}", self.token);
+        headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().expect("header value"));
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .default_headers(headers)
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// A WebSocket request to `path` carrying the token.
+    pub fn ws_request(&self, path: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("ws://{}{}{path}", self.addr, self.base);
+        let mut request = url.into_client_request().expect("WebSocket URL");
+        let bearer = format!("Bearer {}", self.token);
+        request.headers_mut().insert("authorization", bearer.parse().expect("header value"));
+        request
     }
 
     pub async fn stop(mut self) {

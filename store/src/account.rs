@@ -1,0 +1,99 @@
+//! People and API tokens: the shapes and rules the pages and the API share.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RegistryError;
+
+/// Longest token name, in characters.
+pub const MAX_TOKEN_NAME_CHARS: usize = 100;
+/// Longest password accepted at login, in bytes: argon2 would hash megabytes too.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The account created at first start.
+pub const ADMIN: &str = "admin";
+
+/// What an API token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// GET only: pages' data, the API's reads, live streams.
+    Read,
+    /// Everything a logged-in person may do.
+    Write,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Result<Scope, RegistryError> {
+        match s {
+            "read" => Ok(Scope::Read),
+            "write" => Ok(Scope::Write),
+            _ => Err(RegistryError::invalid("scope", "must be read or write")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+        }
+    }
+}
+
+/// An API token as listed: never its secret. Times are milliseconds since the epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Public part of the token, also the first part of its secret (`wages_{id}_…`).
+    pub id: String,
+    pub name: String,
+    pub scope: Scope,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// Who a request comes from: the server puts it in each request's extensions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// Someone logged in, by user name.
+    Person(String),
+    Token(TokenInfo),
+}
+
+impl Identity {
+    /// Whether it may change things: people may, and tokens with the write scope.
+    pub fn may_write(&self) -> bool {
+        match self {
+            Identity::Person(_) => true,
+            Identity::Token(t) => t.scope == Scope::Write,
+        }
+    }
+}
+
+/// A token name: trimmed, 1 to 100 characters, no control characters.
+pub fn token_name(name: &str) -> Result<String, RegistryError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(RegistryError::invalid("name", "must not be empty"));
+    }
+    if name.chars().count() > MAX_TOKEN_NAME_CHARS {
+        return Err(RegistryError::invalid("name", format!("must be at most {MAX_TOKEN_NAME_CHARS} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(RegistryError::invalid("name", "must not contain control characters such as line breaks"));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_and_names_are_checked() {
+        assert_eq!(Scope::parse("read"), Ok(Scope::Read));
+        assert_eq!(Scope::parse("write").map(Scope::as_str), Ok("write"));
+        assert!(Scope::parse("admin").is_err());
+        assert_eq!(token_name("  grafana "), Ok("grafana".to_owned()));
+        assert!(token_name(" ").is_err());
+        assert!(token_name(&"x".repeat(101)).is_err());
+        assert!(token_name("a\nb").is_err());
+    }
+}
