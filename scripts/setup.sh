@@ -5,7 +5,8 @@
 #   (no flag)  the build tools: WASM target, cargo-leptos, wasm-bindgen-cli, wasm-opt
 #   --test     also what the tests need: Debian's Chromium for the Playwright suite,
 #              PostgreSQL, Mosquitto, RabbitMQ, VictoriaMetrics and InfluxDB 1.x (tests
-#              start their own private instances), mosquitto-clients and openssl
+#              start their own private instances), mosquitto-clients, openssl and
+#              cargo-fuzz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -72,6 +73,17 @@ fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   say "building wasm-bindgen-cli $WASM_BINDGEN_VERSION from source (5-12 minutes, once per machine)"
   install_from_source wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen webpki-roots 1.0.10
+fi
+
+# cargo-fuzz, for the test suite's replay of the fuzz corpora (fuzz/, nightly Rust,
+# which these machines carry; rustup cannot download it here).
+CARGO_FUZZ_VERSION=0.13.2
+if $want_test && ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  say "building cargo-fuzz $CARGO_FUZZ_VERSION (2-5 minutes, once per machine)"
+  cargo install -q cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+fi
+if $want_test && ! cargo +nightly --version >/dev/null 2>&1; then
+  say "no nightly Rust toolchain: the fuzz replay step will fail (rustup toolchain install nightly)"
 fi
 
 # npm: wasm-opt (binaryen 123, runs under node; Debian's binaryen 108 breaks hydration)

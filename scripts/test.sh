@@ -73,6 +73,9 @@ step "clippy (server, native)" cargo clippy --locked -p wages-codec -p wages-ses
 step "clippy (browser, wasm32)" cargo clippy --locked -p frontend -p app --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
 # A stuck test fails the step after 25 minutes instead of holding up the whole run.
 step "cargo test (unit, doc, integration; SQLite, PostgreSQL, Mosquitto, RabbitMQ, VictoriaMetrics, InfluxDB 1.x)" timeout 1500 cargo test --locked --no-fail-fast -p wages-codec -p wages-sessions -p wages-store -p app -p server --features app/ssr,wages-store/db
+# Every input in the fuzz corpora (including the crashes found once) through every
+# target again: a regression test for the parsers of outside input (docs/fuzzing.md).
+step "fuzz corpora replay (cargo fuzz, nightly)" scripts/fuzz.sh replay
 if step "release build (cargo leptos build --release)" cargo leptos build --release; [ "${results[-1]:0:2}" = ok ]; then
   step "Playwright in Chromium, at / and under /wages" e2e
 else

@@ -10,12 +10,29 @@ use crate::status::valid_firmware;
 /// Characters a firmware URL may have, at most.
 pub const MAX_FIRMWARE_URL_LEN: usize = 1024;
 
-/// A firmware offer; only built valid.
+/// A firmware offer; only built valid, also when read from JSON.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "OfferFields")]
 pub struct FirmwareOffer {
     version: String,
     url: String,
     sha256: String,
+}
+
+/// An offer's fields as they arrive, before [`FirmwareOffer::new`] checks them.
+#[derive(serde::Deserialize)]
+struct OfferFields {
+    version: String,
+    url: String,
+    sha256: String,
+}
+
+impl TryFrom<OfferFields> for FirmwareOffer {
+    type Error = String;
+
+    fn try_from(f: OfferFields) -> Result<Self, String> {
+        FirmwareOffer::new(&f.version, &f.url, &f.sha256).map_err(|(field, why)| format!("{field} {why}"))
+    }
 }
 
 impl FirmwareOffer {
@@ -81,14 +98,43 @@ pub fn decode_offer(payload: &[u8]) -> Result<FirmwareOffer, String> {
         (Some(("version", v)), Some(("url", u)), Some(("sha256", s)), None) => {
             FirmwareOffer::new(v, u, s).map_err(|(field, why)| format!("{field} {why}"))
         }
-        _ => Err(format!("expected version=<v>;url=<u>;sha256=<hex>, found {:?}", &text[..text.len().min(64)])),
+        _ => Err(format!("expected version=<v>;url=<u>;sha256=<hex>, found {:?}", first_chars(text, 64))),
     }
+}
+
+/// At most `n` bytes of `text`, cut at a character boundary (what an error may quote).
+fn first_chars(text: &str, n: usize) -> &str {
+    let mut end = text.len().min(n);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Found by `cargo fuzz run firmware_offer`: quoting a long bad offer cut a
+    /// character in two and panicked (the pipeline reads offers from the broker).
+    #[test]
+    fn a_long_bad_offer_is_quoted_whole_characters() {
+        let payload = format!("version=1.5.0;url={}Ú;sha256=x;extra", "a".repeat(45));
+        let err = decode_offer(payload.as_bytes()).unwrap_err();
+        assert!(err.starts_with("expected version=<v>;url=<u>;sha256=<hex>, found"), "{err}");
+        assert_eq!(first_chars("aÚ", 2), "a");
+    }
+
+    #[test]
+    fn offers_from_json_are_checked_too() {
+        let sha = "ab".repeat(32);
+        let good = format!(r#"{{"version":"1.5.0","url":"https://fw.example/a.bin","sha256":"{sha}"}}"#);
+        let offer: FirmwareOffer = serde_json::from_str(&good).unwrap();
+        assert_eq!(serde_json::from_str::<FirmwareOffer>(&serde_json::to_string(&offer).unwrap()).unwrap(), offer);
+        let bad = format!(r#"{{"version":"1.5.0","url":"ftp://fw.example/a.bin","sha256":"{sha}"}}"#);
+        assert!(serde_json::from_str::<FirmwareOffer>(&bad).unwrap_err().to_string().starts_with("url must be"));
+    }
 
     #[test]
     fn offers_are_checked_field_by_field_and_read_back() {

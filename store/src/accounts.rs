@@ -49,6 +49,13 @@ fn hash_password(password: &str) -> Result<String, RegistryError> {
         .map_err(|e| RegistryError::Database(format!("hashing a password failed: {e}")))
 }
 
+/// What unknown users' passwords are checked against, so the time a failed login takes
+/// does not tell whether the user exists. Made at start-up by [`Accounts::ensure_admin`].
+fn decoy() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no such user").unwrap_or_default())
+}
+
 /// A password worth storing: 8 to 1024 bytes.
 fn check_password(password: &str) -> Result<(), RegistryError> {
     if password.len() < 8 {
@@ -76,6 +83,7 @@ impl Accounts {
     /// to it (so `WAGES_ADMIN_PASSWORD` stays the way back in); without one, a first
     /// start generates a password and returns it, to be shown once.
     pub async fn ensure_admin(&self, password: Option<&str>) -> Result<Option<String>, RegistryError> {
+        tokio_blocking(|| Ok(decoy().len())).await?;
         let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1")
             .bind(ADMIN)
             .fetch_one(&self.pool)
@@ -113,13 +121,7 @@ impl Accounts {
             .await?;
         let password = password.to_owned();
         tokio_blocking(move || {
-            // Unknown users are checked against a hash of nothing, so timing does not
-            // tell who exists.
-            static DECOY: OnceLock<String> = OnceLock::new();
-            let hash = match &stored {
-                Some(hash) => hash.as_str(),
-                None => DECOY.get_or_init(|| hash_password("no such user").unwrap_or_default()),
-            };
+            let hash = stored.as_deref().unwrap_or_else(|| decoy());
             let ok = PasswordHash::new(hash)
                 .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
             Ok(ok && stored.is_some())

@@ -59,6 +59,35 @@ pub struct NewDevice {
     pub name: DeviceName,
 }
 
+/// The JSON body of `POST /api/devices`, as sent; [`Registration::check`] applies the rules.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Registration {
+    /// 1 to 64 characters of `A-Z a-z 0-9 _ -`; the scale's MQTT identity.
+    #[cfg_attr(feature = "openapi", schema(example = "scale-01"))]
+    pub client_id: String,
+    /// 1 to 100 characters.
+    #[cfg_attr(feature = "openapi", schema(example = "Bar, left group"))]
+    pub name: String,
+}
+
+impl Registration {
+    pub fn check(&self) -> Result<NewDevice, RegistryError> {
+        NewDevice::parse(&self.client_id, &self.name)
+    }
+}
+
+/// The JSON body of `PATCH /api/devices/{client_id}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Rename {
+    /// 1 to 100 characters.
+    #[cfg_attr(feature = "openapi", schema(example = "Window seat"))]
+    pub name: String,
+}
+
 impl NewDevice {
     /// Checks both fields; the first broken rule is reported, naming its field.
     pub fn parse(client_id: &str, name: &str) -> Result<Self, RegistryError> {

@@ -38,7 +38,7 @@ mod timeseries;
 pub use account::{Identity, Scope, TokenInfo};
 #[cfg(feature = "db")]
 pub use accounts::{Accounts, SESSION_LIFETIME};
-pub use device::{Device, DeviceName, NewDevice};
+pub use device::{Device, DeviceName, NewDevice, Registration, Rename};
 pub use error::RegistryError;
 #[cfg(feature = "db")]
 pub use influx::{InfluxReadings, line_protocol};

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use wages_codec::ClientId;
-use wages_store::{Device, DeviceName, NewDevice};
+use wages_store::{Device, DeviceName, Registration, Rename};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
@@ -19,27 +19,6 @@ pub struct ListQuery {
     q: Option<String>,
     /// At most this many devices (1 to 1000, default 1000).
     limit: Option<u32>,
-}
-
-/// A registration.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    /// 1 to 64 characters of `A-Z a-z 0-9 _ -`; the scale's MQTT identity.
-    #[schema(example = "scale-01")]
-    client_id: String,
-    /// 1 to 100 characters.
-    #[schema(example = "Bar, left group")]
-    name: String,
-}
-
-/// A rename.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RenameBody {
-    /// 1 to 100 characters.
-    #[schema(example = "Window seat")]
-    name: String,
 }
 
 /// An id from the path; an id that breaks the rules cannot be registered, so it is not found.
@@ -63,15 +42,15 @@ pub async fn list(
 }
 
 /// Register a device.
-#[utoipa::path(post, path = "/api/devices", tag = "devices", request_body = RegisterBody,
+#[utoipa::path(post, path = "/api/devices", tag = "devices", request_body = Registration,
     responses((status = 201, description = "Registered", body = Device),
         (status = 409, description = "The client_id is taken", body = ErrorBody),
         (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<RegisterBody>,
+    ApiJson(body): ApiJson<Registration>,
 ) -> Result<(StatusCode, Json<Device>), ApiError> {
-    let new = NewDevice::parse(&body.client_id, &body.name)?;
+    let new = body.check()?;
     let device = state.registry.create(&new).await?;
     tracing::info!(client_id = %device.client_id, "device registered");
     Ok((StatusCode::CREATED, Json(device)))
@@ -86,13 +65,13 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 }
 
 /// Rename a device.
-#[utoipa::path(patch, path = "/api/devices/{client_id}", tag = "devices", request_body = RenameBody,
+#[utoipa::path(patch, path = "/api/devices/{client_id}", tag = "devices", request_body = Rename,
     params(("client_id" = String, Path, description = "The device")),
     responses((status = 200, body = Device), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rename(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<RenameBody>,
+    ApiJson(body): ApiJson<Rename>,
 ) -> Result<Json<Device>, ApiError> {
     let id = client_id(&id)?;
     let name = DeviceName::parse(&body.name)?;

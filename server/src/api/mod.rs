@@ -31,7 +31,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
         pipeline::dead_letters, firmware::offer, firmware::rollout
     ),
     components(schemas(
-        wages_store::Device, devices::RegisterBody, devices::RenameBody, error::ErrorBody, error::ErrorDetail,
+        wages_store::Device, wages_store::Registration, wages_store::Rename, error::ErrorBody, error::ErrorDetail,
         sessions::SessionSummary, sessions::ReadingBody, app::pipeline::PipelineFigures,
         app::pipeline::PipelineSettings, app::pipeline::DeviceFigures, app::pipeline::DeadLetter,
         firmware::OfferBody, firmware::Published, app::firmware::Rollout, app::firmware::RolloutDevice,

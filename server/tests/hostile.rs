@@ -1,0 +1,168 @@
+//! Hostile input over HTTP and MQTT, against a real server: each gets a clean error, and
+//! nothing else is disturbed (after each, the server still registers, reads and stores).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use reqwest::StatusCode;
+use rumqttc::QoS;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+/// The server still does its everyday work.
+async fn still_works(server: &TestServer, id: &str) {
+    server.register(id).await;
+    assert_eq!(server.json(&format!("/api/devices/{id}")).await["client_id"], id);
+    let (status, body) = server.get("/healthz").await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+}
+
+/// POSTs raw bytes as JSON to the registration endpoint; the status and the JSON error.
+async fn post_raw(server: &TestServer, body: Vec<u8>) -> (StatusCode, Value) {
+    let res = server
+        .http()
+        .post(server.url("/api/devices"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_json_get_clean_errors() {
+    let server = TestServer::start("").await;
+    let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
+        ("truncated", br#"{"client_id":"a","#.to_vec(), StatusCode::BAD_REQUEST),
+        ("not an object", b"[1,2,3]".to_vec(), StatusCode::BAD_REQUEST),
+        ("nested 100,000 deep", "[".repeat(100_000).into_bytes(), StatusCode::PAYLOAD_TOO_LARGE),
+        ("nested 10,000 deep (under the size bound)", "[".repeat(10_000).into_bytes(), StatusCode::BAD_REQUEST),
+        ("invalid UTF-8", b"{\"client_id\":\"\xff\xfe\",\"name\":\"x\"}".to_vec(), StatusCode::BAD_REQUEST),
+        ("a NUL in the name", br#"{"client_id":"nul-1","name":"a\u0000b"}"#.to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+        ("a NUL in the id", br#"{"client_id":"nul\u0000","name":"x"}"#.to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "over 16 KiB",
+            format!(r#"{{"client_id":"big","name":"{}"}}"#, "x".repeat(20_000)).into_bytes(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "an unknown field",
+            br#"{"client_id":"a","name":"b","admin":true}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("empty", Vec::new(), StatusCode::BAD_REQUEST),
+    ];
+    for (what, body, want) in cases {
+        let (status, error) = post_raw(&server, body).await;
+        assert_eq!(status, want, "{what}: {error}");
+        assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: a readable error, {error}");
+    }
+    still_works(&server, "after-json").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sql_metacharacters_are_only_text() {
+    let server = TestServer::start("").await;
+    let name = "Robert'); DROP TABLE devices;-- %_\\";
+    let res = server.http().post(server.url("/api/devices")).json(&json!({"client_id": "sql-1", "name": name})).send();
+    assert_eq!(res.await.expect("post").status(), StatusCode::CREATED);
+    server.register("sql-2").await;
+    assert_eq!(server.json("/api/devices/sql-1").await["name"], name);
+    // Searches are literal: wildcards and quotes match only themselves.
+    for (q, want) in [("' OR '1'='1", 0), ("%", 1), ("_", 1), ("DROP TABLE", 1), ("sql-", 2), ("\\", 1)] {
+        let found = server.http().get(server.url("/api/devices")).query(&[("q", q)]).send().await.expect("search");
+        let found: Value = found.json().await.expect("json");
+        assert_eq!(found.as_array().map(Vec::len), Some(want), "search {q:?}: {found}");
+    }
+    still_works(&server, "after-sql").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn paths_stay_inside_the_site() {
+    let server = TestServer::start("/wages").await;
+    let client = server.http();
+    for path in [
+        "/pkg/../../../../etc/passwd",
+        "/pkg/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/pkg/..%2f..%2f..%2fetc%2fpasswd",
+        "/pkg/%2e%2e%5c%2e%2e%5cetc%5cpasswd",
+        "/pkg/....//....//etc/passwd",
+        "/pkg/%00",
+        "/../../etc/passwd",
+    ] {
+        let url = format!("http://{}/wages{path}", server.addr);
+        let res = client.get(&url).send().await.expect("get");
+        let status = res.status();
+        let body = res.text().await.expect("body");
+        assert!(!body.contains("root:"), "{path} served a system file");
+        assert!(status.is_client_error(), "{path}: {status}");
+    }
+    // Ids that break the rules, however long, are simply not found; so is a 60 KB path.
+    for id in ["a".repeat(65), "é".repeat(1000), "%00".into(), "..%2f..".into(), "x".repeat(60_000)] {
+        let res = client.get(server.url(&format!("/api/devices/{id}"))).send().await.expect("get");
+        assert!(res.status() == StatusCode::NOT_FOUND || res.status() == StatusCode::URI_TOO_LONG, "{}", res.status());
+    }
+    still_works(&server, "after-paths").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_flood_of_idle_connections_does_not_stop_service() {
+    let server = TestServer::start("").await;
+    let mut idle = Vec::new();
+    for _ in 0..500 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+        // Half a request, never finished.
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.expect("write");
+        idle.push(stream);
+    }
+    let started = Instant::now();
+    still_works(&server, "during-flood").await;
+    assert!(started.elapsed() < Duration::from_secs(10), "served beside 500 idle connections");
+    drop(idle);
+    still_works(&server, "after-flood").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_mqtt_payloads_are_dead_letters_and_ingestion_goes_on() {
+    let server = TestServer::start("").await;
+    server.register("mq-1").await;
+    let mqtt = server.mqtt_client("hostile-mq").await;
+    let topic = "wages/devices/mq-1/readings";
+    let payloads: Vec<Vec<u8>> = vec![
+        b"\xff\xfe\x00\x00".to_vec(),
+        b"client_id=mq-1;session_id=s\x00;value=1;tstamp=1".to_vec(),
+        b"{\"client_id\":\"mq-1\",\"session_id\":\"s\",\"value\":1e999,\"tstamp\":1}".to_vec(),
+        "[".repeat(5_000).into_bytes(),
+        format!("client_id={};session_id=s;value=1;tstamp=1", "a".repeat(5_000)).into_bytes(),
+        b"client_id=mq-1;session_id=s;value=1;tstamp=1;tstamp=2".to_vec(),
+        // Blank lines only: no reading to store or to reject.
+        vec![b'\n'; 200_000],
+    ];
+    for p in payloads {
+        mqtt.publish(topic, QoS::AtLeastOnce, false, p).await.expect("publish");
+    }
+    // A status topic with rubbish, and a topic outside the protocol.
+    mqtt.publish("wages/devices/mq-1/status", QoS::AtLeastOnce, false, b"\x00online".to_vec()).await.expect("publish");
+    mqtt.publish("wages/devices/mq-1/readings/extra", QoS::AtLeastOnce, false, b"x".to_vec()).await.expect("publish");
+    // Then a good reading: it is stored, after all of the above.
+    let good = "client_id=mq-1;session_id=good;value=1.5;tstamp=1000";
+    mqtt.publish(topic, QoS::AtLeastOnce, false, good).await.expect("publish");
+    server.eventually("/api/devices/mq-1/sessions/good/readings", |v| v.as_array().is_some_and(|a| a.len() == 1)).await;
+    // One dead letter per hostile reading payload but the blank one, and the status.
+    let dead = server.eventually("/api/dead-letters", |v| v.as_array().is_some_and(|a| a.len() == 7)).await;
+    for d in dead.as_array().expect("array") {
+        assert!(d["reason"].as_str().is_some_and(|r| !r.is_empty()), "every rejection says why: {d}");
+    }
+    let figures = server.json("/api/pipeline").await;
+    assert_eq!(figures["stored"], 1, "{figures}");
+    still_works(&server, "after-mqtt").await;
+    server.stop().await;
+}
