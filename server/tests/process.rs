@@ -149,6 +149,67 @@ async fn kill_9_in_the_middle_of_a_load_loses_nothing_the_broker_accepted() {
     assert_eq!(summary["ended_at"], 9999);
 }
 
+/// A private PostgreSQL (scripts/pg.sh) that the test can stop and start again.
+struct Postgres {
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl Postgres {
+    fn script(args: &[&str]) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
+        let out = std::process::Command::new("bash").arg(script).args(args).output().expect("scripts/pg.sh runs");
+        assert!(out.status.success(), "pg.sh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn start(dir: &Path) -> Postgres {
+        let dir = dir.join("pg");
+        let url = Self::script(&["start", &dir.to_string_lossy()]);
+        Postgres { dir, url }
+    }
+
+    fn stop(&self) {
+        Self::script(&["stop", &self.dir.to_string_lossy()]);
+    }
+
+    fn resume(&self) {
+        Self::script(&["resume", &self.dir.to_string_lossy()]);
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn postgres_stopped_for_30_s_mid_load_loses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pg = Postgres::start(dir.path());
+    let broker = Mosquitto::start(dir.path(), None);
+    let url = format!("mqtt://127.0.0.1:{}", broker.port);
+    let wages = Wages::start(dir.path(), &[("WAGES_MQTT_URL", &url), ("WAGES_DATABASE_URL", &pg.url)]).await;
+
+    // 2,000 messages of 5 readings; the database goes away in the middle of them.
+    let load = tokio::spawn(publish(broker.port, "pg-01", "s", 2000, 5));
+    wages.eventually("/api/pipeline", 20, |v| v["stored"].as_u64() >= Some(1000)).await;
+    pg.stop();
+    let down = wages.eventually("/readyz", 15, |v| v["status"] != "ready").await;
+    assert!(down["checks"]["database"] != "ok", "{down}");
+    load.await.expect("every message accepted by the broker while the database is down");
+    tokio::time::sleep(Duration::from_secs(30)).await;
+
+    // Back: the pipeline stores what it held and what the broker kept, once each.
+    pg.resume();
+    wages.eventually("/readyz", 30, |v| v["status"] == "ready").await;
+    let summary = wages.eventually("/api/devices/pg-01/sessions/s", 60, |v| v["count"] == 10_000).await;
+    assert_eq!((summary["started_at"].as_u64(), summary["ended_at"].as_u64()), (Some(0), Some(9999)));
+    let dead = wages.json("/api/dead-letters").await;
+    assert_eq!(dead, serde_json::json!([]), "nothing was rejected for the outage");
+}
+
 #[tokio::test]
 async fn the_pipeline_rides_out_a_broker_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
