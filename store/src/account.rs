@@ -4,8 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RegistryError;
 
-/// Longest token name, in characters.
-pub const MAX_TOKEN_NAME_CHARS: usize = 100;
 /// Longest password accepted at login, in bytes: argon2 would hash megabytes too.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// The account created at first start.
@@ -67,19 +65,9 @@ impl Identity {
     }
 }
 
-/// A token name: trimmed, 1 to 100 characters, no control characters.
+/// A token name: the same rules as a scale's name.
 pub fn token_name(name: &str) -> Result<String, RegistryError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(RegistryError::invalid("name", "must not be empty"));
-    }
-    if name.chars().count() > MAX_TOKEN_NAME_CHARS {
-        return Err(RegistryError::invalid("name", format!("must be at most {MAX_TOKEN_NAME_CHARS} characters")));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(RegistryError::invalid("name", "must not contain control characters such as line breaks"));
-    }
-    Ok(name.to_owned())
+    crate::device::checked_name(name).map(str::to_owned)
 }
 
 #[cfg(test)]

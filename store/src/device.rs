@@ -32,19 +32,25 @@ pub struct Device {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceName(String);
 
+/// A name people give something (a scale, a token): trimmed, 1 to [`MAX_NAME_CHARS`]
+/// characters, no control characters; errors name the field `name`.
+pub(crate) fn checked_name(name: &str) -> Result<&str, RegistryError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(RegistryError::invalid("name", "must not be empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(RegistryError::invalid("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(RegistryError::invalid("name", "must not contain control characters such as line breaks"));
+    }
+    Ok(name)
+}
+
 impl DeviceName {
     pub fn parse(name: &str) -> Result<Self, RegistryError> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(RegistryError::invalid("name", "must not be empty"));
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(RegistryError::invalid("name", format!("must be at most {MAX_NAME_CHARS} characters")));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(RegistryError::invalid("name", "must not contain control characters such as line breaks"));
-        }
-        Ok(Self(name.to_owned()))
+        checked_name(name).map(|n| Self(n.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
