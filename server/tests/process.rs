@@ -158,7 +158,7 @@ struct Postgres {
 impl Postgres {
     fn script(args: &[&str]) -> String {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg.sh");
-        let out = std::process::Command::new("bash").arg(script).args(args).output().expect("scripts/pg.sh runs");
+        let out = Command::new("bash").arg(script).args(args).output().expect("scripts/pg.sh runs");
         assert!(out.status.success(), "pg.sh {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
