@@ -66,9 +66,14 @@ impl Clock {
 struct Server {
     child: Child,
     web: String,
+    /// The admin's session cookie (`wages_session=…`): the API and live streams need a login.
+    cookie: String,
     mqtt_port: u16,
     _dir: tempfile::TempDir,
 }
+
+/// The admin's password on the benchmarked server.
+const ADMIN_PASSWORD: &str = "bench admin password";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
@@ -83,6 +88,7 @@ impl Server {
             .env("WAGES_DATABASE_URL", format!("sqlite://{}/wages.db", dir.path().display()))
             .env("WAGES_MQTT_LISTEN", format!("127.0.0.1:{mqtt_port}"))
             .env("WAGES_LOG", "warn")
+            .env("WAGES_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::null())
             .spawn()
             .expect("the wages binary starts");
@@ -93,12 +99,23 @@ impl Server {
             assert!(Instant::now() < deadline, "wages did not get ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Server { child, web, mqtt_port, _dir: dir }
+        let no_redirects =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let login = no_redirects
+            .post(format!("http://{web}/login"))
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .expect("login");
+        let cookie = login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
+        let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+        Server { child, web, cookie, mqtt_port, _dir: dir }
     }
 
     async fn register(&self, id: &str) {
         let created = reqwest::Client::new()
             .post(format!("http://{}/api/devices", self.web))
+            .header("cookie", &self.cookie)
             .json(&serde_json::json!({"client_id": id, "name": id}))
             .send()
             .await
@@ -184,10 +201,18 @@ async fn mqtt_viewer(port: u16, id: &str, clock: Arc<Clock>, ready: Arc<AtomicUs
 }
 
 /// Latencies of every frame one WebSocket viewer gets, until `expected` or 5 s of silence.
-async fn ws_viewer(url: String, clock: Arc<Clock>, ready: Arc<AtomicUsize>, expected: usize) -> Vec<u64> {
+async fn ws_viewer(
+    (url, cookie): (String, String),
+    clock: Arc<Clock>,
+    ready: Arc<AtomicUsize>,
+    expected: usize,
+) -> Vec<u64> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let config = WebSocketConfig::default().read_buffer_size(4096);
+    let mut request = url.into_client_request().expect("WebSocket URL");
+    request.headers_mut().insert("cookie", cookie.parse().expect("header value"));
     let (mut socket, _) =
-        tokio_tungstenite::connect_async_with_config(url, Some(config), false).await.expect("WebSocket");
+        tokio_tungstenite::connect_async_with_config(request, Some(config), false).await.expect("WebSocket");
     ready.fetch_add(1, Ordering::Relaxed);
     let mut latencies = Vec::with_capacity(expected);
     while latencies.len() < expected {
@@ -248,7 +273,7 @@ async fn latency(server: &Server, seconds: u64) {
     let readings = usize::try_from(seconds * 1000).expect("readings");
     let clock = Clock::new(readings, 1);
     let ready = Arc::new(AtomicUsize::new(0));
-    let url = format!("ws://{}/api/devices/{id}/live", server.web);
+    let url = (format!("ws://{}/api/devices/{id}/live", server.web), server.cookie.clone());
     let ws = tokio::spawn(ws_viewer(url, clock.clone(), ready.clone(), readings));
     let sub = tokio::spawn(mqtt_viewer(server.mqtt_port, id, clock.clone(), ready.clone(), readings));
     wait_for(&ready, 2).await;
@@ -267,7 +292,7 @@ async fn fan_out(server: &Server, viewers: usize, seconds: u64) {
     let readings = usize::try_from(seconds * 10).expect("readings");
     let clock = Clock::new(readings, 100);
     let ready = Arc::new(AtomicUsize::new(0));
-    let url = format!("ws://{}/api/devices/{id}/live", server.web);
+    let url = (format!("ws://{}/api/devices/{id}/live", server.web), server.cookie.clone());
     // Connections open a few hundred at a time, as a crowd of tablets would.
     let connecting = Arc::new(Semaphore::new(200));
     let tasks: Vec<_> = (0..viewers)

@@ -140,8 +140,8 @@ async fn sessions_are_read_back_with_influxql() {
 
     // The API of a server keeping readings there reads the same.
     let server = TestServer::start_influx(&influx, &db).await;
-    let registered =
-        http.post(server.url("/api/devices")).json(&json!({"client_id": "ix-1", "name": "Influx scale"})).send().await;
+    let body = json!({"client_id": "ix-1", "name": "Influx scale"});
+    let registered = server.http().post(server.url("/api/devices")).json(&body).send().await;
     assert_eq!(registered.expect("register").status().as_u16(), 201);
     let listed = server.json("/api/devices/ix-1/sessions").await;
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
