@@ -166,3 +166,50 @@ async fn hostile_mqtt_payloads_are_dead_letters_and_ingestion_goes_on() {
     still_works(&server, "after-mqtt").await;
     server.stop().await;
 }
+
+/// Reads from a WebSocket until it ends; true when the server closed it within 10 s.
+async fn closed_by_server<S>(socket: &mut S) -> bool
+where
+    S: futures_util::Stream<
+            Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => return false,
+            Ok(None | Some(Err(_))) => return true,
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_websocket_frames_close_only_their_socket() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let server = TestServer::start("/wages").await;
+    // MQTT over WebSocket: one frame past the largest MQTT packet the broker takes.
+    let mqtt_url = format!("ws://{}/wages/mqtt", server.addr);
+    let (mut big, _) = tokio_tungstenite::connect_async(&mqtt_url).await.expect("WebSocket");
+    let (mut bystander, _) = tokio_tungstenite::connect_async(&mqtt_url).await.expect("WebSocket");
+    let frame = vec![0u8; wages_server::broker::MAX_PACKET_BYTES + 1];
+    let _ = big.send(Message::Binary(frame.into())).await;
+    assert!(closed_by_server(&mut big).await, "an oversized MQTT frame closes its socket");
+    // The other socket still speaks MQTT: CONNECT (3.1.1, clean session, client id "b") → CONNACK.
+    let connect = [0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, b'b'];
+    bystander.send(Message::Binary(connect.to_vec().into())).await.expect("send CONNECT");
+    let answer = tokio::time::timeout(Duration::from_secs(10), futures_util::StreamExt::next(&mut bystander)).await;
+    let Ok(Some(Ok(Message::Binary(connack)))) = answer else { panic!("no CONNACK: {answer:?}") };
+    assert_eq!(connack.first(), Some(&0x20), "CONNACK");
+
+    // A live viewer only listens: more than 4 KiB from it closes it.
+    let (mut chatty, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("WebSocket");
+    let _ = chatty.send(Message::Text("x".repeat(5000).into())).await;
+    assert!(closed_by_server(&mut chatty).await, "an oversized viewer message closes its socket");
+    let (_quiet, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("a new viewer");
+    still_works(&server, "after-frames").await;
+    server.stop().await;
+}
