@@ -19,7 +19,7 @@ pub struct NewToken {
 fn person() -> Result<String, AppError> {
     let parts = use_context::<http::request::Parts>();
     match parts.as_ref().and_then(|p| p.extensions.get::<wages_store::Identity>()) {
-        Some(wages_store::Identity::Person(user)) => Ok(user.clone()),
+        Some(wages_store::Identity::Person { user, .. }) => Ok(user.clone()),
         _ => Err(AppError::Forbidden("only people who logged in manage tokens".into())),
     }
 }

@@ -89,6 +89,8 @@ impl Server {
             .env("WAGES_MQTT_LISTEN", format!("127.0.0.1:{mqtt_port}"))
             .env("WAGES_LOG", "warn")
             .env("WAGES_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            // Every viewer here is the same logged-in client.
+            .env("WAGES_LIVE_PER_CLIENT", "100000")
             .stdout(Stdio::null())
             .spawn()
             .expect("the wages binary starts");

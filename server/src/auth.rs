@@ -37,7 +37,11 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
         return Ok(accounts.token(secret).await?.map(Identity::Token));
     }
     match session_cookie(headers) {
-        Some(secret) => Ok(accounts.session_user(secret).await?.map(Identity::Person)),
+        Some(secret) => {
+            let user = accounts.session_user(secret).await?;
+            // The session's key for limits: a short digest, never the secret itself.
+            Ok(user.map(|user| Identity::Person { user, session: wages_store::session_key(secret) }))
+        }
         None => Ok(None),
     }
 }

@@ -71,9 +71,18 @@ pub const VARIABLES: &[Variable] = &[
         default: "true",
         meaning: "false: {base}/metrics needs a login or an API token like every other page",
     },
+    Variable {
+        name: "WAGES_LIVE_PER_CLIENT",
+        default: "100",
+        meaning: "live WebSocket streams one client (a login session or an API token) may hold open, 1 to 100000",
+    },
     Variable { name: "WAGES_LOG", default: "info", meaning: "log filter (tracing EnvFilter syntax)" },
     Variable { name: "WAGES_LOG_FORMAT", default: "pretty", meaning: "pretty, or json for one JSON object per line" },
 ];
+
+/// Live streams per client unless `WAGES_LIVE_PER_CLIENT` says otherwise: a browser
+/// tab holds one or two.
+pub const DEFAULT_LIVE_PER_CLIENT: usize = 100;
 
 /// Variables whose values are secret: errors name them but never print the value.
 const SECRET: &[&str] = &["WAGES_INFLUX_TOKEN", "WAGES_ADMIN_PASSWORD"];
@@ -99,6 +108,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Whether `{base}/metrics` is open to all.
     pub metrics_public: bool,
+    /// Live streams one client may hold open.
+    pub live_per_client: usize,
     /// Log filter, already checked to parse.
     pub log_filter: String,
     /// Log line format.
@@ -358,6 +369,10 @@ impl Config {
             Some(p) => return Err(r.error("WAGES_ADMIN_PASSWORD", &p, "8 to 1024 bytes")),
         };
         let metrics_public = r.parse("WAGES_METRICS_PUBLIC", true, "true or false", parse_bool)?;
+        let live_per_client =
+            r.parse("WAGES_LIVE_PER_CLIENT", DEFAULT_LIVE_PER_CLIENT, "a whole number from 1 to 100000", |v| {
+                v.parse().ok().filter(|n| (1..=100_000).contains(n))
+            })?;
         let log_filter =
             r.parse("WAGES_LOG", "info".to_owned(), "a tracing filter such as info or wages_server=debug,warn", |v| {
                 tracing_subscriber::EnvFilter::try_new(v).ok().map(|_| v.to_owned())
@@ -377,6 +392,7 @@ impl Config {
             auto_register,
             admin_password,
             metrics_public,
+            live_per_client,
             log_filter,
             log_format,
         })
@@ -545,6 +561,11 @@ mod tests {
         );
         assert!(!with(&[("WAGES_METRICS_PUBLIC", "false")]).expect("valid").metrics_public);
         assert!(with(&[("WAGES_METRICS_PUBLIC", "maybe")]).is_err());
+        assert_eq!(with(&[]).expect("valid").live_per_client, 100);
+        assert_eq!(with(&[("WAGES_LIVE_PER_CLIENT", "20000")]).expect("valid").live_per_client, 20_000);
+        for bad in ["0", "100001", "many"] {
+            assert!(error(&[("WAGES_LIVE_PER_CLIENT", bad)]).contains("1 to 100000"), "{bad}");
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct AppState {
     pub ingest: Option<IngestView>,
     /// Whether `{base}/metrics` is open to all (`WAGES_METRICS_PUBLIC`).
     pub metrics_public: bool,
+    /// Live streams open per client (`WAGES_LIVE_PER_CLIENT`).
+    pub streams: std::sync::Arc<crate::api::StreamLimits>,
 }
 
 /// What the API shows of the ingest pipeline.
@@ -54,7 +56,8 @@ impl AppState {
     pub fn new(leptos_options: LeptosOptions, base: BasePath, registry: Registry) -> Self {
         let facts = ServerFacts { started_at: Instant::now() };
         let readings = wages_store::ReadingsStore::Sql(registry.readings());
-        Self { leptos_options, base, facts, registry, readings, ingest: None, metrics_public: true }
+        let streams = crate::api::StreamLimits::new(crate::config::DEFAULT_LIVE_PER_CLIENT);
+        Self { leptos_options, base, facts, registry, readings, ingest: None, metrics_public: true, streams }
     }
 
     /// Puts the state into the Leptos context of a render or server function call, and
@@ -166,6 +169,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          wages_store_queries_total {}\n",
         cache.hits, cache.misses, cache.queries
     );
+    body.push_str(&format!(
+        "# HELP wages_live_streams_refused_total Live streams refused: their client had WAGES_LIVE_PER_CLIENT open.\n\
+         # TYPE wages_live_streams_refused_total counter\n\
+         wages_live_streams_refused_total {}\n",
+        state.streams.refused.load(std::sync::atomic::Ordering::Relaxed)
+    ));
     if let Some(ingest) = &state.ingest {
         ingest.control.stats.prometheus(&mut body);
     }

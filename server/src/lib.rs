@@ -102,6 +102,7 @@ pub async fn run(
     }
     let mut state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
     state.metrics_public = config.metrics_public;
+    state.streams = api::StreamLimits::new(config.live_per_client);
     state.readings = ingest.readings.clone();
     state.ingest = Some(http::IngestView {
         control: ingest.control.clone(),

@@ -167,6 +167,39 @@ async fn hostile_mqtt_payloads_are_dead_letters_and_ingestion_goes_on() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn live_streams_per_client_are_bounded() {
+    let server = TestServer::start_env("", &[("WAGES_LIVE_PER_CLIENT", "2")]).await;
+    let (first, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("first");
+    let (_second, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("second");
+    let third = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(refused)) = third else { panic!("a third stream: {third:?}") };
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = serde_json::from_slice(refused.body().as_deref().unwrap_or_default()).expect("JSON error");
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    // Another client is not affected.
+    let (_, other) =
+        server.registry.accounts().create_token("other", wages_store::Scope::Read, "admin").await.expect("token");
+    let mut request = server.ws_request("/api/live");
+    request.headers_mut().insert("authorization", format!("Bearer {other}").parse().expect("header"));
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok(), "another client's stream");
+    // Closing one makes room again.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.is_err() {
+        assert!(Instant::now() < deadline, "the closed stream never made room");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Counted: the third stream, and any refused while the closed one was going away.
+    let (_, metrics) = server.get("/metrics").await;
+    let refused = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("wages_live_streams_refused_total "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(refused.is_some_and(|n| n >= 1), "{metrics}");
+    server.stop().await;
+}
+
 /// Reads from a WebSocket until it ends; true when the server closed it within 10 s.
 async fn closed_by_server<S>(socket: &mut S) -> bool
 where

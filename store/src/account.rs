@@ -50,8 +50,11 @@ pub struct TokenInfo {
 /// Who a request comes from: the server puts it in each request's extensions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Identity {
-    /// Someone logged in, by user name.
-    Person(String),
+    /// Someone logged in: the user name, and which login session (a browser).
+    Person {
+        user: String,
+        session: String,
+    },
     Token(TokenInfo),
 }
 
@@ -59,8 +62,17 @@ impl Identity {
     /// Whether it may change things: people may, and tokens with the write scope.
     pub fn may_write(&self) -> bool {
         match self {
-            Identity::Person(_) => true,
+            Identity::Person { .. } => true,
             Identity::Token(t) => t.scope == Scope::Write,
+        }
+    }
+
+    /// Tells one client from another: a login session (each browser has its own) or a
+    /// token. Limits such as live streams per client count by it.
+    pub fn client_key(&self) -> String {
+        match self {
+            Identity::Person { session, .. } => format!("session {session}"),
+            Identity::Token(t) => format!("token {}", t.id),
         }
     }
 }

@@ -35,6 +35,11 @@ fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A login session's key for per-client limits and logs: 16 hex digits of its digest.
+pub fn session_key(secret: &str) -> String {
+    sha256_hex(secret)[..16].to_owned()
+}
+
 fn sha256_hex(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

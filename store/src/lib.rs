@@ -37,7 +37,7 @@ mod timeseries;
 
 pub use account::{Identity, Scope, TokenInfo};
 #[cfg(feature = "db")]
-pub use accounts::{Accounts, SESSION_LIFETIME};
+pub use accounts::{Accounts, SESSION_LIFETIME, session_key};
 pub use device::{Device, DeviceName, NewDevice, Registration, Rename};
 pub use error::RegistryError;
 #[cfg(feature = "db")]

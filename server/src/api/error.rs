@@ -24,6 +24,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    TooManyRequests(String),
 }
 
 /// The JSON body of every error response.
@@ -34,7 +36,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Machine-readable: `bad_request`, `invalid`, `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`.
+    /// Machine-readable: `bad_request`, `invalid`, `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`, `too_many_requests`.
     code: &'static str,
     /// For people.
     message: String,
@@ -53,6 +55,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         }
     }
 }

@@ -7,13 +7,17 @@
 //! takes no frame for [`SEND_TIMEOUT`] is disconnected. Neither ever slows ingestion or
 //! another viewer: the hub never waits for anyone.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast::{self, error::RecvError};
 use wages_codec::ClientId;
+use wages_store::Identity;
 
 use super::error::ApiError;
 use crate::http::AppState;
@@ -22,13 +26,70 @@ use crate::hub::LiveReading;
 /// How long one frame may take to go out before the viewer is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Live streams open per client (a login session or a token), at most
+/// `WAGES_LIVE_PER_CLIENT`: one browser or program cannot hold the server's sockets.
+#[derive(Debug, Default)]
+pub struct StreamLimits {
+    per_client: usize,
+    open: Mutex<HashMap<String, usize>>,
+    /// Streams refused for being over the limit, for `/metrics`.
+    pub refused: AtomicU64,
+}
+
+/// One open stream, counted until it is dropped.
+pub struct StreamPermit {
+    limits: Arc<StreamLimits>,
+    client: String,
+}
+
+impl StreamLimits {
+    pub fn new(per_client: usize) -> Arc<StreamLimits> {
+        Arc::new(StreamLimits { per_client, ..StreamLimits::default() })
+    }
+
+    fn acquire(self: &Arc<Self>, client: String) -> Option<StreamPermit> {
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(client.clone()).or_default();
+        if *count >= self.per_client {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *count += 1;
+        Some(StreamPermit { limits: self.clone(), client })
+    }
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// A permit for `identity`'s next stream, or the 429 that says why not.
+fn permit(state: &AppState, identity: &Identity) -> Result<StreamPermit, ApiError> {
+    state.streams.acquire(identity.client_key()).ok_or_else(|| {
+        ApiError::TooManyRequests(format!(
+            "this client already has {} live streams open, the most allowed (WAGES_LIVE_PER_CLIENT); close one first",
+            state.streams.per_client
+        ))
+    })
+}
+
 /// Upgrades to the live stream of a registered scale.
 #[utoipa::path(get, path = "/api/devices/{client_id}/live", tag = "devices",
     params(("client_id" = String, Path, description = "the scale")),
     responses((status = 101, description = "WebSocket: one JSON text frame per stored reading"),
-        (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+        (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
+        (status = 429, description = "This client has WAGES_LIVE_PER_CLIENT streams open", body = super::error::ErrorBody)))]
 pub async fn live(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     Path(raw): Path<String>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
@@ -45,8 +106,12 @@ pub async fn live(
     let Ok(ws) = ws else {
         return ApiError::BadRequest("connect with a WebSocket to follow a scale's readings".into()).into_response();
     };
+    let permit = match permit(&state, &identity) {
+        Ok(permit) => permit,
+        Err(e) => return e.into_response(),
+    };
     let readings = ingest.hub.subscribe(id);
-    viewer(ws).on_upgrade(move |socket| follow(socket, readings))
+    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit))
 }
 
 /// Upgrades to the live stream of the whole fleet: each scale's newest reading of every
@@ -54,9 +119,11 @@ pub async fn live(
 /// `{"device": {…}}` when a scale's status message arrives.
 #[utoipa::path(get, path = "/api/live", tag = "devices",
     responses((status = 101, description = "WebSocket: one JSON text frame per scale per stored batch, its newest reading; {\"device\": {…}} when a scale's status changes"),
-        (status = 400, body = super::error::ErrorBody)))]
+        (status = 400, body = super::error::ErrorBody),
+        (status = 429, description = "This client has WAGES_LIVE_PER_CLIENT streams open", body = super::error::ErrorBody)))]
 pub async fn fleet(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let Some(ingest) = &state.ingest else {
@@ -65,8 +132,12 @@ pub async fn fleet(
     let Ok(ws) = ws else {
         return ApiError::BadRequest("connect with a WebSocket to follow the fleet's readings".into()).into_response();
     };
+    let permit = match permit(&state, &identity) {
+        Ok(permit) => permit,
+        Err(e) => return e.into_response(),
+    };
     let readings = ingest.hub.subscribe_fleet();
-    viewer(ws).on_upgrade(move |socket| follow(socket, readings))
+    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit))
 }
 
 /// A viewer only listens: small buffers (tungstenite reserves 128 KiB to read by default,
@@ -99,7 +170,8 @@ impl Frame for axum::extract::ws::Utf8Bytes {
     }
 }
 
-async fn follow<T: Frame>(mut socket: WebSocket, mut readings: broadcast::Receiver<T>) {
+/// `_permit` counts the stream against its client until it ends.
+async fn follow<T: Frame>(mut socket: WebSocket, mut readings: broadcast::Receiver<T>, _permit: StreamPermit) {
     loop {
         tokio::select! {
             next = readings.recv() => match next {

@@ -16,6 +16,7 @@ use utoipa::openapi::server::Server;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
+pub use live::StreamLimits;
 
 use crate::http::AppState;
 
