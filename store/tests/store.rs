@@ -278,7 +278,10 @@ async fn tokens_work_until_revoked(r: &Registry) {
     assert!(secret.starts_with(&format!("wages_{}_", info.id)));
     assert_eq!(accounts.token(&secret).await.expect("lookup"), Some(info.clone()));
     assert_eq!(accounts.tokens().await.expect("list"), vec![info.clone()]);
-    let forged = format!("{}0", &secret[..secret.len() - 1]);
+    // The same secret with its last digit changed (to another digit, always).
+    let last = if secret.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &secret[..secret.len() - 1]);
+    assert_ne!(forged, secret);
     assert_eq!(accounts.token(&forged).await.expect("lookup"), None);
     assert_eq!(accounts.token("wages_x_y").await.expect("lookup"), None);
     assert!(accounts.create_token(" ", Scope::Write, "admin").await.is_err());
