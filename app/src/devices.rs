@@ -1,4 +1,5 @@
-//! Server functions for the devices page: list, register, rename, delete. They reach
+//! Server functions for the devices page: list, register, rename, delete, MQTT
+//! passwords (the scale's, and the simulator tab's). They reach
 //! the registry through Leptos context and return [`AppError`].
 
 use leptos::prelude::*;
@@ -15,11 +16,33 @@ pub async fn list_devices(q: String) -> Result<Vec<Device>, AppError> {
     with_status(registry.list(Some(&q), wages_store::MAX_LIST).await.map_err(AppError::from))
 }
 
+/// Registers a scale; the answer carries its MQTT password, shown this once.
 #[server(prefix = "/api/fn")]
-pub async fn register_device(client_id: String, name: String) -> Result<Device, AppError> {
+pub async fn register_device(client_id: String, name: String) -> Result<wages_store::Registered, AppError> {
     let registry = expect_context::<wages_store::Registry>();
-    let created = async { Ok(registry.create(&wages_store::NewDevice::parse(&client_id, &name)?).await?) };
+    let created = async { Ok(registry.register(&wages_store::NewDevice::parse(&client_id, &name)?).await?) };
     with_status(created.await)
+}
+
+/// A new MQTT password for a scale; the old one stops working at once.
+#[server(prefix = "/api/fn")]
+pub async fn rotate_device_password(client_id: String) -> Result<wages_store::MqttCredential, AppError> {
+    let rotated = async {
+        let id = registered(&client_id).await?.client_id;
+        Ok(expect_context::<wages_store::Registry>().credentials().rotate(&id).await?)
+    };
+    with_status(rotated.await)
+}
+
+/// A password that lets the simulator tab connect as `client_id` for a few hours,
+/// confined to that scale's topics like the scale itself; the scale's own password is
+/// left as it is. The scale need not be registered: its readings then go where any
+/// unknown scale's go (registered automatically, or dead letters).
+#[server(prefix = "/api/fn")]
+pub async fn simulator_password(client_id: String) -> Result<String, AppError> {
+    let id = wages_codec::ClientId::parse(&client_id)
+        .map_err(|e| AppError::Invalid { field: "client_id".into(), message: e.to_string() });
+    with_status(id.map(|id| expect_context::<wages_store::Registry>().credentials().ticket(&id)))
 }
 
 #[server(prefix = "/api/fn")]

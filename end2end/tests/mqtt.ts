@@ -1,14 +1,16 @@
 import mqtt from 'mqtt';
+import { mqttLogin } from './auth-state';
 
 /**
  * Publishes payloads to `wages/devices/{clientId}/readings` at QoS 1 through the server's
  * own MQTT-over-WebSocket endpoint (`{base}/mqtt`), as a browser-side scale would, and
- * resolves once the broker has acknowledged every message.
+ * resolves once the broker has acknowledged every message. Test publishers log in with the
+ * setup's write token, which may speak for any scale (a real scale has its own password).
  */
 export async function publishReadings(baseURL: string, clientId: string, payloads: string[]): Promise<void> {
   const url = new URL('mqtt', baseURL.endsWith('/') ? baseURL : `${baseURL}/`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const client = await mqtt.connectAsync(url.toString(), { clientId: `e2e-${clientId}`, protocolVersion: 4 });
+  const client = await mqtt.connectAsync(url.toString(), { clientId: `e2e-${clientId}`, protocolVersion: 4, ...mqttLogin(baseURL) });
   try {
     for (const payload of payloads) {
       await client.publishAsync(`wages/devices/${clientId}/readings`, payload, { qos: 1 });
@@ -27,7 +29,7 @@ export function line(clientId: string, session: string, tstamp: number, grams: n
 export async function publishStatus(baseURL: string, clientId: string, status: string): Promise<void> {
   const url = new URL('mqtt', baseURL.endsWith('/') ? baseURL : `${baseURL}/`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const client = await mqtt.connectAsync(url.toString(), { clientId: `e2e-status-${clientId}`, protocolVersion: 4 });
+  const client = await mqtt.connectAsync(url.toString(), { clientId: `e2e-status-${clientId}`, protocolVersion: 4, ...mqttLogin(baseURL) });
   try {
     await client.publishAsync(`wages/devices/${clientId}/status`, status, { qos: 1, retain: true });
   } finally {
@@ -39,7 +41,7 @@ export async function publishStatus(baseURL: string, clientId: string, status: s
 export async function firstMessage(baseURL: string, topic: string, clientId: string): Promise<string> {
   const url = new URL('mqtt', baseURL.endsWith('/') ? baseURL : `${baseURL}/`);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const client = await mqtt.connectAsync(url.toString(), { clientId, protocolVersion: 4 });
+  const client = await mqtt.connectAsync(url.toString(), { clientId, protocolVersion: 4, ...mqttLogin(baseURL) });
   try {
     const message = new Promise<string>((resolve) => client.on('message', (_t, payload) => resolve(payload.toString())));
     await client.subscribeAsync(topic, { qos: 1 });

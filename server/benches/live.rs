@@ -69,6 +69,8 @@ struct Server {
     /// The admin's session cookie (`wages_session=…`): the API and live streams need a login.
     cookie: String,
     mqtt_port: u16,
+    /// A write token: the MQTT publisher and the baseline subscriber log in with it.
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -83,9 +85,15 @@ impl Server {
     async fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let (web_port, mqtt_port) = (free_port(), free_port());
+        let database = format!("sqlite://{}/wages.db", dir.path().display());
+        // The token goes into the database before the server starts on it.
+        let registry = wages_store::Registry::connect(&database).await.expect("database");
+        let (_, token) =
+            registry.accounts().create_token("bench", wages_store::Scope::Write, "admin").await.expect("a token");
+        registry.close().await;
         let child = Command::new(env!("CARGO_BIN_EXE_wages"))
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{web_port}"))
-            .env("WAGES_DATABASE_URL", format!("sqlite://{}/wages.db", dir.path().display()))
+            .env("WAGES_DATABASE_URL", database)
             .env("WAGES_MQTT_LISTEN", format!("127.0.0.1:{mqtt_port}"))
             .env("WAGES_LOG", "warn")
             .env("WAGES_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -111,7 +119,7 @@ impl Server {
             .expect("login");
         let cookie = login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
         let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
-        Server { child, web, cookie, mqtt_port, _dir: dir }
+        Server { child, web, cookie, mqtt_port, token, _dir: dir }
     }
 
     async fn register(&self, id: &str) {
@@ -152,15 +160,16 @@ impl Drop for Server {
     }
 }
 
-fn mqtt(name: &str, port: u16) -> (AsyncClient, rumqttc::EventLoop) {
+fn mqtt(name: &str, port: u16, token: &str) -> (AsyncClient, rumqttc::EventLoop) {
     let mut options = MqttOptions::new(name, "127.0.0.1", port);
     options.set_inflight(1000).set_keep_alive(Duration::from_secs(30));
+    options.set_credentials("bench", token);
     AsyncClient::new(options, 10_000)
 }
 
 /// Publishes `clock.sent.len()` readings of `id`, one per message, one every `every`.
 async fn publish(server: &Server, id: &str, session: &str, clock: Arc<Clock>, every: Duration) {
-    let (client, mut eventloop) = mqtt(&format!("bench-pub-{session}"), server.mqtt_port);
+    let (client, mut eventloop) = mqtt(&format!("bench-pub-{session}"), server.mqtt_port, &server.token);
     let driver = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -180,8 +189,14 @@ async fn publish(server: &Server, id: &str, session: &str, clock: Arc<Clock>, ev
 }
 
 /// Latencies of every reading an MQTT subscriber of `id`'s topic gets, until `expected` or `within`.
-async fn mqtt_viewer(port: u16, id: &str, clock: Arc<Clock>, ready: Arc<AtomicUsize>, expected: usize) -> Vec<u64> {
-    let (client, mut eventloop) = mqtt(&format!("bench-sub-{id}"), port);
+async fn mqtt_viewer(
+    (port, token): (u16, String),
+    id: &str,
+    clock: Arc<Clock>,
+    ready: Arc<AtomicUsize>,
+    expected: usize,
+) -> Vec<u64> {
+    let (client, mut eventloop) = mqtt(&format!("bench-sub-{id}"), port, &token);
     client.subscribe(format!("wages/devices/{id}/readings"), QoS::AtLeastOnce).await.expect("subscribe");
     let mut latencies = Vec::with_capacity(expected);
     while latencies.len() < expected {
@@ -277,7 +292,8 @@ async fn latency(server: &Server, seconds: u64) {
     let ready = Arc::new(AtomicUsize::new(0));
     let url = (format!("ws://{}/api/devices/{id}/live", server.web), server.cookie.clone());
     let ws = tokio::spawn(ws_viewer(url, clock.clone(), ready.clone(), readings));
-    let sub = tokio::spawn(mqtt_viewer(server.mqtt_port, id, clock.clone(), ready.clone(), readings));
+    let sub =
+        tokio::spawn(mqtt_viewer((server.mqtt_port, server.token.clone()), id, clock.clone(), ready.clone(), readings));
     wait_for(&ready, 2).await;
     let (cpu, started) = (server.cpu_seconds(), Instant::now());
     publish(server, id, "latency", clock, Duration::from_millis(1)).await;

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use wages_codec::ClientId;
 use wages_server::config::Config;
-use wages_store::NewDevice;
+use wages_store::{NewDevice, Scope};
 
 const PUBLISHERS: usize = 4;
 
@@ -67,11 +67,14 @@ fn device(run: &str, p: usize) -> String {
 /// acknowledged them all.
 /// `pace`: the interval between one publisher's messages, or as fast as possible.
 async fn publish_all(run: &Run<'_>, name: &str, clock: Arc<Clock>) {
-    let Run { host, port, messages, per_message, pace, root } = *run;
+    let Run { host, port, messages, per_message, pace, root, login } = *run;
     let mut tasks = Vec::new();
     for p in 0..PUBLISHERS {
         let mut options = MqttOptions::new(format!("pub-{name}-{p}"), host, port);
         options.set_inflight(500).set_max_packet_size(1 << 20, 1 << 20);
+        if let Some((user, password)) = login {
+            options.set_credentials(user, password);
+        }
         let (client, mut eventloop) = AsyncClient::new(options, 1000);
         let (id, clock) = (device(name, p), clock.clone());
         let topic = format!("{root}/devices/{id}/readings");
@@ -123,15 +126,21 @@ struct Run<'a> {
     /// The topic root: `wages` for the pipeline; the pass-through uses its own, so an
     /// external broker does not queue its messages for the pipeline's persistent session.
     root: &'a str,
+    /// User name and password: the embedded broker's own secret for the pass-through,
+    /// a write token through Wages's gate for the pipeline.
+    login: Option<(&'a str, &'a str)>,
 }
 
 /// The broker alone: one subscriber at QoS 1 that counts readings (lines).
 async fn pass_through(load: Run<'_>) -> Outcome {
-    let Run { host, port, messages, per_message, pace, .. } = load;
+    let Run { host, port, messages, per_message, pace, login, .. } = load;
     let load = Run { root: "bench", ..load };
     let run = format!("raw{per_message}x{}{}", std::process::id(), pace.map_or("", |_| "p"));
     let mut options = MqttOptions::new(format!("sink-{run}"), host, port);
     options.set_max_packet_size(1 << 20, 1 << 20);
+    if let Some((user, password)) = login {
+        options.set_credentials(user, password);
+    }
     let (client, mut eventloop) = AsyncClient::new(options, 100);
     client.subscribe("bench/devices/+/readings", QoS::AtLeastOnce).await.expect("subscribe");
     // The embedded broker starts listening on its own thread: retry for a moment.
@@ -194,11 +203,17 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
         use app::pipeline::PipelineControl;
         ingest.control.reconfigure(settings).await.expect("BENCH_* settings apply");
     }
-    let (host, port) = match (ingest.embedded_tcp, &config.mqtt) {
+    let (host, port) = match (ingest.mqtt_listen, &config.mqtt) {
         (Some(addr), _) => (addr.ip().to_string(), addr.port()),
         (None, wages_server::config::Mqtt::External(ext)) => (ext.host.clone(), ext.port),
         (None, _) => unreachable!("an embedded broker has an address"),
     };
+    // Publishers come in through the gate with a write token, as `wages simulate` does.
+    let token = match ingest.gate {
+        Some(_) => Some(registry.accounts().create_token("bench", Scope::Write, "admin").await.expect("token").1),
+        None => None,
+    };
+    let login = token.as_deref().map(|t| ("bench", t));
     let clock = Clock::new(messages);
     let total = (messages * per_message) as u64;
     // Latency: when the last reading of each message reaches the live hub, right after its batch is stored.
@@ -229,7 +244,7 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
             }
         }));
     }
-    publish_all(&Run { host: &host, port, ..load }, &run, clock.clone()).await;
+    publish_all(&Run { host: &host, port, login, ..load }, &run, clock.clone()).await;
     let deadline = Instant::now() + Duration::from_secs(300);
     while stored_count.load(Ordering::Relaxed) < total && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -335,8 +350,10 @@ async fn bench() {
         Some(_) => None,
         None => mqtt_url.as_deref(),
     };
+    // The pass-through talks to rumqttd directly, with the secret the gate would present.
+    let internal = embedded.as_ref().map(|b| (wages_server::mqtt_gate::INTERNAL_USER, b.secret.as_str()));
     for per_message in [1, 10] {
-        let load = Run { host: &host, port, messages, per_message, pace: None, root: "wages" };
+        let load = Run { host: &host, port, messages, per_message, pace: None, root: "wages", login: internal };
         let expected = (messages * per_message) as u64;
         let raw = report("broker pass-through", per_message, expected, pass_through(load).await);
         let db = database(&format!("{per_message}"));
@@ -351,8 +368,15 @@ async fn bench() {
         }
     }
     // Latency as a person sees it: a steady 1,000 messages (10,000 readings) a second for 5 s.
-    let paced =
-        Run { host: &host, port, messages: 5000, per_message: 10, pace: Some(Duration::from_millis(4)), root: "wages" };
+    let paced = Run {
+        host: &host,
+        port,
+        messages: 5000,
+        per_message: 10,
+        pace: Some(Duration::from_millis(4)),
+        root: "wages",
+        login: internal,
+    };
     report("paced 1,000 msg/s: broker pass-through", 10, 50_000, pass_through(paced).await);
     report("paced 1,000 msg/s: pipeline → store", 10, 50_000, pipeline(&database("paced"), url, paced).await);
     let peak = std::fs::read_to_string("/proc/self/status")

@@ -1,14 +1,19 @@
 //! The embedded MQTT broker (rumqttd): the default when no `WAGES_MQTT_URL` is set.
 //!
-//! It runs on its own threads. Its TCP listener is `WAGES_MQTT_LISTEN`; when that is `0`
-//! it still listens, on a private loopback port, because the ingest pipeline reaches it
-//! as an ordinary MQTT client (with real QoS 1 acknowledgements) like any other broker.
+//! It runs on its own threads and listens on a private loopback port only, admitting
+//! only holders of a secret made at start: the ingest pipeline (an ordinary MQTT client,
+//! with real QoS 1 acknowledgements, as with any other broker) and the gate
+//! ([`crate::mqtt_gate`]), through which every outside client comes, on
+//! `WAGES_MQTT_LISTEN` and at `{base}/mqtt`.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 use wages_codec::MAX_MESSAGE_BYTES;
+
+use crate::mqtt_gate::INTERNAL_USER;
 
 /// Room for the MQTT header around the largest payload the codec accepts.
 pub const MAX_PACKET_BYTES: usize = MAX_MESSAGE_BYTES + 1024;
@@ -16,10 +21,14 @@ pub const MAX_PACKET_BYTES: usize = MAX_MESSAGE_BYTES + 1024;
 const MAX_INFLIGHT: usize = 1000;
 
 /// A running embedded broker.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct EmbeddedBroker {
-    /// Where its MQTT-over-TCP listener is.
+    /// Its private loopback listener.
     pub tcp: SocketAddr,
+    /// The password of [`crate::mqtt_gate::INTERNAL_USER`] there.
+    pub secret: String,
+    /// `WAGES_MQTT_LISTEN`, bound, for the gate to accept on (`None` for `0`).
+    pub public: Option<TcpListener>,
 }
 
 /// A free port on loopback, for the private listener. rumqttd binds it a moment later, so
@@ -39,27 +48,42 @@ fn free_loopback_port() -> Result<SocketAddr, String> {
     Err("cannot find a free loopback port for the embedded MQTT broker".into())
 }
 
+/// Compares in time independent of where the texts differ.
+fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}
+
 /// Starts the broker; `listen` is `WAGES_MQTT_LISTEN` (`None` for `0`).
 pub fn start(listen: Option<SocketAddr>) -> Result<EmbeddedBroker, String> {
-    let addr = match listen {
-        Some(addr) if addr.port() != 0 => {
-            // rumqttd reports a failed bind only in its log: try the address first.
-            TcpListener::bind(addr).map_err(|e| match e.kind() {
+    let public = match listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).map_err(|e| match e.kind() {
                 std::io::ErrorKind::AddrInUse => {
                     format!("WAGES_MQTT_LISTEN={addr}: the address is already in use; stop what is using it, choose another, or set 0")
                 }
                 _ => format!("WAGES_MQTT_LISTEN={addr}: cannot listen: {e}"),
             })?;
-            addr
+            listener.set_nonblocking(true).map_err(|e| format!("WAGES_MQTT_LISTEN={addr}: {e}"))?;
+            Some(listener)
         }
-        _ => free_loopback_port()?,
+        None => None,
     };
+    let addr = free_loopback_port()?;
+    let secret = {
+        let mut bytes = [0u8; 24];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let expected = secret.clone();
     let connections = ConnectionSettings {
         connection_timeout_ms: 60_000,
         max_payload_size: MAX_PACKET_BYTES,
         max_inflight_count: MAX_INFLIGHT,
         auth: None,
-        external_auth: None,
+        external_auth: Some(Arc::new(move |_client_id, user: String, password: String| {
+            let admitted = user == INTERNAL_USER && same_secret(&password, &expected);
+            Box::pin(async move { admitted })
+        })),
         dynamic_filters: true,
     };
     let server =
@@ -95,6 +119,7 @@ pub fn start(listen: Option<SocketAddr>) -> Result<EmbeddedBroker, String> {
         .map_err(|e| format!("cannot start the embedded MQTT broker: {e}"))?;
     // Readiness is the pipeline's subscription, which `ingest::start` waits for: probing
     // the port here would make rumqttd log an aborted connection.
-    tracing::info!(address = %addr, public = listen.is_some(), "embedded MQTT broker listening");
-    Ok(EmbeddedBroker { tcp: addr })
+    let shown = public.as_ref().and_then(|l| l.local_addr().ok());
+    tracing::info!(private = %addr, public = ?shown, "embedded MQTT broker listening");
+    Ok(EmbeddedBroker { tcp: addr, secret, public })
 }

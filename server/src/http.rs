@@ -42,8 +42,8 @@ pub struct AppState {
 pub struct IngestView {
     pub control: std::sync::Arc<crate::pipeline::Control>,
     pub hub: std::sync::Arc<crate::hub::Hub>,
-    /// The embedded broker's TCP address, which `{base}/mqtt` bridges to.
-    pub embedded_tcp: Option<std::net::SocketAddr>,
+    /// The embedded broker's front door, which `{base}/mqtt` passes through.
+    pub gate: Option<std::sync::Arc<crate::mqtt_gate::Gate>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -177,6 +177,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ));
     if let Some(ingest) = &state.ingest {
         ingest.control.stats.prometheus(&mut body);
+        if let Some(gate) = &ingest.gate {
+            gate.prometheus(&mut body);
+        }
     }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -1,5 +1,6 @@
 //! Wires the broker (embedded or external) to the ingest pipeline, and stops them.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio::sync::mpsc;
 use crate::broker;
 use crate::config::{Config, Mqtt, Timeseries};
 use crate::hub::Hub;
+use crate::mqtt_gate::{self, Gate};
 use crate::pipeline::{self, Control, Parts, Stats, Target};
 
 /// The running ingestion: what the API shows of it, and how to stop it.
@@ -23,10 +25,14 @@ pub struct Ingest {
     pub hub: Arc<Hub>,
     /// Where the pipeline stores readings, for the API and pages to read them.
     pub readings: ReadingsStore,
-    /// The embedded broker's TCP address, if the broker is embedded.
-    pub embedded_tcp: Option<std::net::SocketAddr>,
+    /// The embedded broker's front door, if the broker is embedded.
+    pub gate: Option<Arc<Gate>>,
+    /// Where outside MQTT clients connect over TCP (`WAGES_MQTT_LISTEN`), if anywhere.
+    pub mqtt_listen: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    /// Accepts on `WAGES_MQTT_LISTEN`.
+    listener: Option<JoinHandle<()>>,
 }
 
 /// How long start-up waits for the pipeline to subscribe.
@@ -45,21 +51,31 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
             &influx.token,
         ))),
     };
-    let (target, broker, embedded_tcp) = match &config.mqtt {
+    let (mut gate, mut listener, mut mqtt_listen) = (None, None, None);
+    let (target, broker) = match &config.mqtt {
         Mqtt::Embedded { tcp } => {
             let embedded = broker::start(*tcp)?;
-            let shown = match tcp {
-                Some(_) => format!("embedded, TCP {}", embedded.tcp),
+            let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone());
+            let shown = match embedded.public {
+                Some(public) => {
+                    let public =
+                        tokio::net::TcpListener::from_std(public).map_err(|e| format!("WAGES_MQTT_LISTEN: {e}"))?;
+                    let addr = public.local_addr().map_err(|e| format!("WAGES_MQTT_LISTEN: {e}"))?;
+                    mqtt_listen = Some(addr);
+                    listener = Some(tokio::spawn(mqtt_gate::accept(public, front.clone())));
+                    format!("embedded, TCP {addr}")
+                }
                 None => "embedded, no public TCP listener".to_owned(),
             };
+            gate = Some(front);
             let target = Target {
                 host: embedded.tcp.ip().to_string(),
                 port: embedded.tcp.port(),
-                username: None,
-                password: None,
+                username: Some(mqtt_gate::INTERNAL_USER.to_owned()),
+                password: Some(embedded.secret),
                 tls: None,
             };
-            (target, shown, Some(embedded.tcp))
+            (target, shown)
         }
         Mqtt::External(ext) => {
             let target = Target {
@@ -70,7 +86,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
                 tls: if ext.tls { Some(crate::tls::client_config()?) } else { None },
             };
             let scheme = if ext.tls { "mqtts" } else { "mqtt" };
-            (target, format!("external, {scheme}://{}:{}", ext.host, ext.port), None)
+            (target, format!("external, {scheme}://{}:{}", ext.host, ext.port))
         }
     };
     let settings = PipelineSettings::default();
@@ -94,18 +110,21 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     if !stats.subscribed() {
-        if embedded_tcp.is_some() {
+        if gate.is_some() {
             return Err("the ingest pipeline could not subscribe to the embedded MQTT broker".into());
         }
         tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
     }
     let control = Arc::new(Control { stats, broker, requests, target });
-    Ok(Ingest { control, hub, readings, embedded_tcp, stop, task })
+    Ok(Ingest { control, hub, readings, gate, mqtt_listen, stop, task, listener })
 }
 
 impl Ingest {
     /// Stops taking messages, stores and acknowledges what is in flight (a few seconds at most).
     pub async fn stop(self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
         let _ = self.stop.send(true);
         if tokio::time::timeout(Duration::from_secs(5), self.task).await.is_err() {
             tracing::warn!("the ingest pipeline did not stop within 5 s");

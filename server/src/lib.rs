@@ -14,7 +14,8 @@
 //! - [`hub`]: stored readings as they come, per device, for live viewers.
 //! - [`tls`]: TLS for `mqtts://` brokers.
 //! - [`ingest`]: starts the broker and the pipeline together, and stops them.
-//! - [`mqtt_ws`]: MQTT over WebSocket at `{base}/mqtt`, bridged to the embedded broker.
+//! - [`mqtt_gate`]: the embedded broker's front door: device passwords, topic confinement.
+//! - [`mqtt_ws`]: MQTT over WebSocket at `{base}/mqtt`, through the gate.
 //! - [`run`] serves on a listener until a shutdown future completes, so tests bind
 //!   `127.0.0.1:0` and stop the server at will; `main.rs` only wires the process.
 
@@ -27,6 +28,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod ingest;
+pub mod mqtt_gate;
 pub mod mqtt_ws;
 pub mod pipeline;
 pub mod security;
@@ -104,11 +106,8 @@ pub async fn run(
     state.metrics_public = config.metrics_public;
     state.streams = api::StreamLimits::new(config.live_per_client);
     state.readings = ingest.readings.clone();
-    state.ingest = Some(http::IngestView {
-        control: ingest.control.clone(),
-        hub: ingest.hub.clone(),
-        embedded_tcp: ingest.embedded_tcp,
-    });
+    state.ingest =
+        Some(http::IngestView { control: ingest.control.clone(), hub: ingest.hub.clone(), gate: ingest.gate.clone() });
     let app = http::router(state);
     let local = listener.local_addr()?;
     tracing::info!(address = %local, base_path = config.base_path.as_str(), "wages is listening: http://{local}{}", config.base_path.home());

@@ -47,6 +47,9 @@ Options:
   --register URL    register the scales first with the Wages server at URL
                     (e.g. http://127.0.0.1:3000, with its base path if it has one),
                     sending the API token (write scope) from the WAGES_TOKEN variable
+
+Wages's embedded broker admits the scales with the same token (WAGES_TOKEN) when
+--url carries no user and password (mqtt://user:password@host:port).
 ";
 
 impl Options {
@@ -120,6 +123,16 @@ pub async fn run(options: &Options) -> Result<Published, String> {
     if let Some(server) = &options.register {
         register(server, options).await?;
     }
+    // Wages's embedded broker admits a write token for every scale; an external broker
+    // takes the user and password of --url.
+    let mut options = options.clone();
+    if options.broker.username.is_none()
+        && let Ok(token) = std::env::var("WAGES_TOKEN")
+    {
+        options.broker.username = Some("wages-simulate".to_owned());
+        options.broker.password = Some(token.trim().to_owned());
+    }
+    let options = &options;
     let tls = if options.broker.tls { Some(crate::tls::client_config()?) } else { None };
     let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
     let scales: Vec<_> = (1..=options.devices)

@@ -53,6 +53,11 @@ async fn crud(db: Db, base: &str) {
     assert_eq!(created["firmware_version"], Value::Null);
     assert!(created["created_at"].as_i64().is_some_and(|t| t > 1_700_000_000_000));
     assert_eq!(created["created_at"], created["updated_at"]);
+    // The MQTT login comes with the registration only; reads show the device alone.
+    assert_eq!(created["mqtt_username"], "scale-01");
+    assert!(created["mqtt_password"].as_str().is_some_and(|p| p.len() == 48), "{created}");
+    let mut created = created;
+    created.as_object_mut().map(|o| (o.remove("mqtt_username"), o.remove("mqtt_password")));
 
     post(&server, "/api/devices", &json!({"client_id": "home_2", "name": "Kitchen"})).await;
     let (_, list) = get(&server, "/api/devices").await;

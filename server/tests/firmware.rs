@@ -7,13 +7,12 @@ mod common;
 use std::time::Duration;
 
 use common::{Db, TestServer};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use serde_json::{Value, json};
 
 /// What a scale subscribing to `topic` now receives first: the retained message.
 async fn retained(server: &TestServer, topic: &str) -> String {
-    let broker = server.mqtt.expect("embedded broker");
-    let options = MqttOptions::new(format!("fw-sub-{}", topic.len()), broker.ip().to_string(), broker.port());
+    let options = server.mqtt_options(&format!("fw-sub-{}", topic.len()));
     let (client, mut eventloop) = AsyncClient::new(options, 10);
     client.subscribe(topic, QoS::AtLeastOnce).await.expect("subscribe");
     let received = async {

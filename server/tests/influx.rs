@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
-use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{AsyncClient, QoS};
 use serde_json::{Value, json};
 use wages_codec::{ClientId, Reading, SessionId};
 use wages_store::{InfluxReadings, ReadingsStore, line_protocol};
@@ -60,9 +60,7 @@ async fn the_pipeline_writes_readings_through_the_influxdb2_write_api() {
     assert_eq!(ready["checks"]["timeseries"], "ok", "{ready}");
 
     let id = format!("vm-{}", std::process::id());
-    let addr = server.mqtt.expect("embedded broker");
-    let (client, mut eventloop) =
-        AsyncClient::new(MqttOptions::new("test-vm", addr.ip().to_string(), addr.port()), 100);
+    let (client, mut eventloop) = AsyncClient::new(server.mqtt_options("test-vm"), 100);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     for m in 0..20u64 {
         let lines: Vec<String> = (0..10)

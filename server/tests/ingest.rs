@@ -124,10 +124,11 @@ async fn a_message_over_the_bounds_is_refused_whole() {
 #[tokio::test]
 async fn readings_arrive_over_websocket_at_the_base_path() {
     let server = TestServer::start_with("/wages", Db::Sqlite).await;
-    server.register("tab-01").await;
+    let password = server.register("tab-01").await;
     let url = format!("ws://{}/wages/mqtt", server.addr);
-    let mut options = MqttOptions::new("test-ws", url, server.addr.port());
+    let mut options = MqttOptions::new("tab-01", url, server.addr.port());
     options.set_transport(rumqttc::Transport::Ws);
+    options.set_credentials("tab-01", password);
     let (client, mut eventloop) = AsyncClient::new(options, 10);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     let payload: Vec<String> = (0..10).map(|i| line("tab-01", "ws", 1000 + i * 100, i as f64)).collect();

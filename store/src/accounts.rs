@@ -29,7 +29,7 @@ pub struct Accounts {
 }
 
 /// `bytes` random bytes, hex.
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);
     buf.iter().map(|b| format!("{b:02x}")).collect()
@@ -40,7 +40,7 @@ pub fn session_key(secret: &str) -> String {
     sha256_hex(secret)[..16].to_owned()
 }
 
-fn sha256_hex(secret: &str) -> String {
+pub(crate) fn sha256_hex(secret: &str) -> String {
     Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 

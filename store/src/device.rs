@@ -28,6 +28,28 @@ pub struct Device {
     pub firmware_version: Option<String>,
 }
 
+/// A device's login to the embedded MQTT broker; the password is shown only when it is
+/// issued (at registration, and when rotated) and never stored in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MqttCredential {
+    /// The device's `client_id`.
+    #[cfg_attr(feature = "openapi", schema(example = "scale-01"))]
+    pub mqtt_username: String,
+    /// 48 hexadecimal digits.
+    pub mqtt_password: String,
+}
+
+/// A device just registered, with its MQTT login (`POST /api/devices`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Registered {
+    #[serde(flatten)]
+    pub device: Device,
+    #[serde(flatten)]
+    pub credential: MqttCredential,
+}
+
 /// A device name: trimmed, 1 to 100 characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceName(String);

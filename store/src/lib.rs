@@ -15,6 +15,8 @@
 //! - `timeseries` (feature `db`): [`ReadingsStore`], whichever of the two is configured.
 //! - [`account`]: API token scopes and listings, shared with the pages; `accounts`
 //!   (feature `db`): [`Accounts`], passwords, login sessions and tokens, stored hashed.
+//! - `credentials` (feature `db`): [`DeviceCredentials`], devices' MQTT passwords and the
+//!   simulator's short-lived tickets.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
@@ -24,6 +26,8 @@ pub mod error;
 
 #[cfg(feature = "db")]
 mod accounts;
+#[cfg(feature = "db")]
+mod credentials;
 #[cfg(feature = "db")]
 mod influx;
 #[cfg(feature = "db")]
@@ -38,7 +42,9 @@ mod timeseries;
 pub use account::{Identity, Scope, TokenInfo};
 #[cfg(feature = "db")]
 pub use accounts::{Accounts, SESSION_LIFETIME, session_key};
-pub use device::{Device, DeviceName, NewDevice, Registration, Rename};
+#[cfg(feature = "db")]
+pub use credentials::{DeviceCredentials, TICKET_LIFETIME};
+pub use device::{Device, DeviceName, MqttCredential, NewDevice, Registered, Registration, Rename};
 pub use error::RegistryError;
 #[cfg(feature = "db")]
 pub use influx::{InfluxReadings, line_protocol};

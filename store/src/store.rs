@@ -54,6 +54,8 @@ pub struct Registry {
     /// sending every second do not reach the database either).
     cache: Cache<ClientId, Option<Device>>,
     counters: Arc<Counters>,
+    /// Signs simulator tickets (see [`crate::DeviceCredentials`]).
+    ticket_key: Arc<[u8; 32]>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -172,7 +174,9 @@ impl Registry {
         let pool = options.connect(&url).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         let cache = Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build();
-        Ok(Registry { pool, backend, cache, counters: Arc::default() })
+        let mut ticket_key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut ticket_key);
+        Ok(Registry { pool, backend, cache, counters: Arc::default(), ticket_key: Arc::new(ticket_key) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -182,6 +186,11 @@ impl Registry {
     /// Accounts and tokens, in the same database.
     pub fn accounts(&self) -> crate::Accounts {
         crate::Accounts { pool: self.pool.clone() }
+    }
+
+    /// Devices' MQTT passwords, in the same database.
+    pub fn credentials(&self) -> crate::DeviceCredentials {
+        crate::DeviceCredentials { pool: self.pool.clone(), ticket_key: self.ticket_key.clone() }
     }
 
     /// The readings table of the same database.
@@ -271,6 +280,14 @@ impl Registry {
             last_seen_at: None,
             firmware_version: None,
         })
+    }
+
+    /// Registers a device and issues its MQTT password. Should issuing fail, the device
+    /// stays registered and a password can be issued again (rotated) later.
+    pub async fn register(&self, new: &NewDevice) -> Result<crate::Registered, RegistryError> {
+        let device = self.create(new).await?;
+        let credential = self.credentials().rotate(&device.client_id).await?;
+        Ok(crate::Registered { device, credential })
     }
 
     /// Renames a device.

@@ -70,6 +70,7 @@ on_both!(
     readings_come_back_in_time_order,
     the_admin_logs_in_with_the_password_shown_once,
     tokens_work_until_revoked,
+    device_passwords_rotate_and_go_with_their_device,
 );
 
 async fn registers_and_reads_back(r: &Registry) {
@@ -270,6 +271,28 @@ async fn the_admin_logs_in_with_the_password_shown_once(r: &Registry) {
     assert_eq!(accounts.session_user(&"0".repeat(64)).await.expect("lookup"), None);
     accounts.end_session(&cookie).await.expect("logout");
     assert_eq!(accounts.session_user(&cookie).await.expect("lookup"), None);
+}
+
+async fn device_passwords_rotate_and_go_with_their_device(r: &Registry) {
+    let credentials = r.credentials();
+    let scale = id("scale-01");
+    assert!(matches!(credentials.issue(&scale).await, Err(RegistryError::NotFound(_))), "registered devices only");
+    r.create(&new("scale-01", "Bar")).await.expect("created");
+    assert!(!credentials.has_password(&scale).await.expect("lookup"));
+    let first = credentials.issue(&scale).await.expect("issued");
+    assert!(credentials.has_password(&scale).await.expect("lookup"));
+    assert!(credentials.verify(&scale, &first).await.expect("verify"));
+    assert!(!credentials.verify(&id("scale-02"), &first).await.expect("verify"), "one device's only");
+    assert!(!credentials.verify(&scale, "").await.expect("verify"));
+    let second = credentials.issue(&scale).await.expect("rotated");
+    assert_ne!(first, second);
+    assert!(!credentials.verify(&scale, &first).await.expect("verify"), "the old one stops at once");
+    assert!(credentials.verify(&scale, &second).await.expect("verify"));
+    // A deleted device's password does not come back with a new device of the same id.
+    r.delete(&scale).await.expect("deleted");
+    r.create(&new("scale-01", "Bar again")).await.expect("created");
+    assert!(!credentials.verify(&scale, &second).await.expect("verify"));
+    assert!(!credentials.has_password(&scale).await.expect("lookup"));
 }
 
 async fn tokens_work_until_revoked(r: &Registry) {

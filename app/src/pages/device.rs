@@ -59,6 +59,7 @@ pub fn DevicePage() -> impl IntoView {
                                 <PresenceLine device=device.clone() />
                             </header>
                             <LiveGraph client_id=id.clone() name=device.name.clone() sessions_seen />
+                            <MqttLogin client_id=id.clone() />
                             <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
                                 {move || {
                                     let id = id.clone();
@@ -192,6 +193,42 @@ fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+        </section>
+    }
+}
+
+/// A scale's MQTT login, right after it was issued: the only time it is shown.
+#[component]
+pub fn ShownOnce(credential: wages_store::MqttCredential) -> impl IntoView {
+    view! {
+        <div class="secret" data-testid="mqtt-login">
+            <p>"The scale's MQTT login. Copy the password into its settings now: it is not shown again."</p>
+            <p>"User name "<code data-testid="mqtt-username">{credential.mqtt_username}</code></p>
+            <p>"Password "<code class="secret-value" data-testid="mqtt-password">{credential.mqtt_password}</code></p>
+        </div>
+    }
+}
+
+/// Issues the scale a new MQTT password (when the old one is lost or leaked).
+#[component]
+fn MqttLogin(client_id: String) -> impl IntoView {
+    let rotate = ServerAction::<crate::devices::RotateDevicePassword>::new();
+    let value = rotate.value();
+    let failed = move || value.get().and_then(Result::err).map(|e| format!("No new password: {e}"));
+    view! {
+        <section class="card" aria-labelledby="login-title">
+            <h2 id="login-title">"MQTT login"</h2>
+            <p class="muted">
+                "The scale connects to the embedded broker as "<code>{client_id.clone()}</code>
+                " with its own password, and may only publish under its own topics. "
+                "A new password replaces the old one at once."
+            </p>
+            <crate::form::BasedActionForm action=rotate class="inline" testid="rotate-form">
+                <input type="hidden" name="client_id" value=client_id />
+                <button type="submit" class="secondary" disabled=move || rotate.pending().get()>"New password"</button>
+            </crate::form::BasedActionForm>
+            {move || failed().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            {move || value.get().and_then(Result::ok).map(|c| view! { <ShownOnce credential=c /> })}
         </section>
     }
 }

@@ -25,7 +25,9 @@ pub fn DevicesPage() -> impl IntoView {
     let search_action = expect_context::<crate::base::BasePath>().join("/devices");
     let register_value = register.value();
     let field_error = move |field: &str| register_value.get().and_then(Result::err).and_then(|e| e.for_field(field));
-    let registered = move || register_value.get().and_then(Result::ok).map(|d| format!("Registered {}.", d.client_id));
+    let registered =
+        move || register_value.get().and_then(Result::ok).map(|r| format!("Registered {}.", r.device.client_id));
+    let credential = move || register_value.get().and_then(Result::ok).map(|r| r.credential);
     let other_error = move || {
         let failed = |e: AppError| match e {
             AppError::Invalid { .. } => None,
@@ -56,6 +58,7 @@ pub fn DevicesPage() -> impl IntoView {
                         {move || other_error().map(|m| view! { <span class="error" role="alert">{m}</span> })}
                     </div>
                 </BasedActionForm>
+                {move || credential().map(|c| view! { <crate::pages::device::ShownOnce credential=c /> })}
             </section>
             <section class="card" aria-labelledby="search-title">
                 <h2 id="search-title">"Find a scale"</h2>

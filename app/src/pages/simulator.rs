@@ -1,6 +1,7 @@
 //! `{base}/simulator/{client_id}`: a browser tab acting as a scale (SPEC §4). Once the
 //! WASM runs it is a real MQTT 3.1.1 client (the `mqtt-proto` codec over a WebSocket to
-//! `{base}/mqtt`): it announces itself `online` with its firmware (retained), leaves
+//! `{base}/mqtt`), logged in with a password the server issues for this scale only
+//! (`simulator_password`): it announces itself `online` with its firmware (retained), leaves
 //! `offline` as its last will, publishes one reading on a click or a whole extraction on
 //! "Brew" (the curve `wages simulate` uses), counts what the broker acknowledged (kept in
 //! the tab's local storage, so a reload or reconnect carries on), and shows firmware
@@ -154,7 +155,7 @@ mod mqtt_tab {
     use std::time::Duration;
 
     use leptos::prelude::*;
-    use mqtt_proto::v3::{Connect, LastWill, Packet, Publish, Subscribe};
+    use mqtt_proto::v3::{Connect, ConnectReturnCode, LastWill, Packet, Publish, Subscribe};
     use mqtt_proto::{Pid, QoS, QosPid, TopicFilter, TopicName};
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
@@ -175,6 +176,9 @@ mod mqtt_tab {
         /// Readings published and not yet acknowledged, by packet id.
         unacked: RefCell<HashSet<u16>>,
         closed: Cell<bool>,
+        /// The tab's MQTT password (a ticket from the server, confined to this scale);
+        /// fetched before connecting, and again after the broker refused it.
+        password: RefCell<Option<String>>,
     }
 
     /// A handle the buttons use; cheap to clone.
@@ -206,6 +210,7 @@ mod mqtt_tab {
             next_pid: Cell::new(1),
             unacked: RefCell::new(HashSet::new()),
             closed: Cell::new(false),
+            password: RefCell::new(None),
         }));
         // What this tab sent and runs before a reload; restored once the page has hydrated
         // (the server rendered the first values), and before connecting, so the status
@@ -244,7 +249,45 @@ mod mqtt_tab {
             format!("wages/devices/{}/status", self.0.id)
         }
 
+        /// Connects, asking the server for a password first when the tab has none.
         fn connect(&self) {
+            if self.0.password.borrow().is_some() {
+                self.open_socket();
+                return;
+            }
+            self.0.state.connection.set("signing in");
+            let tab = self.clone();
+            leptos::task::spawn_local(async move {
+                match crate::devices::simulator_password(tab.0.id.clone()).await {
+                    Ok(password) => {
+                        *tab.0.password.borrow_mut() = Some(password);
+                        tab.open_socket();
+                    }
+                    Err(_) => {
+                        tab.0.state.connection.set("not allowed");
+                        tab.retry_later();
+                    }
+                }
+            });
+        }
+
+        /// Connects again in a moment, unless the page is closing.
+        fn retry_later(&self) {
+            if self.0.closed.get() {
+                return;
+            }
+            let again = self.clone();
+            set_timeout(
+                move || {
+                    if !again.0.closed.get() {
+                        again.connect();
+                    }
+                },
+                Duration::from_secs(2),
+            );
+        }
+
+        fn open_socket(&self) {
             let inner = &self.0;
             inner.state.connection.set("connecting");
             let Ok(socket) = WebSocket::new_with_str(&inner.url, "mqtt") else {
@@ -268,18 +311,10 @@ mod mqtt_tab {
             let on_close = {
                 let tab = self.clone();
                 Closure::<dyn FnMut()>::new(move || {
-                    tab.0.state.connection.set("offline");
-                    if !tab.0.closed.get() {
-                        let again = tab.clone();
-                        set_timeout(
-                            move || {
-                                if !again.0.closed.get() {
-                                    again.connect();
-                                }
-                            },
-                            Duration::from_secs(2),
-                        );
+                    if tab.0.state.connection.get_untracked() != "refused" {
+                        tab.0.state.connection.set("offline");
                     }
+                    tab.retry_later();
                 })
             };
             socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -329,6 +364,8 @@ mod mqtt_tab {
             will.retain = true;
             let mut connect = Connect::new(self.0.id.as_str().into(), 40);
             connect.last_will = Some(will);
+            connect.username = Some(self.0.id.as_str().into());
+            connect.password = self.0.password.borrow().clone().map(|p| p.into_bytes().into());
             self.send(&Packet::Connect(connect));
         }
 
@@ -359,6 +396,11 @@ mod mqtt_tab {
         fn handle(&self, packet: Packet) {
             let state = self.0.state;
             match packet {
+                Packet::Connack(ack) if ack.code != ConnectReturnCode::Accepted => {
+                    // A ticket from before a server restart, say: the next try asks for a new one.
+                    state.connection.set("refused");
+                    self.0.password.borrow_mut().take();
+                }
                 Packet::Connack(_) => {
                     state.connection.set("online");
                     self.announce();

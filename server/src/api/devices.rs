@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use wages_codec::ClientId;
-use wages_store::{Device, DeviceName, Registration, Rename};
+use wages_store::{Device, DeviceName, MqttCredential, Registered, Registration, Rename};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
@@ -43,17 +43,29 @@ pub async fn list(
 
 /// Register a device.
 #[utoipa::path(post, path = "/api/devices", tag = "devices", request_body = Registration,
-    responses((status = 201, description = "Registered", body = Device),
+    responses((status = 201, description = "Registered, with its MQTT login (shown only now)", body = Registered),
         (status = 409, description = "The client_id is taken", body = ErrorBody),
         (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Registration>,
-) -> Result<(StatusCode, Json<Device>), ApiError> {
+) -> Result<(StatusCode, Json<Registered>), ApiError> {
     let new = body.check()?;
-    let device = state.registry.create(&new).await?;
-    tracing::info!(client_id = %device.client_id, "device registered");
-    Ok((StatusCode::CREATED, Json(device)))
+    let registered = state.registry.register(&new).await?;
+    tracing::info!(client_id = %registered.device.client_id, "device registered");
+    Ok((StatusCode::CREATED, Json(registered)))
+}
+
+/// Issue a new MQTT password for a device; the old one stops working at once (a scale
+/// still connected with it stays connected until it reconnects).
+#[utoipa::path(post, path = "/api/devices/{client_id}/credential", tag = "devices",
+    params(("client_id" = String, Path, description = "The device")),
+    responses((status = 200, description = "The new login (shown only now)", body = MqttCredential),
+        (status = 404, body = ErrorBody)))]
+pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<MqttCredential>, ApiError> {
+    let credential = state.registry.credentials().rotate(&client_id(&id)?).await?;
+    tracing::info!(client_id = %id, "device MQTT password rotated");
+    Ok(Json(credential))
 }
 
 /// Read one device.

@@ -27,12 +27,13 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[openapi(
     info(title = "Wages API", description = "Connected coffee scales: devices, readings, sessions. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
     paths(
-        devices::list, devices::create, devices::read, devices::rename, devices::delete,
+        devices::list, devices::create, devices::read, devices::rename, devices::delete, devices::rotate,
         sessions::list, sessions::read, sessions::readings, live::live, live::fleet, pipeline::figures, pipeline::configure,
         pipeline::dead_letters, firmware::offer, firmware::rollout
     ),
     components(schemas(
-        wages_store::Device, wages_store::Registration, wages_store::Rename, error::ErrorBody, error::ErrorDetail,
+        wages_store::Device, wages_store::Registration, wages_store::Rename, wages_store::Registered,
+        wages_store::MqttCredential, error::ErrorBody, error::ErrorDetail,
         sessions::SessionSummary, sessions::ReadingBody, app::pipeline::PipelineFigures,
         app::pipeline::PipelineSettings, app::pipeline::DeviceFigures, app::pipeline::DeadLetter,
         firmware::OfferBody, firmware::Published, app::firmware::Rollout, app::firmware::RolloutDevice,
@@ -77,6 +78,7 @@ pub fn router(base: &str) -> Router<AppState> {
     Router::new()
         .route(&at("/api/devices"), get(devices::list).post(devices::create))
         .route(&at("/api/devices/{client_id}"), get(devices::read).patch(devices::rename).delete(devices::delete))
+        .route(&at("/api/devices/{client_id}/credential"), axum::routing::post(devices::rotate))
         .route(&at("/api/devices/{client_id}/live"), get(live::live))
         .route(&at("/api/live"), get(live::fleet))
         .route(&at("/api/devices/{client_id}/sessions"), get(sessions::list))

@@ -104,7 +104,7 @@ impl TestServer {
         let (_, token) =
             registry.accounts().create_token("tests", wages_store::Scope::Write, "admin").await.expect("a token");
         let ingest = wages_server::ingest::start(&config, registry.clone()).await.expect("ingest starts");
-        let mqtt = ingest.embedded_tcp;
+        let mqtt = ingest.mqtt_listen;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -128,18 +128,29 @@ impl TestServer {
         }
     }
 
-    /// Registers a scale through the API (its name is its id).
-    pub async fn register(&self, id: &str) {
+    /// Registers a scale through the API (its name is its id); its MQTT password.
+    pub async fn register(&self, id: &str) -> String {
         let body = serde_json::json!({"client_id": id, "name": id});
-        let res = self.http().post(self.url("/api/devices")).json(&body).send().await;
-        assert_eq!(res.expect("register").status().as_u16(), 201);
+        let res = self.http().post(self.url("/api/devices")).json(&body).send().await.expect("register");
+        assert_eq!(res.status().as_u16(), 201);
+        let registered: serde_json::Value = res.json().await.expect("JSON");
+        assert_eq!(registered["mqtt_username"], id);
+        registered["mqtt_password"].as_str().expect("a password").to_owned()
+    }
+
+    /// Options for an MQTT client of the embedded broker, logged in with the write token
+    /// (which may publish for any scale).
+    pub fn mqtt_options(&self, name: &str) -> rumqttc::MqttOptions {
+        let addr = self.mqtt.expect("embedded broker");
+        let mut options = rumqttc::MqttOptions::new(name, addr.ip().to_string(), addr.port());
+        options.set_max_packet_size(300_000, 300_000);
+        options.set_credentials("tests", &self.token);
+        options
     }
 
     /// A real MQTT client on the embedded broker, its event loop polled in the background.
     pub async fn mqtt_client(&self, name: &str) -> rumqttc::AsyncClient {
-        let addr = self.mqtt.expect("embedded broker");
-        let mut options = rumqttc::MqttOptions::new(name, addr.ip().to_string(), addr.port());
-        options.set_max_packet_size(300_000, 300_000);
+        let options = self.mqtt_options(name);
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 1000);
         tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
         client

@@ -1,0 +1,378 @@
+//! The embedded broker's front door. rumqttd checks credentials only when a client
+//! connects and has no rules per topic, so every outside MQTT connection (TCP on
+//! `WAGES_MQTT_LISTEN`, WebSocket at `{base}/mqtt`) passes this gate: it reads the
+//! CONNECT, admits a device by its own password (or a program by an API token), hands
+//! the CONNECT on with this process's secret in place of the client's, and then
+//! forwards bytes as they are, looking only at PUBLISH topics and SUBSCRIBE filters.
+//! The broker itself listens on loopback and admits only holders of that secret: the
+//! gate and the ingest pipeline.
+//!
+//! A device may publish only under `wages/devices/{its client_id}/` (its last will
+//! included) and subscribe only to `wages/firmware` and its own firmware topic. A client
+//! that steps outside is disconnected: what it sent past its rights never reaches the
+//! broker and is never acknowledged, so a scale cannot believe a refused reading was
+//! taken. A read token may subscribe to anything and publish nothing; a write token may
+//! do both (`wages simulate` speaks for many scales with one).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Publish, Subscribe};
+use rumqttc::mqttbytes::{self, FixedHeader, PacketType};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wages_codec::ClientId;
+use wages_store::{Registry, Scope};
+
+use crate::broker::MAX_PACKET_BYTES;
+
+/// The user name the gate and the pipeline present to the embedded broker.
+pub const INTERNAL_USER: &str = "wages-internal";
+/// How long a new connection has to send its CONNECT.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+
+/// Who a connection was admitted as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Client {
+    /// A scale, by its own password: confined to its topics.
+    Device(ClientId),
+    /// A program holding an API token.
+    Token(Scope),
+}
+
+impl Client {
+    /// Whether this client may publish on `topic`.
+    pub fn may_publish(&self, topic: &str) -> bool {
+        match self {
+            Client::Device(id) => topic
+                .strip_prefix("wages/devices/")
+                .and_then(|rest| rest.strip_prefix(id.as_str()))
+                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1 && !rest.contains(['+', '#'])),
+            Client::Token(scope) => *scope == Scope::Write,
+        }
+    }
+
+    /// Whether this client may subscribe to `filter`.
+    pub fn may_subscribe(&self, filter: &str) -> bool {
+        match self {
+            Client::Device(id) => {
+                filter == "wages/firmware"
+                    || filter.strip_prefix("wages/devices/").and_then(|rest| rest.strip_prefix(id.as_str()))
+                        == Some("/firmware")
+            }
+            Client::Token(_) => true,
+        }
+    }
+}
+
+/// Why a connection was refused or cut, for the log and `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NoCredentials,
+    BadCredentials,
+    ClientIdMismatch,
+    WillTopic,
+    PublishTopic,
+    SubscribeFilter,
+    Malformed,
+    Unavailable,
+}
+
+impl Refusal {
+    const ALL: [Refusal; 8] = [
+        Refusal::NoCredentials,
+        Refusal::BadCredentials,
+        Refusal::ClientIdMismatch,
+        Refusal::WillTopic,
+        Refusal::PublishTopic,
+        Refusal::SubscribeFilter,
+        Refusal::Malformed,
+        Refusal::Unavailable,
+    ];
+
+    /// The `reason` label in `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::NoCredentials => "no_credentials",
+            Refusal::BadCredentials => "bad_credentials",
+            Refusal::ClientIdMismatch => "client_id_mismatch",
+            Refusal::WillTopic => "will_topic",
+            Refusal::PublishTopic => "publish_topic",
+            Refusal::SubscribeFilter => "subscribe_filter",
+            Refusal::Malformed => "malformed",
+            Refusal::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A refusal with what the log says about it.
+struct Refused {
+    why: Refusal,
+    detail: String,
+}
+
+fn refused(why: Refusal, detail: impl Into<String>) -> Refused {
+    Refused { why, detail: detail.into() }
+}
+
+/// The gate in front of the embedded broker. Shared by every connection.
+pub struct Gate {
+    broker: SocketAddr,
+    registry: Registry,
+    secret: String,
+    refused: [AtomicU64; Refusal::ALL.len()],
+}
+
+impl Gate {
+    /// A gate to the broker at `broker`, which admits `INTERNAL_USER` with `secret`.
+    pub fn new(broker: SocketAddr, registry: Registry, secret: String) -> Arc<Gate> {
+        Arc::new(Gate { broker, registry, secret, refused: Default::default() })
+    }
+
+    /// Connections refused or cut, by reason.
+    pub fn refusals(&self) -> impl Iterator<Item = (Refusal, u64)> + '_ {
+        Refusal::ALL.iter().zip(&self.refused).map(|(why, n)| (*why, n.load(Ordering::Relaxed)))
+    }
+
+    /// Writes the refusal counters in Prometheus's text format.
+    pub fn prometheus(&self, out: &mut String) {
+        out.push_str(
+            "# HELP wages_mqtt_refused_total MQTT connections the gate refused or cut, by reason.\n\
+             # TYPE wages_mqtt_refused_total counter\n",
+        );
+        for (why, n) in self.refusals() {
+            out.push_str(&format!("wages_mqtt_refused_total{{reason=\"{}\"}} {n}\n", why.label()));
+        }
+    }
+
+    /// Serves one client connection until either side closes or the client oversteps.
+    pub async fn serve<S>(self: Arc<Self>, client: S, peer: String)
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin,
+    {
+        if let Err(Refused { why, detail }) = self.pass(client).await {
+            self.refused[why as usize].fetch_add(1, Ordering::Relaxed);
+            tracing::info!(peer = %peer, reason = why.label(), "MQTT connection refused: {detail}");
+        }
+    }
+
+    async fn pass<S>(&self, client: S) -> Result<(), Refused>
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin,
+    {
+        let (mut from_client, mut to_client) = tokio::io::split(client);
+        let mut buffer = BytesMut::with_capacity(4096);
+        let first = match tokio::time::timeout(CONNECT_WAIT, next_frame(&mut from_client, &mut buffer)).await {
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Err(e)) => return Err(refused(Refusal::Malformed, e)),
+            Err(_) => return Err(refused(Refusal::Malformed, "no CONNECT within 10 s")),
+        };
+        let connect = match first.0.packet_type() {
+            Ok(PacketType::Connect) => Connect::read(first.0, first.1.freeze())
+                .map_err(|e| refused(Refusal::Malformed, format!("unreadable CONNECT: {e:?}")))?,
+            _ => return Err(refused(Refusal::Malformed, "the first packet must be CONNECT")),
+        };
+        let client = match self.admit(&connect).await {
+            Ok(client) => client,
+            Err((code, refusal)) => {
+                connack(&mut to_client, code).await;
+                return Err(refusal);
+            }
+        };
+        if let Some(will) = connect.last_will.as_ref().filter(|will| !client.may_publish(&will.topic)) {
+            connack(&mut to_client, ConnectReturnCode::NotAuthorized).await;
+            return Err(refused(Refusal::WillTopic, format!("{}: last will on {}", connect.client_id, will.topic)));
+        }
+        let broker = match TcpStream::connect(self.broker).await {
+            Ok(broker) => broker,
+            Err(e) => {
+                connack(&mut to_client, ConnectReturnCode::ServiceUnavailable).await;
+                return Err(refused(Refusal::Unavailable, format!("the embedded broker: {e}")));
+            }
+        };
+        let _ = broker.set_nodelay(true);
+        let (mut from_broker, mut to_broker) = broker.into_split();
+        let mut handed_on = connect.clone();
+        handed_on.login = Some(Login::new(INTERNAL_USER, self.secret.as_str()));
+        let mut bytes = BytesMut::new();
+        handed_on.write(&mut bytes).map_err(|e| refused(Refusal::Malformed, format!("{e:?}")))?;
+        to_broker.write_all(&bytes).await.map_err(|e| refused(Refusal::Unavailable, e.to_string()))?;
+        let name = connect.client_id;
+        let upstream = async {
+            loop {
+                let Some((header, frame)) =
+                    next_frame(&mut from_client, &mut buffer).await.map_err(|e| refused(Refusal::Malformed, e))?
+                else {
+                    return Ok(());
+                };
+                let frame = frame.freeze();
+                match header.packet_type() {
+                    Ok(PacketType::Publish) => {
+                        let publish = Publish::read(header, frame.clone())
+                            .map_err(|e| refused(Refusal::Malformed, format!("{name}: unreadable PUBLISH: {e:?}")))?;
+                        if !client.may_publish(&publish.topic) {
+                            let detail = format!("{name} may not publish on {}", publish.topic);
+                            return Err(refused(Refusal::PublishTopic, detail));
+                        }
+                    }
+                    Ok(PacketType::Subscribe) => {
+                        let subscribe = Subscribe::read(header, frame.clone())
+                            .map_err(|e| refused(Refusal::Malformed, format!("{name}: unreadable SUBSCRIBE: {e:?}")))?;
+                        if let Some(filter) = subscribe.filters.iter().find(|f| !client.may_subscribe(&f.path)) {
+                            let detail = format!("{name} may not subscribe to {}", filter.path);
+                            return Err(refused(Refusal::SubscribeFilter, detail));
+                        }
+                    }
+                    Ok(PacketType::Connect) => {
+                        return Err(refused(Refusal::Malformed, format!("{name}: a second CONNECT")));
+                    }
+                    _ => {}
+                }
+                if to_broker.write_all(&frame).await.is_err() {
+                    return Ok(());
+                }
+            }
+        };
+        let downstream = async {
+            let _ = tokio::io::copy(&mut from_broker, &mut to_client).await;
+            let _ = to_client.shutdown().await;
+        };
+        tokio::select! {
+            result = upstream => result,
+            () = downstream => Ok(()),
+        }
+    }
+
+    /// Who `connect` may act as, or the CONNACK code and the reason to refuse it.
+    async fn admit(&self, connect: &Connect) -> Result<Client, (ConnectReturnCode, Refused)> {
+        let Some(login) = &connect.login else {
+            let detail = format!("{}: no user name and password", connect.client_id);
+            return Err((ConnectReturnCode::NotAuthorized, refused(Refusal::NoCredentials, detail)));
+        };
+        let unavailable = |e: wages_store::RegistryError| {
+            (ConnectReturnCode::ServiceUnavailable, refused(Refusal::Unavailable, format!("the registry: {e}")))
+        };
+        let bad = || {
+            let detail = format!("{}: wrong user name or password (user {})", connect.client_id, login.username);
+            (ConnectReturnCode::BadUserNamePassword, refused(Refusal::BadCredentials, detail))
+        };
+        if login.password.starts_with("wages_") {
+            let token = self.registry.accounts().token(&login.password).await.map_err(unavailable)?;
+            return token.map(|info| Client::Token(info.scope)).ok_or_else(bad);
+        }
+        let Ok(device) = ClientId::parse(&login.username) else { return Err(bad()) };
+        if !self.registry.credentials().verify(&device, &login.password).await.map_err(unavailable)? {
+            return Err(bad());
+        }
+        if connect.client_id != login.username {
+            let detail = format!("client id {} is not the device's id {}", connect.client_id, login.username);
+            return Err((ConnectReturnCode::NotAuthorized, refused(Refusal::ClientIdMismatch, detail)));
+        }
+        Ok(Client::Device(device))
+    }
+}
+
+/// Tells a refused client why, as MQTT 3.1.1 allows: a CONNACK with a return code.
+async fn connack<W: AsyncWrite + Unpin>(to_client: &mut W, code: ConnectReturnCode) {
+    let mut bytes = BytesMut::new();
+    if ConnAck::new(code, false).write(&mut bytes).is_ok() {
+        let _ = to_client.write_all(&bytes).await;
+        let _ = to_client.shutdown().await;
+    }
+}
+
+/// The next whole packet from `from`, or `None` once it has closed.
+async fn next_frame<R: AsyncRead + Unpin>(
+    from: &mut R,
+    buffer: &mut BytesMut,
+) -> Result<Option<(FixedHeader, BytesMut)>, String> {
+    loop {
+        match mqttbytes::check(buffer.iter(), MAX_PACKET_BYTES) {
+            Ok(header) => return Ok(Some((header, buffer.split_to(header.frame_length())))),
+            Err(mqttbytes::Error::InsufficientBytes(_)) => {}
+            Err(e) => return Err(format!("{e:?}")),
+        }
+        buffer.reserve(16 * 1024);
+        match from.read_buf(buffer).await {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Accepts MQTT over TCP on `listener` and passes each connection through `gate`.
+pub async fn accept(listener: tokio::net::TcpListener, gate: Arc<Gate>) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, peer)) => {
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(gate.clone().serve(tcp, peer.to_string()));
+            }
+            Err(e) => {
+                // Out of file descriptors, usually: wait rather than spin.
+                tracing::warn!(error = %e, "MQTT listener: cannot accept");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: &str) -> Client {
+        Client::Device(ClientId::parse(id).expect("valid id"))
+    }
+
+    #[test]
+    fn a_device_publishes_under_its_own_id_only() {
+        let a = device("scale-a");
+        assert!(a.may_publish("wages/devices/scale-a/readings"));
+        assert!(a.may_publish("wages/devices/scale-a/status"));
+        for topic in [
+            "wages/devices/scale-b/readings",
+            "wages/devices/scale-ab/readings",
+            "wages/devices/scale-a",
+            "wages/devices/scale-a/",
+            "wages/devices/scale/readings",
+            "wages/firmware",
+            "wages/devices/scale-a/#",
+            "Wages/devices/scale-a/readings",
+        ] {
+            assert!(!a.may_publish(topic), "{topic}");
+        }
+    }
+
+    #[test]
+    fn a_device_subscribes_to_firmware_only() {
+        let a = device("scale-a");
+        assert!(a.may_subscribe("wages/firmware"));
+        assert!(a.may_subscribe("wages/devices/scale-a/firmware"));
+        for filter in [
+            "#",
+            "wages/#",
+            "wages/devices/+/firmware",
+            "wages/devices/scale-b/firmware",
+            "wages/devices/scale-a/readings",
+            "wages/devices/scale-a/#",
+            "$share/g/wages/firmware",
+        ] {
+            assert!(!a.may_subscribe(filter), "{filter}");
+        }
+    }
+
+    #[test]
+    fn tokens_read_or_write_by_scope() {
+        let read = Client::Token(Scope::Read);
+        assert!(read.may_subscribe("wages/#"));
+        assert!(!read.may_publish("wages/devices/scale-a/readings"));
+        let write = Client::Token(Scope::Write);
+        assert!(write.may_publish("wages/devices/scale-a/readings"));
+        assert!(write.may_subscribe("wages/devices/+/readings"));
+    }
+}
