@@ -1,6 +1,6 @@
 import { test, expect, hydrated, screenshot } from './fixtures';
 import type { Page } from '@playwright/test';
-import { publishStatus } from './mqtt';
+import { connectAsScale, publishStatus } from './mqtt';
 
 /** A client id no other test uses. */
 function uniqueId(prefix: string): string {
@@ -106,5 +106,38 @@ test('the list shows presence and firmware as scales report them', async ({ page
   await publishStatus(baseURL!, id, 'online;firmware=4.2.0');
   await expect(row.getByTestId('state')).toHaveText('online');
   await expect(row.getByTestId('firmware')).toHaveText('4.2.0');
+  expect(problems).toEqual([]);
+});
+
+test("a scale's MQTT password is shown once, works, and can be replaced", async ({ page, baseURL, problems }, info) => {
+  const id = uniqueId('login');
+  await page.goto('./devices');
+  await hydrated(page);
+  await register(page, id, 'Counter');
+  const login = page.getByTestId('mqtt-login');
+  await expect(login.getByTestId('mqtt-username')).toHaveText(id);
+  const first = (await login.getByTestId('mqtt-password').textContent())!.trim();
+  expect(first).toMatch(/^[0-9a-f]{48}$/);
+  await screenshot(page, info.project.name, 'devices-registered');
+
+  // The scale logs in with it and announces itself; another scale's topics are closed to it.
+  const scale = await connectAsScale(baseURL!, id, first);
+  await scale.publishAsync(`wages/devices/${id}/status`, 'online;firmware=3.1.4', { qos: 1, retain: true });
+  await scale.endAsync();
+  await page.goto(`./devices/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('presence')).toHaveAttribute('data-online', 'true');
+  await expect(page.getByTestId('firmware')).toHaveText('3.1.4');
+  await expect(page.getByTestId('mqtt-password')).toHaveCount(0);
+
+  // A new password replaces the old one at once.
+  await page.getByRole('button', { name: 'New password' }).click();
+  const second = (await page.getByTestId('mqtt-password').textContent())!.trim();
+  expect(second).toMatch(/^[0-9a-f]{48}$/);
+  expect(second).not.toBe(first);
+  await screenshot(page, info.project.name, 'device-new-password');
+  await expect(connectAsScale(baseURL!, id, first)).rejects.toThrow(/Bad username or password/i);
+  const again = await connectAsScale(baseURL!, id, second);
+  await again.endAsync();
   expect(problems).toEqual([]);
 });

@@ -50,3 +50,16 @@ export async function firstMessage(baseURL: string, topic: string, clientId: str
     await client.endAsync();
   }
 }
+
+/** Connects to `{base}/mqtt` as scale `clientId` with its own password; rejects when refused. */
+export async function connectAsScale(baseURL: string, clientId: string, password: string): Promise<mqtt.MqttClient> {
+  const url = new URL('mqtt', baseURL.endsWith('/') ? baseURL : `${baseURL}/`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return mqtt.connectAsync(url.toString(), {
+    clientId,
+    username: clientId,
+    password,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
+}

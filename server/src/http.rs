@@ -175,6 +175,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          wages_live_streams_refused_total {}\n",
         state.streams.refused.load(std::sync::atomic::Ordering::Relaxed)
     ));
+    crate::api::error::prometheus(&mut body);
     if let Some(ingest) = &state.ingest {
         ingest.control.stats.prometheus(&mut body);
         if let Some(gate) = &ingest.gate {

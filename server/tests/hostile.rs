@@ -33,6 +33,13 @@ async fn post_raw(server: &TestServer, body: Vec<u8>) -> (StatusCode, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// `wages_api_errors_total{code="…"}` from `/metrics`.
+async fn errors_counted(server: &TestServer, code: &str) -> u64 {
+    let (_, metrics) = server.get("/metrics").await;
+    let prefix = format!("wages_api_errors_total{{code=\"{code}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|n| n.parse().ok()).expect("the counter")
+}
+
 #[tokio::test]
 async fn malformed_and_oversized_json_get_clean_errors() {
     let server = TestServer::start("").await;
@@ -56,11 +63,14 @@ async fn malformed_and_oversized_json_get_clean_errors() {
         ),
         ("empty", Vec::new(), StatusCode::BAD_REQUEST),
     ];
+    let before = errors_counted(&server, "payload_too_large").await;
     for (what, body, want) in cases {
         let (status, error) = post_raw(&server, body).await;
         assert_eq!(status, want, "{what}: {error}");
         assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: a readable error, {error}");
     }
+    // Each bound past is counted (the counter is the process's; other tests may add to it).
+    assert!(errors_counted(&server, "payload_too_large").await >= before + 2);
     still_works(&server, "after-json").await;
     server.stop().await;
 }

@@ -5,6 +5,8 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::Serialize;
 use wages_store::RegistryError;
 
@@ -45,6 +47,32 @@ pub struct ErrorDetail {
     field: Option<String>,
 }
 
+/// Error responses since start, by code, for `/metrics`: each bound the API enforces
+/// (body size, JSON shape and depth, field lengths, query limits, live streams per
+/// client) answers with one of these codes.
+static ANSWERED: [AtomicU64; CODES.len()] = [const { AtomicU64::new(0) }; CODES.len()];
+const CODES: [&str; 8] = [
+    "bad_request",
+    "invalid",
+    "not_found",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "unavailable",
+    "too_many_requests",
+];
+
+/// Writes the error counters in Prometheus's text format.
+pub fn prometheus(out: &mut String) {
+    out.push_str(
+        "# HELP wages_api_errors_total API error responses by code (bounds, bad input, missing things).\n\
+         # TYPE wages_api_errors_total counter\n",
+    );
+    for (code, n) in CODES.iter().zip(&ANSWERED) {
+        out.push_str(&format!("wages_api_errors_total{{code=\"{code}\"}} {}\n", n.load(Ordering::Relaxed)));
+    }
+}
+
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
@@ -63,6 +91,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        if let Some(n) = CODES.iter().position(|c| *c == code) {
+            ANSWERED[n].fetch_add(1, Ordering::Relaxed);
+        }
         if status.is_server_error() {
             tracing::warn!(error = %self, "API request failed");
         }

@@ -1,7 +1,7 @@
 //! The HTTP API under `{base}/api` (SPEC §5), its OpenAPI document and Swagger UI.
 
 mod devices;
-mod error;
+pub(crate) mod error;
 mod extract;
 mod firmware;
 mod live;
