@@ -109,7 +109,7 @@ test('the list shows presence and firmware as scales report them', async ({ page
   expect(problems).toEqual([]);
 });
 
-test("a scale's MQTT password is shown once, works, and can be replaced", async ({ page, baseURL, problems }, info) => {
+test("a scale's MQTT password is shown once, works, and can be replaced", async ({ page, request, baseURL, problems }, info) => {
   const id = uniqueId('login');
   await page.goto('./devices');
   await hydrated(page);
@@ -124,6 +124,7 @@ test("a scale's MQTT password is shown once, works, and can be replaced", async 
   const scale = await connectAsScale(baseURL!, id, first);
   await scale.publishAsync(`wages/devices/${id}/status`, 'online;firmware=3.1.4', { qos: 1, retain: true });
   await scale.endAsync();
+  await expect.poll(async () => (await (await request.get(`./api/devices/${id}`)).json()).online).toBe(true);
   await page.goto(`./devices/${id}`);
   await hydrated(page);
   await expect(page.getByTestId('presence')).toHaveAttribute('data-online', 'true');

@@ -324,7 +324,9 @@ async fn bench() {
     let mqtt_url = std::env::var("BENCH_MQTT_URL").ok();
     let external = mqtt_url.as_deref().map(|u| u.trim_start_matches("mqtt://").to_owned());
     let embedded = match &external {
-        None => Some(wages_server::broker::start(None).expect("embedded broker")),
+        None => Some(
+            wages_server::broker::start(None, wages_server::config::DEFAULT_MQTT_BUFFER_MB).expect("embedded broker"),
+        ),
         Some(_) => None,
     };
     let (host, port) = match (&embedded, &external) {
@@ -352,10 +354,29 @@ async fn bench() {
     };
     // The pass-through talks to rumqttd directly, with the secret the gate would present.
     let internal = embedded.as_ref().map(|b| (wages_server::mqtt_gate::INTERNAL_USER, b.secret.as_str()));
+    // And once more through a gate in front of it, as every outside client comes in.
+    let gated = match &embedded {
+        Some(broker) => {
+            let registry = wages_store::Registry::connect(&database("gate")).await.expect("registry");
+            let (_, token) = registry.accounts().create_token("bench", Scope::Write, "admin").await.expect("token");
+            let gate = wages_server::mqtt_gate::Gate::new(broker.tcp, registry, broker.secret.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("gate port");
+            let addr = listener.local_addr().expect("gate address");
+            tokio::spawn(wages_server::mqtt_gate::accept(listener, gate));
+            Some((addr.port(), token))
+        }
+        None => None,
+    };
     for per_message in [1, 10] {
         let load = Run { host: &host, port, messages, per_message, pace: None, root: "wages", login: internal };
         let expected = (messages * per_message) as u64;
         let raw = report("broker pass-through", per_message, expected, pass_through(load).await);
+        if let Some((gate_port, token)) = &gated {
+            let through = Run { port: *gate_port, login: Some(("bench", token.as_str())), ..load };
+            let label = "broker pass-through, all clients through the gate";
+            let gate = report(label, per_message, expected, pass_through(through).await);
+            println!("| ratio | {per_message} | {:.2}x | | | |", gate / raw);
+        }
         let db = database(&format!("{per_message}"));
         let full = report("pipeline → store", per_message, expected, pipeline(&db, url, load).await);
         println!("| ratio | {per_message} | {:.2}x | | | |", full / raw);

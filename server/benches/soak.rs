@@ -122,8 +122,15 @@ async fn publish(server: &Server, p: u64, rate: u64, until: Instant, acked: Arc<
     let mut t = 0u64;
     while Instant::now() < until {
         ticks.tick().await;
+        // A 36 g extraction every 36,000 readings, so weights stay inside their bounds.
         let lines: Vec<String> = (0..PER_MESSAGE)
-            .map(|i| format!("client_id={id};session_id=soak;value={:.1};tstamp={}", (t + i) as f64 / 100.0, t + i))
+            .map(|i| {
+                format!(
+                    "client_id={id};session_id=soak;value={:.3};tstamp={}",
+                    ((t + i) % 36_000) as f64 / 1000.0,
+                    t + i
+                )
+            })
             .collect();
         t += PER_MESSAGE;
         client.publish(&topic, QoS::AtLeastOnce, false, lines.join("\n")).await.expect("publish");

@@ -57,6 +57,21 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "embedded broker TCP listener (0 disables TCP; WebSocket stays)",
     },
     Variable {
+        name: "WAGES_AGGREGATES_SECONDS",
+        default: "60",
+        meaning: "how often running aggregates are published to the broker, 1 to 86400; 0 publishes nothing back (no state, summaries, aggregates or discovery)",
+    },
+    Variable {
+        name: "WAGES_HA_DISCOVERY_PREFIX",
+        default: "homeassistant",
+        meaning: "Home Assistant's MQTT discovery prefix; off disables discovery",
+    },
+    Variable {
+        name: "WAGES_MQTT_BUFFER_MB",
+        default: "100",
+        meaning: "memory the embedded broker keeps messages in, 10 to 4096 MB: how far ingestion may fall behind before the oldest are dropped",
+    },
+    Variable {
         name: "WAGES_AUTO_REGISTER",
         default: "false",
         meaning: "register unknown devices on their first reading instead of rejecting them",
@@ -84,6 +99,11 @@ pub const VARIABLES: &[Variable] = &[
 /// tab holds one or two.
 pub const DEFAULT_LIVE_PER_CLIENT: usize = 100;
 
+/// The embedded broker's message log unless `WAGES_MQTT_BUFFER_MB` says otherwise.
+/// rumqttd keeps every message in memory until its log wraps, so this is what its
+/// memory settles at once enough has passed through (at any rate, in the end).
+pub const DEFAULT_MQTT_BUFFER_MB: usize = 100;
+
 /// Variables whose values are secret: errors name them but never print the value.
 const SECRET: &[&str] = &["WAGES_INFLUX_TOKEN", "WAGES_ADMIN_PASSWORD"];
 
@@ -110,6 +130,10 @@ pub struct Config {
     pub metrics_public: bool,
     /// Live streams one client may hold open.
     pub live_per_client: usize,
+    /// The embedded broker's message log, in MB.
+    pub mqtt_buffer_mb: usize,
+    /// What is published back to the broker; `None` for nothing.
+    pub aggregates: Option<crate::aggregates::Settings>,
     /// Log filter, already checked to parse.
     pub log_filter: String,
     /// Log line format.
@@ -373,6 +397,32 @@ impl Config {
             r.parse("WAGES_LIVE_PER_CLIENT", DEFAULT_LIVE_PER_CLIENT, "a whole number from 1 to 100000", |v| {
                 v.parse().ok().filter(|n| (1..=100_000).contains(n))
             })?;
+        let mqtt_buffer_mb =
+            r.parse("WAGES_MQTT_BUFFER_MB", DEFAULT_MQTT_BUFFER_MB, "a whole number of MB from 10 to 4096", |v| {
+                v.parse().ok().filter(|n| (10..=4096).contains(n))
+            })?;
+        let every = r.parse("WAGES_AGGREGATES_SECONDS", 60u64, "a whole number of seconds from 0 to 86400", |v| {
+            v.parse().ok().filter(|n| *n <= 86_400)
+        })?;
+        let discovery_prefix = r.parse(
+            "WAGES_HA_DISCOVERY_PREFIX",
+            Some("homeassistant".to_owned()),
+            "off, or an MQTT topic prefix such as homeassistant",
+            |v| match v {
+                "off" => Some(None),
+                _ if !v.is_empty()
+                    && v.len() <= 100
+                    && !v.contains(['+', '#'])
+                    && !v.starts_with('/')
+                    && !v.ends_with('/') =>
+                {
+                    Some(Some(v.to_owned()))
+                }
+                _ => None,
+            },
+        )?;
+        let aggregates = (every > 0)
+            .then(|| crate::aggregates::Settings { every: std::time::Duration::from_secs(every), discovery_prefix });
         let log_filter =
             r.parse("WAGES_LOG", "info".to_owned(), "a tracing filter such as info or wages_server=debug,warn", |v| {
                 tracing_subscriber::EnvFilter::try_new(v).ok().map(|_| v.to_owned())
@@ -393,6 +443,8 @@ impl Config {
             admin_password,
             metrics_public,
             live_per_client,
+            mqtt_buffer_mb,
+            aggregates,
             log_filter,
             log_format,
         })
@@ -561,6 +613,21 @@ mod tests {
         );
         assert!(!with(&[("WAGES_METRICS_PUBLIC", "false")]).expect("valid").metrics_public);
         assert!(with(&[("WAGES_METRICS_PUBLIC", "maybe")]).is_err());
+        let published = with(&[]).expect("valid").aggregates.expect("on by default");
+        assert_eq!(published.every, std::time::Duration::from_secs(60));
+        assert_eq!(published.discovery_prefix.as_deref(), Some("homeassistant"));
+        assert!(with(&[("WAGES_AGGREGATES_SECONDS", "0")]).expect("valid").aggregates.is_none());
+        let off = with(&[("WAGES_HA_DISCOVERY_PREFIX", "off")]).expect("valid").aggregates.expect("on");
+        assert_eq!(off.discovery_prefix, None);
+        for bad in ["ha/#", "/ha", "ha/"] {
+            assert!(error(&[("WAGES_HA_DISCOVERY_PREFIX", bad)]).contains("topic prefix"), "{bad:?}");
+        }
+        assert!(error(&[("WAGES_AGGREGATES_SECONDS", "86401")]).contains("0 to 86400"));
+        assert_eq!(with(&[]).expect("valid").mqtt_buffer_mb, 100);
+        assert_eq!(with(&[("WAGES_MQTT_BUFFER_MB", "1024")]).expect("valid").mqtt_buffer_mb, 1024);
+        for bad in ["9", "4097", "1GB"] {
+            assert!(error(&[("WAGES_MQTT_BUFFER_MB", bad)]).contains("10 to 4096"), "{bad}");
+        }
         assert_eq!(with(&[]).expect("valid").live_per_client, 100);
         assert_eq!(with(&[("WAGES_LIVE_PER_CLIENT", "20000")]).expect("valid").live_per_client, 20_000);
         for bad in ["0", "100001", "many"] {

@@ -156,6 +156,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// WebSockets (live streams and MQTT over WebSocket) closed because what the client
+/// sent broke the protocol or a bound (a frame or message too large, say).
+pub static WEBSOCKET_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// `GET {base}/metrics`: Prometheus text format.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let cache = state.registry.cache_stats();
@@ -174,6 +178,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          # TYPE wages_live_streams_refused_total counter\n\
          wages_live_streams_refused_total {}\n",
         state.streams.refused.load(std::sync::atomic::Ordering::Relaxed)
+    ));
+    body.push_str(&format!(
+        "# HELP wages_websocket_errors_total WebSockets closed for what their client sent (frames past their bound, protocol errors).\n\
+         # TYPE wages_websocket_errors_total counter\n\
+         wages_websocket_errors_total {}\n",
+        WEBSOCKET_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
     ));
     crate::api::error::prometheus(&mut body);
     if let Some(ingest) = &state.ingest {

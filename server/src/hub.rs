@@ -37,11 +37,17 @@ pub struct Hub {
     channels: Mutex<HashMap<ClientId, broadcast::Sender<LiveReading>>>,
     /// Fleet frames, already in JSON.
     fleet: broadcast::Sender<Utf8Bytes>,
+    /// Every stored batch, whole, for the aggregates.
+    batches: broadcast::Sender<std::sync::Arc<[Reading]>>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Self { channels: Mutex::default(), fleet: broadcast::channel(LIVE_BUFFER).0 }
+        Self {
+            channels: Mutex::default(),
+            fleet: broadcast::channel(LIVE_BUFFER).0,
+            batches: broadcast::channel(LIVE_BUFFER).0,
+        }
     }
 }
 
@@ -67,8 +73,16 @@ impl Hub {
         channels.entry(client_id).or_insert_with(|| broadcast::channel(LIVE_BUFFER).0).subscribe()
     }
 
+    /// Every stored batch from now on (see [`crate::aggregates`]).
+    pub fn subscribe_batches(&self) -> broadcast::Receiver<std::sync::Arc<[Reading]>> {
+        self.batches.subscribe()
+    }
+
     /// Sends stored readings to their devices' viewers; forgets devices nobody watches.
     pub fn publish(&self, readings: &[Reading]) {
+        if self.batches.receiver_count() > 0 {
+            drop(self.batches.send(readings.into()));
+        }
         if self.fleet.receiver_count() > 0 {
             let mut seen = HashSet::new();
             for r in readings.iter().rev().filter(|r| seen.insert(r.client_id)) {

@@ -33,6 +33,8 @@ pub struct Ingest {
     task: JoinHandle<()>,
     /// Accepts on `WAGES_MQTT_LISTEN`.
     listener: Option<JoinHandle<()>>,
+    /// Publishes state, summaries and aggregates back to the broker.
+    published: Option<JoinHandle<()>>,
 }
 
 /// How long start-up waits for the pipeline to subscribe.
@@ -54,7 +56,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
     let (mut gate, mut listener, mut mqtt_listen) = (None, None, None);
     let (target, broker) = match &config.mqtt {
         Mqtt::Embedded { tcp } => {
-            let embedded = broker::start(*tcp)?;
+            let embedded = broker::start(*tcp, config.mqtt_buffer_mb)?;
             let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone());
             let shown = match embedded.public {
                 Some(public) => {
@@ -94,6 +96,16 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
     let hub = Arc::new(Hub::default());
     let (stop, stopped) = watch::channel(false);
     let (requests, requested) = mpsc::channel(4);
+    let published = config.aggregates.clone().map(|settings| {
+        tokio::spawn(crate::aggregates::run(
+            target.clone(),
+            settings,
+            hub.clone(),
+            readings.clone(),
+            registry.clone(),
+            stop.subscribe(),
+        ))
+    });
     let task = tokio::spawn(pipeline::run(Parts {
         target: target.clone(),
         storage: readings.clone(),
@@ -116,7 +128,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
     }
     let control = Arc::new(Control { stats, broker, requests, target });
-    Ok(Ingest { control, hub, readings, gate, mqtt_listen, stop, task, listener })
+    Ok(Ingest { control, hub, readings, gate, mqtt_listen, stop, task, listener, published })
 }
 
 impl Ingest {
@@ -126,6 +138,9 @@ impl Ingest {
             listener.abort();
         }
         let _ = self.stop.send(true);
+        if let Some(published) = self.published {
+            let _ = tokio::time::timeout(Duration::from_secs(1), published).await;
+        }
         if tokio::time::timeout(Duration::from_secs(5), self.task).await.is_err() {
             tracing::warn!("the ingest pipeline did not stop within 5 s");
         }

@@ -12,6 +12,8 @@
 //! - [`broker`]: the embedded MQTT broker (rumqttd).
 //! - [`pipeline`]: readings in over MQTT: decode, validate, batch, store, acknowledge.
 //! - [`hub`]: stored readings as they come, per device, for live viewers.
+//! - [`aggregates`]: live state, session summaries, running aggregates and Home Assistant
+//!   discovery, published back to the broker for other consumers.
 //! - [`tls`]: TLS for `mqtts://` brokers.
 //! - [`ingest`]: starts the broker and the pipeline together, and stops them.
 //! - [`mqtt_gate`]: the embedded broker's front door: device passwords, topic confinement.
@@ -21,6 +23,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod aggregates;
 pub mod api;
 pub mod auth;
 pub mod broker;

@@ -52,7 +52,11 @@ async fn pump(socket: WebSocket, pipe: DuplexStream) {
     let (mut from_gate, mut to_gate) = tokio::io::split(pipe);
     let (mut to_client, mut from_client) = socket.split();
     let upstream = async {
-        while let Some(Ok(message)) = from_client.next().await {
+        while let Some(message) = from_client.next().await {
+            let Ok(message) = message else {
+                crate::http::WEBSOCKET_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                break;
+            };
             let bytes = match message {
                 Message::Binary(bytes) => bytes,
                 Message::Close(_) => break,

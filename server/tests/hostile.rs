@@ -234,6 +234,12 @@ async fn oversized_websocket_frames_close_only_their_socket() {
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
     let server = TestServer::start("/wages").await;
+    let counted = || async {
+        let (_, metrics) = server.get("/metrics").await;
+        let line = metrics.lines().find_map(|l| l.strip_prefix("wages_websocket_errors_total ")).map(str::to_owned);
+        line.and_then(|n| n.parse::<u64>().ok()).expect("the counter")
+    };
+    let before = counted().await;
     // MQTT over WebSocket: one frame past the largest MQTT packet the broker takes.
     let mqtt_url = format!("ws://{}/wages/mqtt", server.addr);
     let (mut big, _) = tokio_tungstenite::connect_async(&mqtt_url).await.expect("WebSocket");
@@ -241,7 +247,8 @@ async fn oversized_websocket_frames_close_only_their_socket() {
     let frame = vec![0u8; wages_server::broker::MAX_PACKET_BYTES + 1];
     let _ = big.send(Message::Binary(frame.into())).await;
     assert!(closed_by_server(&mut big).await, "an oversized MQTT frame closes its socket");
-    // The other socket still speaks MQTT: CONNECT (3.1.1, clean session, client id "b") → CONNACK.
+    // The other socket still speaks MQTT: CONNECT (3.1.1, clean session, client id "b") → a
+    // CONNACK (refusing it: no login).
     let connect = [0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x01, b'b'];
     bystander.send(Message::Binary(connect.to_vec().into())).await.expect("send CONNECT");
     let answer = tokio::time::timeout(Duration::from_secs(10), futures_util::StreamExt::next(&mut bystander)).await;
@@ -252,6 +259,8 @@ async fn oversized_websocket_frames_close_only_their_socket() {
     let (mut chatty, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("WebSocket");
     let _ = chatty.send(Message::Text("x".repeat(5000).into())).await;
     assert!(closed_by_server(&mut chatty).await, "an oversized viewer message closes its socket");
+    // Both counted (the counter is the process's: other tests may add to it).
+    assert!(counted().await >= before + 2);
     let (_quiet, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("a new viewer");
     still_works(&server, "after-frames").await;
     server.stop().await;

@@ -186,7 +186,11 @@ async fn follow<T: Frame>(mut socket: WebSocket, mut readings: broadcast::Receiv
                 Err(RecvError::Closed) => return,
             },
             incoming = socket.recv() => match incoming {
-                None | Some(Err(_) | Ok(Message::Close(_))) => return,
+                Some(Err(_)) => {
+                    crate::http::WEBSOCKET_ERRORS.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                None | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => {}
             },
         }

@@ -229,7 +229,7 @@ fn partition(client_id: &ClientId, workers: usize) -> usize {
     (hash % workers as u64) as usize
 }
 
-fn mqtt_options(target: &Target, client_id: &str) -> MqttOptions {
+pub(crate) fn mqtt_options(target: &Target, client_id: &str) -> MqttOptions {
     let mut options = MqttOptions::new(client_id, target.host.clone(), target.port);
     options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);

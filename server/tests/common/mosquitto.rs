@@ -48,12 +48,34 @@ fn free_port() -> u16 {
 }
 
 impl Mosquitto {
+    /// Starts a broker that admits only `users` (name, password) and applies the ACL
+    /// in `acl` (a Mosquitto acl_file).
+    pub fn start_with_acl(dir: &Path, acl: &Path, users: &[(&str, &str)]) -> Mosquitto {
+        let passwords = dir.join("passwords");
+        for (n, (user, password)) in users.iter().enumerate() {
+            let create: &[&str] = if n == 0 { &["-c"] } else { &[] };
+            let out = Command::new("mosquitto_passwd")
+                .args(create)
+                .args(["-b", &passwords.to_string_lossy(), user, password])
+                .output()
+                .expect("mosquitto_passwd runs (Debian package mosquitto)");
+            assert!(out.status.success(), "mosquitto_passwd: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let extra =
+            format!("allow_anonymous false\npassword_file {}\nacl_file {}\n", passwords.display(), acl.display());
+        Self::start_conf(dir, None, &extra)
+    }
+
     /// Starts a broker that keeps sessions and queued messages on disk across restarts.
     pub fn start(dir: &Path, tls: Option<&TlsFiles>) -> Mosquitto {
+        Self::start_conf(dir, tls, "allow_anonymous true\n")
+    }
+
+    fn start_conf(dir: &Path, tls: Option<&TlsFiles>, access: &str) -> Mosquitto {
         // `user root`: run as whoever starts it (as root it would switch to `mosquitto`,
         // which cannot write in the test's directory); ignored when not root.
         let mut conf = format!(
-            "user root\nper_listener_settings false\nallow_anonymous true\npersistence true\npersistence_location {dir}/\n\
+            "user root\nper_listener_settings false\n{access}persistence true\npersistence_location {dir}/\n\
              max_queued_messages 1000000\nmax_inflight_messages 1000\nlog_dest file {dir}/mosquitto.log\n",
             dir = dir.display()
         );

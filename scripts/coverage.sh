@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Line coverage of the Rust tests (unit and integration, with the same private services
+# as scripts/test.sh), measured by cargo-tarpaulin's ptrace engine: it needs no LLVM
+# tools, which rustup cannot fetch on machines that reach only the package registries
+# (and Debian's LLVM is too old to read rustc's profiles). Installs what is missing.
+# Report: target/coverage/tarpaulin-report.html and lcov.info; the total is the last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+TARPAULIN_VERSION=0.37.5
+
+scripts/setup.sh --test
+if ! cargo tarpaulin --version 2>/dev/null | grep -q "$TARPAULIN_VERSION"; then
+  echo "==> installing cargo-tarpaulin $TARPAULIN_VERSION from crates.io (a few minutes, once)"
+  cargo install --locked cargo-tarpaulin --version "$TARPAULIN_VERSION"
+fi
+
+. scripts/services.sh
+start_test_services
+
+# Its own target directory: tarpaulin builds with its own flags, and would otherwise
+# make the next ordinary build start over.
+cargo tarpaulin --engine ptrace --skip-clean --target-dir target/tarpaulin \
+  -p wages-codec -p wages-sessions -p wages-store -p app -p server --features app/ssr,wages-store/db \
+  --exclude-files 'fuzz/*' 'frontend/*' \
+  --timeout 600 --out Html --out Lcov --output-dir target/coverage
