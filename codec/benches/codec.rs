@@ -1,10 +1,14 @@
 //! Decoding the same 1000 readings as the codec's text form, the codec's JSON form,
-//! and with serde_json (the baseline), in one run. See docs/benchmarks.md.
+//! its Protobuf form, and with serde_json (the baseline), in one run; and each form's
+//! size. See docs/benchmarks.md.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp, decode_message, encode_json, encode_text};
+use wages_codec::{
+    ClientId, Grams, Reading, SessionId, Timestamp, decode_message, decode_protobuf, encode_json, encode_protobuf,
+    encode_text,
+};
 
 /// A realistic message: 1000 samples of one 10 Hz extraction, as a scale sends them.
 fn readings() -> Vec<Reading> {
@@ -46,6 +50,12 @@ fn decode(c: &mut Criterion) {
     encode_text(&readings, &mut text);
     let mut json = String::new();
     encode_json(&readings, &mut json);
+    let mut protobuf = Vec::new();
+    encode_protobuf(&readings, &mut protobuf);
+    #[allow(clippy::print_stdout, clippy::cast_precision_loss)]
+    for (form, bytes) in [("text", text.len()), ("JSON", json.len()), ("Protobuf", protobuf.len())] {
+        println!("{form}: {bytes} bytes for 1000 readings, {:.1} bytes per reading", bytes as f64 / 1000.0);
+    }
     // The same readings as a hand-written device might send them: other key order,
     // spaces, a trailing `;`. These take the general parser, not the canonical fast path.
     let loose: String = readings
@@ -69,6 +79,11 @@ fn decode(c: &mut Criterion) {
     group.bench_function("codec json", |b| {
         b.iter(|| decode_message(black_box(json.as_bytes())).expect("within bounds").filter(Result::is_ok).count());
     });
+    group.bench_function("codec protobuf", |b| {
+        b.iter(|| {
+            decode_protobuf(black_box(&protobuf)).expect("within bounds").into_iter().filter(Result::is_ok).count()
+        });
+    });
     group.bench_function("serde_json owned", |b| {
         b.iter(|| black_box(json.as_str()).lines().filter(|l| serde_json::from_str::<Owned>(l).is_ok()).count());
     });
@@ -83,6 +98,13 @@ fn decode(c: &mut Criterion) {
         b.iter(|| {
             let mut out = String::with_capacity(text.len());
             encode_text(black_box(&readings), &mut out);
+            out
+        });
+    });
+    group.bench_function("codec protobuf", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(protobuf.len());
+            encode_protobuf(black_box(&readings), &mut out);
             out
         });
     });

@@ -157,10 +157,17 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// A message refused as a whole, before any line is read (bounds before work).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageError {
-    TooLarge { size: usize, max: usize },
-    TooManyReadings { max: usize },
+    TooLarge {
+        size: usize,
+        max: usize,
+    },
+    TooManyReadings {
+        max: usize,
+    },
+    /// A payload on the Protobuf topic that is not a `wages.v1.Readings`; prost's words.
+    NotProtobuf(String),
 }
 
 impl MessageError {
@@ -169,6 +176,7 @@ impl MessageError {
         match self {
             MessageError::TooLarge { .. } => "payload_too_large",
             MessageError::TooManyReadings { .. } => "too_many_readings",
+            MessageError::NotProtobuf(_) => "syntax",
         }
     }
 }
@@ -182,6 +190,7 @@ impl fmt::Display for MessageError {
             MessageError::TooManyReadings { max } => {
                 write!(f, "message carries more than {max} readings")
             }
+            MessageError::NotProtobuf(why) => write!(f, "not a wages.v1.Readings Protobuf message: {why}"),
         }
     }
 }

@@ -8,6 +8,8 @@
 //! - `message`: [`decode_message`] checks a payload's bounds, then yields one result per line.
 //! - `text`, `json`, `time`: the two line forms and RFC 3339 date-times (nom, serde_json).
 //! - `encode`: the inverse, for simulators ([`encode_text`], [`encode_json`]).
+//! - `protobuf`: the binary form, `proto/readings.proto` ([`decode_protobuf`],
+//!   [`encode_protobuf`]), types derived with prost.
 //! - [`error`]: what went wrong, where, in words ([`DecodeError`], [`MessageError`]).
 //!
 //! # The grammar
@@ -62,6 +64,7 @@ pub mod error;
 mod firmware;
 mod json;
 mod message;
+mod protobuf;
 mod status;
 mod text;
 mod time;
@@ -71,5 +74,6 @@ pub use encode::{encode_json, encode_text};
 pub use error::{DecodeError, Field, InvalidValue, MessageError, Problem};
 pub use firmware::{FirmwareOffer, MAX_FIRMWARE_URL_LEN, decode_offer};
 pub use message::{Lines, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, decode_line, decode_message};
+pub use protobuf::{ProtoReading, ProtoReadings, decode_protobuf, encode_protobuf, protobuf_as_lines};
 pub use status::{MAX_FIRMWARE_LEN, Status, StatusError, decode_status};
 pub use types::{ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Reading, SessionId, Timestamp};

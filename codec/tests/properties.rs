@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use wages_codec::{
     ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Reading, SessionId, Timestamp, decode_line, decode_message,
-    encode_json, encode_text,
+    decode_protobuf, encode_json, encode_protobuf, encode_text,
 };
 
 fn id() -> impl Strategy<Value = String> {
@@ -37,6 +37,27 @@ proptest! {
         let mut payload = String::new();
         encode_json(&readings, &mut payload);
         prop_assert_eq!(decode_all(&payload), readings);
+    }
+
+    #[test]
+    fn protobuf_round_trips(readings in proptest::collection::vec(reading(), 1..50)) {
+        let mut payload = Vec::new();
+        encode_protobuf(&readings, &mut payload);
+        let back: Vec<Reading> =
+            decode_protobuf(&payload).expect("a Readings message").into_iter().map(|r| r.expect("valid")).collect();
+        prop_assert_eq!(back, readings);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_protobuf_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        if let Ok(readings) = decode_protobuf(&bytes) {
+            prop_assert!(readings.len() <= 1000);
+            for reading in readings {
+                if let Err(e) = reading {
+                    prop_assert!(e.to_string().starts_with("line "));
+                }
+            }
+        }
     }
 
     #[test]

@@ -287,3 +287,46 @@ async fn every_rejection_reason_is_counted_and_the_good_lines_beside_it_are_stor
     assert_eq!(dead.as_array().map(Vec::len), Some(cases.len()));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn protobuf_readings_are_stored_and_bad_ones_dead_lettered() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    let password = server.register("pb-01").await;
+    // The scale itself, with its own password: the Protobuf topic is under its own prefix.
+    let addr = server.mqtt.expect("embedded broker");
+    let mut options = MqttOptions::new("pb-01", addr.ip().to_string(), addr.port());
+    options.set_credentials("pb-01", password);
+    let (scale, mut eventloop) = AsyncClient::new(options, 10);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let reading = |t: u64, grams: f64| wages_codec::ProtoReading {
+        client_id: "pb-01".into(),
+        session_id: "shot".into(),
+        value: Some(grams),
+        tstamp: Some(t),
+    };
+    let mut message =
+        wages_codec::ProtoReadings { readings: (0..10).map(|i| reading(1000 + i * 100, i as f64)).collect() };
+    message.readings.push(reading(3000, 1e9));
+    let payload = prost::Message::encode_to_vec(&message);
+    scale.publish("wages/devices/pb-01/readings/protobuf", QoS::AtLeastOnce, false, payload).await.expect("publish");
+    scale
+        .publish("wages/devices/pb-01/readings/protobuf", QoS::AtLeastOnce, false, "not protobuf")
+        .await
+        .expect("publish");
+
+    let rows = server
+        .eventually("/api/devices/pb-01/sessions/shot/readings", |v| v.as_array().is_some_and(|a| a.len() == 10))
+        .await;
+    assert_eq!(rows[9]["value"], 9.0);
+    let dead = server.eventually("/api/dead-letters", |v| v.as_array().is_some_and(|a| a.len() == 2)).await;
+    let reasons: Vec<&str> = dead.as_array().expect("array").iter().filter_map(|d| d["reason"].as_str()).collect();
+    assert!(reasons.iter().any(|r| r.starts_with("line 11, byte 0: value must be between")), "{dead}");
+    assert!(reasons.iter().any(|r| r.starts_with("not a wages.v1.Readings Protobuf message")), "{dead}");
+    assert!(
+        dead.as_array()
+            .expect("array")
+            .iter()
+            .any(|d| d["line"] == "client_id=pb-01;session_id=shot;value=1000000000;tstamp=3000")
+    );
+    server.stop().await;
+}

@@ -21,6 +21,8 @@ struct TabState {
     firmware: RwSignal<String>,
     offer: RwSignal<Option<wages_codec::FirmwareOffer>>,
     brewing: RwSignal<bool>,
+    /// How readings are written: `text`, `json` or `protobuf` (docs/protocol.md).
+    form: RwSignal<String>,
 }
 
 /// The firmware a new simulated scale starts with.
@@ -43,6 +45,7 @@ pub fn SimulatorPage() -> impl IntoView {
         firmware: RwSignal::new(FIRST_FIRMWARE.to_owned()),
         offer: RwSignal::new(None),
         brewing: RwSignal::new(false),
+        form: RwSignal::new("text".to_owned()),
     };
     // The client lives in the browser only; the buttons reach it through this handle.
     #[cfg(feature = "hydrate")]
@@ -113,6 +116,17 @@ pub fn SimulatorPage() -> impl IntoView {
                     {move || if state.brewing.get() { "Brewing…" } else { "Brew" }}
                 </button>
             </div>
+            <label for="sim-form">"Payload form"</label>
+            <select
+                id="sim-form"
+                data-testid="sim-form"
+                on:change=move |ev| state.form.set(event_target_value(&ev))
+                prop:value=move || state.form.get()
+            >
+                <option value="text">"text (client_id=…;value=…)"</option>
+                <option value="json">"JSON"</option>
+                <option value="protobuf">"Protobuf (…/readings/protobuf)"</option>
+            </select>
             <p class="hint">{format!("A brew is about 36 g in {seconds} s at 10 readings a second, with sensor noise.")}</p>
         </section>
         <section class="card" aria-labelledby="offer-title">
@@ -348,10 +362,10 @@ mod mqtt_tab {
             Pid::try_from(n).unwrap_or_default()
         }
 
-        fn publish(&self, topic: &str, payload: String, retain: bool) -> Option<u16> {
+        fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>, retain: bool) -> Option<u16> {
             let topic = TopicName::try_from(topic).ok()?;
             let pid = self.pid();
-            let mut publish = Publish::new(QosPid::Level1(pid), topic, payload.into_bytes().into());
+            let mut publish = Publish::new(QosPid::Level1(pid), topic, payload.into().into());
             publish.retain = retain;
             self.send(&Packet::Publish(publish));
             Some(pid.value())
@@ -434,9 +448,23 @@ mod mqtt_tab {
             let line = format!("client_id={};session_id={session};value={grams};tstamp={tstamp}", self.0.id);
             // Encoded by the shared codec, exactly as the server will read it.
             let Ok(reading) = wages_codec::decode_line(line.as_bytes()) else { return };
-            let mut payload = String::new();
-            wages_codec::encode_text(&[reading], &mut payload);
             let topic = format!("wages/devices/{}/readings", self.0.id);
+            let (topic, payload) = match self.0.state.form.get_untracked().as_str() {
+                "protobuf" => {
+                    let mut bytes = Vec::new();
+                    wages_codec::encode_protobuf(&[reading], &mut bytes);
+                    (format!("{topic}/protobuf"), bytes)
+                }
+                form => {
+                    let mut text = String::new();
+                    if form == "json" {
+                        wages_codec::encode_json(&[reading], &mut text);
+                    } else {
+                        wages_codec::encode_text(&[reading], &mut text);
+                    }
+                    (topic, text.into_bytes())
+                }
+            };
             if let Some(pid) = self.publish(&topic, payload, false) {
                 self.0.unacked.borrow_mut().insert(pid);
             }

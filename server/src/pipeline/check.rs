@@ -2,15 +2,29 @@
 //! decoded with the shared codec, and each reading's `client_id` against the topic.
 //! Pure, so the rules are unit-tested without a broker.
 
-use wages_codec::{ClientId, Reading, decode_message};
+use wages_codec::{ClientId, DecodeError, MessageError, Reading, decode_message, decode_protobuf, protobuf_as_lines};
 
 /// Characters of a rejected line kept in its dead letter.
 pub const DEAD_LINE_CHARS: usize = 256;
 
-/// The `{client_id}` of `wages/devices/{client_id}/readings`.
-pub fn topic_client_id(topic: &str) -> Option<ClientId> {
-    let id = topic.strip_prefix("wages/devices/")?.strip_suffix("/readings")?;
-    ClientId::parse(id).ok()
+/// How a readings topic says its payload is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `…/readings`: the text form, or JSON, line by line.
+    Lines,
+    /// `…/readings/protobuf`: one `wages.v1.Readings` message.
+    Protobuf,
+}
+
+/// The `{client_id}` of `wages/devices/{client_id}/readings` (or `…/readings/protobuf`)
+/// and the payload's form.
+pub fn topic_client_id(topic: &str) -> Option<(ClientId, Form)> {
+    let rest = topic.strip_prefix("wages/devices/")?;
+    let (id, form) = match rest.strip_suffix("/readings") {
+        Some(id) => (id, Form::Lines),
+        None => (rest.strip_suffix("/readings/protobuf")?, Form::Protobuf),
+    };
+    ClientId::parse(id).ok().map(|id| (id, form))
 }
 
 /// The `{client_id}` of `wages/devices/{client_id}/status`.
@@ -32,24 +46,34 @@ pub struct Checked {
 /// Decodes a message and checks each line against its topic. Pure, for unit tests.
 pub fn check_message(topic: &str, payload: &[u8]) -> Checked {
     let head = || payload[..payload.len().min(DEAD_LINE_CHARS)].to_vec();
-    let Some(client_id) = topic_client_id(topic) else {
-        let why = format!("topic {topic:?} is not wages/devices/{{client_id}}/readings");
+    let Some((client_id, form)) = topic_client_id(topic) else {
+        let why = format!("topic {topic:?} is not wages/devices/{{client_id}}/readings (or …/readings/protobuf)");
         return Checked { rejected: vec![(head(), "bad_topic", why)], ..Checked::default() };
     };
-    let lines = match decode_message(payload) {
-        Ok(lines) => lines,
-        Err(e) => {
-            return Checked {
-                client_id: Some(client_id),
-                rejected: vec![(head(), e.code(), e.to_string())],
-                ..Checked::default()
-            };
-        }
+    let refused = |e: MessageError| Checked {
+        client_id: Some(client_id),
+        rejected: vec![(head(), e.code(), e.to_string())],
+        ..Checked::default()
     };
-    let raw_lines: Vec<&[u8]> = payload.split(|&b| b == b'\n').collect();
+    let decoded: Vec<Result<Reading, DecodeError>> = match form {
+        Form::Lines => match decode_message(payload) {
+            Ok(lines) => lines.collect(),
+            Err(e) => return refused(e),
+        },
+        Form::Protobuf => match decode_protobuf(payload) {
+            Ok(readings) => readings,
+            Err(e) => return refused(e),
+        },
+    };
+    // A rejected reading's dead letter quotes it: its line, or the Protobuf reading's
+    // fields written as one.
+    let raw_lines: Vec<Vec<u8>> = match form {
+        Form::Lines => payload.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect(),
+        Form::Protobuf => protobuf_as_lines(payload).into_iter().map(String::into_bytes).collect(),
+    };
+    let raw = |n: u32| raw_lines.get(n as usize - 1).cloned().unwrap_or_default();
     let mut checked = Checked { client_id: Some(client_id), ..Checked::default() };
-    let raw = |n: u32| raw_lines.get(n as usize - 1).copied().unwrap_or_default().to_vec();
-    for line in lines {
+    for line in decoded {
         match line {
             Ok(reading) if reading.client_id == client_id => {
                 checked.readings.push(reading);
@@ -70,7 +94,10 @@ mod tests {
 
     #[test]
     fn topics_name_their_device() {
-        assert_eq!(topic_client_id("wages/devices/scale-01/readings").map(|c| c.to_string()), Some("scale-01".into()));
+        let id = |s: &str| ClientId::parse(s).expect("id");
+        assert_eq!(topic_client_id("wages/devices/scale-01/readings"), Some((id("scale-01"), Form::Lines)));
+        assert_eq!(topic_client_id("wages/devices/scale-01/readings/protobuf"), Some((id("scale-01"), Form::Protobuf)));
+        assert_eq!(topic_client_id("wages/devices/scale-01/readings/json"), None);
         assert_eq!(topic_client_id("wages/devices/a.b/readings"), None);
         assert_eq!(topic_client_id("wages/devices/scale-01/status"), None);
         assert_eq!(topic_client_id("other/scale-01/readings"), None);
@@ -90,6 +117,31 @@ mod tests {
         assert_eq!(codes, ["syntax", "client_id_mismatch"]);
         assert_eq!(checked.rejected[0].0, b"client_id=s1;session_id=b;value=x;tstamp=2");
         assert_eq!(checked.rejected[0].2, r#"line 2, byte 32: expected a number for value, found "x""#);
+    }
+
+    #[test]
+    fn protobuf_readings_are_checked_like_lines() {
+        let reading = |id: &str, grams: f64| wages_codec::ProtoReading {
+            client_id: id.into(),
+            session_id: "b".into(),
+            value: Some(grams),
+            tstamp: Some(1000),
+        };
+        let message =
+            wages_codec::ProtoReadings { readings: vec![reading("s1", 1.0), reading("s1", 1e9), reading("s2", 2.0)] };
+        let payload = prost::Message::encode_to_vec(&message);
+        let checked = check_message("wages/devices/s1/readings/protobuf", &payload);
+        assert_eq!(checked.readings.len(), 1);
+        let codes: Vec<_> = checked.rejected.iter().map(|(_, code, _)| *code).collect();
+        assert_eq!(codes, ["invalid_field", "client_id_mismatch"]);
+        assert_eq!(
+            checked.rejected[0].0, b"client_id=s1;session_id=b;value=1000000000;tstamp=1000",
+            "quoted as a line"
+        );
+        // Text on the Protobuf topic is refused whole, and Protobuf on the text topic line by line.
+        let text = b"client_id=s1;session_id=b;value=1;tstamp=1";
+        assert_eq!(check_message("wages/devices/s1/readings/protobuf", text).rejected[0].1, "syntax");
+        assert!(check_message("wages/devices/s1/readings", &payload).readings.is_empty());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use wages_codec::{ClientId, Reading};
 use wages_store::{NewDevice, ReadingsStore, Registry, RegistryError};
 
-pub use check::{Checked, check_message, topic_client_id, topic_status_client_id};
+pub use check::{Checked, Form, check_message, topic_client_id, topic_status_client_id};
 pub use stats::{MAX_DEAD_LETTERS, Stats};
 
 use crate::broker::MAX_PACKET_BYTES;
@@ -35,6 +35,8 @@ use worker::{Shared, Work, Worker};
 
 /// The topic filter readings arrive on.
 pub const READINGS_FILTER: &str = "wages/devices/+/readings";
+/// The topic filter readings in Protobuf arrive on (docs/protocol.md).
+pub const PROTOBUF_FILTER: &str = "wages/devices/+/readings/protobuf";
 /// The topic filter scales' status messages arrive on. They are retained, so on
 /// subscribing the broker sends each scale's latest.
 pub const STATUS_FILTER: &str = "wages/devices/+/status";
@@ -281,7 +283,7 @@ pub async fn run(parts: Parts) {
                     // still there: rumqttd has answered session_present on a fresh broker (two
                     // servers starting at once in one test process), and then nothing arrived.
                     // Subscribing again to the same filters is harmless.
-                    let filters = [READINGS_FILTER, STATUS_FILTER, FIRMWARE_TOPIC]
+                    let filters = [READINGS_FILTER, PROTOBUF_FILTER, STATUS_FILTER, FIRMWARE_TOPIC]
                         .map(|f| rumqttc::SubscribeFilter::new(f.to_owned(), QoS::AtLeastOnce));
                     let _ = client.try_subscribe_many(filters);
                 }
