@@ -19,6 +19,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
 struct Follower<T> {
     url: String,
+    on_open: RefCell<Box<dyn FnMut()>>,
     on_frame: RefCell<Box<dyn FnMut(T)>>,
     socket: RefCell<Option<WebSocket>>,
     stopped: Cell<bool>,
@@ -27,11 +28,23 @@ struct Follower<T> {
 /// Follows the live stream at `path` (already under the base), calling `on_frame` with
 /// every frame that reads as a `T`, for as long as the current reactive owner lives.
 pub fn follow<T: DeserializeOwned + 'static>(path: &str, on_frame: impl FnMut(T) + 'static) {
+    follow_and_catch_up(path, || {}, on_frame);
+}
+
+/// [`follow`], calling `on_open` each time the socket opens (again). What changed
+/// between the page's render and that moment came as no frame: the stream starts when
+/// the socket opens. A page whose state is not only appended to reads it again there.
+pub fn follow_and_catch_up<T: DeserializeOwned + 'static>(
+    path: &str,
+    on_open: impl FnMut() + 'static,
+    on_frame: impl FnMut(T) + 'static,
+) {
     let location = window().location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
     let Ok(host) = location.host() else { return };
     let follower = Rc::new(Follower {
         url: format!("{scheme}://{host}{path}"),
+        on_open: RefCell::new(Box::new(on_open)),
         on_frame: RefCell::new(Box::new(on_frame)),
         socket: RefCell::new(None),
         stopped: Cell::new(false),
@@ -79,9 +92,15 @@ fn connect<T: DeserializeOwned + 'static>(follower: &Rc<Follower<T>>) {
             );
         })
     };
+    let on_open = {
+        let follower = follower.clone();
+        Closure::<dyn FnMut()>::new(move || (follower.on_open.borrow_mut())())
+    };
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
     // The socket owns its handlers from now on; they live as long as the page.
+    on_open.forget();
     on_message.forget();
     on_close.forget();
     *follower.socket.borrow_mut() = Some(socket);

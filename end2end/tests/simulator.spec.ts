@@ -60,3 +60,21 @@ test('browser tabs act as scales: brew live, keep their count, take firmware, go
   await expect.poll(async () => (await (await request.get(`./api/devices/${ids[1]}`)).json()).online, { timeout: 15_000 }).toBe(false);
   await context.close();
 });
+
+test('a tab sends its readings as JSON or Protobuf when told to', async ({ page, request }, info) => {
+  const id = `sim-forms-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Forms' } })).status()).toBe(201);
+  await page.goto(`./simulator/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('sim-connection')).toHaveText('online');
+  for (const [form, sent] of [['json', '1'], ['protobuf', '2']] as const) {
+    await page.getByLabel('Payload form').selectOption(form);
+    await page.getByTestId('sim-one').click();
+    await expect(page.getByTestId('sim-sent')).toHaveText(sent);
+  }
+  // Both stored: two single-reading sessions.
+  await expect
+    .poll(async () => (await (await request.get(`./api/devices/${id}/sessions`)).json()).length)
+    .toBe(2);
+  await screenshot(page, info.project.name, 'simulator-forms');
+});

@@ -234,6 +234,9 @@ async fn scale(
     }
     if connection.is_finished() {
         return match connection.await {
+            Ok(Err(e)) if e.contains("refused") => Err(format!(
+                "{id}: the broker: {e}; a Wages broker needs a login: a write token in WAGES_TOKEN, or user:password in --url"
+            )),
             Ok(Err(e)) => Err(format!("{id}: the broker: {e}")),
             _ => Err(format!("{id}: the connection ended early")),
         };

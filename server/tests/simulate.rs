@@ -68,3 +68,23 @@ fn bad_options_get_one_readable_line() {
     let help = Command::new(env!("CARGO_BIN_EXE_wages")).args(["simulate", "--help"]).output().expect("runs");
     assert!(String::from_utf8_lossy(&help.stdout).contains("--register URL"));
 }
+
+#[tokio::test]
+async fn without_a_login_the_embedded_broker_refuses_and_says_what_to_do() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    let broker = server.mqtt.expect("embedded broker");
+    let url = format!("mqtt://{broker}");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_wages"))
+            .args(["simulate", "--url", &url, "--devices", "1", "--seconds", "1"])
+            .env_remove("WAGES_TOKEN")
+            .output()
+            .expect("wages simulate runs")
+    })
+    .await
+    .expect("joined");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("needs a login: a write token in WAGES_TOKEN"), "{stderr}");
+    server.stop().await;
+}

@@ -59,7 +59,6 @@ pub fn DevicePage() -> impl IntoView {
                                 <PresenceLine device=device.clone() />
                             </header>
                             <LiveGraph client_id=id.clone() name=device.name.clone() sessions_seen />
-                            <MqttLogin client_id=id.clone() />
                             <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
                                 {move || {
                                     let id = id.clone();
@@ -71,6 +70,7 @@ pub fn DevicePage() -> impl IntoView {
                                     })
                                 }}
                             </Transition>
+                            <MqttLogin client_id=device.client_id.to_string() />
                         }
                             .into_any()
                     }
@@ -244,7 +244,15 @@ fn PresenceLine(device: wages_store::Device) -> impl IntoView {
         let path = expect_context::<crate::base::BasePath>().join("/api/live");
         let mine = device.client_id;
         Effect::new(move || {
-            crate::live_socket::follow(&path, move |frame: FleetFrame| {
+            // Caught up when the stream opens: a status that came after the render.
+            let catch_up = move || {
+                leptos::task::spawn_local(async move {
+                    if let Ok(scale) = read_scale(mine.to_string()).await {
+                        presence.set((scale.device.online, scale.device.firmware_version));
+                    }
+                });
+            };
+            crate::live_socket::follow_and_catch_up(&path, catch_up, move |frame: FleetFrame| {
                 if let FleetFrame::Device { device } = frame
                     && device.client_id == mine
                 {

@@ -107,12 +107,23 @@ fn DeviceTable(
     #[cfg(feature = "hydrate")]
     {
         let path = base.join("/api/live");
+        let seen = move |device: Device| {
+            presence.update(|p| {
+                p.insert(device.client_id.to_string(), (device.online, device.firmware_version));
+            });
+        };
         Effect::new(move || {
-            crate::live_socket::follow(&path, move |frame: crate::devices::FleetFrame| {
+            // Caught up when the stream opens: statuses that came after the render.
+            let catch_up = move || {
+                leptos::task::spawn_local(async move {
+                    if let Ok(devices) = list_devices(String::new()).await {
+                        devices.into_iter().for_each(seen);
+                    }
+                });
+            };
+            crate::live_socket::follow_and_catch_up(&path, catch_up, move |frame: crate::devices::FleetFrame| {
                 if let crate::devices::FleetFrame::Device { device } = frame {
-                    presence.update(|p| {
-                        p.insert(device.client_id.to_string(), (device.online, device.firmware_version));
-                    });
+                    seen(device);
                 }
             });
         });

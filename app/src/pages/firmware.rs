@@ -18,11 +18,15 @@ pub fn FirmwarePage() -> impl IntoView {
     {
         let path = expect_context::<crate::base::BasePath>().join("/api/live");
         Effect::new(move || {
-            crate::live_socket::follow(&path, move |frame: crate::devices::FleetFrame| {
-                if matches!(frame, crate::devices::FleetFrame::Device { .. }) {
-                    seen.update(|n| *n += 1);
-                }
-            });
+            crate::live_socket::follow_and_catch_up(
+                &path,
+                move || seen.update(|n| *n += 1),
+                move |frame: crate::devices::FleetFrame| {
+                    if matches!(frame, crate::devices::FleetFrame::Device { .. }) {
+                        seen.update(|n| *n += 1);
+                    }
+                },
+            );
         });
     }
     let rollout = Resource::new(move || (offer.version().get(), seen.get()), |_| read_rollout());

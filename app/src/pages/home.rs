@@ -181,7 +181,22 @@ mod live {
                 let heard = heard.clone();
                 let path = expect_context::<crate::base::BasePath>().join("/api/live");
                 let fetching = Rc::new(RefCell::new(HashSet::<String>::new()));
-                crate::live_socket::follow(&path, move |frame: FleetFrame| {
+                // Caught up when the stream opens: presence that changed after the render.
+                let catch_up = move || {
+                    leptos::task::spawn_local(async move {
+                        let Ok(fleet) = crate::devices::read_fleet().await else { return };
+                        cards.update(|cards| {
+                            for fresh in fleet.scales {
+                                if let Some(card) =
+                                    cards.iter_mut().find(|c| c.device.client_id == fresh.device.client_id)
+                                {
+                                    card.device = fresh.device;
+                                }
+                            }
+                        });
+                    });
+                };
+                crate::live_socket::follow_and_catch_up(&path, catch_up, move |frame: FleetFrame| {
                     let reading = match frame {
                         FleetFrame::Reading(reading) => reading,
                         FleetFrame::Device { device } => {

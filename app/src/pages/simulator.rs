@@ -116,17 +116,19 @@ pub fn SimulatorPage() -> impl IntoView {
                     {move || if state.brewing.get() { "Brewing…" } else { "Brew" }}
                 </button>
             </div>
-            <label for="sim-form">"Payload form"</label>
-            <select
-                id="sim-form"
-                data-testid="sim-form"
-                on:change=move |ev| state.form.set(event_target_value(&ev))
-                prop:value=move || state.form.get()
-            >
-                <option value="text">"text (client_id=…;value=…)"</option>
-                <option value="json">"JSON"</option>
-                <option value="protobuf">"Protobuf (…/readings/protobuf)"</option>
-            </select>
+            <div class="inline-field">
+                <label for="sim-form">"Payload form"</label>
+                <select
+                    id="sim-form"
+                    data-testid="sim-form"
+                    on:change=move |ev| state.form.set(event_target_value(&ev))
+                    prop:value=move || state.form.get()
+                >
+                    <option value="text">"text (client_id=…;value=…)"</option>
+                    <option value="json">"JSON"</option>
+                    <option value="protobuf">"Protobuf (…/readings/protobuf)"</option>
+                </select>
+            </div>
             <p class="hint">{format!("A brew is about 36 g in {seconds} s at 10 readings a second, with sensor noise.")}</p>
         </section>
         <section class="card" aria-labelledby="offer-title">
