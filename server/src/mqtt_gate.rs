@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Publish, Subscribe};
+use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Subscribe};
 use rumqttc::mqttbytes::{self, FixedHeader, PacketType};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -204,36 +204,32 @@ impl Gate {
         let name = connect.client_id;
         let upstream = async {
             loop {
-                let Some((header, frame)) =
-                    next_frame(&mut from_client, &mut buffer).await.map_err(|e| refused(Refusal::Malformed, e))?
-                else {
-                    return Ok(());
-                };
-                let frame = frame.freeze();
-                match header.packet_type() {
-                    Ok(PacketType::Publish) => {
-                        let publish = Publish::read(header, frame.clone())
-                            .map_err(|e| refused(Refusal::Malformed, format!("{name}: unreadable PUBLISH: {e:?}")))?;
-                        if !client.may_publish(&publish.topic) {
-                            let detail = format!("{name} may not publish on {}", publish.topic);
-                            return Err(refused(Refusal::PublishTopic, detail));
-                        }
+                // Every whole packet read so far is checked, then all go on in one write.
+                let mut passed = 0;
+                loop {
+                    let header = match mqttbytes::check(buffer[passed..].iter(), MAX_PACKET_BYTES) {
+                        Ok(header) => header,
+                        Err(mqttbytes::Error::InsufficientBytes(_)) => break,
+                        Err(e) => return Err(refused(Refusal::Malformed, format!("{name}: {e:?}"))),
+                    };
+                    let frame = &buffer[passed..passed + header.frame_length()];
+                    if let Err(refusal) = self.check(&client, &name, header, frame) {
+                        // What came before the refused packet was the client's right.
+                        let _ = to_broker.write_all(&buffer[..passed]).await;
+                        return Err(refusal);
                     }
-                    Ok(PacketType::Subscribe) => {
-                        let subscribe = Subscribe::read(header, frame.clone())
-                            .map_err(|e| refused(Refusal::Malformed, format!("{name}: unreadable SUBSCRIBE: {e:?}")))?;
-                        if let Some(filter) = subscribe.filters.iter().find(|f| !client.may_subscribe(&f.path)) {
-                            let detail = format!("{name} may not subscribe to {}", filter.path);
-                            return Err(refused(Refusal::SubscribeFilter, detail));
-                        }
-                    }
-                    Ok(PacketType::Connect) => {
-                        return Err(refused(Refusal::Malformed, format!("{name}: a second CONNECT")));
-                    }
-                    _ => {}
+                    passed += header.frame_length();
                 }
-                if to_broker.write_all(&frame).await.is_err() {
-                    return Ok(());
+                if passed > 0 {
+                    let checked = buffer.split_to(passed);
+                    if to_broker.write_all(&checked).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                buffer.reserve(16 * 1024);
+                match from_client.read_buf(&mut buffer).await {
+                    Ok(0) | Err(_) => return Ok(()),
+                    Ok(_) => {}
                 }
             }
         };
@@ -245,6 +241,31 @@ impl Gate {
             result = upstream => result,
             () = downstream => Ok(()),
         }
+    }
+
+    /// One whole packet from an admitted client: PUBLISH topics and SUBSCRIBE filters
+    /// must be its own; a second CONNECT is a protocol error.
+    fn check(&self, client: &Client, name: &str, header: FixedHeader, frame: &[u8]) -> Result<(), Refused> {
+        match header.packet_type() {
+            Ok(PacketType::Publish) => {
+                let topic = publish_topic(frame)
+                    .ok_or_else(|| refused(Refusal::Malformed, format!("{name}: unreadable PUBLISH")))?;
+                if !client.may_publish(topic) {
+                    return Err(refused(Refusal::PublishTopic, format!("{name} may not publish on {topic}")));
+                }
+            }
+            Ok(PacketType::Subscribe) => {
+                let subscribe = Subscribe::read(header, bytes::Bytes::copy_from_slice(frame))
+                    .map_err(|e| refused(Refusal::Malformed, format!("{name}: unreadable SUBSCRIBE: {e:?}")))?;
+                if let Some(filter) = subscribe.filters.iter().find(|f| !client.may_subscribe(&f.path)) {
+                    let detail = format!("{name} may not subscribe to {}", filter.path);
+                    return Err(refused(Refusal::SubscribeFilter, detail));
+                }
+            }
+            Ok(PacketType::Connect) => return Err(refused(Refusal::Malformed, format!("{name}: a second CONNECT"))),
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Who `connect` may act as, or the CONNACK code and the reason to refuse it.
@@ -274,6 +295,15 @@ impl Gate {
         }
         Ok(Client::Device(device))
     }
+}
+
+/// The topic of a whole PUBLISH packet, read in place: after the fixed header (a byte
+/// and the remaining length's 1 to 4 bytes) comes the topic, as a 2-byte length and UTF-8.
+fn publish_topic(frame: &[u8]) -> Option<&str> {
+    let length_bytes = frame.iter().skip(1).take(4).position(|b| b & 0x80 == 0)? + 1;
+    let body = frame.get(1 + length_bytes..)?;
+    let len = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
+    std::str::from_utf8(body.get(2..2 + len)?).ok()
 }
 
 /// Tells a refused client why, as MQTT 3.1.1 allows: a CONNACK with a return code.
@@ -364,6 +394,21 @@ mod tests {
         ] {
             assert!(!a.may_subscribe(filter), "{filter}");
         }
+    }
+
+    #[test]
+    fn publish_topics_are_read_in_place() {
+        use rumqttc::mqttbytes::v4::Publish;
+        for (topic, payload_len) in [("wages/devices/s/readings", 10), ("t", 0), ("wages/devices/s/readings", 300_000)]
+        {
+            let mut bytes = BytesMut::new();
+            let mut publish = Publish::new(topic, rumqttc::QoS::AtLeastOnce, vec![b'x'; payload_len]);
+            publish.pkid = 7;
+            publish.write(&mut bytes).expect("encodes");
+            assert_eq!(publish_topic(&bytes), Some(topic), "{payload_len}-byte payload");
+        }
+        assert_eq!(publish_topic(&[0x30]), None);
+        assert_eq!(publish_topic(&[0x30, 0x05, 0x00, 0x09, b'a']), None, "a topic longer than the packet");
     }
 
     #[test]
