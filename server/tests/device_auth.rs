@@ -168,9 +168,7 @@ async fn a_scale_subscribes_to_its_firmware_topics_only_and_wills_its_own_status
     assert_eq!(refused(&server, "subscribe_filter").await, 1);
 
     // A last will on another scale's status topic is refused at the door.
-    let addr = server.mqtt.expect("embedded broker");
-    let mut options = MqttOptions::new("sub-a", addr.ip().to_string(), addr.port());
-    options.set_credentials("sub-a", &a);
+    let mut options = server.scale_options("sub-a", &a);
     options.set_last_will(rumqttc::LastWill::new("wages/devices/other/status", "offline", QoS::AtLeastOnce, true));
     let (_c, mut willing) = AsyncClient::new(options, 10);
     assert_eq!(connack(&mut willing).await, Err(ConnectReturnCode::NotAuthorized));

@@ -293,10 +293,7 @@ async fn protobuf_readings_are_stored_and_bad_ones_dead_lettered() {
     let server = TestServer::start_with("", Db::Sqlite).await;
     let password = server.register("pb-01").await;
     // The scale itself, with its own password: the Protobuf topic is under its own prefix.
-    let addr = server.mqtt.expect("embedded broker");
-    let mut options = MqttOptions::new("pb-01", addr.ip().to_string(), addr.port());
-    options.set_credentials("pb-01", password);
-    let (scale, mut eventloop) = AsyncClient::new(options, 10);
+    let (scale, mut eventloop) = AsyncClient::new(server.scale_options("pb-01", &password), 10);
     tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     let reading = |t: u64, grams: f64| wages_codec::ProtoReading {
         client_id: "pb-01".into(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{Db, TestServer};
 use futures_util::StreamExt;
-use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, QoS};
+use rumqttc::{AsyncClient, EventLoop, LastWill, QoS};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -54,9 +54,7 @@ async fn status_messages_keep_presence_and_firmware_and_reach_the_fleet_stream()
 async fn a_scale_that_vanishes_goes_offline_by_its_last_will() {
     let server = TestServer::start_with("", Db::Sqlite).await;
     let password = server.register("p-2").await;
-    let broker = server.mqtt.expect("embedded broker");
-    let mut options = MqttOptions::new("p-2", broker.ip().to_string(), broker.port());
-    options.set_credentials("p-2", password);
+    let mut options = server.scale_options("p-2", &password);
     options.set_keep_alive(Duration::from_secs(5));
     options.set_last_will(LastWill::new("wages/devices/p-2/status", "offline", QoS::AtLeastOnce, true));
     let (scale, mut eventloop): (AsyncClient, EventLoop) = AsyncClient::new(options, 10);

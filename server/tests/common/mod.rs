@@ -148,6 +148,14 @@ impl TestServer {
         options
     }
 
+    /// Options for scale `id` on the embedded broker, logged in with its own password.
+    pub fn scale_options(&self, id: &str, password: &str) -> rumqttc::MqttOptions {
+        let addr = self.mqtt.expect("embedded broker");
+        let mut options = rumqttc::MqttOptions::new(id, addr.ip().to_string(), addr.port());
+        options.set_credentials(id, password);
+        options
+    }
+
     /// A real MQTT client on the embedded broker, its event loop polled in the background.
     pub async fn mqtt_client(&self, name: &str) -> rumqttc::AsyncClient {
         let options = self.mqtt_options(name);
