@@ -238,6 +238,9 @@ fn MqttLogin(client_id: String) -> impl IntoView {
 fn PresenceLine(device: wages_store::Device) -> impl IntoView {
     let id = device.client_id.to_string();
     let presence = RwSignal::new((device.online, device.firmware_version.clone()));
+    // When the presence shown was true: catch-up reads older than a frame are not applied.
+    #[cfg(feature = "hydrate")]
+    let last_seen = RwSignal::new(device.last_seen_at);
     #[cfg(feature = "hydrate")]
     {
         use crate::devices::FleetFrame;
@@ -245,9 +248,13 @@ fn PresenceLine(device: wages_store::Device) -> impl IntoView {
         let mine = device.client_id;
         Effect::new(move || {
             // Caught up when the stream opens: a status that came after the render.
+            // A frame is always news; a catch-up read only when no newer frame came meanwhile.
             let catch_up = move || {
                 leptos::task::spawn_local(async move {
-                    if let Ok(scale) = read_scale(mine.to_string()).await {
+                    if let Ok(scale) = read_scale(mine.to_string()).await
+                        && last_seen.get_untracked() <= scale.device.last_seen_at
+                    {
+                        last_seen.set(scale.device.last_seen_at);
                         presence.set((scale.device.online, scale.device.firmware_version));
                     }
                 });
@@ -256,6 +263,7 @@ fn PresenceLine(device: wages_store::Device) -> impl IntoView {
                 if let FleetFrame::Device { device } = frame
                     && device.client_id == mine
                 {
+                    last_seen.set(device.last_seen_at);
                     presence.set((device.online, device.firmware_version));
                 }
             });

@@ -103,13 +103,22 @@ fn DeviceTable(
 ) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
     // Presence as the fleet's live stream reports it, over what the page was rendered with.
-    let presence = RwSignal::new(std::collections::HashMap::<String, (bool, Option<String>)>::new());
+    let presence = RwSignal::new(std::collections::HashMap::<String, Device>::new());
     #[cfg(feature = "hydrate")]
     {
         let path = base.join("/api/live");
+        // A frame is always news; a catch-up read only when no newer frame came meanwhile.
         let seen = move |device: Device| {
             presence.update(|p| {
-                p.insert(device.client_id.to_string(), (device.online, device.firmware_version));
+                p.insert(device.client_id.to_string(), device);
+            });
+        };
+        let caught_up = move |device: Device| {
+            presence.update(|p| {
+                let key = device.client_id.to_string();
+                if p.get(&key).is_none_or(|known| known.last_seen_at <= device.last_seen_at) {
+                    p.insert(key, device);
+                }
             });
         };
         Effect::new(move || {
@@ -117,7 +126,7 @@ fn DeviceTable(
             let catch_up = move || {
                 leptos::task::spawn_local(async move {
                     if let Ok(devices) = list_devices(String::new()).await {
-                        devices.into_iter().for_each(seen);
+                        devices.into_iter().for_each(caught_up);
                     }
                 });
             };
@@ -140,7 +149,9 @@ fn DeviceTable(
                     let (name, name_in_question) = (d.name.clone(), d.name);
                     let rendered = (d.online, d.firmware_version);
                     let key = id.to_string();
-                    let now = move || presence.with(|p| p.get(&key).cloned()).unwrap_or_else(|| rendered.clone());
+                    let now = move || {
+                        presence.with(|p| p.get(&key).map(|d| (d.online, d.firmware_version.clone()))).unwrap_or_else(|| rendered.clone())
+                    };
                     let now_too = now.clone();
                     let online = move || now().0;
                     let firmware = move || now_too().1.unwrap_or_else(|| "—".to_owned());

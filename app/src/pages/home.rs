@@ -186,10 +186,12 @@ mod live {
                     leptos::task::spawn_local(async move {
                         let Ok(fleet) = crate::devices::read_fleet().await else { return };
                         cards.update(|cards| {
+                            // Only where no newer frame came meanwhile.
                             for fresh in fleet.scales {
-                                if let Some(card) =
-                                    cards.iter_mut().find(|c| c.device.client_id == fresh.device.client_id)
-                                {
+                                if let Some(card) = cards.iter_mut().find(|c| {
+                                    c.device.client_id == fresh.device.client_id
+                                        && c.device.last_seen_at <= fresh.device.last_seen_at
+                                }) {
                                     card.device = fresh.device;
                                 }
                             }
