@@ -49,10 +49,13 @@ step "cargo test (unit, doc, integration; SQLite, PostgreSQL, Mosquitto, RabbitM
 # Every input in the fuzz corpora (including the crashes found once) through every
 # target again: a regression test for the parsers of outside input (docs/fuzzing.md).
 step "fuzz corpora replay (cargo fuzz, nightly)" scripts/fuzz.sh replay
+step "Helm chart: lint and render (helm from PyPI)" scripts/helm-check.sh
 if step "release build (cargo leptos build --release)" cargo leptos build --release; [ "${results[-1]:0:2}" = ok ]; then
   step "Playwright in Chromium, at / and under /wages" e2e
+  step "container image steps, laid out and smoke-tested (no container engine)" scripts/image-check.sh
 else
   skip "Playwright in Chromium" "no release build"
+  skip "container image steps" "no release build"
 fi
 
 printf '\n\033[1mSummary\033[0m\n'

@@ -247,8 +247,7 @@ pub async fn read_session(client_id: String, session_id: String, compare: String
             return Err(not_found());
         };
         let device = registry.require(&id).await?;
-        let rows = readings.readings(&id, &sid).await?;
-        let summary = wages_sessions::summarize(&rows, now_ms()).ok_or_else(not_found)?;
+        let (summary, rows) = readings.session_with_readings(&id, &sid, now_ms()).await?.ok_or_else(not_found)?;
         let others = readings
             .sessions(&id, 20, None, now_ms())
             .await?

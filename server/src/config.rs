@@ -72,6 +72,26 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "memory the embedded broker keeps messages in, 10 to 4096 MB: how far ingestion may fall behind before the oldest are dropped",
     },
     Variable {
+        name: "WAGES_RETENTION_RAW_DAYS",
+        default: "90",
+        meaning: "sessions whose last reading is older than this many days are compacted into buckets (summary kept exact), 1 to 36500; 0 keeps every reading as it came. Readings in SQL only",
+    },
+    Variable {
+        name: "WAGES_RETENTION_BUCKET_MS",
+        default: "1000",
+        meaning: "width of the compacted buckets (count, min, max, mean), 100 to 60000 ms",
+    },
+    Variable {
+        name: "WAGES_RETENTION_GRAPH_DAYS",
+        default: "0",
+        meaning: "compacted sessions older than this many days lose their buckets too, keeping only their summary; more than WAGES_RETENTION_RAW_DAYS; 0 keeps them",
+    },
+    Variable {
+        name: "WAGES_RETENTION_CHECK_SECONDS",
+        default: "3600",
+        meaning: "how often compaction looks for old sessions, 1 to 86400 seconds",
+    },
+    Variable {
         name: "WAGES_AUTO_REGISTER",
         default: "false",
         meaning: "register unknown devices on their first reading instead of rejecting them",
@@ -134,6 +154,8 @@ pub struct Config {
     pub mqtt_buffer_mb: usize,
     /// What is published back to the broker; `None` for nothing.
     pub aggregates: Option<crate::aggregates::Settings>,
+    /// Compaction of old readings; `None` keeps every reading.
+    pub retention: Option<crate::retention::Settings>,
     /// Log filter, already checked to parse.
     pub log_filter: String,
     /// Log line format.
@@ -276,6 +298,37 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
     fn required(&self, variable: &'static str, because: &str) -> Result<String, ConfigError> {
         self.get(variable).ok_or_else(|| ConfigError { variable, value: None, expected: because.to_owned() })
     }
+}
+
+/// `WAGES_RETENTION_*`, checked together: buckets must outlive raw readings.
+fn retention(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Option<crate::retention::Settings>, ConfigError> {
+    const DAY_MS: u64 = 86_400_000;
+    let days = |v: &str| v.parse::<u64>().ok().filter(|n| *n <= 36_500);
+    let raw_days = r.parse("WAGES_RETENTION_RAW_DAYS", 90, "a whole number of days from 0 to 36500", days)?;
+    let bucket_ms = r.parse("WAGES_RETENTION_BUCKET_MS", 1000, "a whole number of ms from 100 to 60000", |v| {
+        v.parse().ok().filter(|n| (100..=60_000).contains(n))
+    })?;
+    let graph_days = r.parse("WAGES_RETENTION_GRAPH_DAYS", 0, "a whole number of days from 0 to 36500", days)?;
+    let every = r.parse("WAGES_RETENTION_CHECK_SECONDS", 3600, "a whole number of seconds from 1 to 86400", |v| {
+        v.parse().ok().filter(|n| (1..=86_400).contains(n))
+    })?;
+    if graph_days > 0 && (raw_days == 0 || graph_days <= raw_days) {
+        let value = r.get("WAGES_RETENTION_GRAPH_DAYS").unwrap_or_default();
+        let expected = if raw_days == 0 {
+            "0 while WAGES_RETENTION_RAW_DAYS=0 (nothing is compacted)".to_owned()
+        } else {
+            format!("0, or more days than WAGES_RETENTION_RAW_DAYS ({raw_days}): buckets are what compaction leaves")
+        };
+        return Err(r.error("WAGES_RETENTION_GRAPH_DAYS", &value, expected));
+    }
+    Ok((raw_days > 0).then(|| crate::retention::Settings {
+        retention: wages_store::Retention {
+            raw_after_ms: raw_days * DAY_MS,
+            bucket_ms,
+            graph_after_ms: (graph_days > 0).then_some(graph_days * DAY_MS),
+        },
+        every: std::time::Duration::from_secs(every),
+    }))
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -423,6 +476,7 @@ impl Config {
         )?;
         let aggregates = (every > 0)
             .then(|| crate::aggregates::Settings { every: std::time::Duration::from_secs(every), discovery_prefix });
+        let retention = retention(&r)?;
         let log_filter =
             r.parse("WAGES_LOG", "info".to_owned(), "a tracing filter such as info or wages_server=debug,warn", |v| {
                 tracing_subscriber::EnvFilter::try_new(v).ok().map(|_| v.to_owned())
@@ -445,6 +499,7 @@ impl Config {
             live_per_client,
             mqtt_buffer_mb,
             aggregates,
+            retention,
             log_filter,
             log_format,
         })
@@ -587,6 +642,40 @@ mod tests {
             r#"WAGES_MQTT_URL="http://u:***@broker/": expected mqtt://[user:password@]host[:port] or mqtts://…"#
         );
         assert!(with(&[("WAGES_MQTT_URL", "mqtt://broker/some/path")]).is_err());
+    }
+
+    #[test]
+    fn retention() {
+        let on = with(&[]).expect("valid").retention.expect("on by default");
+        assert_eq!(on.retention.raw_after_ms, 90 * 86_400_000);
+        assert_eq!((on.retention.bucket_ms, on.retention.graph_after_ms), (1000, None));
+        assert_eq!(on.every, std::time::Duration::from_secs(3600));
+        assert!(with(&[("WAGES_RETENTION_RAW_DAYS", "0")]).expect("valid").retention.is_none());
+        let set = with(&[
+            ("WAGES_RETENTION_RAW_DAYS", "30"),
+            ("WAGES_RETENTION_BUCKET_MS", "100"),
+            ("WAGES_RETENTION_GRAPH_DAYS", "365"),
+            ("WAGES_RETENTION_CHECK_SECONDS", "1"),
+        ])
+        .expect("valid")
+        .retention
+        .expect("on");
+        assert_eq!(set.retention.graph_after_ms, Some(365 * 86_400_000));
+        assert_eq!((set.retention.bucket_ms, set.every.as_secs()), (100, 1));
+        assert_eq!(
+            error(&[("WAGES_RETENTION_BUCKET_MS", "10")]),
+            r#"WAGES_RETENTION_BUCKET_MS="10": expected a whole number of ms from 100 to 60000"#
+        );
+        assert_eq!(
+            error(&[("WAGES_RETENTION_GRAPH_DAYS", "30")]),
+            r#"WAGES_RETENTION_GRAPH_DAYS="30": expected 0, or more days than WAGES_RETENTION_RAW_DAYS (90): buckets are what compaction leaves"#
+        );
+        assert!(
+            error(&[("WAGES_RETENTION_RAW_DAYS", "0"), ("WAGES_RETENTION_GRAPH_DAYS", "5")])
+                .contains("nothing is compacted")
+        );
+        assert!(error(&[("WAGES_RETENTION_RAW_DAYS", "-1")]).contains("0 to 36500"));
+        assert!(error(&[("WAGES_RETENTION_CHECK_SECONDS", "0")]).contains("1 to 86400"));
     }
 
     #[test]

@@ -186,6 +186,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         WEBSOCKET_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
     ));
     crate::api::error::prometheus(&mut body);
+    crate::retention::prometheus(&mut body);
     if let Some(ingest) = &state.ingest {
         ingest.control.stats.prometheus(&mut body);
         if let Some(gate) = &ingest.gate {

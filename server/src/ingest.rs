@@ -35,6 +35,52 @@ pub struct Ingest {
     listener: Option<JoinHandle<()>>,
     /// Publishes state, summaries and aggregates back to the broker.
     published: Option<JoinHandle<()>>,
+    /// Compacts old sessions (`WAGES_RETENTION_*`, readings in SQL only).
+    compaction: Option<JoinHandle<()>>,
+    /// Keeps the embedded broker's lease on the database, and gives it up at the end.
+    lease: Option<JoinHandle<()>>,
+}
+
+/// The lease that makes this node the only one with an embedded broker on its database.
+const EMBEDDED_BROKER: &str = "embedded-broker";
+
+/// Claims the embedded broker's lease, or says plainly why this node must not start.
+async fn claim_embedded_broker(registry: &Registry, config: &Config) -> Result<wages_store::Lease, String> {
+    let address = format!("http://{}{}", config.site_addr, config.base_path.home());
+    match registry.claim_lease(EMBEDDED_BROKER, &address).await {
+        Ok(Ok(lease)) => Ok(lease),
+        Ok(Err(held)) => Err(format!(
+            "another Wages node with an embedded MQTT broker uses this database ({} on {}): two embedded brokers \
+             would split the scales between them and each node would miss the other's readings. Stop that node, \
+             or run every node against one external broker with WAGES_MQTT_URL (docs/operations.md). If it has \
+             just stopped, its claim runs out in {} s",
+            held.address,
+            held.host,
+            held.expires_in.as_secs() + 1
+        )),
+        Err(e) => Err(format!("cannot check for another node with an embedded broker on this database: {e}")),
+    }
+}
+
+/// Renews the lease until `stop`, then releases it.
+async fn keep_lease(lease: wages_store::Lease, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wages_store::LEASE_RENEW) => {}
+            _ = stop.wait_for(|stopped| *stopped) => break,
+        }
+        match lease.renew().await {
+            Ok(true) => {}
+            Ok(false) => tracing::error!(
+                "this node lost the embedded broker's lease on the database (it could not renew it in time): \
+                 another node may now run an embedded broker on it too"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not renew the embedded broker's lease; retrying"),
+        }
+    }
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "could not release the embedded broker's lease; it runs out by itself");
+    }
 }
 
 /// How long start-up waits for the pipeline to subscribe.
@@ -53,10 +99,18 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
             &influx.token,
         ))),
     };
-    let (mut gate, mut listener, mut mqtt_listen) = (None, None, None);
+    let (mut gate, mut listener, mut mqtt_listen, mut lease) = (None, None, None, None);
     let (target, broker) = match &config.mqtt {
         Mqtt::Embedded { tcp } => {
-            let embedded = broker::start(*tcp, config.mqtt_buffer_mb)?;
+            let claimed = claim_embedded_broker(&registry, config).await?;
+            let embedded = match broker::start(*tcp, config.mqtt_buffer_mb) {
+                Ok(embedded) => embedded,
+                Err(e) => {
+                    let _ = claimed.release().await;
+                    return Err(e);
+                }
+            };
+            lease = Some(claimed);
             let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone());
             let shown = match embedded.public {
                 Some(public) => {
@@ -106,6 +160,19 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
             stop.subscribe(),
         ))
     });
+    let lease = lease.map(|lease| tokio::spawn(keep_lease(lease, stop.subscribe())));
+    let compaction = match (&readings, config.retention) {
+        (ReadingsStore::Sql(sql), Some(settings)) => {
+            Some(tokio::spawn(crate::retention::run(sql.clone(), settings, stop.subscribe())))
+        }
+        (ReadingsStore::Influx(_), Some(_)) => {
+            tracing::info!(
+                "readings are in InfluxDB: WAGES_RETENTION_* does not apply; set the bucket's retention in InfluxDB"
+            );
+            None
+        }
+        _ => None,
+    };
     let task = tokio::spawn(pipeline::run(Parts {
         target: target.clone(),
         storage: readings.clone(),
@@ -128,7 +195,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
     }
     let control = Arc::new(Control { stats, broker, requests, target });
-    Ok(Ingest { control, hub, readings, gate, mqtt_listen, stop, task, listener, published })
+    Ok(Ingest { control, hub, readings, gate, mqtt_listen, stop, task, listener, published, compaction, lease })
 }
 
 impl Ingest {
@@ -140,6 +207,12 @@ impl Ingest {
         let _ = self.stop.send(true);
         if let Some(published) = self.published {
             let _ = tokio::time::timeout(Duration::from_secs(1), published).await;
+        }
+        if let Some(compaction) = self.compaction {
+            let _ = tokio::time::timeout(Duration::from_secs(1), compaction).await;
+        }
+        if let Some(lease) = self.lease {
+            let _ = tokio::time::timeout(Duration::from_secs(2), lease).await;
         }
         if tokio::time::timeout(Duration::from_secs(5), self.task).await.is_err() {
             tracing::warn!("the ingest pipeline did not stop within 5 s");

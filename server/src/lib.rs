@@ -14,6 +14,7 @@
 //! - [`hub`]: stored readings as they come, per device, for live viewers.
 //! - [`aggregates`]: live state, session summaries, running aggregates and Home Assistant
 //!   discovery, published back to the broker for other consumers.
+//! - [`retention`]: compacts old sessions in the background (`WAGES_RETENTION_*`).
 //! - [`tls`]: TLS for `mqtts://` brokers.
 //! - [`ingest`]: starts the broker and the pipeline together, and stops them.
 //! - [`mqtt_gate`]: the embedded broker's front door: device passwords, topic confinement.
@@ -34,6 +35,7 @@ pub mod ingest;
 pub mod mqtt_gate;
 pub mod mqtt_ws;
 pub mod pipeline;
+pub mod retention;
 pub mod security;
 pub mod simulate;
 pub mod telemetry;

@@ -58,14 +58,11 @@ fn a_port_in_use_is_reported_not_panicked() {
     assert!(stderr.contains(&format!("LEPTOS_SITE_ADDR={addr}: the address is already in use")), "{stderr}");
 }
 
-#[test]
-fn sigterm_stops_the_server_gracefully() {
-    let mut child =
-        wages(&[("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("WAGES_LOG_FORMAT", "json"), ("WAGES_MQTT_LISTEN", "0")], &[])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("wages starts");
+/// Starts `wages` and waits until it logs that it is listening; the child and its address.
+fn start_listening(vars: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut all = vec![("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("WAGES_LOG_FORMAT", "json"), ("WAGES_MQTT_LISTEN", "0")];
+    all.extend_from_slice(vars);
+    let mut child = wages(&all, &[]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("wages starts");
     // JSON logs name the bound address; read lines until the listening one.
     let stdout = child.stdout.take().expect("stdout");
     let mut address = None;
@@ -78,7 +75,12 @@ fn sigterm_stops_the_server_gracefully() {
             break;
         }
     }
-    let address = address.expect("the server logged its address");
+    (child, address.expect("the server logged its address"))
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let (mut child, address) = start_listening(&[]);
     let health = std::net::TcpStream::connect(&address).is_ok();
     assert!(health, "listening on {address}");
 
@@ -108,4 +110,29 @@ fn a_broker_port_in_use_is_reported_not_panicked() {
         )),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_second_embedded_broker_on_one_database_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/wages.db", dir.path().display());
+    let (mut first, _) = start_listening(&[("WAGES_DATABASE_URL", &db)]);
+    let out = run(&[("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("WAGES_MQTT_LISTEN", "0"), ("WAGES_DATABASE_URL", &db)], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("another Wages node with an embedded MQTT broker uses this database"), "{stderr}");
+    assert!(stderr.contains("WAGES_MQTT_URL"), "it says what to do instead: {stderr}");
+
+    // A node killed outright is known to be gone (its process is): the next starts at once.
+    first.kill().expect("kill -9");
+    first.wait().expect("reaped");
+    let (mut second, _) = start_listening(&[("WAGES_DATABASE_URL", &db)]);
+    // One stopped gracefully gives the role up for the next.
+    let pid = second.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    assert!(second.wait().expect("stops").success());
+    let (mut third, _) = start_listening(&[("WAGES_DATABASE_URL", &db)]);
+    third.kill().expect("kill");
+    third.wait().expect("reaped");
 }

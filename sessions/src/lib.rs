@@ -31,12 +31,15 @@
 //! assert!(summary.live);
 //! ```
 
+pub mod compact;
 pub mod simulate;
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 use wages_codec::{ClientId, Reading, SessionId};
+
+pub use compact::{Bucket, Compaction, buckets, merge_late};
 
 /// How far back the flow rate looks, in milliseconds.
 pub const FLOW_WINDOW_MS: u64 = 1000;
@@ -60,6 +63,10 @@ pub struct Summary {
     pub peak_flow: f64,
     pub mean_flow: f64,
     pub live: bool,
+    /// Set once the session's readings were compacted into buckets; absent while every
+    /// reading is kept as it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compacted: Option<Compaction>,
 }
 
 /// A sample as the flow rate needs it.
@@ -139,6 +146,7 @@ impl Session {
             peak_flow: self.peak_flow,
             mean_flow,
             live: now_ms.saturating_sub(last.t) <= LIVE_FOR_MS,
+            compacted: None,
         })
     }
 }

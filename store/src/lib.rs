@@ -10,6 +10,8 @@
 //!   from memory (one hour, dropped at once on change), with hit and miss counters.
 //! - `readings` (feature `db`): [`SqlReadings`], the readings table in the same
 //!   database: idempotent batched inserts, sessions and their readings.
+//! - `compaction` (feature `db`): [`Retention`], old sessions' readings folded into
+//!   buckets with min, max and mean, their summaries kept for good (`WAGES_RETENTION_*`).
 //! - `influx` (feature `db`): [`InfluxReadings`], readings in InfluxDB: line protocol
 //!   through the `influxdb2` crate, read back with InfluxQL.
 //! - `timeseries` (feature `db`): [`ReadingsStore`], whichever of the two is configured.
@@ -17,6 +19,8 @@
 //!   (feature `db`): [`Accounts`], passwords, login sessions and tokens, stored hashed.
 //! - `credentials` (feature `db`): [`DeviceCredentials`], devices' MQTT passwords and the
 //!   simulator's short-lived tickets.
+//! - `lease` (feature `db`): [`Lease`], a role one node holds at a time (the embedded
+//!   broker), renewed while it runs.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
@@ -27,9 +31,13 @@ pub mod error;
 #[cfg(feature = "db")]
 mod accounts;
 #[cfg(feature = "db")]
+mod compaction;
+#[cfg(feature = "db")]
 mod credentials;
 #[cfg(feature = "db")]
 mod influx;
+#[cfg(feature = "db")]
+mod lease;
 #[cfg(feature = "db")]
 mod readings;
 #[cfg(feature = "db")]
@@ -43,11 +51,15 @@ pub use account::{Identity, Scope, TokenInfo};
 #[cfg(feature = "db")]
 pub use accounts::{Accounts, SESSION_LIFETIME, session_key};
 #[cfg(feature = "db")]
+pub use compaction::{CompactionReport, Retention};
+#[cfg(feature = "db")]
 pub use credentials::{DeviceCredentials, TICKET_LIFETIME};
 pub use device::{Device, DeviceName, MqttCredential, NewDevice, Registered, Registration, Rename};
 pub use error::RegistryError;
 #[cfg(feature = "db")]
 pub use influx::{InfluxReadings, line_protocol};
+#[cfg(feature = "db")]
+pub use lease::{HeldElsewhere, LEASE_RENEW, LEASE_TTL, Lease};
 #[cfg(feature = "db")]
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
 #[cfg(feature = "db")]

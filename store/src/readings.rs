@@ -1,9 +1,12 @@
 //! Readings in the registry's database (`WAGES_TIMESERIES=sql`): batched idempotent
 //! inserts, and the sessions and readings the API and pages read back.
 
+use std::sync::Arc;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
+use wages_sessions::{Summary, summarize};
 
 use crate::error::RegistryError;
 use crate::store::Backend;
@@ -21,6 +24,11 @@ pub const MAX_READINGS: u32 = 50_000;
 pub struct SqlReadings {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// SQLite has one writer at a time, and a writer that finds it busy sleeps and
+    /// retries (up to 100 ms a sleep): compaction's back-to-back transactions starved
+    /// ingestion's inserts that way (a batch waited 1.3 s). Taking turns on this fair
+    /// lock instead, an insert waits for one session's compaction at most.
+    pub(crate) write_turns: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
@@ -39,15 +47,24 @@ fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
     })
 }
 
-fn millis(t: u64) -> i64 {
+pub(crate) fn millis(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
 impl SqlReadings {
+    /// This writer's turn on SQLite; nothing to wait for on PostgreSQL.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_turns.lock().await),
+            Backend::Postgres => None,
+        }
+    }
+
     /// Stores `readings` in one transaction; readings already stored (same device,
     /// session and timestamp) are skipped. Returns how many were new. When this returns
     /// `Ok`, every reading is durably stored.
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
         for chunk in readings.chunks(ROWS_PER_STATEMENT) {
@@ -88,7 +105,8 @@ impl SqlReadings {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// One session's readings in time order (at most [`MAX_READINGS`]).
+    /// One session's readings in time order (at most [`MAX_READINGS`]); for a compacted
+    /// session, one per bucket (its mean, at its start) beside any that came since.
     pub async fn readings(&self, client_id: &ClientId, session_id: &SessionId) -> Result<Vec<Reading>, RegistryError> {
         let rows = sqlx::query(
             "SELECT client_id, session_id, tstamp, value FROM readings \
@@ -99,7 +117,36 @@ impl SqlReadings {
         .bind(i64::from(MAX_READINGS))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(reading).collect()
+        let mut readings = rows.iter().map(reading).collect::<Result<Vec<_>, _>>()?;
+        let buckets = self.buckets(client_id, session_id).await?;
+        if !buckets.is_empty() {
+            let bad = |e: &dyn std::fmt::Display| RegistryError::Database(format!("stored bucket is invalid: {e}"));
+            for b in buckets {
+                readings.push(Reading {
+                    client_id: *client_id,
+                    session_id: *session_id,
+                    value: Grams::new(b.mean).map_err(|e| bad(&e))?,
+                    tstamp: Timestamp::from_millis(b.start).map_err(|e| bad(&e))?,
+                });
+            }
+            readings.sort_by_key(|r| r.tstamp);
+            readings.truncate(MAX_READINGS as usize);
+        }
+        Ok(readings)
+    }
+
+    /// One session's summary: as kept when it was compacted, else computed from its
+    /// readings; `None` if there is no such session.
+    pub async fn session(
+        &self,
+        client_id: &ClientId,
+        session_id: &SessionId,
+        now_ms: u64,
+    ) -> Result<Option<Summary>, RegistryError> {
+        if let Some(stored) = self.stored_summary(client_id, session_id, now_ms).await? {
+            return Ok(Some(stored));
+        }
+        Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
     }
 
     /// A device's sessions, newest first by start, at most `limit`; `before` (ms) pages
@@ -110,10 +157,15 @@ impl SqlReadings {
         limit: u32,
         before: Option<u64>,
     ) -> Result<Vec<SessionId>, RegistryError> {
+        // Compacted sessions are in `session_summaries`, some perhaps with late readings.
         let rows = sqlx::query(
-            "SELECT session_id, MIN(tstamp) AS started FROM readings WHERE client_id = $1 \
-             GROUP BY session_id HAVING MIN(tstamp) < $2 ORDER BY started DESC, session_id LIMIT $3",
+            "SELECT session_id, MIN(started) AS started FROM ( \
+               SELECT session_id, MIN(tstamp) AS started FROM readings WHERE client_id = $1 GROUP BY session_id \
+               UNION ALL \
+               SELECT session_id, started_at AS started FROM session_summaries WHERE client_id = $2 \
+             ) AS s GROUP BY session_id HAVING MIN(started) < $3 ORDER BY started DESC, session_id LIMIT $4",
         )
+        .bind(client_id.as_str())
         .bind(client_id.as_str())
         .bind(before.map_or(i64::MAX, millis))
         .bind(i64::from(limit.min(MAX_SESSIONS)))

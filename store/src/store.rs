@@ -56,6 +56,8 @@ pub struct Registry {
     counters: Arc<Counters>,
     /// Signs simulator tickets (see [`crate::DeviceCredentials`]).
     ticket_key: Arc<[u8; 32]>,
+    /// Readings' writers take turns here on SQLite (see [`crate::SqlReadings`]).
+    write_turns: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -176,7 +178,14 @@ impl Registry {
         let cache = Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build();
         let mut ticket_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut ticket_key);
-        Ok(Registry { pool, backend, cache, counters: Arc::default(), ticket_key: Arc::new(ticket_key) })
+        Ok(Registry {
+            pool,
+            backend,
+            cache,
+            counters: Arc::default(),
+            ticket_key: Arc::new(ticket_key),
+            write_turns: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -195,7 +204,16 @@ impl Registry {
 
     /// The readings table of the same database.
     pub fn readings(&self) -> crate::SqlReadings {
-        crate::SqlReadings { pool: self.pool.clone(), backend: self.backend }
+        crate::SqlReadings { pool: self.pool.clone(), backend: self.backend, write_turns: self.write_turns.clone() }
+    }
+
+    /// Claims `role` for this process; `Err` says who holds it (see [`crate::Lease`]).
+    pub async fn claim_lease(
+        &self,
+        role: &str,
+        address: &str,
+    ) -> Result<Result<crate::Lease, crate::HeldElsewhere>, RegistryError> {
+        crate::Lease::claim(&self.pool, role, address).await
     }
 
     /// Whether the database answers, for `/readyz`.

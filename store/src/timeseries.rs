@@ -2,7 +2,7 @@
 //! The pipeline writes through this, the API and the pages read through it.
 
 use wages_codec::{ClientId, Reading, SessionId};
-use wages_sessions::{Summary, summarize};
+use wages_sessions::{Bucket, Summary, summarize};
 
 use crate::error::RegistryError;
 use crate::influx::InfluxReadings;
@@ -42,7 +42,35 @@ impl ReadingsStore {
         session_id: &SessionId,
         now_ms: u64,
     ) -> Result<Option<Summary>, RegistryError> {
-        Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
+        match self {
+            Self::Sql(s) => s.session(client_id, session_id, now_ms).await,
+            Self::Influx(s) => Ok(summarize(&s.readings(client_id, session_id).await?, now_ms)),
+        }
+    }
+
+    /// One session's summary and readings (for a compacted session, its buckets' means,
+    /// or none once only its summary is kept); `None` if there is no such session.
+    pub async fn session_with_readings(
+        &self,
+        client_id: &ClientId,
+        session_id: &SessionId,
+        now_ms: u64,
+    ) -> Result<Option<(Summary, Vec<Reading>)>, RegistryError> {
+        let readings = self.readings(client_id, session_id).await?;
+        let summary = match self {
+            Self::Sql(s) => s.stored_summary(client_id, session_id, now_ms).await?,
+            Self::Influx(_) => None,
+        };
+        Ok(summary.or_else(|| summarize(&readings, now_ms)).map(|s| (s, readings)))
+    }
+
+    /// A compacted session's buckets (count, min, max, mean) in time order; empty when
+    /// it is not compacted, or its buckets are gone.
+    pub async fn buckets(&self, client_id: &ClientId, session_id: &SessionId) -> Result<Vec<Bucket>, RegistryError> {
+        match self {
+            Self::Sql(s) => s.buckets(client_id, session_id).await,
+            Self::Influx(_) => Ok(Vec::new()),
+        }
     }
 
     /// A device's sessions with their summaries, newest first by start; `before` (ms)

@@ -7,7 +7,10 @@
 
 use wages_codec::ClientId;
 use wages_codec::{Grams, Reading, SessionId, Timestamp};
-use wages_store::{Backend, DeviceName, NewDevice, Registry, RegistryError, Scope};
+use wages_sessions::Summary;
+use wages_store::{
+    Backend, CompactionReport, DeviceName, NewDevice, ReadingsStore, Registry, RegistryError, Retention, Scope,
+};
 
 /// A registry and whatever must live as long as it (the SQLite file's folder).
 struct Fixture {
@@ -71,6 +74,11 @@ on_both!(
     the_admin_logs_in_with_the_password_shown_once,
     tokens_work_until_revoked,
     device_passwords_rotate_and_go_with_their_device,
+    old_sessions_are_compacted_and_keep_their_summaries,
+    late_readings_are_folded_into_a_compacted_session,
+    compacted_graphs_expire_and_summaries_stay,
+    compaction_beside_ingestion_loses_nothing,
+    a_lease_is_held_by_one_node_at_a_time,
 );
 
 async fn registers_and_reads_back(r: &Registry) {
@@ -215,7 +223,7 @@ async fn readings_are_stored_once_in_batches(r: &Registry) {
 }
 
 async fn sessions_are_listed_newest_first_with_summaries(r: &Registry) {
-    let store = wages_store::ReadingsStore::Sql(r.readings());
+    let store = ReadingsStore::Sql(r.readings());
     store.insert(&pour("scale-01", "morning", 1_000_000, 30)).await.expect("stored");
     store.insert(&pour("scale-01", "noon", 5_000_000, 20)).await.expect("stored");
     store.insert(&pour("scale-01", "evening", 9_000_000, 10)).await.expect("stored");
@@ -311,4 +319,148 @@ async fn tokens_work_until_revoked(r: &Registry) {
     assert!(accounts.revoke_token(&info.id).await.expect("revoke"));
     assert!(!accounts.revoke_token(&info.id).await.expect("revoke again"));
     assert_eq!(accounts.token(&secret).await.expect("lookup"), None);
+}
+
+const DAY_MS: u64 = 86_400_000;
+/// "Now" for compaction tests: a fixed time, so ages are exact.
+const NOW: u64 = 1_800_000_000_000;
+
+fn retention(graph_after_days: Option<u64>) -> Retention {
+    Retention { raw_after_ms: 90 * DAY_MS, bucket_ms: 1000, graph_after_ms: graph_after_days.map(|d| d * DAY_MS) }
+}
+
+fn sid(s: &str) -> SessionId {
+    SessionId::parse(s).expect("valid")
+}
+
+async fn old_sessions_are_compacted_and_keep_their_summaries(r: &Registry) {
+    let sql = r.readings();
+    let store = ReadingsStore::Sql(sql.clone());
+    let old = NOW - 100 * DAY_MS;
+    store.insert(&pour("scale-01", "old-a", old, 30)).await.expect("stored"); // 301 readings
+    store.insert(&pour("scale-01", "old-b", old + 3_600_000, 20)).await.expect("stored"); // 201
+    store.insert(&pour("scale-01", "recent", NOW - DAY_MS, 10)).await.expect("stored"); // 101
+    store.insert(&pour("scale-02", "old-c", old, 5)).await.expect("stored"); // 51
+    let before = store.session(&id("scale-01"), &sid("old-a"), NOW).await.expect("read").expect("there");
+
+    let report = sql.compact(&retention(None), NOW).await.expect("compacted");
+    assert_eq!((report.sessions, report.readings, report.graphs_removed), (3, 301 + 201 + 51, 0));
+    assert_eq!(report.buckets, 31 + 21 + 6, "one bucket a second, the last second's sample alone");
+
+    // The summary is the one computed from every reading, and says it is compacted.
+    let after = store.session(&id("scale-01"), &sid("old-a"), NOW).await.expect("read").expect("kept");
+    let compaction = after.compacted.expect("marked compacted");
+    assert_eq!((compaction.bucket_ms, compaction.at, compaction.graph_kept), (1000, NOW, true));
+    assert_eq!(Summary { compacted: None, ..after.clone() }, before);
+    // The readings are its buckets' means now; the raw ones are gone.
+    let points = store.readings(&id("scale-01"), &sid("old-a")).await.expect("read");
+    assert_eq!(points.len(), 31);
+    assert!((points[0].value.get() - 0.9).abs() < 1e-9, "mean of 0.0 … 1.8 g: {}", points[0].value);
+    let buckets = store.buckets(&id("scale-01"), &sid("old-a")).await.expect("read");
+    assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 301);
+    assert_eq!((buckets[29].min, buckets[29].max), (0.2 * 290.0, 0.2 * 299.0));
+    // The recent session is as it was; listings and paging see compacted ones alike.
+    assert_eq!(store.readings(&id("scale-01"), &sid("recent")).await.expect("read").len(), 101);
+    let listed = store.sessions(&id("scale-01"), 10, None, NOW).await.expect("listed");
+    let names: Vec<_> = listed.iter().map(|s| s.session_id.to_string()).collect();
+    assert_eq!(names, ["recent", "old-b", "old-a"]);
+    let paged = store.sessions(&id("scale-01"), 1, Some(old + 3_600_000), NOW).await.expect("listed");
+    assert_eq!(paged.iter().map(|s| s.session_id.to_string()).collect::<Vec<_>>(), ["old-a"]);
+    let (summary, points) =
+        store.session_with_readings(&id("scale-02"), &sid("old-c"), NOW).await.expect("read").expect("there");
+    assert_eq!((summary.count, points.len()), (51, 6));
+    // A second pass finds nothing more to do.
+    assert_eq!(sql.compact(&retention(None), NOW).await.expect("compacted"), CompactionReport::default());
+}
+
+async fn late_readings_are_folded_into_a_compacted_session(r: &Registry) {
+    let sql = r.readings();
+    let store = ReadingsStore::Sql(sql.clone());
+    let old = NOW - 100 * DAY_MS;
+    store.insert(&pour("scale-01", "brew", old, 10)).await.expect("stored"); // 101, 0 … 20 g
+    sql.compact(&retention(None), NOW).await.expect("compacted");
+    // Redelivered long after: one reading inside an existing bucket, one past the end.
+    let late = [reading("scale-01", "brew", old + 550, 1.0), reading("scale-01", "brew", old + 12_000, 25.0)];
+    assert_eq!(store.insert(&late).await.expect("stored"), 2);
+    let report = sql.compact(&retention(None), NOW).await.expect("compacted");
+    assert_eq!((report.sessions, report.readings), (1, 2));
+    let summary = store.session(&id("scale-01"), &sid("brew"), NOW).await.expect("read").expect("kept");
+    assert_eq!((summary.count, summary.ended_at, summary.final_weight), (103, old + 12_000, 25.0));
+    let buckets = store.buckets(&id("scale-01"), &sid("brew")).await.expect("read");
+    assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 103);
+    // 0.0 … 1.8 g, and 1.0 g folded in: eleven readings, mean (9.0 + 1.0) / 11.
+    assert_eq!(buckets[0].count, 11);
+    assert!((buckets[0].mean - 10.0 / 11.0).abs() < 1e-9, "{}", buckets[0].mean);
+    assert_eq!(buckets.last().map(|b| (b.start, b.count)), Some((old + 12_000, 1)));
+}
+
+async fn compacted_graphs_expire_and_summaries_stay(r: &Registry) {
+    let sql = r.readings();
+    let store = ReadingsStore::Sql(sql.clone());
+    store.insert(&pour("scale-01", "ancient", NOW - 400 * DAY_MS, 10)).await.expect("stored");
+    store.insert(&pour("scale-01", "old", NOW - 100 * DAY_MS, 10)).await.expect("stored");
+    let report = sql.compact(&retention(Some(365)), NOW).await.expect("compacted");
+    assert_eq!((report.sessions, report.graphs_removed), (2, 1));
+    let (summary, points) =
+        store.session_with_readings(&id("scale-01"), &sid("ancient"), NOW).await.expect("read").expect("kept");
+    assert_eq!(summary.count, 101);
+    assert!(!summary.compacted.expect("compacted").graph_kept);
+    assert!(points.is_empty(), "only the summary is left");
+    let kept = store.session(&id("scale-01"), &sid("old"), NOW).await.expect("read").expect("kept");
+    assert!(kept.compacted.expect("compacted").graph_kept);
+    assert_eq!(store.readings(&id("scale-01"), &sid("old")).await.expect("read").len(), 11);
+    let listed = store.sessions(&id("scale-01"), 10, None, NOW).await.expect("listed");
+    assert_eq!(listed.len(), 2);
+}
+
+async fn compaction_beside_ingestion_loses_nothing(r: &Registry) {
+    let sql = r.readings();
+    let store = ReadingsStore::Sql(sql.clone());
+    let old = NOW - 100 * DAY_MS;
+    for s in 0..40 {
+        store.insert(&pour("scale-01", &format!("s{s:02}"), old + s * 60_000, 10)).await.expect("stored");
+    }
+    // While compaction runs, late readings keep arriving for the same sessions.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut stored = 0;
+            for round in 0..20u64 {
+                let batch: Vec<Reading> = (0..40u64)
+                    .map(|s| reading("scale-01", &format!("s{s:02}"), old + s * 60_000 + 20_000 + round, 50.0))
+                    .collect();
+                stored += store.insert(&batch).await.expect("stored while compacting");
+            }
+            stored
+        })
+    };
+    let first = sql.compact(&retention(None), NOW).await.expect("compacted");
+    let late = writer.await.expect("writer");
+    assert_eq!(late, 800);
+    let second = sql.compact(&retention(None), NOW).await.expect("compacted");
+    assert_eq!(first.readings + second.readings, 40 * 101 + 800, "{first:?} then {second:?}");
+    let mut total = 0;
+    for s in 0..40 {
+        let summary =
+            store.session(&id("scale-01"), &sid(&format!("s{s:02}")), NOW).await.expect("read").expect("kept");
+        let buckets = store.buckets(&id("scale-01"), &sid(&format!("s{s:02}"))).await.expect("read");
+        assert_eq!(summary.count, buckets.iter().map(|b| b.count).sum::<u64>());
+        total += summary.count;
+    }
+    assert_eq!(total, 40 * 101 + 800);
+}
+
+async fn a_lease_is_held_by_one_node_at_a_time(r: &Registry) {
+    let first = r.claim_lease("embedded-broker", "http://node-a:3000/").await.expect("query").expect("claimed");
+    let refused = r.claim_lease("embedded-broker", "http://node-b:3000/").await.expect("query");
+    let held = refused.err().expect("held by the first");
+    assert_eq!(held.address, "http://node-a:3000/");
+    assert!(held.expires_in <= wages_store::LEASE_TTL && held.expires_in.as_secs() >= 10, "{held:?}");
+    // Another role is another matter.
+    let other = r.claim_lease("something-else", "http://node-b:3000/").await.expect("query").expect("claimed");
+    assert!(first.renew().await.expect("renewed"));
+    first.release().await.expect("released");
+    let second = r.claim_lease("embedded-broker", "http://node-b:3000/").await.expect("query").expect("free again");
+    assert!(second.renew().await.expect("renewed"));
+    other.release().await.expect("released");
 }

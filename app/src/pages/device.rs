@@ -178,6 +178,11 @@ fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
                                         <td>
                                             <a href=base.join(&format!("/devices/{client_id}/sessions/{sid}"))><code>{sid.clone()}</code></a>
                                             {s.live.then(|| view! { " " <span class="badge online">"live"</span> })}
+                                            {s.compacted.map(|c| view! {
+                                                " " <span class="badge compacted" title="Old readings folded into buckets (WAGES_RETENTION_*)">
+                                                    {if c.graph_kept { "compacted" } else { "summary only" }}
+                                                </span>
+                                            })}
                                         </td>
                                         <td>{format_utc(s.started_at)}</td>
                                         <td class="num">{format_duration(s.duration_ms)}</td>

@@ -60,6 +60,9 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
             }
         });
     }
+    let compacted = summary
+        .compacted
+        .map(|c| compaction_note(c, &base.join(&format!("/api/devices/{client_id}/sessions/{session_id}/buckets"))));
     let page = base.join(&format!("/devices/{client_id}/sessions/{session_id}"));
     let readings = base.join(&format!("/api/devices/{client_id}/sessions/{session_id}/readings"));
     let device_page = base.join(&format!("/devices/{client_id}"));
@@ -80,7 +83,9 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
                 {tile("g/s mean flow", "mean-flow", format!("{:.2}", summary.mean_flow))}
                 {tile("readings", "count", summary.count.to_string())}
             </div>
+            {compacted}
             <canvas
+                hidden=points.is_empty()
                 node_ref=canvas
                 class="graph"
                 width="960"
@@ -127,5 +132,42 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
                 <button type="submit" class="secondary">"Compare"</button>
             </form>
         </section>
+    }
+}
+
+/// A bucket width as people say it: `1 s`, `100 ms`.
+fn width(ms: u64) -> String {
+    if ms.is_multiple_of(1000) { format!("{} s", ms / 1000) } else { format!("{ms} ms") }
+}
+
+/// What the page says about a compacted session: the graph is of bucket means, or gone.
+fn compaction_note(c: wages_sessions::Compaction, buckets: &str) -> impl IntoView + use<> {
+    let when = format_utc(c.at);
+    let text = if c.graph_kept {
+        format!(
+            "Compacted on {when}: the graph shows the mean of each {} bucket; the figures above were computed \
+             from every reading before compaction.",
+            width(c.bucket_ms)
+        )
+    } else {
+        format!(
+            "Only the summary is kept: this session was compacted on {when} and its graph has since been removed, \
+             as configured (WAGES_RETENTION_GRAPH_DAYS)."
+        )
+    };
+    let link = c.graph_kept.then(|| {
+        view! { " " <a href=buckets.to_owned() rel="external" data-testid="export-buckets">"Buckets with min and max (JSON)"</a> }
+    });
+    view! { <p class="notice" data-testid="compacted" role="note">{text}{link}</p> }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bucket_widths_read_naturally() {
+        assert_eq!(super::width(1000), "1 s");
+        assert_eq!(super::width(60_000), "60 s");
+        assert_eq!(super::width(100), "100 ms");
+        assert_eq!(super::width(1500), "1500 ms");
     }
 }

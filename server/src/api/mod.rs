@@ -28,13 +28,13 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     info(title = "Wages API", description = "Connected coffee scales: devices, readings, sessions. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."),
     paths(
         devices::list, devices::create, devices::read, devices::rename, devices::delete, devices::rotate,
-        sessions::list, sessions::read, sessions::readings, live::live, live::fleet, pipeline::figures, pipeline::configure,
+        sessions::list, sessions::read, sessions::readings, sessions::buckets, live::live, live::fleet, pipeline::figures, pipeline::configure,
         pipeline::dead_letters, firmware::offer, firmware::rollout
     ),
     components(schemas(
         wages_store::Device, wages_store::Registration, wages_store::Rename, wages_store::Registered,
         wages_store::MqttCredential, error::ErrorBody, error::ErrorDetail,
-        sessions::SessionSummary, sessions::ReadingBody, app::pipeline::PipelineFigures,
+        sessions::SessionSummary, sessions::CompactionBody, sessions::ReadingBody, sessions::BucketBody, app::pipeline::PipelineFigures,
         app::pipeline::PipelineSettings, app::pipeline::DeviceFigures, app::pipeline::DeadLetter,
         firmware::OfferBody, firmware::Published, app::firmware::Rollout, app::firmware::RolloutDevice,
         app::firmware::RolloutState
@@ -84,6 +84,7 @@ pub fn router(base: &str) -> Router<AppState> {
         .route(&at("/api/devices/{client_id}/sessions"), get(sessions::list))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}"), get(sessions::read))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))
+        .route(&at("/api/devices/{client_id}/sessions/{session_id}/buckets"), get(sessions::buckets))
         .route(&at("/api/pipeline"), get(pipeline::figures))
         .route(&at("/api/pipeline/config"), axum::routing::put(pipeline::configure))
         .route(&at("/api/dead-letters"), get(pipeline::dead_letters))

@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wages_codec::{ClientId, SessionId};
-use wages_sessions::Summary;
+use wages_sessions::{Bucket, Summary};
 use wages_store::MAX_SESSIONS;
 
 use super::error::{ApiError, ErrorBody};
@@ -89,7 +89,9 @@ pub struct ReadingsQuery {
     format: Option<String>,
 }
 
-/// One session's readings in time order, as JSON or CSV.
+/// One session's readings in time order, as JSON or CSV. For a compacted session, one
+/// per bucket: its mean, at its start (the buckets themselves are at `…/buckets`); none
+/// once only its summary is kept.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}/readings", tag = "sessions",
     params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session"), ReadingsQuery),
     responses((status = 200, description = "A JSON array of readings, or CSV with a header row", body = [ReadingBody]),
@@ -106,10 +108,9 @@ pub async fn readings(
         Some(_) => return Err(ApiError::Invalid { field: "format".into(), message: "must be json or csv".into() }),
     };
     let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
-    let readings = state.readings.readings(&id, &sid).await?;
-    if readings.is_empty() {
+    let Some((_, readings)) = state.readings.session_with_readings(&id, &sid, now_ms()).await? else {
         return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
-    }
+    };
     if !csv {
         return Ok(Json(readings).into_response());
     }
@@ -124,6 +125,23 @@ pub async fn readings(
         body,
     )
         .into_response())
+}
+
+/// A compacted session's buckets in time order: count, minimum, maximum and mean weight
+/// of each. Empty while the session is not compacted (its readings are all there), and
+/// once only its summary is kept.
+#[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}/buckets", tag = "sessions",
+    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session")),
+    responses((status = 200, body = [BucketBody]), (status = 404, body = ErrorBody)))]
+pub async fn buckets(
+    State(state): State<AppState>,
+    Path((id, sid)): Path<(String, String)>,
+) -> Result<Json<Vec<Bucket>>, ApiError> {
+    let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
+    if state.readings.session(&id, &sid, now_ms()).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
+    }
+    Ok(Json(state.readings.buckets(&id, &sid).await?))
 }
 
 /// A session summary, as documented in OpenAPI (the type itself lives in `wages-sessions`).
@@ -150,6 +168,35 @@ pub struct SessionSummary {
     mean_flow: f64,
     /// A reading arrived within the last 10 seconds.
     live: bool,
+    /// Present once the session was compacted (`WAGES_RETENTION_*`).
+    compacted: Option<CompactionBody>,
+}
+
+/// How a compacted session is kept, as documented in OpenAPI.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the JSON only
+pub struct CompactionBody {
+    /// Width of its buckets, ms.
+    #[schema(example = 1000)]
+    bucket_ms: u64,
+    /// When it was compacted, ms since the epoch.
+    at: u64,
+    /// False once the buckets expired too (`WAGES_RETENTION_GRAPH_DAYS`) and only the summary is kept.
+    graph_kept: bool,
+}
+
+/// A bucket of a compacted session, as documented in OpenAPI.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // describes the JSON only
+pub struct BucketBody {
+    /// Start of the bucket, ms since the epoch.
+    start: u64,
+    /// Readings folded into it.
+    count: u64,
+    /// Grams.
+    min: f64,
+    max: f64,
+    mean: f64,
 }
 
 /// A reading, as documented in OpenAPI.

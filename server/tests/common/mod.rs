@@ -51,8 +51,13 @@ impl TestServer {
 
     /// A server with more configuration variables.
     pub async fn start_env(base: &str, vars: &[(&str, &str)]) -> TestServer {
+        Self::start_db_env(base, Db::Sqlite, vars).await
+    }
+
+    /// A server on `db` with more configuration variables.
+    pub async fn start_db_env(base: &str, db: Db, vars: &[(&str, &str)]) -> TestServer {
         let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        Self::start_opts(base, Db::Sqlite, false, None, None, vars).await
+        Self::start_opts(base, db, false, None, None, vars).await
     }
 
     /// A server that keeps readings in InfluxDB at `url`, in `bucket` (auto-registering devices).
