@@ -14,11 +14,11 @@
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
+use wages_codec::{ClientId, SessionId};
 use wages_sessions::{Bucket, Compaction, LIVE_FOR_MS, Summary, buckets, merge_late, summarize};
 
 use crate::error::RegistryError;
-use crate::readings::{SqlReadings, millis};
+use crate::readings::{SqlReadings, millis, reading};
 use crate::store::Backend;
 
 /// Sessions looked at per query while scanning for old ones.
@@ -60,19 +60,6 @@ fn parse_ids(client_id: &str, session_id: &str) -> Result<(ClientId, SessionId),
 
 fn unsigned(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
-}
-
-/// A reading of a session from a `tstamp, value` row.
-fn sample(client_id: ClientId, session_id: SessionId, row: &AnyRow) -> Result<Reading, RegistryError> {
-    let bad = |e: &dyn std::fmt::Display| RegistryError::Database(format!("stored reading is invalid: {e}"));
-    let tstamp: i64 = row.try_get("tstamp")?;
-    let value: f64 = row.try_get("value")?;
-    Ok(Reading {
-        client_id,
-        session_id,
-        value: Grams::new(value).map_err(|e| bad(&e))?,
-        tstamp: Timestamp::from_millis(unsigned(tstamp)).map_err(|e| bad(&e))?,
-    })
 }
 
 fn summary_row(row: &AnyRow, now_ms: u64) -> Result<Summary, RegistryError> {
@@ -167,7 +154,6 @@ impl SqlReadings {
         bucket_ms: u64,
         now_ms: u64,
     ) -> Result<(u64, u64), RegistryError> {
-        let (id, sid) = parse_ids(client_id, session_id)?;
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
@@ -178,12 +164,15 @@ impl SqlReadings {
                 .execute(&mut *tx)
                 .await?;
         }
-        let rows = sqlx::query("DELETE FROM readings WHERE client_id = $1 AND session_id = $2 RETURNING tstamp, value")
-            .bind(client_id)
-            .bind(session_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut readings = rows.iter().map(|row| sample(id, sid, row)).collect::<Result<Vec<_>, _>>()?;
+        let rows = sqlx::query(
+            "DELETE FROM readings WHERE client_id = $1 AND session_id = $2 \
+             RETURNING client_id, session_id, tstamp, value",
+        )
+        .bind(client_id)
+        .bind(session_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut readings = rows.iter().map(reading).collect::<Result<Vec<_>, _>>()?;
         readings.sort_by_key(|r| r.tstamp);
         let Some(fresh) = summarize(&readings, now_ms) else {
             // Another node compacted it first.

@@ -31,7 +31,7 @@ pub struct SqlReadings {
     pub(crate) write_turns: Arc<tokio::sync::Mutex<()>>,
 }
 
-fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
+pub(crate) fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
     let bad = |what: &str, e: &dyn std::fmt::Display| RegistryError::Database(format!("stored {what} is invalid: {e}"));
     let client_id: String = row.try_get("client_id")?;
     let session_id: String = row.try_get("session_id")?;
