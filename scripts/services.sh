@@ -27,11 +27,13 @@ start_test_services() {
   if ! WAGES_TEST_RABBITMQ_URL=$(scripts/rabbitmq.sh start "$rmq_dir"); then
     echo "could not start RabbitMQ"; tail -n 50 "$rmq_dir"/*.log "$rmq_dir"/log/* 2>/dev/null; return 1
   fi
+  # The same RabbitMQ over AMQP (guest may log in from loopback), for the nodes' shared queue.
+  WAGES_TEST_RABBITMQ_AMQP_URL="amqp://guest:guest@127.0.0.1:$(sed -n 's/^AMQP=//p' "$rmq_dir/ports.env")/%2f"
   if ! WAGES_TEST_VM_URL=$(scripts/victoria-metrics.sh start "$vm_dir"); then
     echo "could not start VictoriaMetrics"; cat "$vm_dir"/*.log; return 1
   fi
   if ! WAGES_TEST_INFLUXDB1_URL=$(scripts/influxdb1.sh start "$ix_dir"); then
     echo "could not start InfluxDB 1.x"; cat "$ix_dir"/*.log; return 1
   fi
-  export WAGES_TEST_MOSQUITTO_URL WAGES_TEST_RABBITMQ_URL WAGES_TEST_VM_URL WAGES_TEST_INFLUXDB1_URL
+  export WAGES_TEST_MOSQUITTO_URL WAGES_TEST_RABBITMQ_URL WAGES_TEST_RABBITMQ_AMQP_URL WAGES_TEST_VM_URL WAGES_TEST_INFLUXDB1_URL
 }

@@ -52,6 +52,21 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "external broker, mqtt://user:pass@host:1883 or mqtts://…",
     },
     Variable {
+        name: "WAGES_MQTT_SHARE",
+        default: "off",
+        meaning: "with WAGES_MQTT_URL: a shared-subscription group (e.g. wages) so several nodes split the readings ($share/…; Mosquitto, EMQX, rumqttd); off: this node takes every reading",
+    },
+    Variable {
+        name: "WAGES_AMQP_URL",
+        default: "(none)",
+        meaning: "with WAGES_MQTT_URL on RabbitMQ: amqp://user:pass@host:5672/vhost; readings are taken from the durable queue wages.readings by competing nodes instead of over MQTT",
+    },
+    Variable {
+        name: "WAGES_NODE_ID",
+        default: "(host name)",
+        meaning: "this node's name among several (letters, digits, - _ .): its MQTT client id wages-ingest-{id} on an external broker, and its label in logs",
+    },
+    Variable {
         name: "WAGES_MQTT_LISTEN",
         default: "127.0.0.1:1883",
         meaning: "embedded broker TCP listener (0 disables TCP; WebSocket stays)",
@@ -142,6 +157,8 @@ pub struct Config {
     pub timeseries: Timeseries,
     /// The embedded broker, or an external one.
     pub mqtt: Mqtt,
+    /// This node's name among several (`WAGES_NODE_ID`).
+    pub node_id: String,
     /// Register unknown devices on their first reading.
     pub auto_register: bool,
     /// The admin's password, when configured.
@@ -214,6 +231,29 @@ pub struct ExternalBroker {
     pub port: u16,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// How readings reach this node (`WAGES_MQTT_SHARE`, `WAGES_AMQP_URL`).
+    pub readings: ReadingsSource,
+}
+
+/// Where an external broker's readings are taken from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ReadingsSource {
+    /// A plain MQTT subscription: this node takes every reading.
+    Mqtt,
+    /// A shared MQTT subscription in this group: the broker splits readings among nodes.
+    Shared(String),
+    /// A durable AMQP queue bound to `amq.topic` (RabbitMQ), at this `amqp://` URL.
+    Amqp(String),
+}
+
+impl fmt::Debug for ReadingsSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadingsSource::Mqtt => f.write_str("Mqtt"),
+            ReadingsSource::Shared(group) => f.debug_tuple("Shared").field(group).finish(),
+            ReadingsSource::Amqp(url) => f.debug_tuple("Amqp").field(&redact(url)).finish(),
+        }
+    }
 }
 
 impl fmt::Debug for ExternalBroker {
@@ -224,6 +264,7 @@ impl fmt::Debug for ExternalBroker {
             .field("port", &self.port)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("readings", &self.readings)
             .finish()
     }
 }
@@ -331,6 +372,54 @@ fn retention(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Option<crate
     }))
 }
 
+/// `WAGES_MQTT_SHARE` and `WAGES_AMQP_URL`, checked together: one way for readings to come.
+fn readings_source(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<ReadingsSource, ConfigError> {
+    let share =
+        r.parse("WAGES_MQTT_SHARE", None, "off, or a group name of 1 to 64 letters, digits, - or _", |v| match v {
+            "off" => Some(None),
+            _ if (1..=64).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Some(Some(v.to_owned()))
+            }
+            _ => None,
+        })?;
+    let amqp = match r.get("WAGES_AMQP_URL") {
+        None => None,
+        Some(v) => {
+            let url = url::Url::parse(v.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "amqp" | "amqps") && u.host_str().is_some_and(|h| !h.is_empty()));
+            Some(url.map(|_| v.trim().to_owned()).ok_or_else(|| {
+                r.error("WAGES_AMQP_URL", &v, "amqp://[user:password@]host[:port][/vhost] or amqps://…")
+            })?)
+        }
+    };
+    match (share, amqp) {
+        (Some(group), Some(url)) => Err(r.error(
+            "WAGES_AMQP_URL",
+            &url,
+            format!("to be unset while WAGES_MQTT_SHARE={group}: readings come either from a shared MQTT subscription or from RabbitMQ's queue"),
+        )),
+        (Some(group), None) => Ok(ReadingsSource::Shared(group)),
+        (None, Some(url)) => Ok(ReadingsSource::Amqp(url)),
+        (None, None) => Ok(ReadingsSource::Mqtt),
+    }
+}
+
+fn parse_node_id(v: &str) -> Option<String> {
+    let ok = (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    ok.then(|| v.to_owned())
+}
+
+/// The machine's name (a pod's name on Kubernetes), as a node id; `wages` if it has none usable.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .and_then(|h| parse_node_id(h.trim()))
+        .unwrap_or_else(|| "wages".to_owned())
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
@@ -374,6 +463,7 @@ pub(crate) fn parse_broker(v: &str) -> Option<ExternalBroker> {
         port: url.port().unwrap_or(if tls { 8883 } else { 1883 }),
         username,
         password,
+        readings: ReadingsSource::Mqtt,
     })
 }
 
@@ -433,11 +523,26 @@ impl Config {
             },
         )?;
         let mqtt = match r.get("WAGES_MQTT_URL") {
-            None => Mqtt::Embedded { tcp: listen },
-            Some(v) => Mqtt::External(
-                parse_broker(v.trim())
-                    .ok_or_else(|| r.error("WAGES_MQTT_URL", &v, "mqtt://[user:password@]host[:port] or mqtts://…"))?,
-            ),
+            None => {
+                for variable in ["WAGES_MQTT_SHARE", "WAGES_AMQP_URL"] {
+                    if let Some(v) = r.get(variable).filter(|v| !(variable == "WAGES_MQTT_SHARE" && v.trim() == "off"))
+                    {
+                        return Err(r.error(variable, &v, "to be unset with the embedded broker (it serves one node); set WAGES_MQTT_URL to share an external broker"));
+                    }
+                }
+                Mqtt::Embedded { tcp: listen }
+            }
+            Some(v) => {
+                let mut broker = parse_broker(v.trim())
+                    .ok_or_else(|| r.error("WAGES_MQTT_URL", &v, "mqtt://[user:password@]host[:port] or mqtts://…"))?;
+                broker.readings = readings_source(&r)?;
+                Mqtt::External(broker)
+            }
+        };
+        let node_id = match r.get("WAGES_NODE_ID") {
+            Some(v) => parse_node_id(v.trim())
+                .ok_or_else(|| r.error("WAGES_NODE_ID", &v, "1 to 64 letters, digits, - _ or ."))?,
+            None => host_name(),
         };
         let auto_register = r.parse("WAGES_AUTO_REGISTER", false, "true or false", parse_bool)?;
         let admin_password = match r.get("WAGES_ADMIN_PASSWORD") {
@@ -493,6 +598,7 @@ impl Config {
             database,
             timeseries,
             mqtt,
+            node_id,
             auto_register,
             admin_password,
             metrics_public,
@@ -634,7 +740,8 @@ mod tests {
                 host: "127.0.0.1".into(),
                 port: 1884,
                 username: None,
-                password: None
+                password: None,
+                readings: ReadingsSource::Mqtt,
             })
         );
         assert_eq!(
@@ -642,6 +749,51 @@ mod tests {
             r#"WAGES_MQTT_URL="http://u:***@broker/": expected mqtt://[user:password@]host[:port] or mqtts://…"#
         );
         assert!(with(&[("WAGES_MQTT_URL", "mqtt://broker/some/path")]).is_err());
+    }
+
+    #[test]
+    fn several_nodes_split_readings_one_way_or_the_other() {
+        let broker = |vars: &[(&str, &str)]| {
+            let mut all = vec![("WAGES_MQTT_URL", "mqtt://127.0.0.1:1883")];
+            all.extend_from_slice(vars);
+            match with(&all).map(|c| c.mqtt) {
+                Ok(Mqtt::External(b)) => Ok(b.readings),
+                Ok(other) => panic!("external expected, got {other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(broker(&[]), Ok(ReadingsSource::Mqtt));
+        assert_eq!(broker(&[("WAGES_MQTT_SHARE", "off")]), Ok(ReadingsSource::Mqtt));
+        assert_eq!(broker(&[("WAGES_MQTT_SHARE", "wages")]), Ok(ReadingsSource::Shared("wages".into())));
+        let amqp = "amqp://wages:s3cret@rabbit:5672/%2f";
+        assert_eq!(broker(&[("WAGES_AMQP_URL", amqp)]), Ok(ReadingsSource::Amqp(amqp.into())));
+        let both = broker(&[("WAGES_AMQP_URL", amqp), ("WAGES_MQTT_SHARE", "wages")]).expect_err("one way only");
+        assert!(both.starts_with(r#"WAGES_AMQP_URL="amqp://wages:***@rabbit:5672/%2f": expected to be unset while WAGES_MQTT_SHARE=wages"#), "{both}");
+        assert!(!format!("{:?}", ReadingsSource::Amqp(amqp.into())).contains("s3cret"));
+        assert_eq!(
+            broker(&[("WAGES_MQTT_SHARE", "a/b")]),
+            Err(r#"WAGES_MQTT_SHARE="a/b": expected off, or a group name of 1 to 64 letters, digits, - or _"#.into())
+        );
+        assert_eq!(
+            broker(&[("WAGES_AMQP_URL", "http://rabbit")]),
+            Err(r#"WAGES_AMQP_URL="http://rabbit": expected amqp://[user:password@]host[:port][/vhost] or amqps://…"#
+                .into())
+        );
+        // The embedded broker serves one node: sharing it is a mistake worth saying.
+        assert!(error(&[("WAGES_MQTT_SHARE", "wages")]).contains("to be unset with the embedded broker"));
+        assert!(error(&[("WAGES_AMQP_URL", amqp)]).contains("to be unset with the embedded broker"));
+        assert!(with(&[("WAGES_MQTT_SHARE", "off")]).is_ok());
+    }
+
+    #[test]
+    fn node_id() {
+        assert_eq!(with(&[("WAGES_NODE_ID", "wages-1")]).expect("valid").node_id, "wages-1");
+        assert!(!with(&[]).expect("valid").node_id.is_empty(), "the host name by default");
+        assert_eq!(
+            error(&[("WAGES_NODE_ID", "a b")]),
+            r#"WAGES_NODE_ID="a b": expected 1 to 64 letters, digits, - _ or ."#
+        );
+        assert!(error(&[("WAGES_NODE_ID", &"n".repeat(65))]).contains("1 to 64"));
     }
 
     #[test]

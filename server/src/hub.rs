@@ -78,11 +78,18 @@ impl Hub {
         self.batches.subscribe()
     }
 
-    /// Sends stored readings to their devices' viewers; forgets devices nobody watches.
+    /// Sends readings this node stored to their devices' viewers, and the whole batch to
+    /// whoever follows batches (aggregates, the other nodes: see [`crate::cluster`]).
     pub fn publish(&self, readings: &[Reading]) {
         if self.batches.receiver_count() > 0 {
             drop(self.batches.send(readings.into()));
         }
+        self.relay(readings);
+    }
+
+    /// Sends readings to their devices' viewers (another node stored them); forgets
+    /// devices nobody watches.
+    pub fn relay(&self, readings: &[Reading]) {
         if self.fleet.receiver_count() > 0 {
             let mut seen = HashSet::new();
             for r in readings.iter().rev().filter(|r| seen.insert(r.client_id)) {

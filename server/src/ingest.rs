@@ -12,7 +12,7 @@ use app::pipeline::PipelineSettings;
 use tokio::sync::mpsc;
 
 use crate::broker;
-use crate::config::{Config, Mqtt, Timeseries};
+use crate::config::{Config, Database, Mqtt, ReadingsSource, Timeseries};
 use crate::hub::Hub;
 use crate::mqtt_gate::{self, Gate};
 use crate::pipeline::{self, Control, Parts, Stats, Target};
@@ -39,6 +39,8 @@ pub struct Ingest {
     compaction: Option<JoinHandle<()>>,
     /// Keeps the embedded broker's lease on the database, and gives it up at the end.
     lease: Option<JoinHandle<()>>,
+    /// Live readings and device changes shared with other nodes (see [`crate::cluster`]).
+    cluster: Vec<JoinHandle<()>>,
 }
 
 /// The lease that makes this node the only one with an embedded broker on its database.
@@ -100,6 +102,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         ))),
     };
     let (mut gate, mut listener, mut mqtt_listen, mut lease) = (None, None, None, None);
+    let (mut client_id, mut source) = ("wages-ingest".to_owned(), pipeline::Readings::Mqtt { share: None });
     let (target, broker) = match &config.mqtt {
         Mqtt::Embedded { tcp } => {
             let claimed = claim_embedded_broker(&registry, config).await?;
@@ -142,7 +145,23 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
                 tls: if ext.tls { Some(crate::tls::client_config()?) } else { None },
             };
             let scheme = if ext.tls { "mqtts" } else { "mqtt" };
-            (target, format!("external, {scheme}://{}:{}", ext.host, ext.port))
+            // One client id per node: two nodes under one id would take the session off each other.
+            client_id = format!("wages-ingest-{}", config.node_id);
+            let mut shown = format!("external, {scheme}://{}:{}", ext.host, ext.port);
+            source = match &ext.readings {
+                ReadingsSource::Mqtt => pipeline::Readings::Mqtt { share: None },
+                ReadingsSource::Shared(group) => {
+                    shown.push_str(&format!(", shared subscription {group}"));
+                    pipeline::Readings::Mqtt { share: Some(group.clone()) }
+                }
+                ReadingsSource::Amqp(url) => {
+                    let at =
+                        url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+                    shown.push_str(&format!(", readings from AMQP queue {} on {at}", pipeline::amqp::QUEUE));
+                    pipeline::Readings::Amqp(url.clone())
+                }
+            };
+            (target, shown)
         }
     };
     let settings = PipelineSettings::default();
@@ -161,6 +180,13 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         ))
     });
     let lease = lease.map(|lease| tokio::spawn(keep_lease(lease, stop.subscribe())));
+    // Several nodes can only share PostgreSQL and an external broker; then they talk.
+    let cluster = match (&config.database, &config.mqtt) {
+        (Database::Postgres(url), Mqtt::External(_)) => {
+            crate::cluster::start(url, config.node_id.clone(), hub.clone(), registry.clone(), stop.subscribe()).await?
+        }
+        _ => Vec::new(),
+    };
     let compaction = match (&readings, config.retention) {
         (ReadingsStore::Sql(sql), Some(settings)) => {
             Some(tokio::spawn(crate::retention::run(sql.clone(), settings, stop.subscribe())))
@@ -175,6 +201,9 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
     };
     let task = tokio::spawn(pipeline::run(Parts {
         target: target.clone(),
+        client_id,
+        readings: source,
+        node_id: config.node_id.clone(),
         storage: readings.clone(),
         registry,
         hub: hub.clone(),
@@ -195,7 +224,20 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
     }
     let control = Arc::new(Control { stats, broker, requests, target });
-    Ok(Ingest { control, hub, readings, gate, mqtt_listen, stop, task, listener, published, compaction, lease })
+    Ok(Ingest {
+        control,
+        hub,
+        readings,
+        gate,
+        mqtt_listen,
+        stop,
+        task,
+        listener,
+        published,
+        compaction,
+        lease,
+        cluster,
+    })
 }
 
 impl Ingest {
@@ -213,6 +255,9 @@ impl Ingest {
         }
         if let Some(lease) = self.lease {
             let _ = tokio::time::timeout(Duration::from_secs(2), lease).await;
+        }
+        for task in self.cluster {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
         if tokio::time::timeout(Duration::from_secs(5), self.task).await.is_err() {
             tracing::warn!("the ingest pipeline did not stop within 5 s");

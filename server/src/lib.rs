@@ -28,6 +28,7 @@ pub mod aggregates;
 pub mod api;
 pub mod auth;
 pub mod broker;
+pub mod cluster;
 pub mod config;
 pub mod http;
 pub mod hub;

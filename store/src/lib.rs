@@ -63,6 +63,6 @@ pub use lease::{HeldElsewhere, LEASE_RENEW, LEASE_TTL, Lease};
 #[cfg(feature = "db")]
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
 #[cfg(feature = "db")]
-pub use store::{Backend, CacheStats, MAX_LIST, Registry, Synchronous, sqlite_synchronous};
+pub use store::{Backend, CacheStats, DEVICES_CHANNEL, MAX_LIST, Registry, Synchronous, sqlite_synchronous};
 #[cfg(feature = "db")]
 pub use timeseries::ReadingsStore;

@@ -21,6 +21,9 @@ pub const CACHE_TTL: Duration = Duration::from_secs(3600);
 pub const CACHE_CAPACITY: u64 = 100_000;
 /// Most devices one list or search returns.
 pub const MAX_LIST: u32 = 1000;
+/// PostgreSQL's notification channel for changed devices: the payload is a `client_id`.
+/// Every node sharing the database drops that device from its cache on hearing it.
+pub const DEVICES_CHANNEL: &str = "wages_devices";
 
 /// Which database the registry lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,7 +288,7 @@ impl Registry {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        self.cache.invalidate(&new.client_id).await;
+        self.changed(&new.client_id).await;
         if inserted.rows_affected() == 0 {
             return Err(RegistryError::Duplicate(new.client_id.to_string()));
         }
@@ -342,7 +345,7 @@ impl Registry {
     /// After an UPDATE of one device: drops its cache entry, and reads it back (a 404 when
     /// no row matched).
     async fn updated(&self, client_id: &ClientId, rows: u64) -> Result<Device, RegistryError> {
-        self.cache.invalidate(client_id).await;
+        self.changed(client_id).await;
         if rows == 0 {
             return Err(RegistryError::NotFound(client_id.to_string()));
         }
@@ -358,7 +361,7 @@ impl Registry {
         .bind(client_id.as_str())
         .execute(&self.pool)
         .await?;
-        self.cache.invalidate(client_id).await;
+        self.changed(client_id).await;
         Ok(())
     }
 
@@ -368,11 +371,38 @@ impl Registry {
             .bind(client_id.as_str())
             .execute(&self.pool)
             .await?;
-        self.cache.invalidate(client_id).await;
+        self.changed(client_id).await;
         if deleted.rows_affected() == 0 {
             return Err(RegistryError::NotFound(client_id.to_string()));
         }
         Ok(())
+    }
+
+    /// A device changed: drops it from this node's cache and, on PostgreSQL, tells the
+    /// other nodes to (see [`DEVICES_CHANNEL`]). A lost notice costs freshness, not data:
+    /// it is logged, and the entry still expires after [`CACHE_TTL`].
+    async fn changed(&self, client_id: &ClientId) {
+        self.cache.invalidate(client_id).await;
+        if self.backend == Backend::Postgres {
+            let notified = sqlx::query("SELECT pg_notify($1, $2)::text")
+                .bind(DEVICES_CHANNEL)
+                .bind(client_id.as_str())
+                .execute(&self.pool)
+                .await;
+            if let Err(e) = notified {
+                tracing::warn!(error = %e, client_id = %client_id, "could not tell the other nodes that a device changed");
+            }
+        }
+    }
+
+    /// Another node changed this device: the next lookup reads it from the database.
+    pub async fn forget(&self, client_id: &ClientId) {
+        self.cache.invalidate(client_id).await;
+    }
+
+    /// Forgets every cached device (after notices may have been missed).
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
     }
 
     /// Lookup counters since start.

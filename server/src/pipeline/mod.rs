@@ -12,6 +12,7 @@
 //! are between arrival and acknowledgement. When storage is slow the pipeline stops
 //! reading from the broker, so unacknowledged messages wait there, not in memory.
 
+pub mod amqp;
 pub mod check;
 pub mod stats;
 mod worker;
@@ -65,9 +66,36 @@ pub struct Target {
     pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
+/// How readings reach this node's pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Readings {
+    /// Subscribed over MQTT; in this shared-subscription group when `Some`.
+    Mqtt { share: Option<String> },
+    /// Consumed from RabbitMQ's durable queue at this `amqp://` URL (see [`amqp`]).
+    Amqp(String),
+}
+
+impl Readings {
+    /// The MQTT subscriptions for readings (none when they come over AMQP).
+    fn filters(&self) -> Vec<String> {
+        match self {
+            Readings::Mqtt { share: None } => vec![READINGS_FILTER.to_owned(), PROTOBUF_FILTER.to_owned()],
+            Readings::Mqtt { share: Some(group) } => {
+                [READINGS_FILTER, PROTOBUF_FILTER].map(|f| format!("$share/{group}/{f}")).to_vec()
+            }
+            Readings::Amqp(_) => Vec::new(),
+        }
+    }
+}
+
 /// Everything the pipeline runs with.
 pub struct Parts {
     pub target: Target,
+    /// The MQTT client id: stable per node, so a persistent session outlives a restart.
+    pub client_id: String,
+    pub readings: Readings,
+    /// This node's name, for the AMQP connection's.
+    pub node_id: String,
     pub registry: Registry,
     pub storage: ReadingsStore,
     pub hub: Arc<Hub>,
@@ -172,14 +200,43 @@ async fn publish_retained(target: &Target, topic: String, payload: String) -> Re
     result
 }
 
+/// How one message is acknowledged to where it came from.
+enum Ack {
+    Mqtt(Publish),
+    Amqp(lapin::Acker),
+}
+
+/// Where acknowledgements go: the MQTT client, and the AMQP acknowledger if there is one.
+struct Acks {
+    client: AsyncClient,
+    amqp: Option<mpsc::UnboundedSender<lapin::Acker>>,
+}
+
+impl Acks {
+    fn send(&self, ack: Ack) {
+        match ack {
+            Ack::Mqtt(publish) => {
+                if let Err(e) = self.client.try_ack(&publish) {
+                    tracing::warn!(error = %e, "acknowledgement not sent; the broker will redeliver");
+                }
+            }
+            Ack::Amqp(acker) => {
+                if let Some(amqp) = &self.amqp {
+                    let _ = amqp.send(acker);
+                }
+            }
+        }
+    }
+}
+
 /// Messages between arrival and acknowledgement, in arrival order.
 #[derive(Default)]
 struct InFlight {
     /// Sequence number of the front entry.
     first: u64,
-    /// `(message to acknowledge, its payload bytes, done)`; the message is `None` once
+    /// `(message to acknowledge, its payload bytes, done)`; an MQTT message is `None` once
     /// the connection it came on is gone (the broker sends it again).
-    entries: VecDeque<(Option<Publish>, usize, bool)>,
+    entries: VecDeque<(Option<Ack>, usize, bool)>,
     bytes: usize,
 }
 
@@ -188,15 +245,14 @@ impl InFlight {
         self.entries.len() < MAX_IN_FLIGHT && self.bytes < MAX_IN_FLIGHT_BYTES
     }
 
-    fn push(&mut self, publish: Publish) -> u64 {
-        let len = publish.payload.len();
+    fn push(&mut self, ack: Ack, len: usize) -> u64 {
         self.bytes += len;
-        self.entries.push_back((Some(publish), len, false));
+        self.entries.push_back((Some(ack), len, false));
         self.first + self.entries.len() as u64 - 1
     }
 
     /// Marks messages done and acknowledges the done ones at the front, in order.
-    fn finish(&mut self, seqs: &[u64], client: &AsyncClient) {
+    fn finish(&mut self, seqs: &[u64], acks: &Acks) {
         for &seq in seqs {
             if let Some(entry) = seq.checked_sub(self.first).and_then(|i| self.entries.get_mut(i as usize)) {
                 entry.2 = true;
@@ -206,18 +262,18 @@ impl InFlight {
             let Some((publish, len, _)) = self.entries.pop_front() else { break };
             self.first += 1;
             self.bytes -= len;
-            if let Some(publish) = publish
-                && let Err(e) = client.try_ack(&publish)
-            {
-                tracing::warn!(error = %e, "acknowledgement not sent; the broker will redeliver");
+            if let Some(ack) = publish {
+                acks.send(ack);
             }
         }
     }
 
-    /// The connection is gone: its messages can no longer be acknowledged.
+    /// The MQTT connection is gone: its messages can no longer be acknowledged.
     fn forget_connection(&mut self) {
         for entry in &mut self.entries {
-            entry.0 = None;
+            if matches!(entry.0, Some(Ack::Mqtt(_))) {
+                entry.0 = None;
+            }
         }
     }
 }
@@ -247,9 +303,33 @@ pub(crate) fn mqtt_options(target: &Target, client_id: &str) -> MqttOptions {
 
 /// Runs until `stop` turns true, then stores and acknowledges what it holds.
 pub async fn run(parts: Parts) {
-    let Parts { target, registry, storage, hub, auto_register, mut settings, stats, mut requests, mut stop } = parts;
+    let Parts {
+        target,
+        client_id,
+        readings: source,
+        node_id,
+        registry,
+        storage,
+        hub,
+        auto_register,
+        mut settings,
+        stats,
+        mut requests,
+        mut stop,
+    } = parts;
     // Acknowledgements wait in the client's queue until the event loop sends them.
-    let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target, "wages-ingest"), MAX_IN_FLIGHT + 64);
+    let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target, &client_id), MAX_IN_FLIGHT + 64);
+    // Readings over AMQP, when configured: a consumer feeding `delivered`, an acknowledger
+    // sending acks in order. Without AMQP, `delivered` never yields.
+    let (deliver, mut delivered) = mpsc::channel(usize::from(amqp::PREFETCH));
+    let (stop_amqp, amqp_stopped) = watch::channel(false);
+    let (mut amqp_tasks, mut acks) = (Vec::new(), Acks { client: client.clone(), amqp: None });
+    if let Readings::Amqp(url) = &source {
+        let (ackers, to_ack) = mpsc::unbounded_channel();
+        acks.amqp = Some(ackers);
+        amqp_tasks.push(tokio::spawn(amqp::consume(url.clone(), node_id.clone(), deliver.clone(), amqp_stopped)));
+        amqp_tasks.push(tokio::spawn(amqp::acknowledge(to_ack)));
+    }
     let (done, mut finished) = mpsc::unbounded_channel();
     let shared = Shared { storage, stats: stats.clone(), hub: hub.clone(), done, stop: stop.clone() };
     let start = |settings: PipelineSettings| -> Vec<Worker> {
@@ -266,14 +346,19 @@ pub async fn run(parts: Parts) {
         tokio::select! {
             _ = stop.changed() => break,
             _ = remember.tick() => drop(tokio::spawn(remember_seen(registry.clone(), stats.clone()))),
-            Some(seqs) = finished.recv() => flight.finish(&seqs, &client),
+            Some(seqs) = finished.recv() => flight.finish(&seqs, &acks),
             Some(request) = requests.recv() => {
-                drain(std::mem::take(&mut workers), &mut finished, &mut flight, &client).await;
+                drain(std::mem::take(&mut workers), &mut finished, &mut flight, &acks).await;
                 settings = request.settings;
                 stats.set_settings(settings);
                 workers = start(settings);
                 tracing::info!(?settings, "pipeline restarted with new settings");
                 let _ = request.applied.send(());
+            }
+            Some(delivery) = delivered.recv(), if flight.has_room() => {
+                let amqp::Delivery { topic, payload, acker } = delivery;
+                let readings = accept(&topic, &payload, &registry, auto_register, &stats).await;
+                dispatch(readings, flight.push(Ack::Amqp(acker), payload.len()), &workers, &mut flight, &acks).await;
             }
             event = eventloop.poll(), if flight.has_room() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -283,33 +368,28 @@ pub async fn run(parts: Parts) {
                     // still there: rumqttd has answered session_present on a fresh broker (two
                     // servers starting at once in one test process), and then nothing arrived.
                     // Subscribing again to the same filters is harmless.
-                    let filters = [READINGS_FILTER, PROTOBUF_FILTER, STATUS_FILTER, FIRMWARE_TOPIC]
-                        .map(|f| rumqttc::SubscribeFilter::new(f.to_owned(), QoS::AtLeastOnce));
+                    let filters = source
+                        .filters()
+                        .into_iter()
+                        .chain([STATUS_FILTER.to_owned(), FIRMWARE_TOPIC.to_owned()])
+                        .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
                     let _ = client.try_subscribe_many(filters);
                 }
                 Ok(Event::Incoming(Packet::SubAck(_))) => stats.set_subscribed(true),
                 Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == FIRMWARE_TOPIC => {
                     firmware_offer(&publish, &stats);
-                    let seq = flight.push(publish);
-                    flight.finish(&[seq], &client);
+                    let seq = flight.push(Ack::Mqtt(publish), 0);
+                    flight.finish(&[seq], &acks);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) if topic_status_client_id(&publish.topic).is_some() => {
                     presence(&publish, &registry, auto_register, &stats, &hub).await;
-                    let seq = flight.push(publish);
-                    flight.finish(&[seq], &client);
+                    let seq = flight.push(Ack::Mqtt(publish), 0);
+                    flight.finish(&[seq], &acks);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    stats.message();
-                    let readings = accept(&publish, &registry, auto_register, &stats).await;
-                    let seq = flight.push(publish);
-                    match readings.first().map(|r| partition(&r.client_id, workers.len())) {
-                        Some(i) => {
-                            if workers[i].work.send(Work { seq, readings }).await.is_err() {
-                                tracing::error!("a pipeline worker stopped; the broker will redeliver");
-                            }
-                        }
-                        None => flight.finish(&[seq], &client),
-                    }
+                    let readings = accept(&publish.topic, &publish.payload, &registry, auto_register, &stats).await;
+                    let len = publish.payload.len();
+                    dispatch(readings, flight.push(Ack::Mqtt(publish), len), &workers, &mut flight, &acks).await;
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -322,8 +402,18 @@ pub async fn run(parts: Parts) {
             }
         }
     }
-    drain(workers, &mut finished, &mut flight, &client).await;
+    drain(workers, &mut finished, &mut flight, &acks).await;
     remember_seen(registry.clone(), stats.clone()).await;
+    // The AMQP acknowledgements go out before its connection closes.
+    drop(acks);
+    drop(delivered);
+    if let Some(acknowledger) = amqp_tasks.pop() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), acknowledger).await;
+    }
+    let _ = stop_amqp.send(true);
+    for task in amqp_tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
     // Let the acknowledgements leave before disconnecting.
     let _ = client.try_disconnect();
     let sent = async { while eventloop.poll().await.is_ok() {} };
@@ -336,22 +426,35 @@ async fn drain(
     workers: Vec<Worker>,
     finished: &mut mpsc::UnboundedReceiver<Vec<u64>>,
     flight: &mut InFlight,
-    client: &AsyncClient,
+    acks: &Acks,
 ) {
     for Worker { work, task } in workers {
         drop(work);
         let _ = task.await;
     }
     while let Ok(seqs) = finished.try_recv() {
-        flight.finish(&seqs, client);
+        flight.finish(&seqs, acks);
+    }
+}
+
+/// Hands a message's readings to their device's worker; a message without any is done.
+async fn dispatch(readings: Vec<Reading>, seq: u64, workers: &[Worker], flight: &mut InFlight, acks: &Acks) {
+    match readings.first().map(|r| partition(&r.client_id, workers.len())) {
+        Some(i) => {
+            if workers[i].work.send(Work { seq, readings }).await.is_err() {
+                tracing::error!("a pipeline worker stopped; the broker will redeliver");
+            }
+        }
+        None => flight.finish(&[seq], acks),
     }
 }
 
 /// Checks one message: its valid readings of a known device, the rest rejected.
-async fn accept(publish: &Publish, registry: &Registry, auto_register: bool, stats: &Stats) -> Vec<Reading> {
-    let checked = check_message(&publish.topic, &publish.payload);
+async fn accept(topic: &str, payload: &[u8], registry: &Registry, auto_register: bool, stats: &Stats) -> Vec<Reading> {
+    stats.message();
+    let checked = check_message(topic, payload);
     for (line, code, why) in &checked.rejected {
-        stats.reject(&publish.topic, line, code, why.clone());
+        stats.reject(topic, line, code, why.clone());
     }
     let (Some(client_id), false) = (checked.client_id, checked.readings.is_empty()) else {
         return Vec::new();
@@ -361,7 +464,7 @@ async fn accept(publish: &Publish, registry: &Registry, auto_register: bool, sta
         Ok(false) => {
             for r in &checked.readings {
                 let why = format!("device {client_id} is not registered (WAGES_AUTO_REGISTER is off)");
-                stats.reject(&publish.topic, r.to_string().as_bytes(), "unknown_device", why);
+                stats.reject(topic, r.to_string().as_bytes(), "unknown_device", why);
             }
             Vec::new()
         }

@@ -39,5 +39,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and (not .Values.existingSecret) (not (hasPrefix "postgres" $db)) -}}
 {{- fail "replicaCount > 1 needs PostgreSQL: set WAGES_DATABASE_URL=postgres://… in secretEnv (or existingSecret)" -}}
 {{- end -}}
+{{- $share := (get .Values.env "WAGES_MQTT_SHARE") | default "off" -}}
+{{- $amqp := or (hasKey .Values.env "WAGES_AMQP_URL") (hasKey .Values.secretEnv "WAGES_AMQP_URL") -}}
+{{- if and (not .Values.existingSecret) (eq $share "off") (not $amqp) -}}
+{{- fail "replicaCount > 1 needs the readings split between the nodes: set env.WAGES_MQTT_SHARE (a group name; Mosquitto, EMQX) or WAGES_AMQP_URL in secretEnv (RabbitMQ); otherwise every node takes every reading" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
