@@ -10,7 +10,7 @@
 //! - `{prefix}/sensor/wages_{id}_{weight,flow}/config`: Home Assistant's MQTT discovery,
 //!   once per scale, with availability from the scale's status topic.
 //!
-//! It follows the hub's stored batches as a viewer does; a session's summary is read back
+//! It follows the hub's stored batches (every node's, see [`crate::cluster`]) as a viewer does; a session's summary is read back
 //! from storage, so it is exact even if this fell behind.
 
 use std::collections::HashMap;
@@ -100,7 +100,7 @@ pub async fn run(
     });
     let mut out = Outbox { client, settings, storage, registry, scales: HashMap::new(), since: now_ms() };
     out.discover_registered().await;
-    let mut batches = hub.subscribe_batches();
+    let mut batches = hub.subscribe_everywhere();
     let mut second = tokio::time::interval(Duration::from_secs(1));
     let mut aggregates = tokio::time::interval(out.settings.every);
     aggregates.tick().await;

@@ -37,8 +37,10 @@ pub struct Hub {
     channels: Mutex<HashMap<ClientId, broadcast::Sender<LiveReading>>>,
     /// Fleet frames, already in JSON.
     fleet: broadcast::Sender<Utf8Bytes>,
-    /// Every stored batch, whole, for the aggregates.
+    /// Every batch this node stored, whole, for the other nodes.
     batches: broadcast::Sender<std::sync::Arc<[Reading]>>,
+    /// Every batch any node stored (this one's and relayed ones), for the aggregates.
+    everywhere: broadcast::Sender<std::sync::Arc<[Reading]>>,
 }
 
 impl Default for Hub {
@@ -47,6 +49,7 @@ impl Default for Hub {
             channels: Mutex::default(),
             fleet: broadcast::channel(LIVE_BUFFER).0,
             batches: broadcast::channel(LIVE_BUFFER).0,
+            everywhere: broadcast::channel(LIVE_BUFFER).0,
         }
     }
 }
@@ -73,13 +76,18 @@ impl Hub {
         channels.entry(client_id).or_insert_with(|| broadcast::channel(LIVE_BUFFER).0).subscribe()
     }
 
-    /// Every stored batch from now on (see [`crate::aggregates`]).
+    /// Every batch this node stores from now on (see [`crate::cluster`]).
     pub fn subscribe_batches(&self) -> broadcast::Receiver<std::sync::Arc<[Reading]>> {
         self.batches.subscribe()
     }
 
-    /// Sends readings this node stored to their devices' viewers, and the whole batch to
-    /// whoever follows batches (aggregates, the other nodes: see [`crate::cluster`]).
+    /// Every batch any node stores from now on (see [`crate::aggregates`]).
+    pub fn subscribe_everywhere(&self) -> broadcast::Receiver<std::sync::Arc<[Reading]>> {
+        self.everywhere.subscribe()
+    }
+
+    /// Readings this node stored: the whole batch to the other nodes (see
+    /// [`crate::cluster`]), then to viewers and aggregates here as [`Hub::relay`] does.
     pub fn publish(&self, readings: &[Reading]) {
         if self.batches.receiver_count() > 0 {
             drop(self.batches.send(readings.into()));
@@ -87,9 +95,17 @@ impl Hub {
         self.relay(readings);
     }
 
-    /// Sends readings to their devices' viewers (another node stored them); forgets
-    /// devices nobody watches.
+    /// Sends readings to their devices' viewers and the aggregates (another node stored
+    /// them, or this one did); forgets devices nobody watches.
     pub fn relay(&self, readings: &[Reading]) {
+        if self.everywhere.receiver_count() > 0 {
+            drop(self.everywhere.send(readings.into()));
+        }
+        self.to_viewers(readings);
+    }
+
+    /// Each reading to its device's viewers, each device's newest to the fleet's.
+    fn to_viewers(&self, readings: &[Reading]) {
         if self.fleet.receiver_count() > 0 {
             let mut seen = HashSet::new();
             for r in readings.iter().rev().filter(|r| seen.insert(r.client_id)) {

@@ -64,8 +64,9 @@ async fn claim_embedded_broker(registry: &Registry, config: &Config) -> Result<w
     }
 }
 
-/// Renews the lease until `stop`, then releases it.
-async fn keep_lease(lease: wages_store::Lease, mut stop: watch::Receiver<bool>) {
+/// Renews the lease until `stop`, then releases it (`true`); `false` once it is lost
+/// (it could not be renewed in time and another node may hold it now).
+async fn keep_lease(lease: wages_store::Lease, stop: &mut watch::Receiver<bool>) -> bool {
     loop {
         tokio::select! {
             () = tokio::time::sleep(wages_store::LEASE_RENEW) => {}
@@ -73,15 +74,52 @@ async fn keep_lease(lease: wages_store::Lease, mut stop: watch::Receiver<bool>) 
         }
         match lease.renew().await {
             Ok(true) => {}
-            Ok(false) => tracing::error!(
-                "this node lost the embedded broker's lease on the database (it could not renew it in time): \
-                 another node may now run an embedded broker on it too"
-            ),
-            Err(e) => tracing::warn!(error = %e, "could not renew the embedded broker's lease; retrying"),
+            Ok(false) => return false,
+            Err(e) => tracing::warn!(error = %e, "could not renew a lease on the database; retrying"),
         }
     }
     if let Err(e) = lease.release().await {
-        tracing::warn!(error = %e, "could not release the embedded broker's lease; it runs out by itself");
+        tracing::warn!(error = %e, "could not release a lease on the database; it runs out by itself");
+    }
+    true
+}
+
+/// The lease of the one node that publishes aggregates when several share a broker.
+const AGGREGATES: &str = "aggregates";
+
+/// With several nodes, one of them publishes what [`crate::aggregates`] publishes (from
+/// every node's readings, see [`crate::cluster`]): whichever holds the lease; another
+/// takes over within [`wages_store::LEASE_TTL`] of its end.
+async fn aggregates_from_one_node(
+    settings: crate::aggregates::Settings,
+    parts: (Target, Arc<Hub>, ReadingsStore, Registry),
+    address: String,
+    mut stop: watch::Receiver<bool>,
+) {
+    let (target, hub, readings, registry) = parts;
+    loop {
+        match registry.claim_lease(AGGREGATES, &address).await {
+            Ok(Ok(lease)) => {
+                tracing::info!("this node publishes the aggregates back to the broker");
+                let (quit, quitting) = watch::channel(false);
+                let (target, settings, hub, readings, registry) =
+                    (target.clone(), settings.clone(), hub.clone(), readings.clone(), registry.clone());
+                let task = tokio::spawn(crate::aggregates::run(target, settings, hub, readings, registry, quitting));
+                let stopped = keep_lease(lease, &mut stop).await;
+                let _ = quit.send(true);
+                let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+                if stopped {
+                    return;
+                }
+                tracing::warn!("this node lost the aggregates' lease; another node publishes them now");
+            }
+            Ok(Err(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot check which node publishes the aggregates; retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wages_store::LEASE_RENEW) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
     }
 }
 
@@ -169,24 +207,35 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
     let hub = Arc::new(Hub::default());
     let (stop, stopped) = watch::channel(false);
     let (requests, requested) = mpsc::channel(4);
-    let published = config.aggregates.clone().map(|settings| {
-        tokio::spawn(crate::aggregates::run(
-            target.clone(),
-            settings,
-            hub.clone(),
-            readings.clone(),
-            registry.clone(),
-            stop.subscribe(),
-        ))
-    });
-    let lease = lease.map(|lease| tokio::spawn(keep_lease(lease, stop.subscribe())));
     // Several nodes can only share PostgreSQL and an external broker; then they talk.
-    let cluster = match (&config.database, &config.mqtt) {
-        (Database::Postgres(url), Mqtt::External(_)) => {
+    let several = matches!((&config.database, &config.mqtt), (Database::Postgres(_), Mqtt::External(_)));
+    let cluster = match &config.database {
+        Database::Postgres(url) if several => {
             crate::cluster::start(url, config.node_id.clone(), hub.clone(), registry.clone(), stop.subscribe()).await?
         }
         _ => Vec::new(),
     };
+    let published = config.aggregates.clone().map(|settings| {
+        let parts = (target.clone(), hub.clone(), readings.clone(), registry.clone());
+        if several {
+            let address = format!("{} (http://{})", config.node_id, config.site_addr);
+            tokio::spawn(aggregates_from_one_node(settings, parts, address, stop.subscribe()))
+        } else {
+            let (target, hub, readings, registry) = parts;
+            tokio::spawn(crate::aggregates::run(target, settings, hub, readings, registry, stop.subscribe()))
+        }
+    });
+    let lease = lease.map(|lease| {
+        let mut stop = stop.subscribe();
+        tokio::spawn(async move {
+            if !keep_lease(lease, &mut stop).await {
+                tracing::error!(
+                    "this node lost the embedded broker's lease on the database (it could not renew it in time): \
+                     another node may now run an embedded broker on it too"
+                );
+            }
+        })
+    });
     let compaction = match (&readings, config.retention) {
         (ReadingsStore::Sql(sql), Some(settings)) => {
             Some(tokio::spawn(crate::retention::run(sql.clone(), settings, stop.subscribe())))

@@ -38,7 +38,8 @@ impl Node {
             ("WAGES_NODE_ID", id),
             ("WAGES_ADMIN_PASSWORD", ADMIN_PASSWORD),
             ("WAGES_AUTO_REGISTER", "true"),
-            ("WAGES_AGGREGATES_SECONDS", "0"),
+            ("WAGES_AGGREGATES_SECONDS", "1"),
+            ("WAGES_HA_DISCOVERY_PREFIX", "off"),
         ]);
         cmd.envs(vars.iter().map(|(k, v)| (k, v)));
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("wages starts");
@@ -314,6 +315,34 @@ async fn three_nodes(setup: Setup) {
     assert_eq!(shares.iter().sum::<u64>(), 3000, "each reading stored by one node only: {shares:?}");
     assert_eq!(duplicates, duplicates_before, "no node was handed a reading another one took");
     assert!(shares.iter().all(|&s| s > 0), "every node took a share: {shares:?}");
+
+    // One node publishes each scale's running aggregates, counting every node's readings.
+    let (follower, mut events) = {
+        let url = url::Url::parse(&setup.mqtt_url).expect("broker URL");
+        let options =
+            MqttOptions::new(format!("{prefix}-follower"), url.host_str().expect("host"), url.port().expect("port"));
+        AsyncClient::new(options, 100)
+    };
+    follower.subscribe(format!("wages/devices/{}/aggregates", scales[0]), QoS::AtLeastOnce).await.expect("subscribe");
+    let mut counted = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut settled_at = None;
+    while tokio::time::Instant::now() < settled_at.unwrap_or(deadline) {
+        let Ok(event) = tokio::time::timeout_at(settled_at.unwrap_or(deadline), events.poll()).await else { break };
+        if let Event::Incoming(Packet::Publish(p)) = event.expect("follower") {
+            let figures: Value = serde_json::from_slice(&p.payload).expect("aggregates JSON");
+            let readings = figures["readings"].as_u64().expect("readings");
+            counted.push(readings);
+            if readings == 500 && settled_at.is_none() {
+                settled_at = Some(tokio::time::Instant::now() + Duration::from_millis(2500));
+            }
+        }
+    }
+    assert!(counted.contains(&500), "aggregates of {} seen: {counted:?}", scales[0]);
+    let after = counted.iter().skip_while(|&&n| n != 500).copied().collect::<Vec<_>>();
+    assert!(after.iter().all(|&n| n == 500), "one publisher, every node's readings: {counted:?}");
+    // Every second by one node: two or three in 2.5 s (three nodes would send 7 to 9).
+    assert!((2..=4).contains(&after.len()), "published every second by one node: {counted:?}");
 
     // Phase 2: kill -9 one node while 6 scales publish 200 messages each.
     let tasks: Vec<_> = scales

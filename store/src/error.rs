@@ -33,6 +33,12 @@ impl From<sqlx::Error> for RegistryError {
 #[cfg(feature = "db")]
 impl From<sqlx::migrate::MigrateError> for RegistryError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
-        RegistryError::Database(format!("migration failed: {e}"))
+        match e {
+            sqlx::migrate::MigrateError::VersionMissing(version) => RegistryError::Database(format!(
+                "the database was upgraded by a newer Wages (its migration {version} is unknown to this one): \
+                 run that version or newer, or restore the backup taken before the upgrade"
+            )),
+            e => RegistryError::Database(format!("migration failed: {e}")),
+        }
     }
 }

@@ -192,6 +192,23 @@ async fn data_outlives_the_process_and_migrations_run_once() {
     assert_eq!(second.require(&id("scale-01")).await.expect("kept").name, "Bar");
 }
 
+#[tokio::test]
+async fn an_older_binary_refuses_a_database_a_newer_one_migrated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/wages.db", dir.path().display());
+    Registry::connect(&url).await.expect("first start").close().await;
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.expect("SQLite");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+         VALUES (20991231000001, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+    )
+    .execute(&mut db)
+    .await
+    .expect("a newer migration");
+    let refused = Registry::connect(&url).await.err().expect("refused").to_string();
+    assert!(refused.contains("upgraded by a newer Wages (its migration 20991231000001 is unknown"), "{refused}");
+}
+
 fn reading(client_id: &str, session_id: &str, t: u64, grams: f64) -> Reading {
     Reading {
         client_id: id(client_id),

@@ -7,6 +7,7 @@
 //! (through the pipeline's in-order acknowledgements). Unacknowledged messages of a node
 //! that dies go back to the queue at once and the other nodes take them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -15,6 +16,8 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, Queu
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use tokio::sync::{mpsc, watch};
+
+use super::Stats;
 
 /// The durable queue every node consumes readings from.
 pub const QUEUE: &str = "wages.readings";
@@ -37,11 +40,18 @@ pub fn topic_of(routing_key: &str) -> String {
 }
 
 /// Consumes until `stop`, reconnecting with a back-off; deliveries go to `out`.
-pub async fn consume(url: String, node_id: String, out: mpsc::Sender<Delivery>, mut stop: watch::Receiver<bool>) {
+pub async fn consume(
+    url: String,
+    node_id: String,
+    out: mpsc::Sender<Delivery>,
+    stats: Arc<Stats>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let session = async {
-            let result = session(&url, &node_id, &out).await;
+            let result = session(&url, &node_id, &out, &stats).await;
+            stats.set_queue_up(false);
             if let Err(e) = &result {
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis(), "readings queue on RabbitMQ lost; reconnecting");
             }
@@ -60,7 +70,7 @@ pub async fn consume(url: String, node_id: String, out: mpsc::Sender<Delivery>, 
 }
 
 /// One connection: declares and binds the queue, then hands over deliveries until it fails.
-async fn session(url: &str, node_id: &str, out: &mpsc::Sender<Delivery>) -> Result<(), lapin::Error> {
+async fn session(url: &str, node_id: &str, out: &mpsc::Sender<Delivery>, stats: &Stats) -> Result<(), lapin::Error> {
     let name = format!("wages-ingest-{node_id}");
     let connection =
         Connection::connect(url, ConnectionProperties::default().with_connection_name(name.into())).await?;
@@ -81,6 +91,7 @@ async fn session(url: &str, node_id: &str, out: &mpsc::Sender<Delivery>) -> Resu
     let mut consumer =
         channel.basic_consume(QUEUE.into(), "".into(), BasicConsumeOptions::default(), FieldTable::default()).await?;
     tracing::info!(queue = QUEUE, "ingest consuming readings from RabbitMQ over AMQP");
+    stats.set_queue_up(true);
     while let Some(delivery) = consumer.next().await {
         let delivery = delivery?;
         let topic = topic_of(delivery.routing_key.as_str());

@@ -327,7 +327,9 @@ pub async fn run(parts: Parts) {
     if let Readings::Amqp(url) = &source {
         let (ackers, to_ack) = mpsc::unbounded_channel();
         acks.amqp = Some(ackers);
-        amqp_tasks.push(tokio::spawn(amqp::consume(url.clone(), node_id.clone(), deliver.clone(), amqp_stopped)));
+        stats.set_queue_up(false);
+        let consume = amqp::consume(url.clone(), node_id.clone(), deliver.clone(), stats.clone(), amqp_stopped);
+        amqp_tasks.push(tokio::spawn(consume));
         amqp_tasks.push(tokio::spawn(amqp::acknowledge(to_ack)));
     }
     let (done, mut finished) = mpsc::unbounded_channel();

@@ -85,6 +85,8 @@ impl Running {
 #[derive(Default)]
 pub struct Stats {
     subscribed: AtomicBool,
+    /// Readings come over AMQP and that consumer is not running (see [`super::amqp`]).
+    queue_down: AtomicBool,
     messages: AtomicU64,
     stored: AtomicU64,
     duplicates: AtomicU64,
@@ -125,7 +127,12 @@ impl Stats {
 
     /// Whether readings can arrive now: connected and subscribed.
     pub fn subscribed(&self) -> bool {
-        self.subscribed.load(Ordering::Relaxed)
+        self.subscribed.load(Ordering::Relaxed) && !self.queue_down.load(Ordering::Relaxed)
+    }
+
+    /// Whether the AMQP consumer of readings runs (when readings come that way).
+    pub(super) fn set_queue_up(&self, up: bool) {
+        self.queue_down.store(!up, Ordering::Relaxed);
     }
 
     pub(super) fn set_subscribed(&self, on: bool) {
