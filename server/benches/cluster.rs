@@ -10,7 +10,9 @@
 //! stored by another node and reach the viewer through PostgreSQL's notifications, so the
 //! latency is the cross-node one. Reported per run: readings per second (first publish to
 //! the last reading in the database), the viewer's publish→seen latency p50/p99, and
-//! whether exactly every reading was stored.
+//! whether exactly every reading was stored, and where the CPU went: how busy the
+//! machine was, and CPU time per reading in the `wages` processes and in the rest (the
+//! broker, PostgreSQL, the publishers).
 //!
 //! Environment: `BENCH_MESSAGES` (messages per publisher, default 5000); the services'
 //! `WAGES_TEST_POSTGRES_URL`, `WAGES_TEST_MOSQUITTO_URL`, `WAGES_TEST_RABBITMQ_URL`,
@@ -83,6 +85,32 @@ struct Outcome {
     elapsed: Duration,
     stored: i64,
     latencies_ms: Vec<f64>,
+    /// The machine's CPU time in use during the run, in seconds (of 2 cores × elapsed).
+    busy_s: f64,
+    /// CPU seconds the `wages` processes used.
+    nodes_s: f64,
+}
+
+/// Clock ticks per second of /proc's CPU times (Linux's USER_HZ).
+const TICKS: f64 = 100.0;
+
+/// Busy and total CPU ticks of the whole machine, from /proc/stat.
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
+    let cpu: Vec<u64> =
+        stat.lines().next().expect("cpu line").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    let total: u64 = cpu.iter().take(8).sum();
+    let idle = cpu[3] + cpu[4];
+    (total - idle, total)
+}
+
+/// User and system CPU ticks a process has used, from /proc/{pid}/stat.
+fn process_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    fields.iter().sum()
 }
 
 fn env(name: &str) -> String {
@@ -143,6 +171,9 @@ async fn run(broker: &Broker, nodes: usize, messages: u64, round: usize) -> Outc
         })
     };
 
+    let pids: Vec<u32> = started.iter().map(|n| n.child.id()).collect();
+    let nodes_before: u64 = pids.iter().map(|&p| process_ticks(p)).sum();
+    let machine_before = machine_ticks();
     let begin = Instant::now();
     let mut tasks = Vec::new();
     for p in 0..PUBLISHERS {
@@ -207,6 +238,9 @@ async fn run(broker: &Broker, nodes: usize, messages: u64, round: usize) -> Outc
         stored = count().await;
     }
     let elapsed = begin.elapsed();
+    let machine_after = machine_ticks();
+    let nodes_s = (pids.iter().map(|&p| process_ticks(p)).sum::<u64>() - nodes_before) as f64 / TICKS;
+    let busy_s = (machine_after.0 - machine_before.0) as f64 / TICKS;
     probing.abort();
     tokio::time::sleep(Duration::from_millis(500)).await;
     for node in started {
@@ -215,7 +249,7 @@ async fn run(broker: &Broker, nodes: usize, messages: u64, round: usize) -> Outc
     let latencies_ms = seen.await.expect("viewer");
     registry.close().await;
     db.close().await;
-    Outcome { readings, elapsed, stored, latencies_ms }
+    Outcome { readings, elapsed, stored, latencies_ms, busy_s, nodes_s }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -243,8 +277,10 @@ async fn main() {
     println!(
         "{PUBLISHERS} publishers × {messages} messages × {PER_MESSAGE} readings; probe every 20 ms, viewer on node 0\n"
     );
-    println!("| broker | nodes | readings/s | vs 1 node | viewer p50 ms | viewer p99 ms | stored |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| broker | nodes | readings/s | vs 1 node | viewer p50 ms | viewer p99 ms | stored | CPU busy | wages CPU µs/reading | rest CPU µs/reading |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut round = 0;
     for broker in &brokers {
         let mut baseline = None;
@@ -260,12 +296,17 @@ async fn main() {
             } else {
                 format!("{} of {}", o.stored, o.readings)
             };
+            let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+            let per_reading = |s: f64| s * 1e6 / o.readings as f64;
             println!(
-                "| {} | {nodes} | {rate:.0} | {:.2}× | {:.1} | {:.1} | {exact} |",
+                "| {} | {nodes} | {rate:.0} | {:.2}× | {:.1} | {:.1} | {exact} | {:.0} % | {:.1} | {:.1} |",
                 broker.name,
                 rate / base,
                 percentile(&lat, 0.5),
-                percentile(&lat, 0.99)
+                percentile(&lat, 0.99),
+                100.0 * o.busy_s / (cores * o.elapsed.as_secs_f64()),
+                per_reading(o.nodes_s),
+                per_reading(o.busy_s - o.nodes_s),
             );
         }
     }

@@ -1,8 +1,9 @@
 //! Three `wages` processes on loopback sharing one PostgreSQL and one broker, for real:
 //! Mosquitto with a shared subscription, and RabbitMQ with its durable AMQP queue.
 //! Readings from real MQTT clients are split between the nodes and stored exactly once;
-//! a viewer on any node sees every node's readings; a rename on one node reaches the
-//! others' caches within a second; `kill -9` of a node under load loses nothing the
+//! a viewer on any node sees every node's readings; a rename or a deletion on one node
+//! reaches the others' caches within a second; presence, firmware and the published
+//! aggregates agree; `kill -9` of a node under load loses nothing the
 //! broker acknowledged, while the others carry on.
 
 mod common;
@@ -392,6 +393,24 @@ async fn three_nodes(setup: Setup) {
     }
     let ready = nodes[0].get(&token, "/readyz").await;
     assert_eq!(ready["checks"]["broker"], "ok");
+
+    // A scale deleted on one node is gone from another's cache within a second.
+    let path = format!("/api/devices/{}", scales[0]);
+    nodes[2].get(&token, &path).await;
+    let res = common::http().delete(nodes[1].url(&path)).bearer_auth(&token).send().await.expect("delete");
+    assert!(res.status().is_success(), "delete: {}", res.status());
+    let deleted_at = Instant::now();
+    loop {
+        let res = common::http().get(nodes[2].url(&path)).bearer_auth(&token).send().await.expect("GET");
+        if res.status().as_u16() == 404 {
+            break;
+        }
+        assert!(
+            deleted_at.elapsed() < Duration::from_secs(1),
+            "node 2 still has the scale a second after its deletion"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     drop(nodes);
     registry.close().await;
     db.close().await;

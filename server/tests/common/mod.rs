@@ -86,6 +86,11 @@ impl TestServer {
             Db::Sqlite => format!("sqlite://{}/wages.db", dir.path().display()),
             Db::Postgres => wages_store::testing::postgres_database().await,
         };
+        // A node id of its own: an external broker keeps each id's persistent session, and
+        // an earlier run's (with whatever queued up since) must not be picked up.
+        static SERVERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let node_id = format!("test-{}-{n}-{}", std::process::id(), rand::random::<u32>());
         let base_owned = base.to_owned();
         let database_url = database.clone();
         let config = Config::from_lookup(move |name| match name {
@@ -95,6 +100,7 @@ impl TestServer {
             "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
             "WAGES_DATABASE_URL" => Some(database.clone()),
             "WAGES_MQTT_LISTEN" => Some("127.0.0.1:0".to_owned()),
+            "WAGES_NODE_ID" => Some(node_id.clone()),
             "WAGES_AUTO_REGISTER" => Some(auto_register.to_string()),
             "WAGES_MQTT_URL" => mqtt_url.clone(),
             "WAGES_TIMESERIES" => influx.as_ref().map(|_| "influxdb2".to_owned()),
