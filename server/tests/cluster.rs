@@ -210,6 +210,10 @@ async fn three_nodes(setup: Setup) {
     // A node id unique to this run, so a persistent session of an earlier run is not reused.
     let run = format!("{}-{}", std::process::id(), setup.readings.0.len());
     let ids: Vec<String> = (0..3).map(|i| format!("node{i}-{run}")).collect();
+    // Node 0 ran alone before, taking every reading: its broker session remembers that
+    // subscription, which must not survive into sharing (each reading would come twice).
+    let alone = [vars[0].clone(), vars[1].clone(), ("WAGES_MQTT_SHARE".to_owned(), "off".to_owned())];
+    Node::start(&ids[0], &alone).kill();
     let mut nodes: Vec<Node> = ids.iter().map(|id| Node::start(id, &vars)).collect();
     let db = sqlx::PgPool::connect(&database).await.expect("PostgreSQL");
     let registry = wages_store::Registry::connect(&database).await.expect("registry");

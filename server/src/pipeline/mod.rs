@@ -86,6 +86,16 @@ impl Readings {
             Readings::Amqp(_) => Vec::new(),
         }
     }
+
+    /// The plain readings subscriptions when they are not wanted: a persistent session
+    /// keeps its subscriptions, so a node that took every reading before (one node, then
+    /// several) would otherwise go on getting them all besides its share.
+    fn unwanted(&self) -> Vec<String> {
+        match self {
+            Readings::Mqtt { share: None } => Vec::new(),
+            _ => vec![READINGS_FILTER.to_owned(), PROTOBUF_FILTER.to_owned()],
+        }
+    }
 }
 
 /// Everything the pipeline runs with.
@@ -340,6 +350,8 @@ pub async fn run(parts: Parts) {
     let mut workers = start(settings);
     let mut flight = InFlight::default();
     let mut backoff = Duration::from_millis(100);
+    // Subscribed once the broker has answered every SUBSCRIBE of this connection.
+    let mut subacks_due = 0;
     let mut remember = tokio::time::interval(SEEN_EVERY);
     remember.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -370,6 +382,19 @@ pub async fn run(parts: Parts) {
                     // still there: rumqttd has answered session_present on a fresh broker (two
                     // servers starting at once in one test process), and then nothing arrived.
                     // Subscribing again to the same filters is harmless.
+                    // Subscribed first, then unsubscribed: RabbitMQ 3.10 ignores an UNSUBSCRIBE
+                    // of a filter this connection has not subscribed itself, and keeps the old
+                    // session's binding (found by tests/cluster.rs).
+                    let unwanted = source.unwanted();
+                    subacks_due = 1;
+                    if !unwanted.is_empty() {
+                        subacks_due += 1;
+                        let again = unwanted.iter().map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+                        let _ = client.try_subscribe_many(again);
+                        for filter in unwanted {
+                            let _ = client.try_unsubscribe(filter);
+                        }
+                    }
                     let filters = source
                         .filters()
                         .into_iter()
@@ -377,7 +402,12 @@ pub async fn run(parts: Parts) {
                         .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
                     let _ = client.try_subscribe_many(filters);
                 }
-                Ok(Event::Incoming(Packet::SubAck(_))) => stats.set_subscribed(true),
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    subacks_due -= 1;
+                    if subacks_due <= 0 {
+                        stats.set_subscribed(true);
+                    }
+                }
                 Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == FIRMWARE_TOPIC => {
                     firmware_offer(&publish, &stats);
                     let seq = flight.push(Ack::Mqtt(publish), 0);
