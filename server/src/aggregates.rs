@@ -89,7 +89,9 @@ pub async fn run(
     registry: Registry,
     mut stop: watch::Receiver<bool>,
 ) {
-    let options = crate::pipeline::mqtt_options(&target, &format!("wages-aggregates-{}", std::process::id()));
+    let mut options = crate::pipeline::mqtt_options(&target, &format!("wages-aggregates-{}", std::process::id()));
+    // It only publishes: a session kept on the broker would be left behind at every restart.
+    options.set_clean_session(true);
     let (client, mut eventloop) = AsyncClient::new(options, 4096);
     let connection = tokio::spawn(async move {
         loop {

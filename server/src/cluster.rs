@@ -125,6 +125,9 @@ async fn receive(
         };
         match notification {
             Ok(Some(n)) if n.channel() == READINGS_CHANNEL => {
+                if !hub.has_followers() {
+                    continue;
+                }
                 let readings = readings_from(&node_id, n.payload());
                 if !readings.is_empty() {
                     hub.relay(&readings);

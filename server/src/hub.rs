@@ -104,6 +104,14 @@ impl Hub {
         self.to_viewers(readings);
     }
 
+    /// Whether anyone here would get relayed readings: a viewer, the fleet's, or the
+    /// aggregates. When not, another node's readings need not even be decoded.
+    pub fn has_followers(&self) -> bool {
+        self.everywhere.receiver_count() > 0
+            || self.fleet.receiver_count() > 0
+            || !self.channels.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
+    }
+
     /// Each reading to its device's viewers, each device's newest to the fleet's.
     fn to_viewers(&self, readings: &[Reading]) {
         if self.fleet.receiver_count() > 0 {
@@ -152,6 +160,24 @@ mod tests {
         drop(a);
         hub.publish(&[reading("a", 1)]);
         assert!(hub.channels.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn relayed_readings_are_wanted_only_where_someone_follows() {
+        let hub = Hub::default();
+        assert!(!hub.has_followers());
+        let _cluster = hub.subscribe_batches(); // sending to other nodes is not following
+        assert!(!hub.has_followers());
+        let viewer = hub.subscribe(ClientId::parse("a").unwrap());
+        assert!(hub.has_followers());
+        drop(viewer);
+        hub.relay(&[reading("a", 1)]);
+        assert!(!hub.has_followers());
+        let fleet = hub.subscribe_fleet();
+        assert!(hub.has_followers());
+        drop(fleet);
+        let _aggregates = hub.subscribe_everywhere();
+        assert!(hub.has_followers());
     }
 
     #[test]
