@@ -134,8 +134,8 @@ async fn run(broker: &Broker, nodes: usize, messages: u64, round: usize) -> Outc
         ("WAGES_MQTT_URL", broker.mqtt_url.as_str()),
         (broker.readings.0, value.as_str()),
     ];
-    let started: Vec<Node> =
-        (0..nodes).map(|i| Node::start(&format!("bench-{}-{round}-{i}", std::process::id()), &vars)).collect();
+    let ids: Vec<String> = (0..nodes).map(|i| format!("bench-{}-{round}-{i}", std::process::id())).collect();
+    let started: Vec<Node> = ids.iter().map(|id| Node::start(id, &vars)).collect();
     let registry = wages_store::Registry::connect(&database).await.expect("registry");
     let (_, token) =
         registry.accounts().create_token("bench", wages_store::Scope::Write, "admin").await.expect("token");
@@ -246,10 +246,29 @@ async fn run(broker: &Broker, nodes: usize, messages: u64, round: usize) -> Outc
     for node in started {
         node.stop();
     }
+    for id in &ids {
+        forget_session(&broker.mqtt_url, id).await;
+    }
     let latencies_ms = seen.await.expect("viewer");
     registry.close().await;
     db.close().await;
     Outcome { readings, elapsed, stored, latencies_ms, busy_s, nodes_s }
+}
+
+/// Ends a node's persistent session on the broker (a clean connect under its client id),
+/// so what it subscribed does not go on collecting messages after the run.
+async fn forget_session(mqtt_url: &str, node_id: &str) {
+    let url = url::Url::parse(mqtt_url).expect("broker URL");
+    let mut options =
+        MqttOptions::new(format!("wages-ingest-{node_id}"), url.host_str().expect("host"), url.port().expect("port"));
+    options.set_clean_session(true);
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    let connected = tokio::time::timeout(Duration::from_secs(5), async {
+        while !matches!(eventloop.poll().await, Ok(Event::Incoming(Packet::ConnAck(_))) | Err(_)) {}
+    });
+    let _ = connected.await;
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async { while eventloop.poll().await.is_ok() {} }).await;
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -161,6 +161,22 @@ async fn publish(client: &AsyncClient, device: &str, from: u64, messages: u64) {
     }
 }
 
+/// Ends a node's persistent session on the broker (a clean connect under its client id),
+/// so what it subscribed does not go on collecting messages after the run.
+async fn forget_session(mqtt_url: &str, node_id: &str) {
+    let url = url::Url::parse(mqtt_url).expect("broker URL");
+    let mut options =
+        MqttOptions::new(format!("wages-ingest-{node_id}"), url.host_str().expect("host"), url.port().expect("port"));
+    options.set_clean_session(true);
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    let connected = tokio::time::timeout(Duration::from_secs(5), async {
+        while !matches!(eventloop.poll().await, Ok(Event::Incoming(Packet::ConnAck(_))) | Err(_)) {}
+    });
+    let _ = connected.await;
+    let _ = client.disconnect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async { while eventloop.poll().await.is_ok() {} }).await;
+}
+
 async fn wait_acked(acks: &mut tokio::sync::watch::Receiver<u64>, n: u64) {
     let acked = tokio::time::timeout(Duration::from_secs(60), acks.wait_for(|a| *a >= n)).await.is_ok();
     assert!(acked, "the broker acknowledged {} of {n} messages", *acks.borrow());
@@ -416,6 +432,9 @@ async fn three_nodes(setup: Setup) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     drop(nodes);
+    for id in &ids {
+        forget_session(&setup.mqtt_url, id).await;
+    }
     registry.close().await;
     db.close().await;
 }
