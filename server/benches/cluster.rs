@@ -21,9 +21,10 @@
 // A benchmark reports on stdout and stops on the first broken part.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
 
+#[path = "../tests/common/nodes.rs"]
+mod nodes;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,47 +33,10 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use nodes::{Node, forget_session};
+
 const PUBLISHERS: usize = 4;
 const PER_MESSAGE: u64 = 10;
-
-struct Node {
-    child: Child,
-    addr: String,
-}
-
-impl Node {
-    fn start(id: &str, vars: &[(&str, &str)]) -> Node {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wages"));
-        cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).current_dir(std::env::temp_dir());
-        cmd.envs([
-            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-            ("WAGES_LOG_FORMAT", "json"),
-            ("WAGES_LOG", "warn,wages_server=info"),
-            ("WAGES_NODE_ID", id),
-            ("WAGES_ADMIN_PASSWORD", "bench admin password"),
-            ("WAGES_AUTO_REGISTER", "true"),
-            ("WAGES_AGGREGATES_SECONDS", "0"),
-        ]);
-        cmd.envs(vars.iter().copied());
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("wages starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut addr = None;
-        for line in lines.by_ref() {
-            let log: serde_json::Value = serde_json::from_str(&line.expect("log line")).expect("JSON log");
-            if log["message"].as_str().is_some_and(|m| m.starts_with("wages is listening")) {
-                addr = log["address"].as_str().map(str::to_owned);
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
-        Node { child, addr: addr.expect("the node logged its address") }
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
-    }
-}
 
 struct Broker {
     name: &'static str,
@@ -129,11 +93,15 @@ async fn run(broker: &Broker, nodes: usize, messages: u64, round: usize) -> Outc
     let db = sqlx::PgPool::connect(&database).await.expect("PostgreSQL");
     let share_group = format!("bench{}x{round}", std::process::id());
     let value = if broker.readings.0 == "WAGES_MQTT_SHARE" { share_group.clone() } else { broker.readings.1.clone() };
-    let vars = [
+    let vars: Vec<(String, String)> = [
         ("WAGES_DATABASE_URL", database.as_str()),
         ("WAGES_MQTT_URL", broker.mqtt_url.as_str()),
         (broker.readings.0, value.as_str()),
-    ];
+        ("WAGES_LOG", "warn,wages_server=info"),
+        ("WAGES_AGGREGATES_SECONDS", "0"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .to_vec();
     let ids: Vec<String> = (0..nodes).map(|i| format!("bench-{}-{round}-{i}", std::process::id())).collect();
     let started: Vec<Node> = ids.iter().map(|id| Node::start(id, &vars)).collect();
     let registry = wages_store::Registry::connect(&database).await.expect("registry");
@@ -253,22 +221,6 @@ async fn run(broker: &Broker, nodes: usize, messages: u64, round: usize) -> Outc
     registry.close().await;
     db.close().await;
     Outcome { readings, elapsed, stored, latencies_ms, busy_s, nodes_s }
-}
-
-/// Ends a node's persistent session on the broker (a clean connect under its client id),
-/// so what it subscribed does not go on collecting messages after the run.
-async fn forget_session(mqtt_url: &str, node_id: &str) {
-    let url = url::Url::parse(mqtt_url).expect("broker URL");
-    let mut options =
-        MqttOptions::new(format!("wages-ingest-{node_id}"), url.host_str().expect("host"), url.port().expect("port"));
-    options.set_clean_session(true);
-    let (client, mut eventloop) = AsyncClient::new(options, 10);
-    let connected = tokio::time::timeout(Duration::from_secs(5), async {
-        while !matches!(eventloop.poll().await, Ok(Event::Incoming(Packet::ConnAck(_))) | Err(_)) {}
-    });
-    let _ = connected.await;
-    let _ = client.disconnect().await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), async { while eventloop.poll().await.is_ok() {} }).await;
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -8,8 +8,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use common::nodes::{Node, forget_session};
+
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -18,50 +18,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-const ADMIN_PASSWORD: &str = "cluster admin password";
-
-/// One `wages` process.
-struct Node {
-    id: String,
-    vars: Vec<(String, String)>,
-    child: Child,
-    addr: String,
-}
-
 impl Node {
-    /// Starts `wages` with `vars` and waits until it listens.
-    fn start(id: &str, vars: &[(String, String)]) -> Node {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wages"));
-        cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).current_dir(std::env::temp_dir());
-        cmd.envs([
-            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
-            ("WAGES_LOG_FORMAT", "json"),
-            ("WAGES_NODE_ID", id),
-            ("WAGES_ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("WAGES_AUTO_REGISTER", "true"),
-            ("WAGES_AGGREGATES_SECONDS", "1"),
-            ("WAGES_HA_DISCOVERY_PREFIX", "off"),
-        ]);
-        cmd.envs(vars.iter().map(|(k, v)| (k, v)));
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("wages starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut addr = None;
-        for line in lines.by_ref() {
-            let log: Value = serde_json::from_str(&line.expect("log line")).expect("a JSON log line");
-            if log["message"].as_str().is_some_and(|m| m.starts_with("wages is listening")) {
-                addr = log["address"].as_str().map(str::to_owned);
-                break;
-            }
-        }
-        // Keep reading its log so it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Node { id: id.to_owned(), vars: vars.to_vec(), child, addr: addr.expect("the node logged its address") }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
     async fn get(&self, token: &str, path: &str) -> Value {
         let res = common::http().get(self.url(path)).bearer_auth(token).send().await.expect("GET");
         assert!(res.status().is_success(), "GET {path} on {}: {}", self.id, res.status());
@@ -79,18 +36,6 @@ impl Node {
             assert!(Instant::now() < deadline, "{path} on {} is still {value}", self.id);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().expect("kill -9");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -161,22 +106,6 @@ async fn publish(client: &AsyncClient, device: &str, from: u64, messages: u64) {
     }
 }
 
-/// Ends a node's persistent session on the broker (a clean connect under its client id),
-/// so what it subscribed does not go on collecting messages after the run.
-async fn forget_session(mqtt_url: &str, node_id: &str) {
-    let url = url::Url::parse(mqtt_url).expect("broker URL");
-    let mut options =
-        MqttOptions::new(format!("wages-ingest-{node_id}"), url.host_str().expect("host"), url.port().expect("port"));
-    options.set_clean_session(true);
-    let (client, mut eventloop) = AsyncClient::new(options, 10);
-    let connected = tokio::time::timeout(Duration::from_secs(5), async {
-        while !matches!(eventloop.poll().await, Ok(Event::Incoming(Packet::ConnAck(_))) | Err(_)) {}
-    });
-    let _ = connected.await;
-    let _ = client.disconnect().await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), async { while eventloop.poll().await.is_ok() {} }).await;
-}
-
 async fn wait_acked(acks: &mut tokio::sync::watch::Receiver<u64>, n: u64) {
     let acked = tokio::time::timeout(Duration::from_secs(60), acks.wait_for(|a| *a >= n)).await.is_ok();
     assert!(acked, "the broker acknowledged {} of {n} messages", *acks.borrow());
@@ -222,6 +151,8 @@ async fn three_nodes(setup: Setup) {
         ("WAGES_DATABASE_URL".to_owned(), database.clone()),
         ("WAGES_MQTT_URL".to_owned(), setup.mqtt_url.clone()),
         (setup.readings.0.to_owned(), setup.readings.1.clone()),
+        ("WAGES_AGGREGATES_SECONDS".to_owned(), "1".to_owned()),
+        ("WAGES_HA_DISCOVERY_PREFIX".to_owned(), "off".to_owned()),
     ];
     // A node id unique to this run, so a persistent session of an earlier run is not reused.
     let run = format!("{}-{}", std::process::id(), setup.readings.0.len());

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this
 
 pub mod mosquitto;
+pub mod nodes;
 
 use std::net::SocketAddr;
 
