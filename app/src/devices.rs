@@ -227,7 +227,10 @@ async fn card_of(device: Device, now: u64) -> Result<ScaleCard, AppError> {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SessionView {
     pub device_name: String,
-    pub summary: wages_sessions::Summary,
+    /// The summary with what was brewed.
+    pub shot: wages_store::Shot,
+    /// The beans library's current beans, to pick from.
+    pub beans: Vec<wages_store::Beans>,
     pub points: Vec<wages_sessions::GraphPoint>,
     /// Newest first, without this one.
     pub others: Vec<String>,
@@ -275,7 +278,16 @@ pub async fn read_session(client_id: String, session_id: String, compare: String
                 });
             }
         };
-        Ok(SessionView { device_name: device.name, summary, points: wages_sessions::graph(&rows), others, compared })
+        let brews = registry.brews();
+        let (details, beans) = brews.details(&id, &sid).await?.unwrap_or_default();
+        Ok(SessionView {
+            device_name: device.name,
+            shot: wages_store::Shot::new(summary, details, beans),
+            beans: brews.beans(false).await?,
+            points: wages_sessions::graph(&rows),
+            others,
+            compared,
+        })
     };
     with_status(found.await)
 }

@@ -16,6 +16,9 @@ pub enum AppError {
     /// The caller may not do this (for example a token managing tokens).
     #[error("{0}")]
     Forbidden(String),
+    /// The change would break what depends on it (beans still on shots).
+    #[error("{0}")]
+    Conflict(String),
     /// A part of the server this call needs is not working.
     #[error("{0}")]
     Unavailable(String),
@@ -45,6 +48,7 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             AppError::Invalid { .. } => http::StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound(_) => http::StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => http::StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => http::StatusCode::CONFLICT,
             AppError::Unavailable(_) | AppError::Transport(_) => http::StatusCode::SERVICE_UNAVAILABLE,
         });
     }
@@ -67,7 +71,8 @@ impl From<RegistryError> for AppError {
             RegistryError::Duplicate(_) => {
                 AppError::Invalid { field: "client_id".into(), message: "is already registered".into() }
             }
-            RegistryError::NotFound(_) => AppError::NotFound(e.to_string()),
+            RegistryError::NotFound(_) | RegistryError::Unknown(_) => AppError::NotFound(e.to_string()),
+            RegistryError::Conflict(message) => AppError::Conflict(message),
             RegistryError::Database(_) => AppError::Unavailable(e.to_string()),
         }
     }

@@ -7,6 +7,7 @@
 //! - [`base`]: the URL path prefix (`WAGES_BASE_PATH`) every link, asset and call follows.
 //! - [`status`]: the server's facts (version, uptime, modes) through a server function.
 //! - [`devices`]: server functions over the device registry.
+//! - [`brews`]: server functions for beans, scales' recipes, shots and finding them.
 //! - [`checker`]: checks a pasted MQTT payload with the shared codec, in the browser or on the server.
 //! - [`error`]: the one error type server functions return.
 //! - [`form`]: an action form that follows the base path before the WASM loads.
@@ -20,6 +21,7 @@
 #![recursion_limit = "256"]
 
 pub mod base;
+pub mod brews;
 pub mod checker;
 pub mod devices;
 pub mod error;
@@ -41,8 +43,8 @@ use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
 use crate::pages::{
-    DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, NotFound, PipelinePage, SessionPage, SimulatorPage,
-    TokensPage,
+    BeansPage, DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, NotFound, PipelinePage, SessionPage,
+    ShotsPage, SimulatorPage, TokensPage,
 };
 
 /// The HTML document around the app. The server renders it for every page request.
@@ -76,6 +78,8 @@ fn TopBar() -> impl IntoView {
     // Router links are absolute paths: they carry the base path themselves.
     let home = base.home();
     let devices = base.join("/devices");
+    let shots = base.join("/shots");
+    let beans = base.join("/beans");
     let pipeline = base.join("/pipeline");
     let firmware = base.join("/firmware");
     let tokens = base.join("/tokens");
@@ -92,6 +96,8 @@ fn TopBar() -> impl IntoView {
             <Show when=logged_in>
                 <nav aria-label="Main">
                     <A href=home.clone() exact=true>"Overview"</A>
+                    <A href=shots.clone()>"Shots"</A>
+                    <A href=beans.clone()>"Beans"</A>
                     <A href=devices.clone()>"Scales"</A>
                     <A href=pipeline.clone()>"Pipeline"</A>
                     <A href=firmware.clone()>"Firmware"</A>
@@ -134,6 +140,8 @@ pub fn App() -> impl IntoView {
                     // Async: the whole page waits for its data, so an unknown scale answers 404.
                     <Route path=path!("/devices/:client_id") view=DevicePage ssr=SsrMode::Async />
                     <Route path=path!("/devices/:client_id/sessions/:session_id") view=SessionPage ssr=SsrMode::Async />
+                    <Route path=path!("/shots") view=ShotsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/beans") view=BeansPage ssr=SsrMode::InOrder />
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
                     <Route path=path!("/firmware") view=FirmwarePage ssr=SsrMode::InOrder />
                     <Route path=path!("/simulator/:client_id") view=SimulatorPage ssr=SsrMode::InOrder />

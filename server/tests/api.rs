@@ -287,3 +287,153 @@ async fn sessions_on_sqlite() {
 async fn sessions_on_postgres() {
     sessions(Db::Postgres).await;
 }
+
+/// Beans, a scale's recipe, a shot's fields and the shot search over JSON: what is
+/// stored comes back, every bad field is refused by name and changes nothing.
+async fn brews(db: Db) {
+    use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
+    let server = TestServer::start_with("/wages", db).await;
+    post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Bar"})).await;
+
+    let (status, kenya) = post(
+        &server,
+        "/api/beans",
+        &json!({"roaster": "April", "name": "Kenya", "roast_date": "2026-11-20", "roast_level": "light"}),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{kenya}");
+    let beans_id = kenya["id"].as_i64().expect("an id");
+    assert_eq!((kenya["roast_date"].as_str(), kenya["archived"].as_bool()), (Some("2026-11-20"), Some(false)));
+    for (body, field) in [
+        (json!({"roaster": "", "name": "X"}), "roaster"),
+        (json!({"roaster": "R", "name": "X", "roast_date": "2026-02-30"}), "roast_date"),
+        (json!({"roaster": "R", "name": "X", "roast_level": "burnt"}), "roast_level"),
+        (json!({"roaster": "R", "name": "x".repeat(101)}), "name"),
+    ] {
+        assert_error(&post(&server, "/api/beans", &body).await, 422, "invalid", Some(field));
+    }
+    assert_error(
+        &post(&server, "/api/beans", &json!({"roaster": "R", "name": "X", "colour": 1})).await,
+        422,
+        "invalid",
+        Some("colour"),
+    );
+    assert_eq!(get(&server, "/api/beans").await.1.as_array().map(Vec::len), Some(1), "nothing refused was kept");
+    let (status, patched) = patch(&server, &format!("/api/beans/{beans_id}"), &json!({"origin": "Nyeri"})).await;
+    assert_eq!(
+        (status.as_u16(), patched["origin"].as_str(), patched["name"].as_str()),
+        (200, Some("Nyeri"), Some("Kenya"))
+    );
+    assert_error(&get(&server, "/api/beans/999").await, 404, "not_found", None);
+    assert_error(&get(&server, "/api/beans/abc").await, 404, "not_found", None);
+
+    let recipe = json!({"method": "espresso", "beans_id": beans_id, "grinder": "Niche", "grind_setting": "12", "dose": 18.0, "target_yield": 36.0});
+    let (status, set) =
+        body(server.http().put(server.url("/api/devices/scale-01/recipe")).json(&recipe).send().await.expect("put"))
+            .await;
+    assert_eq!((status.as_u16(), &set), (200, &recipe));
+    assert_eq!(get(&server, "/api/devices/scale-01/recipe").await.1, recipe);
+    let put_bad = |sent: Value| {
+        let http = server.http();
+        let url = server.url("/api/devices/scale-01/recipe");
+        async move { body(http.put(url).json(&sent).send().await.expect("put")).await }
+    };
+    assert_error(&put_bad(json!({"dose": 0})).await, 422, "invalid", Some("dose"));
+    assert_error(&put_bad(json!({"beans_id": 4242})).await, 422, "invalid", Some("beans_id"));
+    assert_error(&put_bad(json!({"method": "french-press"})).await, 422, "invalid", Some("method"));
+    assert_eq!(get(&server, "/api/devices/scale-01/recipe").await.1, recipe, "refusals changed nothing");
+    assert_error(&get(&server, "/api/devices/ghost/recipe").await, 404, "not_found", None);
+    // Beans on a recipe are not deleted.
+    assert_error(&delete(&server, &format!("/api/beans/{beans_id}")).await, 409, "conflict", None);
+
+    let pour: Vec<Reading> = (0..=300u64)
+        .map(|i| Reading {
+            client_id: ClientId::parse("scale-01").expect("valid"),
+            session_id: SessionId::parse("brew-1").expect("valid"),
+            value: Grams::new(i as f64 * 0.12).expect("in range"),
+            tstamp: Timestamp::from_millis(1_764_000_000_000 + i * 100).expect("in range"),
+        })
+        .collect();
+    server.registry.readings().insert(&pour).await.expect("stored");
+
+    let (_, shot) = get(&server, "/api/devices/scale-01/sessions/brew-1").await;
+    assert_eq!(
+        (shot["method"].as_str(), shot["dose"].as_f64(), shot["beans_id"].as_i64()),
+        (Some("espresso"), Some(18.0), Some(beans_id))
+    );
+    assert_eq!(
+        (shot["count"].as_u64(), shot["yield"].clone(), shot["effective_yield"].as_f64()),
+        (Some(301), Value::Null, Some(36.0))
+    );
+    assert_eq!((shot["ratio"].as_f64(), shot["brewed_by"].as_str()), (Some(2.0), Some("admin (token tests)")));
+    assert_eq!(shot["beans"]["name"], "Kenya");
+
+    let path = "/api/devices/scale-01/sessions/brew-1";
+    let (status, edited) = patch(&server, path, &json!({"rating": 88, "tags": ["Sweet", "juicy"], "notes": "like cherries", "tds": 9.5, "yield": 38.0, "starred": true})).await;
+    assert_eq!(status.as_u16(), 200, "{edited}");
+    assert_eq!(
+        (edited["rating"].as_i64(), edited["tags"].clone(), edited["starred"].as_bool()),
+        (Some(88), json!(["sweet", "juicy"]), Some(true))
+    );
+    assert!((edited["extraction_yield"].as_f64().expect("ey") - 9.5 * 38.0 / 18.0).abs() < 1e-9);
+    assert_eq!(
+        (edited["dose"].as_f64(), edited["edited_by"].as_str()),
+        (Some(18.0), Some("admin (token tests)")),
+        "left-out fields stay"
+    );
+    for (body, field) in [
+        (json!({"rating": 101}), Some("rating")),
+        (json!({"dose": -1}), Some("dose")),
+        (json!({"tds": 40}), Some("tds")),
+        (json!({"water_temp": 150}), Some("water_temp")),
+        (json!({"tags": ["a;b"]}), Some("tags")),
+        (json!({"notes": "n".repeat(2001)}), Some("notes")),
+        (json!({"beans_id": 4242}), Some("beans_id")),
+        (json!({"grade": "A"}), Some("grade")),
+    ] {
+        assert_error(&patch(&server, path, &body).await, 422, "invalid", field);
+    }
+    assert_eq!(get(&server, path).await.1["rating"].as_i64(), Some(88), "refusals changed nothing");
+    let (_, cleared) = patch(&server, path, &json!({"yield": null})).await;
+    assert_eq!(cleared["effective_yield"].as_f64(), Some(36.0), "null goes back to the scale's weight");
+    assert_error(
+        &patch(&server, "/api/devices/scale-01/sessions/nope", &json!({"rating": 1})).await,
+        404,
+        "not_found",
+        None,
+    );
+
+    // The list carries the fields; the search finds the shot by tag, beans, text and rating.
+    let (_, list) = get(&server, "/api/devices/scale-01/sessions").await;
+    assert_eq!(list[0]["tags"], json!(["sweet", "juicy"]));
+    for query in [
+        "tag=sweet",
+        &format!("beans_id={beans_id}"),
+        "q=CHERR",
+        "min_rating=80&starred=true",
+        "method=espresso&scale=scale-01",
+    ] {
+        let (status, found) = get(&server, &format!("/api/shots?{query}")).await;
+        assert_eq!(status.as_u16(), 200, "{query}: {found}");
+        assert_eq!(found["shots"].as_array().map(Vec::len), Some(1), "{query}: {found}");
+        assert_eq!(found["next_cursor"], Value::Null);
+    }
+    let (_, none) = get(&server, "/api/shots?tag=bitter").await;
+    assert_eq!(none["shots"], json!([]));
+    assert_error(&get(&server, "/api/shots?limit=0").await, 422, "invalid", Some("limit"));
+    assert_error(&get(&server, "/api/shots?min_rating=300").await, 422, "invalid", Some("min_rating"));
+    assert_error(&get(&server, "/api/shots?method=latte").await, 422, "invalid", Some("method"));
+    assert_error(&get(&server, "/api/shots?cursor=garbage").await, 422, "invalid", Some("cursor"));
+    assert_error(&get(&server, "/api/shots?page=2").await, 400, "bad_request", None);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn brews_on_sqlite() {
+    brews(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn brews_on_postgres() {
+    brews(Db::Postgres).await;
+}

@@ -59,6 +59,17 @@ pub enum Identity {
 }
 
 impl Identity {
+    /// Who this is, as recorded on what they change: the person, or the person who
+    /// made the token with its name.
+    pub fn who(&self) -> String {
+        match self {
+            Identity::Person { user, .. } => user.clone(),
+            Identity::Token(t) => format!("{} (token {})", t.created_by, t.name),
+        }
+    }
+}
+
+impl Identity {
     /// Whether it may change things: people may, and tokens with the write scope.
     pub fn may_write(&self) -> bool {
         match self {

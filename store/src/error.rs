@@ -12,6 +12,12 @@ pub enum RegistryError {
     Duplicate(String),
     #[error("no device with client_id {0}")]
     NotFound(String),
+    /// Something else that is not there (beans, a session), said in full.
+    #[error("{0}")]
+    Unknown(String),
+    /// The change would break something that depends on what it changes, said in full.
+    #[error("{0}")]
+    Conflict(String),
     /// The database failed; the text is for logs and operators.
     #[error("the device registry is unavailable: {0}")]
     Database(String),

@@ -15,6 +15,9 @@
 //! - `influx` (feature `db`): [`InfluxReadings`], readings in InfluxDB: line protocol
 //!   through the `influxdb2` crate, read back with InfluxQL.
 //! - `timeseries` (feature `db`): [`ReadingsStore`], whichever of the two is configured.
+//! - [`brew`]: beans, a scale's recipe and what a shot was: shapes and rules; `brews`
+//!   (feature `db`): [`Brews`], the beans library, recipes and the `shots` table (one row
+//!   per session, its summary kept as readings are stored).
 //! - [`account`]: API token scopes and listings, shared with the pages; `accounts`
 //!   (feature `db`): [`Accounts`], passwords, login sessions and tokens, stored hashed.
 //! - `credentials` (feature `db`): [`DeviceCredentials`], devices' MQTT passwords and the
@@ -25,11 +28,14 @@
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
 pub mod account;
+pub mod brew;
 pub mod device;
 pub mod error;
 
 #[cfg(feature = "db")]
 mod accounts;
+#[cfg(feature = "db")]
+mod brews;
 #[cfg(feature = "db")]
 mod compaction;
 #[cfg(feature = "db")]
@@ -50,6 +56,11 @@ mod timeseries;
 pub use account::{Identity, Scope, TokenInfo};
 #[cfg(feature = "db")]
 pub use accounts::{Accounts, SESSION_LIFETIME, session_key};
+pub use brew::{
+    Beans, BeansInput, BeansPatch, Cursor, Method, Recipe, Shot, ShotDetails, ShotFilter, ShotPage, ShotPatch,
+};
+#[cfg(feature = "db")]
+pub use brews::{Brews, MAX_SHOT_PAGE};
 #[cfg(feature = "db")]
 pub use compaction::{CompactionReport, Retention};
 #[cfg(feature = "db")]

@@ -61,12 +61,13 @@ impl SqlReadings {
     }
 
     /// Stores `readings` in one transaction; readings already stored (same device,
-    /// session and timestamp) are skipped. Returns how many were new. When this returns
+    /// session and timestamp) are skipped. The new ones are folded into their shots'
+    /// summaries in the same transaction. Returns how many were new. When this returns
     /// `Ok`, every reading is durably stored.
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
+        let mut new = Vec::with_capacity(readings.len());
         for chunk in readings.chunks(ROWS_PER_STATEMENT) {
             let placeholders: Vec<String> = (0..chunk.len())
                 .map(|i| match self.backend {
@@ -79,7 +80,8 @@ impl SqlReadings {
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO readings (client_id, session_id, tstamp, value) VALUES {} ON CONFLICT DO NOTHING",
+                "INSERT INTO readings (client_id, session_id, tstamp, value) VALUES {} ON CONFLICT DO NOTHING \
+                 RETURNING client_id, session_id, tstamp, value",
                 placeholders.join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -90,10 +92,18 @@ impl SqlReadings {
                     .bind(millis(r.tstamp.millis()))
                     .bind(r.value.get());
             }
-            inserted += query.execute(&mut *tx).await?.rows_affected();
+            for row in query.fetch_all(&mut *tx).await? {
+                new.push(reading(&row)?);
+            }
         }
+        crate::brews::record(&mut *tx, &new).await?;
         tx.commit().await?;
-        Ok(inserted)
+        Ok(new.len() as u64)
+    }
+
+    /// Beans, recipes and shots, in the same database.
+    pub fn brews(&self) -> crate::Brews {
+        crate::Brews { pool: self.pool.clone() }
     }
 
     /// How many readings of the device are stored, over all its sessions.
@@ -147,35 +157,5 @@ impl SqlReadings {
             return Ok(Some(stored));
         }
         Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
-    }
-
-    /// A device's sessions, newest first by start, at most `limit`; `before` (ms) pages
-    /// back: only sessions that started before it.
-    pub async fn session_ids(
-        &self,
-        client_id: &ClientId,
-        limit: u32,
-        before: Option<u64>,
-    ) -> Result<Vec<SessionId>, RegistryError> {
-        // Compacted sessions are in `session_summaries`, some perhaps with late readings.
-        let rows = sqlx::query(
-            "SELECT session_id, MIN(started) AS started FROM ( \
-               SELECT session_id, MIN(tstamp) AS started FROM readings WHERE client_id = $1 GROUP BY session_id \
-               UNION ALL \
-               SELECT session_id, started_at AS started FROM session_summaries WHERE client_id = $2 \
-             ) AS s GROUP BY session_id HAVING MIN(started) < $3 ORDER BY started DESC, session_id LIMIT $4",
-        )
-        .bind(client_id.as_str())
-        .bind(client_id.as_str())
-        .bind(before.map_or(i64::MAX, millis))
-        .bind(i64::from(limit.min(MAX_SESSIONS)))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let session_id: String = row.try_get("session_id")?;
-                SessionId::parse(&session_id).map_err(|e| RegistryError::Database(e.to_string()))
-            })
-            .collect()
     }
 }

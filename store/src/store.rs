@@ -134,7 +134,7 @@ fn device(row: &AnyRow) -> Result<Device, RegistryError> {
 const COLUMNS: &str = "client_id, name, created_at, updated_at, online, last_seen_at, firmware_version";
 
 /// `%text%` for LIKE, with LIKE's own wildcards in `text` taken literally.
-fn like_pattern(text: &str) -> String {
+pub(crate) fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.to_lowercase().chars() {
@@ -178,6 +178,10 @@ impl Registry {
         };
         let pool = options.connect(&url).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let filled = crate::Brews { pool: pool.clone() }.fill_peak_flows().await?;
+        if filled > 0 {
+            tracing::info!(shots = filled, "worked out the peak flow of shots stored before shots had their own table");
+        }
         let cache = Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build();
         let mut ticket_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut ticket_key);
@@ -198,6 +202,11 @@ impl Registry {
     /// Accounts and tokens, in the same database.
     pub fn accounts(&self) -> crate::Accounts {
         crate::Accounts { pool: self.pool.clone() }
+    }
+
+    /// Beans, scales' recipes and shots, in the same database.
+    pub fn brews(&self) -> crate::Brews {
+        crate::Brews { pool: self.pool.clone() }
     }
 
     /// Devices' MQTT passwords, in the same database.

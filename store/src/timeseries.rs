@@ -4,6 +4,7 @@
 use wages_codec::{ClientId, Reading, SessionId};
 use wages_sessions::{Bucket, Summary, summarize};
 
+use crate::brew::ShotFilter;
 use crate::error::RegistryError;
 use crate::influx::InfluxReadings;
 use crate::readings::SqlReadings;
@@ -83,7 +84,12 @@ impl ReadingsStore {
         now_ms: u64,
     ) -> Result<Vec<Summary>, RegistryError> {
         let ids = match self {
-            Self::Sql(s) => s.session_ids(client_id, limit, before).await?,
+            Self::Sql(s) => {
+                // One query over the shots' summaries, kept as readings are stored.
+                let filter = ShotFilter { scale: Some(client_id.to_string()), to: before, ..ShotFilter::default() };
+                let page = s.brews().search(&filter, None, limit.min(crate::MAX_SESSIONS), now_ms).await?;
+                return Ok(page.shots.into_iter().map(|shot| shot.summary).collect());
+            }
             Self::Influx(s) => s.session_ids(client_id, limit, before).await?,
         };
         let mut summaries = Vec::with_capacity(ids.len());

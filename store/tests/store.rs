@@ -9,7 +9,8 @@ use wages_codec::ClientId;
 use wages_codec::{Grams, Reading, SessionId, Timestamp};
 use wages_sessions::Summary;
 use wages_store::{
-    Backend, CompactionReport, DeviceName, NewDevice, ReadingsStore, Registry, RegistryError, Retention, Scope,
+    Backend, BeansInput, CompactionReport, Cursor, DeviceName, Method, NewDevice, ReadingsStore, Recipe, Registry,
+    RegistryError, Retention, Scope, ShotDetails, ShotFilter,
 };
 
 /// A registry and whatever must live as long as it (the SQLite file's folder).
@@ -79,6 +80,10 @@ on_both!(
     compacted_graphs_expire_and_summaries_stay,
     compaction_beside_ingestion_loses_nothing,
     a_lease_is_held_by_one_node_at_a_time,
+    shot_summaries_are_exact_however_readings_are_batched,
+    beans_are_kept_checked_and_archived,
+    a_new_shot_starts_with_its_scales_recipe,
+    shots_are_edited_and_found,
 );
 
 async fn registers_and_reads_back(r: &Registry) {
@@ -480,4 +485,207 @@ async fn a_lease_is_held_by_one_node_at_a_time(r: &Registry) {
     let second = r.claim_lease("embedded-broker", "http://node-b:3000/").await.expect("query").expect("free again");
     assert!(second.renew().await.expect("renewed"));
     other.release().await.expect("released");
+}
+
+/// A pour whose flow changes: slow, fast, then dripping, with noise.
+fn uneven_pour(client_id: &str, session_id: &str, start: u64) -> Vec<Reading> {
+    let mut grams: f64 = 0.0;
+    (0..400u64)
+        .map(|i| {
+            grams += match i {
+                0..=49 => 0.05,
+                50..=199 => 0.25 + (i % 7) as f64 * 0.02,
+                _ => 0.08,
+            };
+            reading(client_id, session_id, start + i * 100 + (i % 3) * 7, grams)
+        })
+        .collect()
+}
+
+async fn shot_summaries_are_exact_however_readings_are_batched(r: &Registry) {
+    r.create(&new("scale-01", "Bar")).await.expect("created");
+    let store = r.readings();
+    let pour = uneven_pour("scale-01", "brew-1", 5_000_000);
+    let whole = wages_sessions::summarize(&pour, 0).expect("summary");
+    // One reading at a time for a while, then batches of odd sizes, some redelivered.
+    for one in &pour[..37] {
+        store.insert(std::slice::from_ref(one)).await.expect("stored");
+    }
+    let mut at = 37;
+    for size in [3, 50, 1, 120, 9].into_iter().cycle() {
+        if at >= pour.len() {
+            break;
+        }
+        let end = (at + size).min(pour.len());
+        store.insert(&pour[at.saturating_sub(2)..end]).await.expect("stored");
+        at = end;
+    }
+    let shot = r.brews().shot(&id("scale-01"), &SessionId::parse("brew-1").expect("id"), 0).await.expect("read");
+    let got = shot.expect("a shot row").summary;
+    assert_eq!((got.count, got.started_at, got.ended_at), (whole.count, whole.started_at, whole.ended_at));
+    assert!((got.final_weight - whole.final_weight).abs() < 1e-9, "{got:?} {whole:?}");
+    assert!((got.max_weight - whole.max_weight).abs() < 1e-9);
+    assert!((got.peak_flow - whole.peak_flow).abs() < 1e-9, "peak {} vs {}", got.peak_flow, whole.peak_flow);
+    assert!((got.mean_flow - whole.mean_flow).abs() < 1e-9);
+    // The listing reads the same row.
+    let listed = ReadingsStore::Sql(store).sessions(&id("scale-01"), 10, None, 0).await.expect("listed");
+    assert_eq!(listed, vec![got]);
+}
+
+fn beans(roaster: &str, name: &str) -> BeansInput {
+    BeansInput { roaster: roaster.into(), name: name.into(), ..BeansInput::default() }
+}
+
+async fn beans_are_kept_checked_and_archived(r: &Registry) {
+    let brews = r.brews();
+    let mut input = beans("Square Mile", "Red Brick");
+    input.roast_date = Some("2026-11-20".into());
+    input.origin = Some("Blend".into());
+    let red = brews.add_beans(&input.check().expect("valid")).await.expect("added");
+    let other = brews.add_beans(&beans("April", "Kenya").check().expect("valid")).await.expect("added");
+    assert_ne!(red.id, other.id);
+    assert_eq!(
+        (red.roast_date.as_deref(), red.origin.as_deref(), red.archived),
+        (Some("2026-11-20"), Some("Blend"), false)
+    );
+    assert_eq!(
+        brews.beans(false).await.expect("listed").iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
+        ["Kenya", "Red Brick"]
+    );
+    let mut archived = input.clone();
+    archived.archived = true;
+    let updated = brews.update_beans(red.id, &archived.check().expect("valid")).await.expect("updated");
+    assert!(updated.archived && updated.updated_at >= red.updated_at);
+    assert_eq!(brews.beans(false).await.expect("listed").len(), 1);
+    assert_eq!(brews.beans(true).await.expect("listed").len(), 2);
+    assert!(matches!(brews.bean(9999).await, Err(RegistryError::Unknown(_))));
+    assert!(matches!(brews.update_beans(9999, &input).await, Err(RegistryError::Unknown(_))));
+    // Beans on a recipe stay; unused ones may go.
+    r.create(&new("scale-01", "Bar")).await.expect("created");
+    let recipe = Recipe { beans_id: Some(other.id), ..Recipe::default() };
+    brews.set_recipe(&id("scale-01"), &recipe, "ana").await.expect("set");
+    assert!(matches!(brews.delete_beans(other.id).await, Err(RegistryError::Conflict(_))));
+    brews.delete_beans(red.id).await.expect("deleted");
+    assert!(matches!(brews.bean(red.id).await, Err(RegistryError::Unknown(_))));
+}
+
+async fn a_new_shot_starts_with_its_scales_recipe(r: &Registry) {
+    let brews = r.brews();
+    r.create(&new("scale-01", "Bar")).await.expect("created");
+    let kenya = brews.add_beans(&beans("April", "Kenya").check().expect("valid")).await.expect("added");
+    let recipe = Recipe {
+        method: Some(Method::Espresso),
+        beans_id: Some(kenya.id),
+        grinder: Some("Niche".into()),
+        grind_setting: Some("12".into()),
+        dose: Some(18.0),
+        target_yield: Some(36.0),
+    };
+    let bad = Recipe { beans_id: Some(kenya.id + 100), ..recipe.clone() };
+    assert!(
+        matches!(brews.set_recipe(&id("scale-01"), &bad, "ana").await, Err(RegistryError::Invalid { field, .. }) if field == "beans_id")
+    );
+    assert_eq!(brews.recipe(&id("scale-01")).await.expect("read"), Recipe::default());
+    assert_eq!(brews.set_recipe(&id("scale-01"), &recipe, "ana").await.expect("set"), recipe);
+    r.readings().insert(&pour("scale-01", "brew-1", 1_000_000, 3)).await.expect("stored");
+    // Changing the recipe later does not change a shot already started.
+    brews.set_recipe(&id("scale-01"), &Recipe { dose: Some(20.0), ..recipe.clone() }, "ben").await.expect("set");
+    r.readings().insert(&pour("scale-01", "brew-1", 1_004_000, 1)).await.expect("stored");
+    let shot =
+        brews.shot(&id("scale-01"), &SessionId::parse("brew-1").expect("id"), 0).await.expect("read").expect("shot");
+    let d = &shot.details;
+    assert_eq!(
+        (d.method, d.beans_id, d.dose, d.target_yield),
+        (Some(Method::Espresso), Some(kenya.id), Some(18.0), Some(36.0))
+    );
+    assert_eq!(
+        (d.grinder.as_deref(), d.grind_setting.as_deref(), d.brewed_by.as_deref()),
+        (Some("Niche"), Some("12"), Some("ana"))
+    );
+    assert_eq!(shot.beans.map(|b| b.name), Some("Kenya".to_owned()));
+    assert_eq!(shot.ratio, Some(shot.summary.final_weight / 18.0));
+    // The next shot takes the new recipe.
+    r.readings().insert(&pour("scale-01", "brew-2", 2_000_000, 1)).await.expect("stored");
+    let next =
+        brews.shot(&id("scale-01"), &SessionId::parse("brew-2").expect("id"), 0).await.expect("read").expect("shot");
+    assert_eq!((next.details.dose, next.details.brewed_by.as_deref()), (Some(20.0), Some("ben")));
+}
+
+async fn shots_are_edited_and_found(r: &Registry) {
+    let brews = r.brews();
+    r.create(&new("scale-01", "Bar")).await.expect("created");
+    r.create(&new("scale-02", "Window")).await.expect("created");
+    let kenya = brews.add_beans(&beans("April", "Kenya").check().expect("valid")).await.expect("added");
+    // 30 shots, a minute apart, alternating scales.
+    for i in 0..30u64 {
+        let scale = if i % 2 == 0 { "scale-01" } else { "scale-02" };
+        r.readings().insert(&pour(scale, &format!("b{i:02}"), 10_000_000 + i * 60_000, 2)).await.expect("stored");
+    }
+    let sid = |s: &str| SessionId::parse(s).expect("id");
+    let details = ShotDetails {
+        beans_id: Some(kenya.id),
+        method: Some(Method::PourOver),
+        rating: Some(85),
+        tags: vec!["Sweet".into(), "dialing in".into()],
+        notes: Some("Juicy, a bit of 100% cocoa".into()),
+        starred: true,
+        tds: Some(1.4),
+        dose: Some(15.0),
+        yield_grams: Some(250.0),
+        ..ShotDetails::default()
+    }
+    .check()
+    .expect("valid");
+    brews.edit(&id("scale-02"), &sid("b07"), &details, "ana").await.expect("edited");
+    let edited = brews.shot(&id("scale-02"), &sid("b07"), 0).await.expect("read").expect("shot");
+    assert_eq!(edited.details.tags, ["sweet", "dialing in"]);
+    assert_eq!((edited.details.edited_by.as_deref(), edited.effective_yield), (Some("ana"), 250.0));
+    assert!(edited.extraction_yield.is_some_and(|ey| (ey - 1.4 * 250.0 / 15.0).abs() < 1e-9));
+    assert!(matches!(brews.edit(&id("scale-02"), &sid("nope"), &details, "ana").await, Err(RegistryError::Unknown(_))));
+
+    let find = |filter: ShotFilter| async move {
+        let page = r.brews().search(&filter, None, 100, 0).await.expect("searched");
+        page.shots.iter().map(|s| s.summary.session_id.to_string()).collect::<Vec<_>>()
+    };
+    let all = find(ShotFilter::default()).await;
+    assert_eq!(all.len(), 30);
+    assert_eq!(all.first().map(String::as_str), Some("b29"));
+    let one = vec!["b07".to_owned()];
+    assert_eq!(find(ShotFilter { tag: Some("Sweet".into()), ..ShotFilter::default() }).await, one);
+    assert_eq!(find(ShotFilter { tag: Some("swe".into()), ..ShotFilter::default() }).await, Vec::<String>::new());
+    assert_eq!(find(ShotFilter { q: Some("100%".into()), ..ShotFilter::default() }).await, one);
+    assert_eq!(find(ShotFilter { q: Some("kenya".into()), ..ShotFilter::default() }).await, one);
+    assert_eq!(find(ShotFilter { q: Some("dialing".into()), ..ShotFilter::default() }).await, one);
+    assert_eq!(find(ShotFilter { starred: true, ..ShotFilter::default() }).await, one);
+    assert_eq!(find(ShotFilter { min_rating: Some(90), ..ShotFilter::default() }).await, Vec::<String>::new());
+    assert_eq!(
+        find(ShotFilter {
+            min_rating: Some(85),
+            method: Some(Method::PourOver),
+            beans_id: Some(kenya.id),
+            ..ShotFilter::default()
+        })
+        .await,
+        one
+    );
+    assert_eq!(find(ShotFilter { scale: Some("scale-01".into()), ..ShotFilter::default() }).await.len(), 15);
+    let window = ShotFilter {
+        from: Some(10_000_000 + 10 * 60_000),
+        to: Some(10_000_000 + 13 * 60_000),
+        ..ShotFilter::default()
+    };
+    assert_eq!(find(window).await, ["b12", "b11", "b10"]);
+    // Paging by cursor walks every shot once, newest first.
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = brews.search(&ShotFilter::default(), cursor.as_ref(), 7, 0).await.expect("page");
+        assert!(page.shots.len() <= 7);
+        seen.extend(page.shots.iter().map(|s| s.summary.session_id.to_string()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(Cursor::parse(&next).expect("cursor")),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
 }

@@ -59,6 +59,7 @@ pub fn DevicePage() -> impl IntoView {
                                 <PresenceLine device=device.clone() />
                             </header>
                             <LiveGraph client_id=id.clone() name=device.name.clone() sessions_seen />
+                            <super::brew_forms::RecipeCard client_id=id.clone() />
                             <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
                                 {move || {
                                     let id = id.clone();

@@ -1,5 +1,7 @@
 //! One module per page.
 
+mod beans;
+mod brew_forms;
 mod device;
 mod devices;
 mod firmware;
@@ -8,9 +10,11 @@ mod login;
 mod not_found;
 mod pipeline;
 mod session;
+mod shots;
 mod simulator;
 mod tokens;
 
+pub use beans::BeansPage;
 pub use device::DevicePage;
 pub use devices::DevicesPage;
 pub use firmware::FirmwarePage;
@@ -19,6 +23,7 @@ pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use pipeline::PipelinePage;
 pub use session::SessionPage;
+pub use shots::ShotsPage;
 pub use simulator::SimulatorPage;
 pub use tokens::TokensPage;
 

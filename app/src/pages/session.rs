@@ -44,7 +44,8 @@ pub fn SessionPage() -> impl IntoView {
 #[component]
 fn Session(client_id: String, session_id: String, compare: String, view: SessionView) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
-    let SessionView { device_name, summary, points, others, compared } = view;
+    let SessionView { device_name, shot, beans, points, others, compared } = view;
+    let summary = shot.summary.clone();
     let series = if compared.is_some() { 2 } else { 1 };
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     #[cfg(feature = "hydrate")]
@@ -110,6 +111,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
                 <a href=readings.clone() rel="external" data-testid="export-json">"JSON"</a>
             </p>
         </section>
+        <super::brew_forms::ShotCard client_id=client_id.clone() session_id=session_id.clone() shot beans />
         <section class="card wide" aria-labelledby="compare-title">
             <h2 id="compare-title">"Compare"</h2>
             {if others.is_empty() {

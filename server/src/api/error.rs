@@ -111,7 +111,8 @@ impl From<RegistryError> for ApiError {
         match e {
             RegistryError::Invalid { field, message } => ApiError::Invalid { field, message },
             RegistryError::Duplicate(_) => ApiError::Conflict(e.to_string()),
-            RegistryError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            RegistryError::NotFound(_) | RegistryError::Unknown(_) => ApiError::NotFound(e.to_string()),
+            RegistryError::Conflict(_) => ApiError::Conflict(e.to_string()),
             RegistryError::Database(_) => ApiError::Unavailable(e.to_string()),
         }
     }

@@ -1,5 +1,6 @@
 //! The HTTP API under `{base}/api` (SPEC §5), its OpenAPI document and Swagger UI.
 
+mod brews;
 mod devices;
 pub(crate) mod error;
 mod extract;
@@ -29,7 +30,9 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     paths(
         devices::list, devices::create, devices::read, devices::rename, devices::delete, devices::rotate,
         sessions::list, sessions::read, sessions::readings, sessions::buckets, live::live, live::fleet, pipeline::figures, pipeline::configure,
-        pipeline::dead_letters, firmware::offer, firmware::rollout
+        pipeline::dead_letters, firmware::offer, firmware::rollout,
+        brews::list_beans, brews::add_beans, brews::read_beans, brews::update_beans, brews::delete_beans,
+        brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search
     ),
     components(schemas(
         wages_store::Device, wages_store::Registration, wages_store::Rename, wages_store::Registered,
@@ -37,12 +40,15 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
         sessions::SessionSummary, sessions::CompactionBody, sessions::ReadingBody, sessions::BucketBody, app::pipeline::PipelineFigures,
         app::pipeline::PipelineSettings, app::pipeline::DeviceFigures, app::pipeline::DeadLetter,
         firmware::OfferBody, firmware::Published, app::firmware::Rollout, app::firmware::RolloutDevice,
-        app::firmware::RolloutState
+        app::firmware::RolloutState, wages_store::Beans, wages_store::BeansInput, wages_store::BeansPatch,
+        wages_store::Recipe, wages_store::Method, wages_store::ShotDetails, wages_store::ShotPatch, brews::ShotBody,
+        brews::ShotPageBody
     )),
     tags(
         (name = "devices", description = "The scales of a cafe or a home"),
         (name = "sessions", description = "Extractions: all readings of one device with one session_id"),
         (name = "pipeline", description = "Ingestion: figures, rejections, dead letters, settings"),
+        (name = "brews", description = "What was brewed: beans, scales' recipes, shots across scales"),
         (name = "firmware", description = "Firmware offers and their rollout across the fleet")
     )
 )]
@@ -82,7 +88,11 @@ pub fn router(base: &str) -> Router<AppState> {
         .route(&at("/api/devices/{client_id}/live"), get(live::live))
         .route(&at("/api/live"), get(live::fleet))
         .route(&at("/api/devices/{client_id}/sessions"), get(sessions::list))
-        .route(&at("/api/devices/{client_id}/sessions/{session_id}"), get(sessions::read))
+        .route(&at("/api/devices/{client_id}/sessions/{session_id}"), get(sessions::read).patch(brews::edit_shot))
+        .route(&at("/api/devices/{client_id}/recipe"), get(brews::read_recipe).put(brews::set_recipe))
+        .route(&at("/api/beans"), get(brews::list_beans).post(brews::add_beans))
+        .route(&at("/api/beans/{id}"), get(brews::read_beans).patch(brews::update_beans).delete(brews::delete_beans))
+        .route(&at("/api/shots"), get(brews::search))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/buckets"), get(sessions::buckets))
         .route(&at("/api/pipeline"), get(pipeline::figures))

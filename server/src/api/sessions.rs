@@ -11,8 +11,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use wages_codec::{ClientId, SessionId};
-use wages_sessions::{Bucket, Summary};
+use wages_sessions::Bucket;
 use wages_store::MAX_SESSIONS;
+use wages_store::{Shot, ShotDetails, ShotFilter};
 
 use super::error::{ApiError, ErrorBody};
 use crate::http::AppState;
@@ -20,19 +21,19 @@ use crate::http::AppState;
 /// Sessions per page unless `?limit=` says otherwise.
 const DEFAULT_SESSIONS: u32 = 20;
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The device of the path, which must be registered.
-async fn device(state: &AppState, raw: &str) -> Result<ClientId, ApiError> {
+pub(super) async fn device(state: &AppState, raw: &str) -> Result<ClientId, ApiError> {
     let id = ClientId::parse(raw).map_err(|_| ApiError::NotFound(format!("no device with client_id {raw}")))?;
     state.registry.require(&id).await?;
     Ok(id)
 }
 
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).map_err(|_| ApiError::NotFound(format!("no session {raw}")))
 }
 
@@ -47,15 +48,15 @@ pub struct SessionsQuery {
     before: Option<u64>,
 }
 
-/// A device's sessions, newest first.
+/// A device's sessions (shots), newest first, each with what was brewed.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions", tag = "sessions",
     params(("client_id" = String, Path, description = "The device"), SessionsQuery),
-    responses((status = 200, body = [SessionSummary]), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = [super::brews::ShotBody]), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: Result<Query<SessionsQuery>, QueryRejection>,
-) -> Result<Json<Vec<Summary>>, ApiError> {
+) -> Result<Json<Vec<Shot>>, ApiError> {
     let Query(query) = query?;
     let limit = query.limit.unwrap_or(DEFAULT_SESSIONS);
     if !(1..=MAX_SESSIONS).contains(&limit) {
@@ -65,20 +66,25 @@ pub async fn list(
         });
     }
     let id = device(&state, &id).await?;
-    Ok(Json(state.readings.sessions(&id, limit, query.before, now_ms()).await?))
+    let now = now_ms();
+    if let wages_store::ReadingsStore::Influx(_) = &state.readings {
+        let summaries = state.readings.sessions(&id, limit, query.before, now).await?;
+        return Ok(Json(summaries.into_iter().map(|s| Shot::new(s, ShotDetails::default(), None)).collect()));
+    }
+    let filter = ShotFilter { scale: Some(id.to_string()), to: query.before, ..ShotFilter::default() };
+    Ok(Json(state.registry.brews().search(&filter, None, limit, now).await?.shots))
 }
 
 /// One session's summary.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}", tag = "sessions",
     params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session")),
-    responses((status = 200, body = SessionSummary), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = super::brews::ShotBody), (status = 404, body = ErrorBody)))]
 pub async fn read(
     State(state): State<AppState>,
     Path((id, sid)): Path<(String, String)>,
-) -> Result<Json<Summary>, ApiError> {
+) -> Result<Json<Shot>, ApiError> {
     let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
-    let summary = state.readings.session(&id, &sid, now_ms()).await?;
-    summary.map(Json).ok_or_else(|| ApiError::NotFound(format!("no session {sid} for device {id}")))
+    super::brews::shot(&state, &id, &sid).await.map(Json)
 }
 
 /// `?format=` of the readings export.
@@ -145,7 +151,7 @@ pub async fn buckets(
 }
 
 /// A session summary, as documented in OpenAPI (the type itself lives in `wages-sessions`).
-#[derive(utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 #[allow(dead_code)] // describes the JSON only
 pub struct SessionSummary {
     #[schema(example = "scale-01")]
@@ -173,7 +179,7 @@ pub struct SessionSummary {
 }
 
 /// How a compacted session is kept, as documented in OpenAPI.
-#[derive(utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 #[allow(dead_code)] // describes the JSON only
 pub struct CompactionBody {
     /// Width of its buckets, ms.

@@ -1,0 +1,189 @@
+//! `{base}/shots`: every shot of every scale, newest first, filtered by scale, beans,
+//! method, tag, rating, starred, dates and free text; paged by cursor ("Older shots").
+//! The filters are a plain GET form, so the page works, and links, before the WASM loads.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use wages_store::{Method, Shot};
+
+use super::device::{format_duration, format_utc};
+use crate::brews::{ShotQuery, find_shots, ratio_text};
+
+#[component]
+pub fn ShotsPage() -> impl IntoView {
+    let query = use_query_map();
+    let shot_query = move || {
+        let q = query.read();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        ShotQuery {
+            scale: get("scale"),
+            beans_id: get("beans_id"),
+            method: get("method"),
+            tag: get("tag"),
+            min_rating: get("min_rating"),
+            starred: q.get("starred").is_some_and(|s| !s.is_empty()),
+            from: get("from"),
+            to: get("to"),
+            q: get("q"),
+            cursor: get("cursor"),
+        }
+    };
+    let shots = Resource::new(shot_query, find_shots);
+    let page = expect_context::<crate::base::BasePath>().join("/shots");
+    view! {
+        <Title text="Shots" />
+        <h1>"Shots"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Finding shots…"</p> }>
+            {move || {
+                let page = page.clone();
+                Suspend::new(async move {
+                    let typed = shot_query();
+                    match shots.await {
+                        Ok(found) => view! {
+                            <Filters typed=typed.clone() beans=found.beans scales=found.scales page=page.clone() />
+                            <ShotTable shots=found.page.shots />
+                            {found.page.next_cursor.map(|c| {
+                                let next = older_link(&page, &query.read_untracked(), &c);
+                                view! { <p><a href=next class="button secondary" data-testid="older-shots">"Older shots"</a></p> }
+                            })}
+                        }.into_any(),
+                        Err(e) => view! {
+                            <Filters typed beans=Vec::new() scales=Vec::new() page=page.clone() />
+                            <p class="error banner" role="alert" data-testid="shots-error">{e.to_string()}</p>
+                        }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The same filters, from the next page's cursor on.
+fn older_link(page: &str, query: &leptos_router::params::ParamsMap, cursor: &str) -> String {
+    let mut parts: Vec<String> = query
+        .into_iter()
+        .filter(|(k, v)| k.as_ref() != "cursor" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(&v)))
+        .collect();
+    parts.push(format!("cursor={}", encode(cursor)));
+    format!("{page}?{}", parts.join("&"))
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+fn Filters(
+    typed: ShotQuery,
+    beans: Vec<wages_store::Beans>,
+    scales: Vec<(String, String)>,
+    page: String,
+) -> impl IntoView {
+    let clear = page.clone();
+    view! {
+        <section class="card wide" aria-labelledby="filters-title">
+            <h2 id="filters-title" class="visually-hidden">"Filters"</h2>
+            <form method="get" action=page class="filters" data-testid="shot-filters">
+                <label>"Text"<input type="search" name="q" value=typed.q.clone() placeholder="notes, beans, tags" maxlength="100" /></label>
+                <label>"Scale"
+                    <select name="scale">
+                        <option value="">"any"</option>
+                        {scales.into_iter().map(|(id, name)| {
+                            let selected = typed.scale == id;
+                            view! { <option value=id.clone() selected=selected>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Beans"
+                    <select name="beans_id">
+                        <option value="">"any"</option>
+                        {beans.into_iter().map(|b| {
+                            let id = b.id.to_string();
+                            let selected = typed.beans_id == id;
+                            view! { <option value=id selected=selected>{b.label()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Method"
+                    <select name="method">
+                        <option value="">"any"</option>
+                        {Method::ALL.into_iter().map(|m| view! {
+                            <option value=m.as_str() selected=typed.method == m.as_str()>{m.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Tag"<input name="tag" value=typed.tag.clone() maxlength="32" /></label>
+                <label>"Rated at least"<input name="min_rating" type="number" min="0" max="100" inputmode="numeric" value=typed.min_rating.clone() /></label>
+                <label>"From"<input name="from" type="date" value=typed.from.clone() /></label>
+                <label>"To"<input name="to" type="date" value=typed.to.clone() /></label>
+                <label class="check"><input type="checkbox" name="starred" value="1" checked=typed.starred />" Starred only"</label>
+                <div class="actions">
+                    <button type="submit">"Find"</button>
+                    <a href=clear>"Clear"</a>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
+    let base = expect_context::<crate::base::BasePath>();
+    view! {
+        <section class="card wide" aria-labelledby="shots-title">
+            <h2 id="shots-title">"Newest first"</h2>
+            {if shots.is_empty() {
+                view! { <p class="empty" data-testid="no-shots">"No shot matches. Shots appear here as scales brew."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll">
+                    <table class="compact" data-testid="shots">
+                        <thead><tr>
+                            <th>"Shot"</th><th>"Started"</th><th>"Beans"</th><th>"Method"</th>
+                            <th class="num">"In → out g"</th><th class="num">"Ratio"</th><th class="num">"Time"</th>
+                            <th class="num">"Rating"</th><th>"Tags"</th>
+                        </tr></thead>
+                        <tbody>
+                            {shots.into_iter().map(|shot| {
+                                let s = &shot.summary;
+                                let (cid, sid) = (s.client_id.to_string(), s.session_id.to_string());
+                                let href = base.join(&format!("/devices/{cid}/sessions/{sid}"));
+                                let d = &shot.details;
+                                let dose = d.dose.map_or_else(|| "–".into(), |v| format!("{v:.1}"));
+                                view! {
+                                    <tr data-shot=format!("{cid}/{sid}")>
+                                        <td>
+                                            {d.starred.then(|| view! { <span class="star" title="starred">"★ "</span> })}
+                                            <a href=href><code>{sid.clone()}</code></a>
+                                            <br /><span class="muted">{cid.clone()}</span>
+                                        </td>
+                                        <td>{format_utc(s.started_at)}</td>
+                                        <td>{shot.beans.as_ref().map(wages_store::Beans::label).unwrap_or_default()}
+                                            {shot.days_off_roast.map(|d| view! { <br /><span class="muted">{format!("{d} days off roast")}</span> })}
+                                        </td>
+                                        <td>{d.method.map(Method::label).unwrap_or_default()}</td>
+                                        <td class="num">{format!("{dose} → {:.1}", shot.effective_yield)}</td>
+                                        <td class="num">{ratio_text(shot.ratio)}</td>
+                                        <td class="num">{format_duration(s.duration_ms)}</td>
+                                        <td class="num" data-testid="rating">{d.rating.map(|r| r.to_string()).unwrap_or_default()}</td>
+                                        <td>{d.tags.iter().map(|t| view! { <span class="chip">{t.clone()}</span>" " }).collect_view()}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
