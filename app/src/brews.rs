@@ -2,6 +2,9 @@
 //! finding shots. Forms post plain strings; the rules are `wages_store::brew`'s, so a
 //! form and the API reject the same input with the same words.
 
+// Form server functions take one argument per field.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use wages_store::{Beans, Method, Recipe, ShotDetails, ShotFilter, ShotPage};
@@ -64,7 +67,6 @@ pub async fn list_beans(archived: bool) -> Result<Vec<Beans>, AppError> {
 
 /// Adds beans, or (with an `id`) replaces their fields.
 #[server(prefix = "/api/fn")]
-#[allow(clippy::too_many_arguments)] // one per form field
 pub async fn save_beans(
     #[server(default)] id: String,
     roaster: String,
@@ -161,7 +163,6 @@ pub async fn set_recipe(
 
 /// Saves what a shot was, from the shot page's form (every field; empty clears).
 #[server(prefix = "/api/fn")]
-#[allow(clippy::too_many_arguments)] // one per form field
 pub async fn edit_shot(
     client_id: String,
     session_id: String,

@@ -96,7 +96,7 @@ impl SqlReadings {
                 new.push(reading(&row)?);
             }
         }
-        crate::brews::record(&mut *tx, &new).await?;
+        crate::brews::record(&mut tx, &new).await?;
         tx.commit().await?;
         Ok(new.len() as u64)
     }

@@ -64,7 +64,7 @@ fn older_link(page: &str, query: &leptos_router::params::ParamsMap, cursor: &str
     let mut parts: Vec<String> = query
         .into_iter()
         .filter(|(k, v)| k.as_ref() != "cursor" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(&v)))
+        .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect();
     parts.push(format!("cursor={}", encode(cursor)));
     format!("{page}?{}", parts.join("&"))
