@@ -26,6 +26,8 @@ test('the pages fit a tablet, upright and on its side', async ({ page, request, 
     ['device', `./devices/${id}`],
     ['session', `./devices/${id}/sessions/flat-white`],
     ['scales', './devices'],
+    ['shots', './shots'],
+    ['beans', './beans'],
     ['pipeline', './pipeline'],
     ['firmware', './firmware'],
   ];

@@ -1,0 +1,104 @@
+import { test, expect, hydrated, screenshot } from './fixtures';
+import { publishReadings, line } from './mqtt';
+
+/** A 28-second espresso at 10 Hz ending near `target` grams, in one-second messages. */
+function espresso(id: string, session: string, start: number, target: number): string[] {
+  return Array.from({ length: 28 }, (_, m) =>
+    Array.from({ length: 10 }, (_, i) => {
+      const s = (m * 10 + i) / 10;
+      const grams = s < 5 ? 0 : target / (1 + Math.exp(-(s - 14) / 3));
+      return line(id, session, start + Math.round(s * 1000), Math.round(grams * 100) / 100);
+    }).join('\n'),
+  );
+}
+
+test('a barista keeps beans, sets a recipe, brews, tastes, tags and finds the shot', async ({ page, request, baseURL, problems }, info) => {
+  const tag = `e2e-${Date.now().toString(36)}-${info.project.name}`;
+  const id = `brew-${Date.now().toString(36)}-${info.project.name}`;
+  const roaster = `Roaster ${tag}`;
+
+  // Beans, kept once.
+  await page.goto('./beans');
+  await hydrated(page);
+  const beansForm = page.getByTestId('beans-form');
+  await beansForm.getByLabel('Roaster').fill(roaster);
+  await beansForm.getByLabel('Name').fill('Gichathaini');
+  await beansForm.getByLabel('Origin').fill('Nyeri, Kenya');
+  await beansForm.getByLabel('Roast level').selectOption('light');
+  await beansForm.getByLabel('Roast date').fill('2026-11-20');
+  await beansForm.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status')).toHaveText(`Saved ${roaster} · Gichathaini.`);
+  await expect(page.locator('tr', { hasText: roaster })).toBeVisible();
+  // A bad date is refused beside its field, and nothing is added.
+  await beansForm.getByLabel('Roaster').fill(`${roaster} 2`);
+  await beansForm.getByLabel('Name').fill('Other');
+  await beansForm.getByLabel('Roast date').evaluate((el: HTMLInputElement) => { el.type = 'text'; el.value = '2026-02-30'; });
+  await beansForm.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.field-error[data-field="roast_date"]')).toHaveText('roast_date must be a date as YYYY-MM-DD');
+  await screenshot(page, info.project.name, 'beans');
+
+  // The scale's recipe: every new shot starts with it.
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Bar, left group' } })).status()).toBe(201);
+  await page.goto(`./devices/${id}`);
+  await hydrated(page);
+  const recipe = page.getByTestId('recipe-form');
+  await recipe.getByLabel('Method').selectOption('espresso');
+  await recipe.getByLabel('Beans').selectOption({ label: `${roaster} · Gichathaini` });
+  await recipe.getByLabel('Grinder').fill('Niche Zero');
+  await recipe.getByLabel('Setting').fill('14');
+  await recipe.getByLabel('Dose g').fill('18');
+  await recipe.getByLabel('Target yield g').fill('abc');
+  await recipe.getByRole('button', { name: 'Set recipe' }).click();
+  await expect(page.locator('.field-error[data-field="target_yield"]')).toHaveText('target_yield must be a number');
+  await recipe.getByLabel('Target yield g').fill('36');
+  await recipe.getByRole('button', { name: 'Set recipe' }).click();
+  await expect(recipe.getByRole('status')).toContainText('the next shot on this scale starts with it');
+
+  // Brew: the shot starts with the recipe.
+  await publishReadings(baseURL!, id, espresso(id, 'morning', Date.now() - 120_000, 37));
+  await expect.poll(async () => (await request.get(`./api/devices/${id}/sessions`)).json().then((s) => s.length)).toBe(1);
+  const stored = await (await request.get(`./api/devices/${id}/sessions/morning`)).json();
+  expect(stored.dose).toBe(18);
+  expect(stored.target_yield).toBe(36);
+  expect(stored.beans.name).toBe('Gichathaini');
+
+  // Taste it, note it, tag it on the shot's page.
+  await page.goto(`./devices/${id}/sessions/morning`);
+  await hydrated(page);
+  await expect(page.getByTestId('ratio')).toHaveText(/^1:2\.\d$/);
+  const shot = page.getByTestId('shot-form');
+  await expect(shot.getByLabel('Dose g')).toHaveValue('18');
+  await shot.getByLabel('Rating 0–100').fill('101');
+  await shot.getByRole('button', { name: 'Save the shot' }).click();
+  await expect(page.locator('.field-error[data-field="rating"]')).toHaveText('rating must be between 0 and 100');
+  await shot.getByLabel('Rating 0–100').fill('88');
+  await shot.getByLabel('Yield g').fill('40');
+  await shot.getByLabel('TDS %').fill('9,5');
+  await shot.getByLabel('Tags').fill(`Sweet, ${tag}`);
+  await shot.getByLabel('Notes').fill('Blackcurrant, long finish');
+  await shot.getByLabel('★ Starred').check();
+  await shot.getByRole('button', { name: 'Save the shot' }).click();
+  await expect(shot.getByRole('status')).toHaveText('Saved.');
+  await expect(page.getByTestId('ratio')).toHaveText('1:2.2');
+  await expect(page.getByTestId('extraction-yield')).toHaveText('21.1 %');
+  await screenshot(page, info.project.name, 'shot');
+  await page.reload();
+  await expect(shot.getByLabel('Rating 0–100')).toHaveValue('88');
+  await expect(shot.getByLabel('Tags')).toHaveValue(`sweet, ${tag}`);
+
+  // Find it again by its tag, and by words of its notes.
+  await page.goto(`./shots?tag=${tag}`);
+  await hydrated(page);
+  const rows = page.locator('[data-testid="shots"] tbody tr');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toHaveAttribute('data-shot', `${id}/morning`);
+  await expect(rows.first().getByTestId('rating')).toHaveText('88');
+  await page.getByLabel('Text').fill('BLACKCURRANT');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await expect(page).toHaveURL(/q=BLACKCURRANT/);
+  await expect(page.locator(`tr[data-shot="${id}/morning"]`)).toBeVisible();
+  await screenshot(page, info.project.name, 'shots');
+  await page.goto(`./shots?tag=${tag}&min_rating=90`);
+  await expect(page.getByTestId('no-shots')).toBeVisible();
+  expect(problems.filter((p) => !p.includes('status of 422'))).toEqual([]);
+});
