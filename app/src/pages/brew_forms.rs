@@ -99,12 +99,7 @@ pub fn RecipeCard(client_id: String) -> impl IntoView {
                                         <label for="grind_setting">"Setting"<input id="grind_setting" name="grind_setting" maxlength="40" value=r.grind_setting.unwrap_or_default() /></label>
                                         <label for="dose">"Dose g"<input id="dose" name="dose" inputmode="decimal" value=number(r.dose) /></label>
                                         <label for="target_yield">"Target yield g"<input id="target_yield" name="target_yield" inputmode="decimal" value=number(r.target_yield) /></label>
-                                        {field_error(value, "method")}
-                                        {field_error(value, "beans_id")}
-                                        {field_error(value, "grinder")}
-                                        {field_error(value, "grind_setting")}
-                                        {field_error(value, "dose")}
-                                        {field_error(value, "target_yield")}
+                                        {move || ["method", "beans_id", "grinder", "grind_setting", "dose", "target_yield"].map(|field| field_error(value, field)()).into_iter().flatten().collect_view()}
                                         <div class="actions">
                                             <button type="submit" disabled=move || set.pending().get()>"Set recipe"</button>
                                             {move || saved().map(|m| view! { <span class="ok" role="status">{m}</span> })}
@@ -181,18 +176,7 @@ pub fn ShotCard(client_id: String, session_id: String, shot: Shot, beans: Vec<Be
                 <label for="tags" class="span-2">"Tags"<input id="tags" name="tags" placeholder="sweet, dialing in" value=d.tags.join(", ") /></label>
                 <label for="notes" class="span-all">"Notes"<textarea id="notes" name="notes" rows="3" maxlength="2000">{d.notes.clone().unwrap_or_default()}</textarea></label>
                 <label class="check"><input type="checkbox" name="starred" value="on" checked=d.starred />" ★ Starred"</label>
-                {field_error(value, "method")}
-                {field_error(value, "beans_id")}
-                {field_error(value, "grinder")}
-                {field_error(value, "grind_setting")}
-                {field_error(value, "dose")}
-                {field_error(value, "target_yield")}
-                {field_error(value, "yield")}
-                {field_error(value, "water_temp")}
-                {field_error(value, "tds")}
-                {field_error(value, "rating")}
-                {field_error(value, "tags")}
-                {field_error(value, "notes")}
+                {move || ["method", "beans_id", "grinder", "grind_setting", "dose", "target_yield", "yield", "water_temp", "tds", "rating", "tags", "notes"].map(|field| field_error(value, field)()).into_iter().flatten().collect_view()}
                 <div class="actions span-all">
                     <button type="submit" disabled=move || edit.pending().get()>"Save the shot"</button>
                     {move || saved().map(|m| view! { <span class="ok" role="status">{m}</span> })}

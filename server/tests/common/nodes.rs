@@ -20,7 +20,8 @@ pub struct Node {
 
 impl Node {
     /// Starts `wages` as node `id` with `vars` (over a few defaults: a free port, JSON
-    /// logs, an admin password, devices registered on their first reading) and waits
+    /// logs, an admin password, devices registered on their first reading, no
+    /// compaction) and waits
     /// until it listens.
     pub fn start(id: &str, vars: &[(String, String)]) -> Node {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wages"));
@@ -31,6 +32,9 @@ impl Node {
             ("WAGES_NODE_ID", id),
             ("WAGES_ADMIN_PASSWORD", "nodes admin password"),
             ("WAGES_AUTO_REGISTER", "true"),
+            // Tests and benches publish readings stamped in 1970: keep them as they are,
+            // or a compaction pass 10 s after start folds them away mid-test.
+            ("WAGES_RETENTION_RAW_DAYS", "0"),
         ]);
         cmd.envs(vars.iter().map(|(k, v)| (k, v)));
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("wages starts");
