@@ -234,13 +234,51 @@ pub struct SessionView {
     pub points: Vec<wages_sessions::GraphPoint>,
     /// Newest first, without this one.
     pub others: Vec<String>,
-    /// `client_id/session_id` and the graph of the session overlaid.
-    pub compared: Option<(String, Vec<wages_sessions::GraphPoint>)>,
+    /// The shots overlaid, in the order asked.
+    pub compared: Vec<Compared>,
+    /// Whether the curves are aligned at their first drop in the cup (else at their start).
+    pub at_first_drop: bool,
 }
 
-/// A session of a scale, with `compare` (`client_id/session_id`, or empty) overlaid.
+/// A shot overlaid on another's page: `client_id/session_id`, what it was, its curve.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Compared {
+    pub label: String,
+    pub shot: wages_store::Shot,
+    pub points: Vec<wages_sessions::GraphPoint>,
+}
+
+/// Most shots overlaid on one's page: four on one graph.
+pub const MAX_COMPARED: usize = 3;
+
+/// `client_id/session_id` pairs separated by commas; empty for none.
+pub fn compare_list(compare: &str) -> Result<Vec<(wages_codec::ClientId, wages_codec::SessionId)>, AppError> {
+    let invalid = |message: &str| AppError::Invalid { field: "compare".into(), message: message.into() };
+    let list: Vec<&str> = compare.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
+    if list.len() > MAX_COMPARED {
+        return Err(invalid("takes at most 3 other shots (four on one graph)"));
+    }
+    list.into_iter()
+        .map(|one| {
+            let (id, sid) = one.split_once('/').ok_or_else(|| invalid("must be client_id/session_id"))?;
+            match (wages_codec::ClientId::parse(id), wages_codec::SessionId::parse(sid)) {
+                (Ok(id), Ok(sid)) => Ok((id, sid)),
+                _ => Err(AppError::NotFound(format!("nothing to compare: no session {one}"))),
+            }
+        })
+        .collect()
+}
+
+/// A session of a scale, with up to three others overlaid (`compare`: `client_id/session_id`
+/// separated by commas, or empty), aligned at their starts or (`align` = `drop`) at
+/// their first drops.
 #[server(prefix = "/api/fn")]
-pub async fn read_session(client_id: String, session_id: String, compare: String) -> Result<SessionView, AppError> {
+pub async fn read_session(
+    client_id: String,
+    session_id: String,
+    compare: String,
+    align: String,
+) -> Result<SessionView, AppError> {
     use wages_codec::{ClientId, SessionId};
     let found = async {
         let readings = expect_context::<wages_store::ReadingsStore>();
@@ -258,35 +296,36 @@ pub async fn read_session(client_id: String, session_id: String, compare: String
             .map(|s| s.session_id.to_string())
             .filter(|s| *s != session_id)
             .collect();
-        let compared = match compare.trim().split_once('/') {
-            None if compare.trim().is_empty() => None,
-            Some((other_id, other_sid)) => {
-                let missing = || AppError::NotFound(format!("nothing to compare: no session {}", compare.trim()));
-                let (Ok(other_id), Ok(other_sid)) = (ClientId::parse(other_id), SessionId::parse(other_sid)) else {
-                    return Err(missing());
-                };
-                let other = readings.readings(&other_id, &other_sid).await?;
-                if other.is_empty() {
-                    return Err(missing());
-                }
-                Some((format!("{other_id}/{other_sid}"), wages_sessions::graph(&other)))
-            }
-            None => {
-                return Err(AppError::Invalid {
-                    field: "compare".into(),
-                    message: "must be client_id/session_id".into(),
-                });
-            }
-        };
         let brews = registry.brews();
+        let at_first_drop = align == "drop";
+        let align_curve = |points: Vec<wages_sessions::GraphPoint>| match wages_sessions::first_drop(&points) {
+            Some(drop) if at_first_drop => wages_sessions::shifted(&points, drop),
+            _ => points,
+        };
+        let mut compared = Vec::new();
+        for (other_id, other_sid) in compare_list(&compare)? {
+            let missing = || AppError::NotFound(format!("nothing to compare: no session {other_id}/{other_sid}"));
+            let (other_summary, other) =
+                readings.session_with_readings(&other_id, &other_sid, now_ms()).await?.ok_or_else(missing)?;
+            if other.is_empty() {
+                return Err(missing());
+            }
+            let (details, beans) = brews.details(&other_id, &other_sid).await?.unwrap_or_default();
+            compared.push(Compared {
+                label: format!("{other_id}/{other_sid}"),
+                shot: wages_store::Shot::new(other_summary, details, beans),
+                points: align_curve(wages_sessions::graph(&other)),
+            });
+        }
         let (details, beans) = brews.details(&id, &sid).await?.unwrap_or_default();
         Ok(SessionView {
             device_name: device.name,
             shot: wages_store::Shot::new(summary, details, beans),
             beans: brews.beans(false).await?,
-            points: wages_sessions::graph(&rows),
+            points: align_curve(wages_sessions::graph(&rows)),
             others,
             compared,
+            at_first_drop,
         })
     };
     with_status(found.await)

@@ -1,16 +1,17 @@
 //! Drawing extraction graphs with plotters on a canvas (browser only): weight (g, left
 //! axis) and flow rate (g/s, right axis) against seconds since each session started.
-//! Several series overlay, aligned at their start.
+//! Up to four series overlay, aligned at their start or at their first drop.
 
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use wages_sessions::GraphPoint;
 
 /// Colours of the series in order: weight, then a lighter one for flow.
-const PALETTE: [(RGBColor, RGBColor); 3] = [
+const PALETTE: [(RGBColor, RGBColor); 4] = [
     (RGBColor(164, 88, 43), RGBColor(47, 110, 170)),
     (RGBColor(60, 140, 90), RGBColor(120, 90, 170)),
     (RGBColor(200, 150, 40), RGBColor(90, 160, 190)),
+    (RGBColor(150, 60, 110), RGBColor(110, 110, 110)),
 ];
 
 /// Draws `series` over the whole canvas; nothing happens if the canvas is unusable.
@@ -19,6 +20,8 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Op
     root.fill(&WHITE).ok()?;
     let all = || series.iter().flat_map(|s| s.iter());
     let seconds = all().map(|p| p.seconds).fold(30.0, f64::max);
+    // Curves aligned at their first drop start before 0.
+    let earliest = all().map(|p| p.seconds).fold(0.0, f64::min);
     let grams = all().map(|p| p.grams).fold(40.0, f64::max) * 1.1;
     let flow = all().filter_map(|p| p.flow).fold(4.0, f64::max) * 1.2;
     let mut chart = ChartBuilder::on(&root)
@@ -26,9 +29,9 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Op
         .x_label_area_size(32)
         .y_label_area_size(48)
         .right_y_label_area_size(48)
-        .build_cartesian_2d(0.0..seconds, 0.0..grams)
+        .build_cartesian_2d(earliest..seconds, 0.0..grams)
         .ok()?
-        .set_secondary_coord(0.0..seconds, 0.0..flow);
+        .set_secondary_coord(earliest..seconds, 0.0..flow);
     chart.configure_mesh().x_desc("seconds").y_desc("grams").light_line_style(RGBColor(240, 235, 229)).draw().ok()?;
     chart.configure_secondary_axes().y_desc("g/s").draw().ok()?;
     for (points, (weight, flow)) in series.iter().zip(PALETTE.iter().cycle()) {

@@ -43,8 +43,8 @@ use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
 use crate::pages::{
-    BeansPage, DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, NotFound, PipelinePage, SessionPage,
-    ShotsPage, SimulatorPage, TokensPage,
+    BeansPage, ComparePage, DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, NotFound, PipelinePage,
+    SessionPage, ShotsPage, SimulatorPage, TokensPage,
 };
 
 /// The HTML document around the app. The server renders it for every page request.
@@ -142,6 +142,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices/:client_id/sessions/:session_id") view=SessionPage ssr=SsrMode::Async />
                     <Route path=path!("/shots") view=ShotsPage ssr=SsrMode::InOrder />
                     <Route path=path!("/beans") view=BeansPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
                     <Route path=path!("/firmware") view=FirmwarePage ssr=SsrMode::InOrder />
                     <Route path=path!("/simulator/:client_id") view=SimulatorPage ssr=SsrMode::InOrder />

@@ -102,5 +102,29 @@ test('a barista keeps beans, sets a recipe, brews, tastes, tags and finds the sh
   await screenshot(page, info.project.name, 'shots');
   await page.goto(`./shots?tag=${tag}&min_rating=90`);
   await expect(page.getByTestId('no-shots')).toBeVisible();
+
+  // Compare: two more shots on the same scale, ticked on the Shots page with this one.
+  await publishReadings(baseURL!, id, espresso(id, 'noon', Date.now() - 90_000, 33));
+  await publishReadings(baseURL!, id, espresso(id, 'evening', Date.now() - 60_000, 42));
+  await expect.poll(async () => (await request.get(`./api/devices/${id}/sessions`)).json().then((s) => s.length)).toBe(3);
+  await page.goto(`./shots?scale=${id}`);
+  await hydrated(page);
+  for (const session of ['evening', 'noon', 'morning']) {
+    await page.getByLabel(`Compare ${session}`).check();
+  }
+  await page.getByRole('button', { name: 'Compare the ticked shots' }).click();
+  await expect(page).toHaveURL(new RegExp(`/devices/${id}/sessions/evening\\?compare=`));
+  await hydrated(page);
+  await expect(page.getByTestId('session-graph')).toHaveAttribute('data-series', '3');
+  const table = page.getByTestId('compare-table');
+  await expect(table.locator('thead th')).toHaveCount(4);
+  await expect(table.locator('tr', { hasText: 'Rating' })).toContainText('88');
+  await page.getByTestId('align-toggle').click();
+  await expect(page.getByTestId('alignment')).toContainText('Aligned at the first drop');
+  await expect(page.getByTestId('session-graph')).toHaveAttribute('data-series', '3');
+  await screenshot(page, info.project.name, 'compare');
+  // One shot alone is no comparison: said plainly.
+  await page.goto(`./compare?shot=${id}/morning`);
+  await expect(page.getByTestId('compare-error')).toBeVisible();
   expect(problems.filter((p) => !p.includes('status of 422'))).toEqual([]);
 });

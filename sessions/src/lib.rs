@@ -169,6 +169,21 @@ pub struct GraphPoint {
     pub flow: Option<f64>,
 }
 
+/// Grams above the first reading that count as the first drop in the cup.
+pub const FIRST_DROP_GRAMS: f64 = 0.5;
+
+/// Seconds from the start of a curve to its first drop in the cup: the first point
+/// [`FIRST_DROP_GRAMS`] above where it began. `None` for a curve that never rises.
+pub fn first_drop(points: &[GraphPoint]) -> Option<f64> {
+    let start = points.first()?.grams;
+    points.iter().find(|p| p.grams - start >= FIRST_DROP_GRAMS).map(|p| p.seconds)
+}
+
+/// The curve moved `by` seconds earlier (so that `by` becomes 0).
+pub fn shifted(points: &[GraphPoint], by: f64) -> Vec<GraphPoint> {
+    points.iter().map(|p| GraphPoint { seconds: p.seconds - by, ..*p }).collect()
+}
+
 /// The weight and flow curve of readings in time order, for drawing.
 pub fn graph<'a>(readings: impl IntoIterator<Item = &'a Reading>) -> Vec<GraphPoint> {
     let mut session = Session::default();

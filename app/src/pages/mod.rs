@@ -23,7 +23,7 @@ pub use login::LoginPage;
 pub use not_found::NotFound;
 pub use pipeline::PipelinePage;
 pub use session::SessionPage;
-pub use shots::ShotsPage;
+pub use shots::{ComparePage, ShotsPage};
 pub use simulator::SimulatorPage;
 pub use tokens::TokensPage;
 

@@ -20,13 +20,14 @@ pub fn SessionPage() -> impl IntoView {
             p.get("client_id").unwrap_or_default(),
             p.get("session_id").unwrap_or_default(),
             query.read().get("compare").unwrap_or_default(),
+            query.read().get("align").unwrap_or_default(),
         )
     };
-    let view = Resource::new(key, |(id, sid, compare)| read_session(id, sid, compare));
+    let view = Resource::new(key, |(id, sid, compare, align)| read_session(id, sid, compare, align));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the session…"</p> }>
             {move || Suspend::new(async move {
-                let (client_id, session_id, compare) = key();
+                let (client_id, session_id, compare, _) = key();
                 match view.await {
                     Ok(v) => view! { <Session client_id session_id compare view=v /> }.into_any(),
                     Err(e) => view! {
@@ -44,9 +45,9 @@ pub fn SessionPage() -> impl IntoView {
 #[component]
 fn Session(client_id: String, session_id: String, compare: String, view: SessionView) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
-    let SessionView { device_name, shot, beans, points, others, compared } = view;
+    let SessionView { device_name, shot, beans, points, others, compared, at_first_drop } = view;
     let summary = shot.summary.clone();
-    let series = if compared.is_some() { 2 } else { 1 };
+    let series = 1 + compared.len();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     #[cfg(feature = "hydrate")]
     {
@@ -54,9 +55,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
         Effect::new(move || {
             if let Some(canvas) = canvas.get() {
                 let mut all: Vec<&[wages_sessions::GraphPoint]> = vec![&points];
-                if let Some((_, other)) = &compared {
-                    all.push(other);
-                }
+                all.extend(compared.iter().map(|c| c.points.as_slice()));
                 crate::graph::draw(&canvas, &all);
             }
         });
@@ -67,6 +66,11 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
     let page = base.join(&format!("/devices/{client_id}/sessions/{session_id}"));
     let readings = base.join(&format!("/api/devices/{client_id}/sessions/{session_id}/readings"));
     let device_page = base.join(&format!("/devices/{client_id}"));
+    let compared_labels: Vec<String> = compared.iter().map(|c| c.label.clone()).collect();
+    let align_query = if at_first_drop { "&align=drop" } else { "" };
+    let align_link =
+        format!("{page}?compare={}{}", compared_labels.join(","), if at_first_drop { "" } else { "&align=drop" });
+    let shot_for_table = shot.clone();
     view! {
         <Title text=format!("{session_id} · {device_name}") />
         <header class="device-head">
@@ -99,10 +103,10 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
             <p class="muted legend">
                 <span class="swatch weight"></span>" "{session_id.clone()}" weight (g) "
                 <span class="swatch flow"></span>" flow (g/s)"
-                {compared.as_ref().map(|(label, _)| view! {
-                    " · " <span class="swatch weight-2"></span>" "{label.clone()}" weight "
-                    <span class="swatch flow-2"></span>" flow"
-                })}
+                {compared.iter().enumerate().map(|(i, c)| view! {
+                    " · " <span class=format!("swatch weight-{}", i + 2)></span>" "{c.label.clone()}" weight "
+                    <span class=format!("swatch flow-{}", i + 2)></span>" flow"
+                }).collect_view()}
             </p>
             <p>
                 "Download the readings: "
@@ -114,15 +118,30 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
         <super::brew_forms::ShotCard client_id=client_id.clone() session_id=session_id.clone() shot beans />
         <section class="card wide" aria-labelledby="compare-title">
             <h2 id="compare-title">"Compare"</h2>
+            <CompareTable this=shot_for_table compared=compared.clone() />
+            <p class="muted" data-testid="alignment">
+                {if at_first_drop { "Aligned at the first drop in the cup. " } else { "Aligned at the start. " }}
+                <a href=align_link data-testid="align-toggle">
+                    {if at_first_drop { "Align at the start" } else { "Align at the first drop" }}
+                </a>
+            </p>
             {if others.is_empty() {
                 view! { <p class="muted">"This scale has no other session yet."</p> }.into_any()
             } else {
                 view! {
-                    <p>"Overlay another session of this scale, aligned at the start: "
+                    <p>"Overlay another session of this scale (up to four shots on the graph): "
                         {others.into_iter().map(|other| {
-                            let href = format!("{page}?compare={client_id}/{other}");
-                            let label = other.clone();
-                            view! { <a class="chip" href=href data-compare=other>{label}</a>" " }
+                            let mut list = compared_labels.clone();
+                            let label = format!("{client_id}/{other}");
+                            if !list.contains(&label) {
+                                if list.len() >= crate::devices::MAX_COMPARED {
+                                    list.pop();
+                                }
+                                list.push(label);
+                            }
+                            let href = format!("{page}?compare={}{align_query}", list.join(","));
+                            let text = other.clone();
+                            view! { <a class="chip" href=href data-compare=other>{text}</a>" " }
                         }).collect_view()}
                     </p>
                 }.into_any()
@@ -130,11 +149,48 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
             // A plain GET form: it works before the WASM loads, and under any base path.
             <form method="get" action=page.clone() class="search">
                 <label for="compare" class="visually-hidden">"Session to compare"</label>
-                <input id="compare" name="compare" placeholder="client_id/session_id, any scale" value=compare />
+                <input id="compare" name="compare" placeholder="client_id/session_id, any scale; up to three, separated by commas" value=compare />
+                {at_first_drop.then(|| view! { <input type="hidden" name="align" value="drop" /> })}
                 <button type="submit" class="secondary">"Compare"</button>
             </form>
         </section>
     }
+}
+
+/// The shots on the graph side by side: what they were and what they gave.
+#[component]
+fn CompareTable(this: wages_store::Shot, compared: Vec<crate::devices::Compared>) -> impl IntoView {
+    if compared.is_empty() {
+        return None;
+    }
+    let mut shots = vec![(this.summary.session_id.to_string(), this)];
+    shots.extend(compared.into_iter().map(|c| (c.label, c.shot)));
+    let row = |label: &'static str, cell: fn(&wages_store::Shot) -> String, shots: &[(String, wages_store::Shot)]| {
+        view! {
+            <tr><th scope="row">{label}</th>{shots.iter().map(|(_, s)| view! { <td class="num">{cell(s)}</td> }).collect_view()}</tr>
+        }
+    };
+    Some(view! {
+        <div class="table-scroll">
+        <table class="compact" data-testid="compare-table">
+            <thead><tr><th></th>{shots.iter().enumerate().map(|(i, (label, _))| view! {
+                <th class="num"><span class=format!("swatch weight{}", if i == 0 { String::new() } else { format!("-{}", i + 1) })></span>" "{label.clone()}</th>
+            }).collect_view()}</tr></thead>
+            <tbody>
+                {row("Beans", |s| s.beans.as_ref().map(wages_store::Beans::label).unwrap_or_else(|| "–".into()), &shots)}
+                {row("Method", |s| s.details.method.map_or("–", wages_store::Method::label).to_owned(), &shots)}
+                {row("Grind", |s| s.details.grind_setting.clone().unwrap_or_else(|| "–".into()), &shots)}
+                {row("Dose g", |s| s.details.dose.map_or_else(|| "–".into(), |v| format!("{v:.1}")), &shots)}
+                {row("Yield g", |s| format!("{:.1}", s.effective_yield), &shots)}
+                {row("Ratio", |s| crate::brews::ratio_text(s.ratio), &shots)}
+                {row("Time", |s| format_duration(s.summary.duration_ms), &shots)}
+                {row("Peak g/s", |s| format!("{:.2}", s.summary.peak_flow), &shots)}
+                {row("EY %", |s| s.extraction_yield.map_or_else(|| "–".into(), |v| format!("{v:.1}")), &shots)}
+                {row("Rating", |s| s.details.rating.map_or_else(|| "–".into(), |r| r.to_string()), &shots)}
+            </tbody>
+        </table>
+        </div>
+    })
 }
 
 /// A bucket width as people say it: `1 s`, `100 ms`.

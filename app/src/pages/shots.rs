@@ -145,9 +145,11 @@ fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
                 view! { <p class="empty" data-testid="no-shots">"No shot matches. Shots appear here as scales brew."</p> }.into_any()
             } else {
                 view! {
+                    <form method="get" action=base.join("/compare") data-testid="compare-form">
                     <div class="table-scroll">
                     <table class="compact" data-testid="shots">
                         <thead><tr>
+                            <th><span class="visually-hidden">"Compare"</span></th>
                             <th>"Shot"</th><th>"Started"</th><th>"Beans"</th><th>"Method"</th>
                             <th class="num">"In → out g"</th><th class="num">"Ratio"</th><th class="num">"Time"</th>
                             <th class="num">"Rating"</th><th>"Tags"</th>
@@ -161,6 +163,7 @@ fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
                                 let dose = d.dose.map_or_else(|| "–".into(), |v| format!("{v:.1}"));
                                 view! {
                                     <tr data-shot=format!("{cid}/{sid}")>
+                                        <td><input type="checkbox" name="shot" value=format!("{cid}/{sid}") aria-label=format!("Compare {sid}") /></td>
                                         <td>
                                             {d.starred.then(|| view! { <span class="star" title="starred">"★ "</span> })}
                                             <a href=href><code>{sid.clone()}</code></a>
@@ -182,8 +185,35 @@ fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
                         </tbody>
                     </table>
                     </div>
+                    <p class="actions"><button type="submit" class="secondary">"Compare the ticked shots"</button>
+                        <span class="muted">" two to four, on one graph"</span></p>
+                    </form>
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// `{base}/compare?shot=client_id/session_id&shot=…`: the Shots page's "Compare" sends
+/// the ticked shots here; the first shot's page shows them on one graph.
+#[component]
+pub fn ComparePage() -> impl IntoView {
+    let query = use_query_map();
+    let base = expect_context::<crate::base::BasePath>();
+    let shots = query.read_untracked().get_all("shot").unwrap_or_default();
+    let back = base.join("/shots");
+    match shots.split_first() {
+        Some((first, rest)) if !rest.is_empty() && rest.len() <= crate::devices::MAX_COMPARED && first.contains('/') => {
+            let (id, sid) = first.split_once('/').unwrap_or_default();
+            let to = base.join(&format!("/devices/{}/sessions/{}?compare={}", encode(id), encode(sid), encode(&rest.join(","))));
+            view! { <leptos_router::components::Redirect path=to /> }.into_any()
+        }
+        _ => view! {
+            <Title text="Compare" />
+            <h1>"Compare shots"</h1>
+            <p class="error banner" role="alert" data-testid="compare-error">"Tick two to four shots to compare them."</p>
+            <p><a href=back>"Back to the shots"</a></p>
+        }
+        .into_any(),
     }
 }
