@@ -16,6 +16,8 @@ const PALETTE: [(RGBColor, RGBColor); 4] = [
 
 /// Draws `series` over the whole canvas; nothing happens if the canvas is unusable.
 pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Option<()> {
+    let scale = fit_to_screen(canvas);
+    let px = |n: f64| (n * scale).round();
     let root = CanvasBackend::with_canvas_object(canvas.clone())?.into_drawing_area();
     root.fill(&WHITE).ok()?;
     let all = || series.iter().flat_map(|s| s.iter());
@@ -25,23 +27,51 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Op
     let grams = all().map(|p| p.grams).fold(40.0, f64::max) * 1.1;
     let flow = all().filter_map(|p| p.flow).fold(4.0, f64::max) * 1.2;
     let mut chart = ChartBuilder::on(&root)
-        .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(48)
-        .right_y_label_area_size(48)
+        .margin(px(12.0) as u32)
+        .x_label_area_size(px(32.0) as u32)
+        .y_label_area_size(px(48.0) as u32)
+        .right_y_label_area_size(px(48.0) as u32)
         .build_cartesian_2d(earliest..seconds, 0.0..grams)
         .ok()?
         .set_secondary_coord(earliest..seconds, 0.0..flow);
-    chart.configure_mesh().x_desc("seconds").y_desc("grams").light_line_style(RGBColor(240, 235, 229)).draw().ok()?;
-    chart.configure_secondary_axes().y_desc("g/s").draw().ok()?;
+    let font = ("sans-serif", px(12.0));
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("grams")
+        .label_style(font)
+        .axis_desc_style(font)
+        .light_line_style(RGBColor(240, 235, 229))
+        .draw()
+        .ok()?;
+    chart.configure_secondary_axes().y_desc("g/s").label_style(font).axis_desc_style(font).draw().ok()?;
     for (points, (weight, flow)) in series.iter().zip(PALETTE.iter().cycle()) {
-        chart.draw_series(LineSeries::new(points.iter().map(|p| (p.seconds, p.grams)), weight.stroke_width(3))).ok()?;
+        chart.draw_series(LineSeries::new(points.iter().map(|p| (p.seconds, p.grams)), weight.stroke_width(px(3.0) as u32))).ok()?;
         chart
             .draw_secondary_series(LineSeries::new(
                 points.iter().filter_map(|p| p.flow.map(|f| (p.seconds, f))),
-                flow.stroke_width(2),
+                flow.stroke_width(px(2.0) as u32),
             ))
             .ok()?;
     }
     root.present().ok()
+}
+
+/// Sizes the canvas's bitmap to its size on screen in device pixels, so a phone's graph
+/// is as crisp as a desktop's; returns how many bitmap pixels make one CSS pixel. A
+/// canvas not laid out yet (hidden) keeps its bitmap.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn fit_to_screen(canvas: &web_sys::HtmlCanvasElement) -> f64 {
+    let css_width = f64::from(canvas.client_width());
+    let css_height = f64::from(canvas.client_height());
+    if css_width < 1.0 || css_height < 1.0 {
+        return f64::from(canvas.width()) / 960.0;
+    }
+    let ratio = leptos::prelude::window().device_pixel_ratio().clamp(1.0, 4.0);
+    let (width, height) = ((css_width * ratio).round() as u32, (css_height * ratio).round() as u32);
+    if canvas.width() != width || canvas.height() != height {
+        canvas.set_width(width);
+        canvas.set_height(height);
+    }
+    ratio
 }

@@ -1,14 +1,16 @@
 import { test, expect, hydrated, screenshot } from './fixtures';
 import { publishReadings, line } from './mqtt';
 
-// What a cafe puts on the counter: a tablet, upright and on its side. Every page fits the
-// screen's width (nothing scrolls sideways) and is screenshotted for a person to look at.
+// What a cafe puts on the counter, and what a barista has in a pocket: a tablet, upright
+// and on its side, and a phone. Every page fits the screen's width (nothing scrolls
+// sideways) and is screenshotted for a person to look at.
 const tablets = [
   { name: 'tablet-portrait', width: 820, height: 1180 },
   { name: 'tablet-landscape', width: 1180, height: 820 },
+  { name: 'phone', width: 390, height: 844 },
 ];
 
-test('the pages fit a tablet, upright and on its side', async ({ page, request, baseURL, problems }, info) => {
+test('the pages fit a tablet, upright and on its side, and a phone', async ({ page, request, baseURL, problems }, info) => {
   const id = `tablet-${Date.now().toString(36)}-${info.project.name}`;
   expect((await request.post('./api/devices', { data: { client_id: id, name: 'Counter scale' } })).status()).toBe(201);
   const start = Date.now() - 600_000;
@@ -30,6 +32,8 @@ test('the pages fit a tablet, upright and on its side', async ({ page, request, 
     ['beans', './beans'],
     ['pipeline', './pipeline'],
     ['firmware', './firmware'],
+    ['tokens', './tokens'],
+    ['simulator', `./simulator/${id}`],
   ];
   for (const tablet of tablets) {
     await page.setViewportSize({ width: tablet.width, height: tablet.height });
