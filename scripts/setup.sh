@@ -23,6 +23,8 @@ say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # Debian packages ---------------------------------------------------------------------
 apt_pkgs=()
+# Time zones, so pages show times in each viewer's zone.
+[ -e /usr/share/zoneinfo/UTC ] || apt_pkgs+=(tzdata)
 if $want_test; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)

@@ -46,7 +46,12 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Op
         .ok()?;
     chart.configure_secondary_axes().y_desc("g/s").label_style(font).axis_desc_style(font).draw().ok()?;
     for (points, (weight, flow)) in series.iter().zip(PALETTE.iter().cycle()) {
-        chart.draw_series(LineSeries::new(points.iter().map(|p| (p.seconds, p.grams)), weight.stroke_width(px(3.0) as u32))).ok()?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.seconds, p.grams)),
+                weight.stroke_width(px(3.0) as u32),
+            ))
+            .ok()?;
         chart
             .draw_secondary_series(LineSeries::new(
                 points.iter().filter_map(|p| p.flow.map(|f| (p.seconds, f))),

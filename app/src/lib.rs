@@ -8,6 +8,7 @@
 //! - [`status`]: the server's facts (version, uptime, modes) through a server function.
 //! - [`devices`]: server functions over the device registry.
 //! - [`brews`]: server functions for beans, scales' recipes, shots and finding them.
+//! - [`clock`]: times in the viewer's time zone and weights in grams or ounces.
 //! - [`checker`]: checks a pasted MQTT payload with the shared codec, in the browser or on the server.
 //! - [`error`]: the one error type server functions return.
 //! - [`form`]: an action form that follows the base path before the WASM loads.
@@ -23,6 +24,7 @@
 pub mod base;
 pub mod brews;
 pub mod checker;
+pub mod clock;
 pub mod devices;
 pub mod error;
 pub mod firmware;
@@ -67,6 +69,30 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The weight unit, switched from the footer: a plain link, so it works before the WASM
+/// loads; the server remembers it in a cookie and sends the person back.
+#[component]
+fn Units() -> impl IntoView {
+    let base = expect_context::<BasePath>();
+    let prefs = base.join("/prefs");
+    let location = leptos_router::hooks::use_location();
+    let ounces = clock::Viewer::current().ounces;
+    let link = move |units: &'static str| {
+        let back = location.pathname.get();
+        format!("{prefs}?units={units}&back={}", clock::query_escape(&back))
+    };
+    view! {
+        <span data-testid="units">
+            "Weights in "
+            {if ounces {
+                view! { <a href=move || link("g") rel="external" data-testid="units-g">"grams"</a>" · ounces" }.into_any()
+            } else {
+                view! { "grams · "<a href=move || link("oz") rel="external" data-testid="units-oz">"ounces"</a> }.into_any()
+            }}
+        </span>
     }
 }
 
@@ -120,10 +146,13 @@ pub fn App() -> impl IntoView {
 
     // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
-    Effect::new(|| {
+    let zone_path = base.as_str().to_owned();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move || {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
+        clock::browser::tell_time_zone(&zone_path);
     });
 
     view! {
@@ -151,7 +180,8 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <footer class="footer">
-                "Wages " {env!("CARGO_PKG_VERSION")} " · connected coffee scales"
+                "Wages " {env!("CARGO_PKG_VERSION")} " · connected coffee scales · "
+                <Units />
             </footer>
         </Router>
     }

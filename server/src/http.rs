@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         })
         .route(&at("/login"), axum::routing::post(crate::auth::login))
         .route(&at("/logout"), axum::routing::post(crate::auth::logout))
+        .route(&at("/prefs"), get(prefs))
         .route(&at("/healthz"), get(healthz))
         .route(&at("/readyz"), get(readyz))
         .route(&at("/metrics"), get(metrics))
@@ -127,6 +128,42 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// `GET {base}/healthz`: the process is alive.
+/// `?units=` and `?back=` of `{base}/prefs`.
+#[derive(serde::Deserialize)]
+struct Prefs {
+    units: String,
+    back: Option<String>,
+}
+
+/// `GET {base}/prefs?units=g|oz&back=/path`: remembers the person's weight unit in a
+/// cookie (a year) and sends them back to the page they were on (a path of this site
+/// only; anything else goes home).
+async fn prefs(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<Prefs>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(prefs)) = query else {
+        return (StatusCode::BAD_REQUEST, "expected ?units=g or ?units=oz").into_response();
+    };
+    if !matches!(prefs.units.as_str(), "g" | "oz") {
+        return (StatusCode::UNPROCESSABLE_ENTITY, "units must be g or oz").into_response();
+    }
+    let base = state.base.as_str();
+    let home = if base.is_empty() { "/".to_owned() } else { base.to_owned() };
+    let back = prefs
+        .back
+        .filter(|b| b.starts_with(&format!("{base}/")) || *b == base)
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains(['\\', '\r', '\n']))
+        .unwrap_or(home);
+    let path = if base.is_empty() { "/" } else { base };
+    let cookie = format!("{}={}; Path={path}; Max-Age=31536000; SameSite=Lax", app::clock::UNITS_COOKIE, prefs.units);
+    let mut response = Redirect::to(&back).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(axum::http::header::SET_COOKIE, value);
+    }
+    response
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }

@@ -145,13 +145,14 @@ pub fn ShotCard(client_id: String, session_id: String, shot: Shot, beans: Vec<Be
     let off_roast = shot.days_off_roast.map(|days| format!("{days} days off roast"));
     let saved = move || value.get().and_then(Result::ok).map(|_| "Saved.");
     let figures2 = figures.clone();
+    let viewer = crate::clock::Viewer::current();
     let figures3 = figures.clone();
     view! {
         <section class="card wide" aria-labelledby="shot-title">
             <h2 id="shot-title">"The shot"</h2>
             <div class="live-figures">
                 {move || super::tile("brew ratio", "ratio", figures().0)}
-                {move || super::tile("grams out", "yield", format!("{:.1}", figures2().2))}
+                {move || super::tile(if viewer.ounces { "ounces out" } else { "grams out" }, "yield", viewer.weight_number(figures2().2))}
                 {move || super::tile("extraction yield", "extraction-yield", figures3().1)}
             </div>
             <p class="muted">

@@ -13,21 +13,10 @@ use wages_sessions::Summary;
 
 use crate::devices::{ScaleHistory, read_scale};
 
-/// `2026-11-22 10:00:05 UTC` from milliseconds since the epoch, the same on server and browser.
-pub fn format_utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days.cast_signed() + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest / 60 % 60, rest % 60)
+/// A time in the viewer's zone (`2026-11-22 11:00:05`), or in UTC, said, until the
+/// browser has told its zone (see [`crate::clock`]).
+pub fn format_time(ms: u64) -> String {
+    crate::clock::Viewer::current().time(ms)
 }
 
 /// `27.4 s` or `1 min 05 s`.
@@ -155,6 +144,7 @@ fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> i
 #[component]
 fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
+    let viewer = crate::clock::Viewer::current();
     view! {
         <section class="card wide" aria-labelledby="history-title">
             <h2 id="history-title">"Sessions"</h2>
@@ -165,7 +155,7 @@ fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
                     <table class="compact" data-testid="sessions">
                         <thead>
                             <tr>
-                                <th>"Session"</th><th>"Started"</th><th class="num">"Time"</th><th class="num">"Final g"</th>
+                                <th>"Session"</th><th>"Started"</th><th class="num">"Time"</th><th class="num">{format!("Final {}", viewer.unit())}</th>
                                 <th class="num">"Peak g/s"</th><th class="num">"Mean g/s"</th><th class="num">"Readings"</th><th>"Export"</th>
                             </tr>
                         </thead>
@@ -185,9 +175,9 @@ fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
                                                 </span>
                                             })}
                                         </td>
-                                        <td>{format_utc(s.started_at)}</td>
+                                        <td>{format_time(s.started_at)}</td>
                                         <td class="num">{format_duration(s.duration_ms)}</td>
-                                        <td class="num">{format!("{:.1}", s.final_weight)}</td>
+                                        <td class="num">{viewer.weight_number(s.final_weight)}</td>
                                         <td class="num">{format!("{:.2}", s.peak_flow)}</td>
                                         <td class="num">{format!("{:.2}", s.mean_flow)}</td>
                                         <td class="num">{s.count}</td>
@@ -429,9 +419,9 @@ mod tests {
 
     #[test]
     fn dates_and_durations_read_naturally() {
-        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_utc(1_763_805_600_123), "2025-11-22 10:00:00 UTC");
-        assert_eq!(format_utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+        assert_eq!(crate::clock::civil(0), "1970-01-01 00:00:00");
+        assert_eq!(crate::clock::civil(1_763_805_600_123), "2025-11-22 10:00:00");
+        assert_eq!(crate::clock::civil(951_782_400_000), "2000-02-29 00:00:00");
         assert_eq!(format_duration(27_400), "27.4 s");
         assert_eq!(format_duration(65_000), "1 min 05 s");
     }

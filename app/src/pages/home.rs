@@ -144,7 +144,7 @@ fn ago(now: u64, at: u64) -> String {
         5..60 => format!("{s} s ago"),
         60..3600 => format!("{} min ago", s / 60),
         3600..86_400 => format!("{} h ago", s / 3600),
-        _ => super::device::format_utc(at)[..10].to_owned(),
+        _ => super::device::format_time(at)[..10].to_owned(),
     }
 }
 

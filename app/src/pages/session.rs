@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::device::{format_duration, format_utc};
+use super::device::{format_duration, format_time};
 use super::tile;
 use crate::devices::{SessionView, read_session};
 
@@ -48,6 +48,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
     let SessionView { device_name, shot, beans, points, others, compared, at_first_drop } = view;
     let summary = shot.summary.clone();
     let series = 1 + compared.len();
+    let viewer = crate::clock::Viewer::current();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     #[cfg(feature = "hydrate")]
     {
@@ -76,14 +77,14 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
         <header class="device-head">
             <h1>{session_id.clone()}</h1>
             <p class="muted">
-                <a href=device_page>{device_name}</a>" · started "{format_utc(summary.started_at)}
+                <a href=device_page>{device_name}</a>" · started "{format_time(summary.started_at)}
             </p>
         </header>
         <section class="card wide" aria-labelledby="graph-title">
             <h2 id="graph-title">"Extraction"</h2>
             <div class="live-figures">
                 {tile("duration", "duration", format_duration(summary.duration_ms))}
-                {tile("grams at the end", "final-weight", format!("{:.1}", summary.final_weight))}
+                {tile(if viewer.ounces { "ounces at the end" } else { "grams at the end" }, "final-weight", viewer.weight_number(summary.final_weight))}
                 {tile("g/s peak flow", "peak-flow", format!("{:.2}", summary.peak_flow))}
                 {tile("g/s mean flow", "mean-flow", format!("{:.2}", summary.mean_flow))}
                 {tile("readings", "count", summary.count.to_string())}
@@ -200,7 +201,7 @@ fn width(ms: u64) -> String {
 
 /// What the page says about a compacted session: the graph is of bucket means, or gone.
 fn compaction_note(c: wages_sessions::Compaction, buckets: &str) -> impl IntoView + use<> {
-    let when = format_utc(c.at);
+    let when = format_time(c.at);
     let text = if c.graph_kept {
         format!(
             "Compacted on {when}: the graph shows the mean of each {} bucket; the figures above were computed \

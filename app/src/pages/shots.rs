@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use wages_store::{Method, Shot};
 
-use super::device::{format_duration, format_utc};
+use super::device::{format_duration, format_time};
 use crate::brews::{ShotQuery, find_shots, ratio_text};
 
 #[component]
@@ -64,21 +64,10 @@ fn older_link(page: &str, query: &leptos_router::params::ParamsMap, cursor: &str
     let mut parts: Vec<String> = query
         .into_iter()
         .filter(|(k, v)| k.as_ref() != "cursor" && !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .map(|(k, v)| format!("{k}={}", crate::clock::query_escape(v)))
         .collect();
-    parts.push(format!("cursor={}", encode(cursor)));
+    parts.push(format!("cursor={}", crate::clock::query_escape(cursor)));
     format!("{page}?{}", parts.join("&"))
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]
@@ -138,6 +127,7 @@ fn Filters(
 #[component]
 fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
+    let viewer = crate::clock::Viewer::current();
     view! {
         <section class="card wide" aria-labelledby="shots-title">
             <h2 id="shots-title">"Newest first"</h2>
@@ -151,7 +141,7 @@ fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
                         <thead><tr>
                             <th><span class="visually-hidden">"Compare"</span></th>
                             <th>"Shot"</th><th>"Started"</th><th>"Beans"</th><th>"Method"</th>
-                            <th class="num">"In → out g"</th><th class="num">"Ratio"</th><th class="num">"Time"</th>
+                            <th class="num">{format!("In → out {}", viewer.unit())}</th><th class="num">"Ratio"</th><th class="num">"Time"</th>
                             <th class="num">"Rating"</th><th>"Tags"</th>
                         </tr></thead>
                         <tbody>
@@ -160,7 +150,7 @@ fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
                                 let (cid, sid) = (s.client_id.to_string(), s.session_id.to_string());
                                 let href = base.join(&format!("/devices/{cid}/sessions/{sid}"));
                                 let d = &shot.details;
-                                let dose = d.dose.map_or_else(|| "–".into(), |v| format!("{v:.1}"));
+                                let dose = d.dose.map_or_else(|| "–".into(), |v| viewer.weight_number(v));
                                 view! {
                                     <tr data-shot=format!("{cid}/{sid}")>
                                         <td><input type="checkbox" name="shot" value=format!("{cid}/{sid}") aria-label=format!("Compare {sid}") /></td>
@@ -169,12 +159,12 @@ fn ShotTable(shots: Vec<Shot>) -> impl IntoView {
                                             <a href=href><code>{sid.clone()}</code></a>
                                             <br /><span class="muted">{cid.clone()}</span>
                                         </td>
-                                        <td>{format_utc(s.started_at)}</td>
+                                        <td>{format_time(s.started_at)}</td>
                                         <td>{shot.beans.as_ref().map(wages_store::Beans::label).unwrap_or_default()}
                                             {shot.days_off_roast.map(|d| view! { <br /><span class="muted">{format!("{d} days off roast")}</span> })}
                                         </td>
                                         <td>{d.method.map(Method::label).unwrap_or_default()}</td>
-                                        <td class="num">{format!("{dose} → {:.1}", shot.effective_yield)}</td>
+                                        <td class="num">{format!("{dose} → {}", viewer.weight_number(shot.effective_yield))}</td>
                                         <td class="num">{ratio_text(shot.ratio)}</td>
                                         <td class="num">{format_duration(s.duration_ms)}</td>
                                         <td class="num" data-testid="rating">{d.rating.map(|r| r.to_string()).unwrap_or_default()}</td>
@@ -205,7 +195,7 @@ pub fn ComparePage() -> impl IntoView {
     match shots.split_first() {
         Some((first, rest)) if !rest.is_empty() && rest.len() <= crate::devices::MAX_COMPARED && first.contains('/') => {
             let (id, sid) = first.split_once('/').unwrap_or_default();
-            let to = base.join(&format!("/devices/{}/sessions/{}?compare={}", encode(id), encode(sid), encode(&rest.join(","))));
+            let to = base.join(&format!("/devices/{}/sessions/{}?compare={}", crate::clock::query_escape(id), crate::clock::query_escape(sid), crate::clock::query_escape(&rest.join(","))));
             view! { <leptos_router::components::Redirect path=to /> }.into_any()
         }
         _ => view! {
