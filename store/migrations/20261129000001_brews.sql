@@ -62,6 +62,16 @@ CREATE TABLE shots (
 );
 CREATE INDEX shots_newest ON shots (started_at, client_id, session_id);
 CREATE INDEX shots_by_beans ON shots (beans_id, started_at);
+CREATE INDEX shots_by_scale ON shots (client_id, started_at, session_id);
+CREATE INDEX shots_starred ON shots (started_at, client_id, session_id) WHERE starred = 1;
+
+-- Each shot's tags again, one row each, so that a rare tag is found without a scan.
+CREATE TABLE shot_tags (
+    tag        TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    PRIMARY KEY (tag, client_id, session_id)
+);
 
 -- Shots of sessions stored before: compacted ones from their kept summaries, the rest
 -- from their readings (peak flows are worked out at the next start).

@@ -432,6 +432,7 @@ impl Brews {
         who: &str,
     ) -> Result<(), RegistryError> {
         self.known_beans(details.beans_id).await?;
+        let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE shots SET method = $1, beans_id = $2, grinder = $3, grind_setting = $4, dose = $5, target_yield = $6, \
              yield_grams = $7, water_temp = $8, tds = $9, rating = $10, notes = $11, tags = $12, starred = $13, \
@@ -454,11 +455,25 @@ impl Brews {
         .bind(now_ms())
         .bind(client_id.as_str())
         .bind(session_id.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
             return Err(RegistryError::Unknown(format!("no session {session_id} for device {client_id}")));
         }
+        sqlx::query("DELETE FROM shot_tags WHERE client_id = $1 AND session_id = $2")
+            .bind(client_id.as_str())
+            .bind(session_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for tag in &details.tags {
+            sqlx::query("INSERT INTO shot_tags (tag, client_id, session_id) VALUES ($1, $2, $3)")
+                .bind(tag)
+                .bind(client_id.as_str())
+                .bind(session_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -488,10 +503,13 @@ impl Brews {
             let p = param(&mut binds, Bind::Text(m.as_str().to_owned()));
             conditions.push(format!("s.method = {p}"));
         }
+        // A tag is looked up in `shot_tags` (its key starts with the tag), then sorted.
+        let mut from = SHOT_FROM.to_owned();
         if let Some(tag) = filter.tag.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
-            let pattern = like_pattern(&format!(",{tag},"));
-            let p = param(&mut binds, Bind::Text(pattern));
-            conditions.push(format!("s.tags LIKE {p} ESCAPE '\\'"));
+            let p = param(&mut binds, Bind::Text(tag));
+            from.push_str(&format!(
+                " JOIN shot_tags t ON t.client_id = s.client_id AND t.session_id = s.session_id AND t.tag = {p}"
+            ));
         }
         if let Some(r) = filter.min_rating {
             let p = param(&mut binds, Bind::Int(r));
@@ -528,7 +546,7 @@ impl Brews {
         let filter_sql =
             if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
         let sql = format!(
-            "SELECT {SHOT_COLUMNS} {SHOT_FROM} {filter_sql} \
+            "SELECT {SHOT_COLUMNS} {from} {filter_sql} \
              ORDER BY s.started_at DESC, s.client_id DESC, s.session_id DESC LIMIT {lim}"
         );
         let mut query = sqlx::query(&sql);
