@@ -136,6 +136,8 @@ fn shot_row(row: &AnyRow, now_ms: u64) -> Result<Shot, RegistryError> {
 
 /// What one batch's new readings add to one session's row.
 struct Fold {
+    /// The new readings as (time, grams).
+    new: Vec<(u64, f64)>,
     count: i64,
     first: (u64, f64),
     last: (u64, f64),
@@ -152,12 +154,14 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading]) -> Result<
     for r in new {
         let (t, v) = (r.tstamp.millis(), r.value.get());
         let fold = sessions.entry((r.client_id, r.session_id)).or_insert(Fold {
+            new: Vec::new(),
             count: 0,
             first: (t, v),
             last: (t, v),
             max_weight: v,
         });
         fold.count += 1;
+        fold.new.push((t, v));
         if t < fold.first.0 {
             fold.first = (t, v);
         }
@@ -166,8 +170,11 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading]) -> Result<
         }
         fold.max_weight = fold.max_weight.max(v);
     }
-    for ((client_id, session_id), fold) in sessions {
-        let peak = peak_flow(conn, &client_id, &session_id, fold.first.0, fold.last.0).await?;
+    for ((client_id, session_id), mut fold) in sessions {
+        let peak = match appended_peak_flow(conn, &client_id, &session_id, &mut fold.new).await? {
+            Some(peak) => peak,
+            None => peak_flow(conn, &client_id, &session_id, fold.first.0, fold.last.0).await?,
+        };
         sqlx::query(
             "INSERT INTO shots (client_id, session_id, started_at, ended_at, reading_count, first_weight, final_weight, \
                max_weight, peak_flow, method, beans_id, grinder, grind_setting, dose, target_yield, brewed_by) \
@@ -197,6 +204,59 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading]) -> Result<
         .await?;
     }
     Ok(())
+}
+
+/// The peak flow over `new` readings that all come after everything stored before them
+/// (how a scale sends): from the stored second before them and the readings in hand,
+/// without reading them back. `None` when stored readings lie among the new ones (late
+/// readings), for [`peak_flow`] to work out from the table.
+async fn appended_peak_flow(
+    conn: &mut AnyConnection,
+    client_id: &ClientId,
+    session_id: &SessionId,
+    new: &mut [(u64, f64)],
+) -> Result<Option<f64>, RegistryError> {
+    new.sort_by_key(|(t, _)| *t);
+    let (Some(&(from, _)), Some(&(to, _))) = (new.first(), new.last()) else { return Ok(Some(0.0)) };
+    // The second before `from`, and (as tstamp -1) how many stored readings lie in the new range.
+    let rows = sqlx::query(
+        "SELECT tstamp, value FROM readings WHERE client_id = $1 AND session_id = $2 AND tstamp < $3 AND tstamp >= \
+           COALESCE((SELECT MAX(tstamp) FROM readings WHERE client_id = $1 AND session_id = $2 AND tstamp <= $4), 0) \
+         UNION ALL \
+         SELECT -1 AS tstamp, CAST(COUNT(*) AS DOUBLE PRECISION) AS value FROM readings \
+           WHERE client_id = $1 AND session_id = $2 AND tstamp >= $3 AND tstamp <= $5 \
+         ORDER BY tstamp",
+    )
+    .bind(client_id.as_str())
+    .bind(session_id.as_str())
+    .bind(millis(from))
+    .bind(millis(from.saturating_sub(wages_sessions::FLOW_WINDOW_MS)))
+    .bind(millis(to))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut before = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (t, v): (i64, f64) = (row.try_get("tstamp")?, row.try_get("value")?);
+        if t < 0 {
+            #[allow(clippy::cast_precision_loss)] // a batch's readings, far below 2^53
+            if v != new.len() as f64 {
+                return Ok(None);
+            }
+        } else {
+            before.push((unsigned(t), v));
+        }
+    }
+    let mut session = Session::default();
+    let mut peak: f64 = 0.0;
+    let all = before.iter().map(|s| (s, false)).chain(new.iter().map(|s| (s, true)));
+    for (&(t, v), is_new) in all {
+        let (Ok(tstamp), Ok(value)) = (Timestamp::from_millis(t), Grams::new(v)) else { continue };
+        session.push(&Reading { client_id: *client_id, session_id: *session_id, value, tstamp });
+        if is_new && let Some(flow) = session.flow() {
+            peak = peak.max(flow);
+        }
+    }
+    Ok(Some(peak))
 }
 
 /// The highest flow at the stored readings from `from` to `to` (ms), each over the
