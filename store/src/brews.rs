@@ -14,6 +14,19 @@ use crate::error::RegistryError;
 use crate::readings::millis;
 use crate::store::{like_pattern, now_ms};
 
+/// The last second of readings of each session stored lately (time, grams), so that a
+/// new batch's flows are worked out without reading that second back: checked against
+/// the table by counting (cheap) before it is trusted, so a reading stored elsewhere
+/// (another node, a rolled-back batch) sends the fold back to the table.
+pub(crate) type Tails = moka::future::Cache<(ClientId, SessionId), std::sync::Arc<Vec<(u64, f64)>>>;
+
+/// Sessions whose last second is kept in memory.
+const TAILS_KEPT: u64 = 10_000;
+
+pub(crate) fn tails() -> Tails {
+    moka::future::Cache::builder().max_capacity(TAILS_KEPT).time_to_idle(std::time::Duration::from_secs(600)).build()
+}
+
 /// Most shots one page of a search returns.
 pub const MAX_SHOT_PAGE: u32 = 100;
 /// Most beans in the library one listing returns.
@@ -149,7 +162,7 @@ struct Fold {
 /// and the peak flow, computed over the new readings with the stored second before them
 /// (so a session's figures are exact however its readings were batched). A new session
 /// starts with its scale's current recipe.
-pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading]) -> Result<(), RegistryError> {
+pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading], tails: &Tails) -> Result<(), RegistryError> {
     let mut sessions: BTreeMap<(ClientId, SessionId), Fold> = BTreeMap::new();
     for r in new {
         let (t, v) = (r.tstamp.millis(), r.value.get());
@@ -171,9 +184,23 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading]) -> Result<
         fold.max_weight = fold.max_weight.max(v);
     }
     for ((client_id, session_id), mut fold) in sessions {
-        let peak = match appended_peak_flow(conn, &client_id, &session_id, &mut fold.new).await? {
-            Some(peak) => peak,
-            None => peak_flow(conn, &client_id, &session_id, fold.first.0, fold.last.0).await?,
+        let key = (client_id, session_id);
+        fold.new.sort_by_key(|(t, _)| *t);
+        let cached = tails.get(&key).await.filter(|tail| tail.last().is_some_and(|last| last.0 < fold.first.0));
+        let before = match cached {
+            Some(tail) if tail_holds(conn, &client_id, &session_id, &tail, &fold.new).await? => Some(tail.to_vec()),
+            _ => stored_second_before(conn, &client_id, &session_id, &fold.new).await?,
+        };
+        let peak = match before {
+            Some(before) => {
+                let (peak, tail) = fold_flows(&client_id, &session_id, &before, &fold.new);
+                tails.insert(key, std::sync::Arc::new(tail)).await;
+                peak
+            }
+            None => {
+                tails.invalidate(&key).await;
+                peak_flow(conn, &client_id, &session_id, fold.first.0, fold.last.0).await?
+            }
         };
         sqlx::query(
             "INSERT INTO shots (client_id, session_id, started_at, ended_at, reading_count, first_weight, final_weight, \
@@ -206,18 +233,17 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading]) -> Result<
     Ok(())
 }
 
-/// The peak flow over `new` readings that all come after everything stored before them
-/// (how a scale sends): from the stored second before them and the readings in hand,
-/// without reading them back. `None` when stored readings lie among the new ones (late
+/// The stored second before `new` (sorted, all after every stored reading of the
+/// session), read from the table: the readings from the last one at least a flow window
+/// before the first new one. `None` when stored readings lie among the new ones (late
 /// readings), for [`peak_flow`] to work out from the table.
-async fn appended_peak_flow(
+async fn stored_second_before(
     conn: &mut AnyConnection,
     client_id: &ClientId,
     session_id: &SessionId,
-    new: &mut [(u64, f64)],
-) -> Result<Option<f64>, RegistryError> {
-    new.sort_by_key(|(t, _)| *t);
-    let (Some(&(from, _)), Some(&(to, _))) = (new.first(), new.last()) else { return Ok(Some(0.0)) };
+    new: &[(u64, f64)],
+) -> Result<Option<Vec<(u64, f64)>>, RegistryError> {
+    let (Some(&(from, _)), Some(&(to, _))) = (new.first(), new.last()) else { return Ok(Some(Vec::new())) };
     // The second before `from`, and (as tstamp -1) how many stored readings lie in the new range.
     let rows = sqlx::query(
         "SELECT tstamp, value FROM readings WHERE client_id = $1 AND session_id = $2 AND tstamp < $3 AND tstamp >= \
@@ -246,6 +272,45 @@ async fn appended_peak_flow(
             before.push((unsigned(t), v));
         }
     }
+    Ok(Some(before))
+}
+
+/// Whether the table holds exactly `tail` from its first reading up to the new ones, and
+/// only the new ones from there on: counted, not read.
+async fn tail_holds(
+    conn: &mut AnyConnection,
+    client_id: &ClientId,
+    session_id: &SessionId,
+    tail: &[(u64, f64)],
+    new: &[(u64, f64)],
+) -> Result<bool, RegistryError> {
+    let (Some(&(first, _)), Some(&(from, _)), Some(&(to, _))) = (tail.first(), new.first(), new.last()) else {
+        return Ok(false);
+    };
+    let row = sqlx::query(
+        "SELECT \
+           (SELECT COUNT(*) FROM readings WHERE client_id = $1 AND session_id = $2 AND tstamp >= $3 AND tstamp < $4) AS held, \
+           (SELECT COUNT(*) FROM readings WHERE client_id = $1 AND session_id = $2 AND tstamp >= $4 AND tstamp <= $5) AS added",
+    )
+    .bind(client_id.as_str())
+    .bind(session_id.as_str())
+    .bind(millis(first))
+    .bind(millis(from))
+    .bind(millis(to))
+    .fetch_one(&mut *conn)
+    .await?;
+    let (held, added): (i64, i64) = (row.try_get("held")?, row.try_get("added")?);
+    Ok(usize::try_from(held).ok() == Some(tail.len()) && usize::try_from(added).ok() == Some(new.len()))
+}
+
+/// The peak flow at the `new` readings, each over the second before it as [`Session`]
+/// computes it from `before` and them; and the session's last second to keep.
+fn fold_flows(
+    client_id: &ClientId,
+    session_id: &SessionId,
+    before: &[(u64, f64)],
+    new: &[(u64, f64)],
+) -> (f64, Vec<(u64, f64)>) {
     let mut session = Session::default();
     let mut peak: f64 = 0.0;
     let all = before.iter().map(|s| (s, false)).chain(new.iter().map(|s| (s, true)));
@@ -256,7 +321,11 @@ async fn appended_peak_flow(
             peak = peak.max(flow);
         }
     }
-    Ok(Some(peak))
+    // From the last reading at least a flow window before the newest one, on.
+    let last = new.last().or(before.last()).map_or(0, |s| s.0);
+    let all: Vec<(u64, f64)> = before.iter().chain(new).copied().collect();
+    let start = all.iter().rposition(|s| s.0 + wages_sessions::FLOW_WINDOW_MS <= last).unwrap_or(0);
+    (peak, all[start..].to_vec())
 }
 
 /// The highest flow at the stored readings from `from` to `to` (ms), each over the

@@ -29,6 +29,8 @@ pub struct SqlReadings {
     /// ingestion's inserts that way (a batch waited 1.3 s). Taking turns on this fair
     /// lock instead, an insert waits for one session's compaction at most.
     pub(crate) write_turns: Arc<tokio::sync::Mutex<()>>,
+    /// Sessions' last second of readings, for their flows (see [`crate::brews`]).
+    pub(crate) tails: crate::brews::Tails,
 }
 
 pub(crate) fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
@@ -96,7 +98,7 @@ impl SqlReadings {
                 new.push(reading(&row)?);
             }
         }
-        crate::brews::record(&mut tx, &new).await?;
+        crate::brews::record(&mut tx, &new, &self.tails).await?;
         tx.commit().await?;
         Ok(new.len() as u64)
     }

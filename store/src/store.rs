@@ -61,6 +61,8 @@ pub struct Registry {
     ticket_key: Arc<[u8; 32]>,
     /// Readings' writers take turns here on SQLite (see [`crate::SqlReadings`]).
     write_turns: Arc<tokio::sync::Mutex<()>>,
+    /// Sessions' last second of readings, shared by every readings handle.
+    tails: crate::brews::Tails,
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -192,6 +194,7 @@ impl Registry {
             counters: Arc::default(),
             ticket_key: Arc::new(ticket_key),
             write_turns: Arc::default(),
+            tails: crate::brews::tails(),
         })
     }
 
@@ -216,7 +219,12 @@ impl Registry {
 
     /// The readings table of the same database.
     pub fn readings(&self) -> crate::SqlReadings {
-        crate::SqlReadings { pool: self.pool.clone(), backend: self.backend, write_turns: self.write_turns.clone() }
+        crate::SqlReadings {
+            pool: self.pool.clone(),
+            backend: self.backend,
+            write_turns: self.write_turns.clone(),
+            tails: self.tails.clone(),
+        }
     }
 
     /// Claims `role` for this process; `Err` says who holds it (see [`crate::Lease`]).
