@@ -87,15 +87,16 @@ pub struct ScaleHistory {
 /// Sessions the device page lists.
 pub const HISTORY_LENGTH: u32 = 50;
 
-/// A scale and its most recent sessions with their summaries.
+/// A scale and its most recent sessions with their summaries; `before` (ms) pages back:
+/// only sessions that started before it.
 #[server(prefix = "/api/fn")]
-pub async fn read_scale(client_id: String) -> Result<ScaleHistory, AppError> {
+pub async fn read_scale(client_id: String, #[server(default)] before: Option<u64>) -> Result<ScaleHistory, AppError> {
     let found = async {
         let device = registered(&client_id).await?;
         let id = device.client_id;
         let now = now_ms();
         let readings = expect_context::<wages_store::ReadingsStore>();
-        let sessions = readings.sessions(&id, HISTORY_LENGTH, None, now).await?;
+        let sessions = readings.sessions(&id, HISTORY_LENGTH, before, now).await?;
         Ok(ScaleHistory { device, sessions })
     };
     with_status(found.await)

@@ -128,3 +128,25 @@ test('a barista keeps beans, sets a recipe, brews, tastes, tags and finds the sh
   await expect(page.getByTestId('compare-error')).toBeVisible();
   expect(problems.filter((p) => !p.includes('status of 422'))).toEqual([]);
 });
+
+test('a scale’s history pages past its newest 50 sessions', async ({ page, request, baseURL, problems }, info) => {
+  const id = `many-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Busy bar' } })).status()).toBe(201);
+  const start = Date.now() - 86_400_000;
+  const lines = Array.from({ length: 55 }, (_, s) =>
+    [0, 1].map((i) => line(id, `s${String(s).padStart(2, '0')}`, start + s * 60_000 + i * 100, i * 2)).join('\n'),
+  );
+  await publishReadings(baseURL!, id, [lines.join('\n')]);
+  await expect.poll(async () => (await request.get(`./api/shots?scale=${id}&limit=100`)).json().then((p) => p.shots.length)).toBe(55);
+  await page.goto(`./devices/${id}`);
+  const rows = page.locator('[data-testid="sessions"] tbody tr');
+  await expect(rows).toHaveCount(50);
+  await expect(rows.first()).toHaveAttribute('data-session-id', 's54');
+  await page.getByTestId('older-sessions').click();
+  await expect(rows).toHaveCount(5);
+  await expect(rows.first()).toHaveAttribute('data-session-id', 's04');
+  await expect(page.getByTestId('older-sessions')).toHaveCount(0);
+  await page.getByTestId('newest-sessions').click();
+  await expect(rows).toHaveCount(50);
+  expect(problems).toEqual([]);
+});

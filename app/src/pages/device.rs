@@ -33,8 +33,11 @@ pub fn DevicePage() -> impl IntoView {
     // Bumped when a new session starts, so the history picks it up; the live graph,
     // which is not in the history's part of the page, stays as it is.
     let sessions_seen = RwSignal::new(0u32);
-    let scale = Resource::new(client_id, read_scale);
-    let history = Resource::new(move || (client_id(), sessions_seen.get()), |(id, _)| read_scale(id));
+    let query = leptos_router::hooks::use_query_map();
+    let before = move || query.read().get("before").and_then(|b| b.parse::<u64>().ok());
+    let scale = Resource::new(client_id, |id| read_scale(id, None));
+    let history =
+        Resource::new(move || (client_id(), sessions_seen.get(), before()), |(id, _, before)| read_scale(id, before));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the scale…"</p> }>
             {move || Suspend::new(async move {
@@ -54,7 +57,7 @@ pub fn DevicePage() -> impl IntoView {
                                     let id = id.clone();
                                     Suspend::new(async move {
                                         match history.await {
-                                            Ok(h) => view! { <History client_id=id sessions=h.sessions /> }.into_any(),
+                                            Ok(h) => view! { <History client_id=id sessions=h.sessions paged=before().is_some() /> }.into_any(),
                                             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                                         }
                                     })
@@ -142,9 +145,20 @@ fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> i
 }
 
 #[component]
-fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
+fn History(client_id: String, sessions: Vec<Summary>, paged: bool) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
     let viewer = crate::clock::Viewer::current();
+    let page = base.join(&format!("/devices/{client_id}"));
+    // A full page has more before it: link to the sessions older than its last.
+    let older = (sessions.len() == crate::devices::HISTORY_LENGTH as usize)
+        .then(|| sessions.last().map(|s| format!("{page}?before={}", s.started_at)))
+        .flatten();
+    let pager = view! {
+        <p class="pager">
+            {paged.then(|| view! { <a href=page.clone() data-testid="newest-sessions">"Newest sessions"</a>" " })}
+            {older.map(|href| view! { <a href=href data-testid="older-sessions">"Older sessions"</a> })}
+        </p>
+    };
     view! {
         <section class="card wide" aria-labelledby="history-title">
             <h2 id="history-title">"Sessions"</h2>
@@ -189,6 +203,7 @@ fn History(client_id: String, sessions: Vec<Summary>) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+            {pager}
         </section>
     }
 }
@@ -247,7 +262,7 @@ fn PresenceLine(device: wages_store::Device) -> impl IntoView {
             // A frame is always news; a catch-up read only when no newer frame came meanwhile.
             let catch_up = move || {
                 leptos::task::spawn_local(async move {
-                    if let Ok(scale) = read_scale(mine.to_string()).await
+                    if let Ok(scale) = read_scale(mine.to_string(), None).await
                         && last_seen.get_untracked() <= scale.device.last_seen_at
                     {
                         last_seen.set(scale.device.last_seen_at);
