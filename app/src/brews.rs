@@ -156,7 +156,11 @@ pub async fn set_recipe(
         let registry = expect_context::<wages_store::Registry>();
         registry.require(&id).await?;
         let recipe = recipe_of(&method, &beans_id, grinder, grind_setting, &dose, &target_yield)?;
-        Ok(registry.brews().set_recipe(&id, &recipe, &who()).await?)
+        let saved = registry.brews().set_recipe(&id, &recipe, &who()).await?;
+        crate::pipeline::handle()?.0.publish_target(id, saved.target()).await.map_err(|e| {
+            AppError::Unavailable(format!("the recipe is saved, but the scale's target could not be published: {e}"))
+        })?;
+        Ok(saved)
     };
     with_status(set.await)
 }

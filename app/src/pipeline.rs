@@ -144,6 +144,13 @@ pub trait PipelineControl: Send + Sync {
         offer: wages_codec::FirmwareOffer,
         client_id: Option<wages_codec::ClientId>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+    /// Publishes a scale's target (`wages/devices/{client_id}/target`), retained, or
+    /// clears it (`None`); done once the broker has it.
+    fn publish_target(
+        &self,
+        client_id: wages_codec::ClientId,
+        target: Option<wages_store::brew::Target>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
 }
 
 /// The running pipeline in the Leptos context.

@@ -8,7 +8,7 @@
 //! gate and the ingest pipeline.
 //!
 //! A device may publish only under `wages/devices/{its client_id}/` (its last will
-//! included) and subscribe only to `wages/firmware` and its own firmware topic. A client
+//! included) and subscribe only to `wages/firmware` and its own firmware and target topics. A client
 //! that steps outside is disconnected: what it sent past its rights never reaches the
 //! broker and is never acknowledged, so a scale cannot believe a refused reading was
 //! taken. A read token may subscribe to anything and publish nothing; a write token may
@@ -59,9 +59,8 @@ impl Client {
     pub fn may_subscribe(&self, filter: &str) -> bool {
         match self {
             Client::Device(id) => {
-                filter == "wages/firmware"
-                    || filter.strip_prefix("wages/devices/").and_then(|rest| rest.strip_prefix(id.as_str()))
-                        == Some("/firmware")
+                let own = filter.strip_prefix("wages/devices/").and_then(|rest| rest.strip_prefix(id.as_str()));
+                filter == "wages/firmware" || matches!(own, Some("/firmware" | "/target"))
             }
             Client::Token(_) => true,
         }
@@ -383,7 +382,10 @@ mod tests {
         let a = device("scale-a");
         assert!(a.may_subscribe("wages/firmware"));
         assert!(a.may_subscribe("wages/devices/scale-a/firmware"));
+        assert!(a.may_subscribe("wages/devices/scale-a/target"));
         for filter in [
+            "wages/devices/scale-b/target",
+            "wages/devices/+/target",
             "#",
             "wages/#",
             "wages/devices/+/firmware",

@@ -104,3 +104,37 @@ async fn bad_offers_are_refused_field_by_field() {
     assert!(server.json("/api/firmware").await["offer"].is_null(), "nothing was published");
     server.stop().await;
 }
+
+/// A scale's recipe target, retained on its own target topic, read with its own login;
+/// a recipe without a target clears it.
+#[tokio::test]
+async fn a_scale_reads_its_target_from_its_recipe() {
+    let server = TestServer::start_with("", Db::Sqlite).await;
+    let password = server.register("tg-1").await;
+    let put = |body: Value| {
+        let request = server.http().put(server.url("/api/devices/tg-1/recipe")).json(&body);
+        async move { request.send().await.expect("put").status().as_u16() }
+    };
+    assert_eq!(put(json!({"dose": 18.0, "target_yield": 36.5})).await, 200);
+    let first_message = |options: rumqttc::MqttOptions| async move {
+        let (client, mut eventloop) = AsyncClient::new(options, 10);
+        client.subscribe("wages/devices/tg-1/target", QoS::AtLeastOnce).await.expect("subscribe");
+        let received = async {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        return Some(String::from_utf8(p.payload.to_vec()).expect("UTF-8"));
+                    }
+                    Ok(_) => {}
+                    Err(_) => return None,
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), received).await.ok().flatten()
+    };
+    let target = first_message(server.scale_options("tg-1", &password)).await.expect("the retained target");
+    assert_eq!(serde_json::from_str::<Value>(&target).expect("JSON"), json!({"target_yield": 36.5, "dose": 18.0}));
+    assert_eq!(put(json!({"dose": 18.0})).await, 200);
+    assert_eq!(first_message(server.scale_options("tg-1", &password)).await, None, "no target: nothing retained");
+    server.stop().await;
+}

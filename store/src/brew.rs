@@ -261,6 +261,24 @@ pub struct Recipe {
     pub target_yield: Option<f64>,
 }
 
+/// What a scale is told to stop at, retained on `wages/devices/{client_id}/target`
+/// (docs/protocol.md): `{"target_yield":36.0,"dose":18.0}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Grams in the cup to stop at.
+    pub target_yield: f64,
+    /// Coffee in, grams, when the recipe says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dose: Option<f64>,
+}
+
+impl Recipe {
+    /// The target this recipe gives its scale, if it names a yield.
+    pub fn target(&self) -> Option<Target> {
+        self.target_yield.map(|target_yield| Target { target_yield, dose: self.dose })
+    }
+}
+
 /// A weight a person typed: finite, above 0 and at most `max` grams.
 fn grams(field: &str, value: Option<f64>, max: f64) -> Result<Option<f64>, RegistryError> {
     match value {

@@ -13,6 +13,8 @@ use wages_store::{
     ShotPatch,
 };
 
+use app::pipeline::PipelineControl;
+
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use super::sessions::{device, now_ms, session_id};
@@ -95,7 +97,8 @@ pub async fn read_recipe(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 /// Set a scale's recipe (every field; left out means none). Shots that start on the
-/// scale from now on begin with it, brewed by whoever set it.
+/// scale from now on begin with it, brewed by whoever set it; its target yield is
+/// published, retained, on `wages/devices/{client_id}/target` for the scale's firmware.
 #[utoipa::path(put, path = "/api/devices/{client_id}/recipe", tag = "brews", request_body = Recipe,
     params(("client_id" = String, Path, description = "The device")),
     responses((status = 200, body = Recipe), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -107,7 +110,12 @@ pub async fn set_recipe(
 ) -> Result<Json<Recipe>, ApiError> {
     let id = device(&state, &id).await?;
     let recipe = body.check()?;
-    Ok(Json(state.registry.brews().set_recipe(&id, &recipe, &identity.who()).await?))
+    let saved = state.registry.brews().set_recipe(&id, &recipe, &identity.who()).await?;
+    let ingest = state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))?;
+    ingest.control.publish_target(id, saved.target()).await.map_err(|e| {
+        ApiError::Unavailable(format!("the recipe is saved, but the scale's target could not be published: {e}"))
+    })?;
+    Ok(Json(saved))
 }
 
 /// Change what a shot was: fields left out stay, `null` clears. Answers the whole shot.

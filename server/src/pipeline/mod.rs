@@ -181,6 +181,16 @@ impl PipelineControl for Control {
             Ok(())
         })
     }
+
+    fn publish_target(
+        &self,
+        client_id: ClientId,
+        target: Option<wages_store::brew::Target>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        // An empty retained message removes the retained target.
+        let payload = target.map(|t| serde_json::to_string(&t).unwrap_or_default()).unwrap_or_default();
+        Box::pin(publish_retained(&self.target, format!("wages/devices/{client_id}/target"), payload))
+    }
 }
 
 /// Publishes one retained QoS 1 message with a short-lived client of its own, and waits
