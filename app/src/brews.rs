@@ -119,6 +119,11 @@ pub fn recipe_of(
     .check()?)
 }
 
+/// A scale's target yield as its recipe says, shared on its page by the recipe card
+/// (which sets it) and the live graph (which draws it and counts down to it).
+#[derive(Clone, Copy)]
+pub struct TargetYield(pub RwSignal<Option<f64>>);
+
 /// A scale's current recipe and the beans to pick from, for its page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecipeView {

@@ -15,7 +15,7 @@ const PALETTE: [(RGBColor, RGBColor); 4] = [
 ];
 
 /// Draws `series` over the whole canvas; nothing happens if the canvas is unusable.
-pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Option<()> {
+pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]], target: Option<f64>) -> Option<()> {
     let scale = fit_to_screen(canvas);
     let px = |n: f64| (n * scale).round();
     let root = CanvasBackend::with_canvas_object(canvas.clone())?.into_drawing_area();
@@ -24,7 +24,7 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Op
     let seconds = all().map(|p| p.seconds).fold(30.0, f64::max);
     // Curves aligned at their first drop start before 0.
     let earliest = all().map(|p| p.seconds).fold(0.0, f64::min);
-    let grams = all().map(|p| p.grams).fold(40.0, f64::max) * 1.1;
+    let grams = all().map(|p| p.grams).chain(target).fold(40.0, f64::max) * 1.1;
     let flow = all().filter_map(|p| p.flow).fold(4.0, f64::max) * 1.2;
     let mut chart = ChartBuilder::on(&root)
         .margin(px(12.0) as u32)
@@ -45,6 +45,11 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]]) -> Op
         .draw()
         .ok()?;
     chart.configure_secondary_axes().y_desc("g/s").label_style(font).axis_desc_style(font).draw().ok()?;
+    if let Some(target) = target {
+        // The target yield: a thin grey line across the graph.
+        let grey = RGBColor(130, 120, 110).stroke_width(px(1.5) as u32);
+        chart.draw_series(LineSeries::new([(earliest, target), (seconds, target)], grey)).ok()?;
+    }
     for (points, (weight, flow)) in series.iter().zip(PALETTE.iter().cycle()) {
         chart
             .draw_series(LineSeries::new(

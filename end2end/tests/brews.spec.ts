@@ -150,3 +150,22 @@ test('a scale’s history pages past its newest 50 sessions', async ({ page, req
   await expect(rows).toHaveCount(50);
   expect(problems).toEqual([]);
 });
+
+test('the live graph counts down to the recipe’s target yield', async ({ page, request, baseURL, problems }, info) => {
+  const id = `target-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Bar, right group' } })).status()).toBe(201);
+  expect((await request.put(`./api/devices/${id}/recipe`, { data: { dose: 18, target_yield: 36 } })).status()).toBe(200);
+  await page.goto(`./devices/${id}`);
+  await hydrated(page);
+  await expect(page.getByText('target 36.0 g')).toBeVisible();
+  await expect(page.getByTestId('live-target')).toHaveText('36.0 g');
+  const start = Date.now();
+  // 10 to 20 g over a second: 10 g/s, so 1.6 s to go.
+  const rising = Array.from({ length: 11 }, (_, i) => line(id, 'live', start + i * 100, 10 + i)).join('\n');
+  await publishReadings(baseURL!, id, [rising]);
+  await expect(page.getByTestId('live-target')).toHaveText(/^stop in 1\.\d s$/);
+  await screenshot(page, info.project.name, 'device-target');
+  await publishReadings(baseURL!, id, [line(id, 'live', start + 1200, 36.4)]);
+  await expect(page.getByTestId('live-target')).toHaveText('target reached');
+  expect(problems).toEqual([]);
+});

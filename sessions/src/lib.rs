@@ -169,6 +169,30 @@ pub struct GraphPoint {
     pub flow: Option<f64>,
 }
 
+/// Where a running extraction stands against its target yield.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ToTarget {
+    /// Not flowing yet (or too slowly to say when it gets there).
+    Waiting,
+    /// At the current flow, the target is reached in this many seconds.
+    StopIn(f64),
+    Reached,
+}
+
+/// Flows below this (g/s) are too slow to predict from.
+pub const MIN_PREDICTING_FLOW: f64 = 0.05;
+
+/// How far `grams` flowing at `flow` is from `target`: "stop in 3.1 s", then reached.
+pub fn to_target(grams: f64, flow: Option<f64>, target: f64) -> ToTarget {
+    if grams >= target {
+        return ToTarget::Reached;
+    }
+    match flow {
+        Some(flow) if flow >= MIN_PREDICTING_FLOW => ToTarget::StopIn((target - grams) / flow),
+        _ => ToTarget::Waiting,
+    }
+}
+
 /// Grams above the first reading that count as the first drop in the cup.
 pub const FIRST_DROP_GRAMS: f64 = 0.5;
 

@@ -171,3 +171,13 @@ fn the_first_drop_is_half_a_gram_above_the_start() {
     let moved = shifted(&curve, 3.0);
     assert_eq!((moved[0].seconds, moved[3].seconds, moved[4].grams), (-3.0, 0.0, 3.0));
 }
+
+#[test]
+fn the_countdown_to_the_target_follows_the_flow() {
+    use wages_sessions::{ToTarget, to_target};
+    assert_eq!(to_target(30.0, Some(2.0), 36.0), ToTarget::StopIn(3.0));
+    assert_eq!(to_target(36.0, Some(2.0), 36.0), ToTarget::Reached);
+    assert_eq!(to_target(40.0, None, 36.0), ToTarget::Reached);
+    assert_eq!(to_target(0.2, Some(0.01), 36.0), ToTarget::Waiting);
+    assert_eq!(to_target(0.0, None, 36.0), ToTarget::Waiting);
+}

@@ -90,6 +90,9 @@ pub fn RecipeCard(client_id: String) -> impl IntoView {
                         match recipe.await {
                             Ok(view) => {
                                 let r = view.recipe;
+                                if let Some(target) = use_context::<crate::brews::TargetYield>() {
+                                    target.0.set(r.target_yield);
+                                }
                                 view! {
                                     <BasedActionForm action=set class="fields" testid="recipe-form">
                                         <input type="hidden" name="client_id" value=client_id />

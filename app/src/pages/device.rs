@@ -36,6 +36,8 @@ pub fn DevicePage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let before = move || query.read().get("before").and_then(|b| b.parse::<u64>().ok());
     let scale = Resource::new(client_id, |id| read_scale(id, None));
+    // The recipe's target yield: the recipe card sets it, the live graph draws it.
+    provide_context(crate::brews::TargetYield(RwSignal::new(None)));
     let history =
         Resource::new(move || (client_id(), sessions_seen.get(), before()), |(id, _, before)| read_scale(id, before));
     view! {
@@ -92,9 +94,22 @@ struct LiveFigures {
 #[component]
 fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> impl IntoView {
     let figures = RwSignal::new(LiveFigures::default());
+    let target = expect_context::<crate::brews::TargetYield>().0;
+    let to_target = move || {
+        let f = figures.read();
+        match (target.get(), f.grams) {
+            (None, _) => "—".to_owned(),
+            (Some(t), None) => format!("{t:.1} g"),
+            (Some(t), Some(grams)) => match wages_sessions::to_target(grams, f.flow, t) {
+                wages_sessions::ToTarget::Reached => "target reached".to_owned(),
+                wages_sessions::ToTarget::StopIn(s) => format!("stop in {s:.1} s"),
+                wages_sessions::ToTarget::Waiting => format!("{t:.1} g"),
+            },
+        }
+    };
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     #[cfg(feature = "hydrate")]
-    live::follow(&client_id, canvas, figures, sessions_seen);
+    live::follow(&client_id, canvas, figures, sessions_seen, target);
     #[cfg(not(feature = "hydrate"))]
     let _ = (&client_id, sessions_seen);
     let number = |x: Option<f64>, digits: usize| x.map_or_else(|| "—".to_owned(), |x| format!("{x:.digits$}"));
@@ -113,6 +128,13 @@ fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> i
                 <div class="tile">
                     <span class="tile-value" data-testid="live-flow">{move || number(figures.read().flow, 2)}</span>
                     <span class="tile-label">"g/s flow"</span>
+                </div>
+                <div class="tile">
+                    <span class="tile-value target" data-testid="live-target">{to_target}</span>
+                    <span class="tile-label">{move || match target.get() {
+                        Some(t) => format!("target {t:.1} g"),
+                        None => "target (set a recipe)".to_owned(),
+                    }}</span>
                 </div>
                 <div class="tile">
                     <span class="tile-value session" data-testid="live-session">
@@ -134,6 +156,7 @@ fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> i
             <p class="muted legend">
                 <span class="swatch weight"></span>" weight (g, left) "
                 <span class="swatch flow"></span>" flow (g/s, right)"
+                {move || target.get().map(|_| view! { " " <span class="swatch target"></span>" target yield" })}
             </p>
             {move || (figures.read().points == 0).then(|| view! {
                 <p class="empty" data-testid="live-empty">
@@ -339,6 +362,7 @@ mod live {
         canvas: NodeRef<leptos::html::Canvas>,
         figures: RwSignal<LiveFigures>,
         sessions_seen: RwSignal<u32>,
+        target: RwSignal<Option<f64>>,
     ) {
         let path = expect_context::<crate::base::BasePath>().join(&format!("/api/devices/{client_id}/live"));
         let client_id = client_id.to_owned();
@@ -350,7 +374,7 @@ mod live {
                 crate::live_socket::follow(&path, move |reading: Reading| {
                     let mut seeding = seeding.borrow_mut();
                     if seeding.done {
-                        add(&live, &reading, canvas, figures, Some(sessions_seen));
+                        add(&live, &reading, canvas, figures, Some(sessions_seen), target);
                     } else {
                         seeding.pending.push(reading);
                     }
@@ -361,7 +385,7 @@ mod live {
             leptos::task::spawn_local(async move {
                 let stored = crate::devices::live_readings(id).await.unwrap_or_default();
                 for reading in &stored {
-                    add(&live, reading, canvas, figures, None);
+                    add(&live, reading, canvas, figures, None, target);
                 }
                 let last = stored.last().copied();
                 let mut seeding = seeding.borrow_mut();
@@ -370,7 +394,7 @@ mod live {
                     let already =
                         last.is_some_and(|l| l.session_id == reading.session_id && reading.tstamp <= l.tstamp);
                     if !already {
-                        add(&live, &reading, canvas, figures, Some(sessions_seen));
+                        add(&live, &reading, canvas, figures, Some(sessions_seen), target);
                     }
                 }
             });
@@ -385,6 +409,7 @@ mod live {
         canvas: NodeRef<leptos::html::Canvas>,
         figures: RwSignal<LiveFigures>,
         history: Option<RwSignal<u32>>,
+        target: RwSignal<Option<f64>>,
     ) {
         let mut state = live.borrow_mut();
         let t = reading.tstamp.millis();
@@ -421,7 +446,7 @@ mod live {
                 let mut state = live.borrow_mut();
                 state.drawing = false;
                 if let Some(canvas) = canvas.get_untracked() {
-                    crate::graph::draw(&canvas, &[&state.points]);
+                    crate::graph::draw(&canvas, &[&state.points], target.get_untracked());
                 }
             });
         }

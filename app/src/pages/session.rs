@@ -57,7 +57,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
             if let Some(canvas) = canvas.get() {
                 let mut all: Vec<&[wages_sessions::GraphPoint]> = vec![&points];
                 all.extend(compared.iter().map(|c| c.points.as_slice()));
-                crate::graph::draw(&canvas, &all);
+                crate::graph::draw(&canvas, &all, None);
             }
         });
     }
