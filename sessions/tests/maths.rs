@@ -164,7 +164,7 @@ proptest! {
 fn the_first_drop_is_half_a_gram_above_the_start() {
     use wages_sessions::{GraphPoint, first_drop, shifted};
     let point = |seconds: f64, grams: f64| GraphPoint { seconds, grams, flow: None };
-    let curve = vec![point(0.0, 0.2), point(1.0, 0.3), point(2.0, 0.69), point(3.0, 0.7), point(4.0, 3.0)];
+    let curve = vec![point(0.0, 0.2), point(1.0, 0.3), point(2.0, 0.69), point(3.0, 0.75), point(4.0, 3.0)];
     assert_eq!(first_drop(&curve), Some(3.0));
     assert_eq!(first_drop(&curve[..3]), None);
     assert_eq!(first_drop(&[]), None);
