@@ -46,7 +46,7 @@ use leptos_router::{SsrMode, path};
 use crate::base::BasePath;
 use crate::pages::{
     BeansPage, ComparePage, DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, NotFound, PipelinePage,
-    SessionPage, ShotsPage, SimulatorPage, TokensPage,
+    SessionPage, ShotImportPage, ShotsPage, SimulatorPage, TokensPage,
 };
 
 /// The HTML document around the app. The server renders it for every page request.
@@ -170,6 +170,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/devices/:client_id") view=DevicePage ssr=SsrMode::Async />
                     <Route path=path!("/devices/:client_id/sessions/:session_id") view=SessionPage ssr=SsrMode::Async />
                     <Route path=path!("/shots") view=ShotsPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/shots/import") view=ShotImportPage ssr=SsrMode::InOrder />
                     <Route path=path!("/beans") view=BeansPage ssr=SsrMode::InOrder />
                     <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />

@@ -34,7 +34,8 @@ test('a session page shows the whole extraction, overlays another, and exports i
   const csv = await (await request.get((await page.getByTestId('export-csv').getAttribute('href'))!)).text();
   expect(csv.trim().split('\n')).toHaveLength(281);
   const json = await (await request.get((await page.getByTestId('export-json').getAttribute('href'))!)).json();
-  expect(json).toHaveLength(280);
+  expect(json.readings).toHaveLength(280);
+  expect(json.count).toBe(280);
 
   // Overlay the other session of the same scale.
   await page.locator('a[data-compare="noon"]').click();

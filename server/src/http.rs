@@ -101,6 +101,11 @@ pub fn router(state: AppState) -> Router {
         })
         .route(&at("/login"), axum::routing::post(crate::auth::login))
         .route(&at("/logout"), axum::routing::post(crate::auth::logout))
+        .route(
+            &at("/shots/import/upload"),
+            axum::routing::post(crate::api::shot_files::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::api::IMPORT_BODY_BYTES)),
+        )
         .route(&at("/prefs"), get(prefs))
         .route(&at("/healthz"), get(healthz))
         .route(&at("/readyz"), get(readyz))

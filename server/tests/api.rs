@@ -437,3 +437,176 @@ async fn brews_on_sqlite() {
 async fn brews_on_postgres() {
     brews(Db::Postgres).await;
 }
+
+/// A shot exported in Beanconqueror's shape and imported into another, empty Wages is
+/// the same shot: readings, summary, recipe, taste and beans. Bad files are refused by
+/// field and leave nothing behind.
+async fn shots_in_and_out(db: Db) {
+    use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
+    let bar = TestServer::start_with("", db).await;
+    bar.register("scale-01").await;
+    let (_, beans) = post(
+        &bar,
+        "/api/beans",
+        &json!({"roaster": "Origin", "name": "Kenya AA", "origin": "Nyeri", "process": "washed", "roast_level": "light", "roast_date": "2025-11-10", "notes": "blackcurrant"}),
+    )
+    .await;
+    let recipe = json!({"method": "espresso", "beans_id": beans["id"], "grinder": "Niche", "grind_setting": "12", "dose": 18.0, "target_yield": 36.0});
+    bar.http().put(bar.url("/api/devices/scale-01/recipe")).json(&recipe).send().await.expect("recipe");
+    let pour: Vec<Reading> = (0..=280u64)
+        .map(|i| Reading {
+            client_id: ClientId::parse("scale-01").expect("valid"),
+            session_id: SessionId::parse("brew-1").expect("valid"),
+            value: Grams::new((i as f64 * 0.131).min(36.2) - 0.3).expect("in range"),
+            tstamp: Timestamp::from_millis(1_764_000_000_007 + i * 100 + i % 7).expect("in range"),
+        })
+        .collect();
+    bar.registry.readings().insert(&pour).await.expect("stored");
+    let shot_path = "/api/devices/scale-01/sessions/brew-1";
+    let taste = json!({"rating": 86, "tags": ["guest", "sweet"], "notes": "cherry\nlong finish", "tds": 9.2, "yield": 36.5, "water_temp": 93.5, "starred": true});
+    assert_eq!(patch(&bar, shot_path, &taste).await.0.as_u16(), 200);
+    let (_, original) = get(&bar, shot_path).await;
+
+    let res =
+        bar.http().get(bar.url(&format!("{shot_path}/export?format=beanconqueror"))).send().await.expect("export");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-disposition"].to_str().ok(),
+        Some("attachment; filename=\"scale-01-brew-1.beanconqueror.json\"")
+    );
+    let file = res.text().await.expect("body");
+    let exported: Value = serde_json::from_str(&file).expect("JSON");
+    assert_eq!(
+        (exported["bean"]["roaster"].as_str(), exported["mill"]["name"].as_str()),
+        (Some("Origin"), Some("Niche"))
+    );
+    assert_eq!(exported["brewFlow"]["weight"].as_array().map(Vec::len), Some(281));
+    assert_eq!(exported["brew"]["grind_weight"].as_f64(), Some(18.0));
+    let (status, ours) = get(&bar, &format!("{shot_path}/export?format=json")).await;
+    assert_eq!(
+        (status.as_u16(), ours["readings"].as_array().map(Vec::len), ours["rating"].as_i64()),
+        (200, Some(281), Some(86))
+    );
+    let csv = bar.http().get(bar.url(&format!("{shot_path}/export?format=csv"))).send().await.expect("csv");
+    assert_eq!(csv.text().await.expect("csv").lines().count(), 282);
+    assert_error(&get(&bar, &format!("{shot_path}/export?format=xml")).await, 422, "invalid", Some("format"));
+    assert_error(&get(&bar, "/api/devices/scale-01/sessions/nope/export").await, 404, "not_found", None);
+
+    // Into an empty Wages with one scale.
+    let home = TestServer::start_with("", db).await;
+    home.register("kitchen").await;
+    let import = |server: &TestServer, query: &str, file: Vec<u8>| {
+        let request = server.http().post(server.url(&format!("/api/shots/import?{query}"))).body(file);
+        async move { body(request.send().await.expect("import")).await }
+    };
+    let (status, imported) = import(&home, "scale=kitchen", file.clone().into_bytes()).await;
+    assert_eq!(status.as_u16(), 201, "{imported}");
+    assert_eq!(imported["session_id"], "brew-1");
+    for field in [
+        "started_at",
+        "ended_at",
+        "duration_ms",
+        "count",
+        "final_weight",
+        "max_weight",
+        "peak_flow",
+        "mean_flow",
+        "method",
+        "grinder",
+        "grind_setting",
+        "dose",
+        "target_yield",
+        "yield",
+        "water_temp",
+        "tds",
+        "rating",
+        "notes",
+        "tags",
+        "starred",
+        "effective_yield",
+        "ratio",
+        "extraction_yield",
+        "days_off_roast",
+    ] {
+        assert_eq!(imported[field], original[field], "{field}");
+    }
+    for field in ["roaster", "name", "origin", "process", "roast_level", "roast_date", "notes"] {
+        assert_eq!(imported["beans"][field], original["beans"][field], "beans {field}");
+    }
+    let (_, there) = get(&home, "/api/devices/kitchen/sessions/brew-1/readings").await;
+    let (_, here) = get(&bar, "/api/devices/scale-01/sessions/brew-1/readings").await;
+    let curve = |v: &Value| {
+        v.as_array().expect("readings").iter().map(|r| (r["tstamp"].clone(), r["value"].clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(curve(&there), curve(&here));
+
+    // The same file again: the session is taken, unless it gets another id; the beans are found, not added twice.
+    assert_error(&import(&home, "scale=kitchen", file.clone().into_bytes()).await, 409, "conflict", None);
+    let (status, again) = import(&home, "scale=kitchen&session_id=brew-1b", file.clone().into_bytes()).await;
+    assert_eq!((status.as_u16(), again["beans_id"].clone()), (201, imported["beans_id"].clone()));
+    assert_eq!(get(&home, "/api/beans").await.1.as_array().map(Vec::len), Some(1));
+
+    // Refusals name the field and store nothing.
+    let mut bad = exported.clone();
+    bad["brewFlow"]["weight"][2]["actual_weight"] = json!("heavy");
+    bad["meta"]["wages"]["session_id"] = json!("brew-bad");
+    for (query, file, status, code, field) in [
+        ("scale=ghost", file.clone().into_bytes(), 422, "invalid", Some("scale")),
+        ("scale=kitchen", bad.to_string().into_bytes(), 422, "invalid", Some("brewFlow.weight[2].actual_weight")),
+        ("scale=kitchen", b"{\"hello\": 1}".to_vec(), 422, "invalid", Some("file")),
+        ("scale=kitchen", b"not json".to_vec(), 422, "invalid", Some("file")),
+        ("scale=kitchen&session_id=no%20spaces", file.clone().into_bytes(), 422, "invalid", Some("session_id")),
+        ("scale=kitchen", vec![b' '; 600 * 1024], 413, "payload_too_large", None),
+        ("", file.clone().into_bytes(), 400, "bad_request", None),
+    ] {
+        assert_error(&import(&home, query, file).await, status, code, field);
+    }
+    let (_, sessions) = get(&home, "/api/devices/kitchen/sessions").await;
+    assert_eq!(sessions.as_array().map(Vec::len), Some(2), "refusals stored nothing: {sessions}");
+
+    // A Visualizer shot, through the import page's form.
+    let visualizer = json!({
+        "id": "0f2b", "start_time": "2025-11-30T07:15:00.000Z", "bean_brand": "Origin", "bean_type": "Kenya AA",
+        "bean_weight": "18.0", "drink_weight": "40.0", "espresso_enjoyment": 70, "tags": ["Long"],
+        "timeframe": ["0.0", "0.5", "1.0", "1.5"], "data": { "espresso_weight": ["0.0", "2.0", "5.5", "9.0"] },
+    });
+    let boundary = "wagesboundary";
+    let form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"scale\"\r\n\r\nkitchen\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"session_id\"\r\n\r\n\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shot.json\"\r\nContent-Type: application/json\r\n\r\n{visualizer}\r\n\
+         --{boundary}--\r\n"
+    );
+    let upload = |body: String| {
+        home.http()
+            .post(home.url("/shots/import/upload"))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+    };
+    let res = upload(form.clone()).await.expect("upload");
+    assert_eq!((res.status().as_u16(), res.url().path()), (200, "/devices/kitchen/sessions/visualizer-0f2b"));
+    let (_, shot) = get(&home, "/api/devices/kitchen/sessions/visualizer-0f2b").await;
+    assert_eq!(
+        (shot["count"].as_u64(), shot["rating"].as_i64(), shot["yield"].as_f64(), shot["tags"].clone()),
+        (Some(4), Some(70), Some(40.0), json!(["long"]))
+    );
+    assert_eq!(shot["beans_id"], imported["beans_id"], "the library's beans, by roaster and name");
+    // The same upload again goes back to the form, with the problem and the scale kept.
+    let res = upload(form).await.expect("upload");
+    assert_eq!(res.url().path(), "/shots/import");
+    let query = res.url().query().unwrap_or_default().to_owned();
+    assert!(query.starts_with("scale=kitchen&field=&error=scale%20kitchen%20already%20has"), "{query}");
+    bar.stop().await;
+    home.stop().await;
+}
+
+#[tokio::test]
+async fn shots_in_and_out_on_sqlite() {
+    shots_in_and_out(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn shots_in_and_out_on_postgres() {
+    shots_in_and_out(Db::Postgres).await;
+}

@@ -14,6 +14,60 @@ use crate::error::RegistryError;
 use crate::readings::millis;
 use crate::store::{like_pattern, now_ms};
 
+/// Writes what a shot was, edited by `who` now; `brewed_by`, when given, replaces who
+/// brewed it. Fails if the session has no shot row.
+pub(crate) async fn write_details(
+    tx: &mut AnyConnection,
+    client_id: &ClientId,
+    session_id: &SessionId,
+    details: &ShotDetails,
+    who: &str,
+    brewed_by: Option<&str>,
+) -> Result<(), RegistryError> {
+    let updated = sqlx::query(
+        "UPDATE shots SET method = $1, beans_id = $2, grinder = $3, grind_setting = $4, dose = $5, target_yield = $6, \
+         yield_grams = $7, water_temp = $8, tds = $9, rating = $10, notes = $11, tags = $12, starred = $13, \
+         edited_by = $14, edited_at = $15, brewed_by = COALESCE($16, brewed_by) WHERE client_id = $17 AND session_id = $18",
+    )
+    .bind(details.method.map(Method::as_str))
+    .bind(details.beans_id)
+    .bind(details.grinder.as_deref())
+    .bind(details.grind_setting.as_deref())
+    .bind(details.dose)
+    .bind(details.target_yield)
+    .bind(details.yield_grams)
+    .bind(details.water_temp)
+    .bind(details.tds)
+    .bind(details.rating)
+    .bind(details.notes.as_deref())
+    .bind(stored_tags(&details.tags))
+    .bind(i64::from(details.starred))
+    .bind(who)
+    .bind(now_ms())
+    .bind(brewed_by)
+    .bind(client_id.as_str())
+    .bind(session_id.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(RegistryError::Unknown(format!("no session {session_id} for device {client_id}")));
+    }
+    sqlx::query("DELETE FROM shot_tags WHERE client_id = $1 AND session_id = $2")
+        .bind(client_id.as_str())
+        .bind(session_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+    for tag in &details.tags {
+        sqlx::query("INSERT INTO shot_tags (tag, client_id, session_id) VALUES ($1, $2, $3)")
+            .bind(tag)
+            .bind(client_id.as_str())
+            .bind(session_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The last second of readings of each session stored lately (time, grams), so that a
 /// new batch's flows are worked out without reading that second back: checked against
 /// the table by counting (cheap) before it is trusted, so a reading stored elsewhere
@@ -562,48 +616,25 @@ impl Brews {
     ) -> Result<(), RegistryError> {
         self.known_beans(details.beans_id).await?;
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE shots SET method = $1, beans_id = $2, grinder = $3, grind_setting = $4, dose = $5, target_yield = $6, \
-             yield_grams = $7, water_temp = $8, tds = $9, rating = $10, notes = $11, tags = $12, starred = $13, \
-             edited_by = $14, edited_at = $15 WHERE client_id = $16 AND session_id = $17",
-        )
-        .bind(details.method.map(Method::as_str))
-        .bind(details.beans_id)
-        .bind(details.grinder.as_deref())
-        .bind(details.grind_setting.as_deref())
-        .bind(details.dose)
-        .bind(details.target_yield)
-        .bind(details.yield_grams)
-        .bind(details.water_temp)
-        .bind(details.tds)
-        .bind(details.rating)
-        .bind(details.notes.as_deref())
-        .bind(stored_tags(&details.tags))
-        .bind(i64::from(details.starred))
-        .bind(who)
-        .bind(now_ms())
-        .bind(client_id.as_str())
-        .bind(session_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(RegistryError::Unknown(format!("no session {session_id} for device {client_id}")));
-        }
-        sqlx::query("DELETE FROM shot_tags WHERE client_id = $1 AND session_id = $2")
-            .bind(client_id.as_str())
-            .bind(session_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for tag in &details.tags {
-            sqlx::query("INSERT INTO shot_tags (tag, client_id, session_id) VALUES ($1, $2, $3)")
-                .bind(tag)
-                .bind(client_id.as_str())
-                .bind(session_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_details(&mut tx, client_id, session_id, details, who, None).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The library's beans of this roaster and name (ignoring case), or these beans
+    /// added to it: an imported shot names beans the library may already have.
+    pub async fn find_or_add_beans(&self, input: &BeansInput) -> Result<Beans, RegistryError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM beans WHERE LOWER(roaster) = LOWER($1) AND LOWER(name) = LOWER($2) ORDER BY archived, id LIMIT 1",
+        )
+        .bind(&input.roaster)
+        .bind(&input.name)
+        .fetch_optional(&self.pool)
+        .await?;
+        match found {
+            Some(id) => self.bean(id).await,
+            None => self.add_beans(input).await,
+        }
     }
 
     /// Shots newest first (by start, then ids), filtered, `limit` after `cursor`.

@@ -31,6 +31,7 @@ pub mod account;
 pub mod brew;
 pub mod device;
 pub mod error;
+pub mod shot_file;
 
 #[cfg(feature = "db")]
 mod accounts;

@@ -69,6 +69,51 @@ impl SqlReadings {
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
+        let new = self.insert_rows(&mut tx, readings).await?;
+        crate::brews::record(&mut tx, &new, &self.tails).await?;
+        tx.commit().await?;
+        Ok(new.len() as u64)
+    }
+
+    /// Stores a shot read from a file as a new session: its readings, its summary and
+    /// what was brewed (`details`, its beans already in the library), in one
+    /// transaction, as imported by `who`. A session the scale already has is refused.
+    pub async fn import_shot(
+        &self,
+        readings: &[Reading],
+        details: &crate::ShotDetails,
+        who: &str,
+    ) -> Result<(), RegistryError> {
+        let Some(first) = readings.first() else {
+            return Err(RegistryError::invalid("file", "must have at least one sample"));
+        };
+        let (client_id, session_id) = (first.client_id, first.session_id);
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shots WHERE client_id = $1 AND session_id = $2")
+            .bind(client_id.as_str())
+            .bind(session_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        if taken > 0 {
+            return Err(RegistryError::Conflict(format!(
+                "scale {client_id} already has a session {session_id}: import it under another session_id"
+            )));
+        }
+        let new = self.insert_rows(&mut tx, readings).await?;
+        crate::brews::record(&mut tx, &new, &self.tails).await?;
+        let brewed_by = details.brewed_by.as_deref().unwrap_or(who);
+        crate::brews::write_details(&mut tx, &client_id, &session_id, details, who, Some(brewed_by)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts the readings not stored yet; returns those.
+    async fn insert_rows(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        readings: &[Reading],
+    ) -> Result<Vec<Reading>, RegistryError> {
         let mut new = Vec::with_capacity(readings.len());
         for chunk in readings.chunks(ROWS_PER_STATEMENT) {
             let placeholders: Vec<String> = (0..chunk.len())
@@ -94,13 +139,11 @@ impl SqlReadings {
                     .bind(millis(r.tstamp.millis()))
                     .bind(r.value.get());
             }
-            for row in query.fetch_all(&mut *tx).await? {
+            for row in query.fetch_all(&mut **tx).await? {
                 new.push(reading(&row)?);
             }
         }
-        crate::brews::record(&mut tx, &new, &self.tails).await?;
-        tx.commit().await?;
-        Ok(new.len() as u64)
+        Ok(new)
     }
 
     /// Beans, recipes and shots, in the same database.

@@ -1,6 +1,6 @@
 //! `{base}/devices/{client_id}/sessions/{session_id}`: one extraction, whole: its graph,
 //! its summary, another session overlaid (aligned at their starts, `?compare=
-//! client_id/session_id`), and its readings to download as CSV or JSON.
+//! client_id/session_id`), and the shot to download: Beanconqueror's brew export, JSON, CSV.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -65,7 +65,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
         .compacted
         .map(|c| compaction_note(c, &base.join(&format!("/api/devices/{client_id}/sessions/{session_id}/buckets"))));
     let page = base.join(&format!("/devices/{client_id}/sessions/{session_id}"));
-    let readings = base.join(&format!("/api/devices/{client_id}/sessions/{session_id}/readings"));
+    let export = base.join(&format!("/api/devices/{client_id}/sessions/{session_id}/export"));
     let device_page = base.join(&format!("/devices/{client_id}"));
     let compared_labels: Vec<String> = compared.iter().map(|c| c.label.clone()).collect();
     let align_query = if at_first_drop { "&align=drop" } else { "" };
@@ -110,10 +110,12 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
                 }).collect_view()}
             </p>
             <p>
-                "Download the readings: "
-                <a href=format!("{readings}?format=csv") rel="external" data-testid="export-csv">"CSV"</a>
+                "Download the shot: "
+                <a href=format!("{export}?format=beanconqueror") rel="external" download data-testid="export-beanconqueror">"Beanconqueror (for Visualizer)"</a>
                 " · "
-                <a href=readings.clone() rel="external" data-testid="export-json">"JSON"</a>
+                <a href=format!("{export}?format=json") rel="external" download data-testid="export-json">"JSON"</a>
+                " · "
+                <a href=format!("{export}?format=csv") rel="external" download data-testid="export-csv">"CSV"</a>
             </p>
         </section>
         <super::brew_forms::ShotCard client_id=client_id.clone() session_id=session_id.clone() shot beans />

@@ -31,9 +31,11 @@ pub fn ShotsPage() -> impl IntoView {
     };
     let shots = Resource::new(shot_query, find_shots);
     let page = expect_context::<crate::base::BasePath>().join("/shots");
+    let import = format!("{page}/import");
     view! {
         <Title text="Shots" />
         <h1>"Shots"</h1>
+        <p><a href=import data-testid="import-link">"Import a shot from Beanconqueror or Visualizer"</a></p>
         <Transition fallback=|| view! { <p class="muted">"Finding shots…"</p> }>
             {move || {
                 let page = page.clone();

@@ -8,6 +8,7 @@ mod firmware;
 mod live;
 mod pipeline;
 mod sessions;
+pub(crate) mod shot_files;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -23,6 +24,8 @@ use crate::http::AppState;
 
 /// Largest request body the API reads, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest body of a shot import: the file, and room for a form's framing around it.
+pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 16 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,7 +35,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
         sessions::list, sessions::read, sessions::readings, sessions::buckets, live::live, live::fleet, pipeline::figures, pipeline::configure,
         pipeline::dead_letters, firmware::offer, firmware::rollout,
         brews::list_beans, brews::add_beans, brews::read_beans, brews::update_beans, brews::delete_beans,
-        brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search
+        brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search, shot_files::export, shot_files::import
     ),
     components(schemas(
         wages_store::Device, wages_store::Registration, wages_store::Rename, wages_store::Registered,
@@ -93,6 +96,12 @@ pub fn router(base: &str) -> Router<AppState> {
         .route(&at("/api/beans"), get(brews::list_beans).post(brews::add_beans))
         .route(&at("/api/beans/{id}"), get(brews::read_beans).patch(brews::update_beans).delete(brews::delete_beans))
         .route(&at("/api/shots"), get(brews::search))
+        .route(
+            &at("/api/shots/import"),
+            // The file and a little room for its framing; the handler enforces the exact bound.
+            axum::routing::post(shot_files::import).layer(DefaultBodyLimit::max(IMPORT_BODY_BYTES)),
+        )
+        .route(&at("/api/devices/{client_id}/sessions/{session_id}/export"), get(shot_files::export))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/buckets"), get(sessions::buckets))
         .route(&at("/api/pipeline"), get(pipeline::figures))

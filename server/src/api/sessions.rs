@@ -108,7 +108,7 @@ pub async fn readings(
     query: Result<Query<ReadingsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let csv = match query.format.as_deref() {
+    let as_csv = match query.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
         Some(_) => return Err(ApiError::Invalid { field: "format".into(), message: "must be json or csv".into() }),
@@ -117,20 +117,26 @@ pub async fn readings(
     let Some((_, readings)) = state.readings.session_with_readings(&id, &sid, now_ms()).await? else {
         return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
     };
-    if !csv {
+    if !as_csv {
         return Ok(Json(readings).into_response());
     }
-    let mut body = String::from("client_id,session_id,value,tstamp\n");
-    for r in &readings {
-        // Ids are `A-Z a-z 0-9 _ -` and numbers have no commas: nothing needs quoting.
-        let _ = writeln!(body, "{},{},{},{}", r.client_id, r.session_id, r.value, r.tstamp);
-    }
+    let body = csv(&readings);
     let disposition = format!("attachment; filename=\"{id}-{sid}.csv\"");
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
         body,
     )
         .into_response())
+}
+
+/// Readings as CSV with a header row.
+pub(super) fn csv(readings: &[wages_codec::Reading]) -> String {
+    let mut body = String::from("client_id,session_id,value,tstamp\n");
+    for r in readings {
+        // Ids are `A-Z a-z 0-9 _ -` and numbers have no commas: nothing needs quoting.
+        let _ = writeln!(body, "{},{},{},{}", r.client_id, r.session_id, r.value, r.tstamp);
+    }
+    body
 }
 
 /// A compacted session's buckets in time order: count, minimum, maximum and mean weight

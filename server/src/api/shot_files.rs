@@ -1,0 +1,193 @@
+//! Shots as files: `GET …/sessions/{session_id}/export` (Beanconqueror's brew export,
+//! our JSON, CSV) and `POST /api/shots/import` (a Beanconqueror or Visualizer shot onto
+//! a scale). The import page's upload goes through [`import_file`] too.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
+use wages_store::shot_file::{self, MAX_IMPORT_BYTES};
+use wages_store::{Identity, ReadingsStore, Shot};
+
+use super::error::{ApiError, ErrorBody};
+use super::sessions::{device, now_ms, session_id};
+use crate::http::AppState;
+
+/// `?format=` of the export.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `beanconqueror` (default: Beanconqueror's brew export, which Visualizer.coffee
+    /// imports), `json` (the shot with its readings) or `csv` (the readings).
+    format: Option<String>,
+}
+
+/// A shot as a file to download.
+#[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}/export", tag = "sessions",
+    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session"), ExportQuery),
+    responses((status = 200, description = "An attachment: JSON, or CSV with a header row"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    Path((id, sid)): Path<(String, String)>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let format = query.format.unwrap_or_else(|| "beanconqueror".to_owned());
+    if !["beanconqueror", "json", "csv"].contains(&format.as_str()) {
+        return Err(ApiError::Invalid { field: "format".into(), message: "must be beanconqueror, json or csv".into() });
+    }
+    let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
+    let Some((_, readings)) = state.readings.session_with_readings(&id, &sid, now_ms()).await? else {
+        return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
+    };
+    let shot = super::brews::shot(&state, &id, &sid).await?;
+    let (body, kind, suffix) = match format.as_str() {
+        "csv" => (super::sessions::csv(&readings), "text/csv; charset=utf-8", "csv"),
+        "json" => {
+            let mut value = serde_json::to_value(&shot).unwrap_or_default();
+            value["readings"] = serde_json::to_value(&readings).unwrap_or_default();
+            (value.to_string(), "application/json", "json")
+        }
+        _ => (shot_file::beanconqueror(&shot, &readings).to_string(), "application/json", "beanconqueror.json"),
+    };
+    let disposition = format!("attachment; filename=\"{id}-{sid}.{suffix}\"");
+    Ok(([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}
+
+/// `?scale=` and `?session_id=` of the import.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    /// The registered scale the shot goes onto.
+    scale: String,
+    /// The new session's id; default: the one the file names, else `import-{time}`.
+    session_id: Option<String>,
+}
+
+/// Import a shot: the body is a Beanconqueror brew export or a Visualizer shot JSON (at
+/// most 512 KiB and 10,000 samples). Its beans are found in the library by roaster and
+/// name, or added. Answers the new shot; a problem in the file names its field there
+/// (`brewFlow.weight[3].actual_weight`).
+#[utoipa::path(post, path = "/api/shots/import", tag = "brews", params(ImportQuery),
+    request_body(content = String, content_type = "application/json", description = "The shot file"),
+    responses((status = 201, body = super::brews::ShotBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The scale already has this session", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    query: Result<Query<ImportQuery>, QueryRejection>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<Shot>), ApiError> {
+    let Query(query) = query?;
+    let body = body.map_err(|_| too_large())?;
+    let shot = import_file(&state, &query.scale, query.session_id.as_deref(), &body, &identity.who()).await?;
+    Ok((StatusCode::CREATED, Json(shot)))
+}
+
+pub(crate) fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!("a shot file must be at most {} KiB", MAX_IMPORT_BYTES / 1024))
+}
+
+/// The import page's form (multipart: `scale`, `session_id`, `file`): on to the new
+/// shot's page, or back to the form with the problem and the scale kept.
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let base = state.base.as_str().to_owned();
+    let (mut scale, mut session, mut file) = (String::new(), String::new(), None);
+    let read = async {
+        let mut form = form.map_err(|e| ApiError::BadRequest(format!("the form could not be read: {e}")))?;
+        while let Some(field) = form.next_field().await.map_err(|_| too_large())? {
+            match field.name() {
+                Some("scale") => scale = field.text().await.map_err(|_| too_large())?,
+                Some("session_id") => session = field.text().await.map_err(|_| too_large())?,
+                Some("file") => file = Some(field.bytes().await.map_err(|_| too_large())?),
+                _ => {}
+            }
+        }
+        let file = file.filter(|f| !f.is_empty()).ok_or_else(|| ApiError::Invalid {
+            field: "file".into(),
+            message: "pick a Beanconqueror or Visualizer shot file".into(),
+        })?;
+        import_file(&state, &scale, Some(&session), &file, &identity.who()).await
+    };
+    let to = match read.await {
+        Ok(shot) => format!("{base}/devices/{}/sessions/{}", shot.summary.client_id, shot.summary.session_id),
+        Err(e) => {
+            let field = match &e {
+                ApiError::Invalid { field, .. } => field.clone(),
+                _ => String::new(),
+            };
+            let message = match &e {
+                ApiError::Invalid { message, .. } => message.clone(),
+                e => e.to_string(),
+            };
+            let q = app::clock::query_escape;
+            format!("{base}/shots/import?scale={}&field={}&error={}", q(&scale), q(&field), q(&message))
+        }
+    };
+    axum::response::Redirect::to(&to).into_response()
+}
+
+/// Reads the file, puts its beans in the library and stores the shot on `scale`.
+pub(crate) async fn import_file(
+    state: &AppState,
+    scale: &str,
+    session: Option<&str>,
+    file: &[u8],
+    who: &str,
+) -> Result<Shot, ApiError> {
+    let scale = ClientId::parse(scale)
+        .map_err(|_| ApiError::Invalid { field: "scale".into(), message: "must be a registered scale".into() })?;
+    if state.registry.get(&scale).await?.is_none() {
+        return Err(ApiError::Invalid { field: "scale".into(), message: format!("{scale} is not a registered scale") });
+    }
+    let ReadingsStore::Sql(store) = &state.readings else {
+        return Err(ApiError::Unavailable(
+            "importing shots needs the readings in the registry's database (WAGES_TIMESERIES=sql)".into(),
+        ));
+    };
+    if file.len() > MAX_IMPORT_BYTES {
+        return Err(too_large());
+    }
+    let imported = shot_file::parse(file)?;
+    let sid = match session.filter(|s| !s.trim().is_empty()) {
+        Some(s) => SessionId::parse(s.trim()).map_err(|e| ApiError::Invalid {
+            field: "session_id".into(),
+            message: format!("is not a session id: {e}"),
+        })?,
+        None => match imported.session_id.as_deref().map(SessionId::parse) {
+            Some(Ok(s)) => s,
+            _ => SessionId::parse(&format!("import-{}", now_ms())).map_err(|e| ApiError::Unavailable(e.to_string()))?,
+        },
+    };
+    let readings = imported
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, &(t, g))| {
+            let bad = |m: String| ApiError::Invalid { field: format!("sample {i}"), message: m };
+            Ok(Reading {
+                client_id: scale,
+                session_id: sid,
+                value: Grams::new(g).map_err(|e| bad(e.to_string()))?,
+                tstamp: Timestamp::from_millis(t).map_err(|e| bad(e.to_string()))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let brews = state.registry.brews();
+    let mut details = imported.details;
+    if let Some(beans) = &imported.beans {
+        details.beans_id = Some(brews.find_or_add_beans(beans).await?.id);
+    }
+    store.import_shot(&readings, &details, who).await?;
+    super::brews::shot(state, &scale, &sid).await
+}
