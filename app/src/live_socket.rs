@@ -26,14 +26,10 @@ struct Follower<T> {
 }
 
 /// Follows the live stream at `path` (already under the base), calling `on_frame` with
-/// every frame that reads as a `T`, for as long as the current reactive owner lives.
-pub fn follow<T: DeserializeOwned + 'static>(path: &str, on_frame: impl FnMut(T) + 'static) {
-    follow_and_catch_up(path, || {}, on_frame);
-}
-
-/// [`follow`], calling `on_open` each time the socket opens (again). What changed
-/// between the page's render and that moment came as no frame: the stream starts when
-/// the socket opens. A page whose state is not only appended to reads it again there.
+/// every frame that reads as a `T`, for as long as the current reactive owner lives, and
+/// `on_open` each time the socket opens (again). What changed between the page's render
+/// and that moment came as no frame: the stream starts when the socket opens. A page
+/// whose state is not only appended to reads it again there.
 pub fn follow_and_catch_up<T: DeserializeOwned + 'static>(
     path: &str,
     on_open: impl FnMut() + 'static,

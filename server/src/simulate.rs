@@ -3,11 +3,14 @@
 //! announces itself `online;firmware=…` (retained), then brews: every session is a
 //! realistic extraction from [`wages_sessions::simulate`] (the curve the browser's
 //! simulator tab uses too), one reading per QoS 1 message at the given rate, in real time.
+//! A scale whose recipe names a target yield (retained on `wages/devices/{id}/target`)
+//! stops by weight, as firmware would: at the target minus the drip its flow predicts.
 
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, QoS, TlsConfiguration, Transport};
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
 use wages_sessions::simulate::Extraction;
+use wages_store::brew::Target;
 
 use crate::config::ExternalBroker;
 
@@ -42,7 +45,8 @@ Options:
   --rate HZ         readings per second per scale, 1 to 1000 [default: 10]
   --sessions N      extractions per scale, one after another, 1 to 1000 [default: 1]
   --seconds S       length of an extraction, 1 to 600 [default: 30]
-  --grams G         weight in the cup at the end, 1 to 1000 [default: 36]
+  --grams G         weight in the cup at the end, 1 to 1000 [default: 36]; a scale
+                    whose recipe has a target yield stops by weight at that instead
   --prefix P        scales are named P-01, P-02, … [default: sim]
   --register URL    register the scales first with the Wages server at URL
                     (e.g. http://127.0.0.1:3000, with its base path if it has one),
@@ -194,33 +198,58 @@ async fn scale(
         mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
     }
     let (client, mut eventloop) = AsyncClient::new(mqtt, 1000);
+    let target_topic = format!("wages/devices/{id}/target");
+    // What the scale's recipe says to stop at, as the broker last told it.
+    let (targets, target) = tokio::sync::watch::channel(None::<Target>);
+    let (subscribed, heard_back) = tokio::sync::oneshot::channel::<()>();
     // The event loop runs beside the brewing; it ends once the DISCONNECT has gone out.
-    let connection = tokio::spawn(async move {
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Outgoing(Outgoing::Disconnect)) => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(e.to_string()),
+    let connection = tokio::spawn({
+        let target_topic = target_topic.clone();
+        let mut subscribed = Some(subscribed);
+        async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) => return Ok(()),
+                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == target_topic => {
+                        targets.send_replace(Target::decode(&p.payload));
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        subscribed.take().map(|s| s.send(()));
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
             }
         }
     });
     let online = format!("online;firmware={FIRMWARE}");
     let announce = client.publish(&status_topic, QoS::AtLeastOnce, true, online).await;
     announce.map_err(|e| format!("{id}: {e}"))?;
+    client.subscribe(&target_topic, QoS::AtLeastOnce).await.map_err(|e| format!("{id}: {e}"))?;
+    // A retained target follows the SUBACK; a broker that never answers only costs the wait.
+    if tokio::time::timeout(Duration::from_secs(2), heard_back).await.is_ok() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let topic = format!("wages/devices/{id}/readings");
     let mut sent = 0;
     'sessions: for k in 1..=options.sessions {
+        let stop_at = target.borrow().as_ref().map(|t| t.target_yield);
         let shot = Extraction {
-            target_grams: options.grams,
+            // Stopping by weight, the pump would run on past the target.
+            target_grams: stop_at.map_or(options.grams, |t| t * 1.25),
             duration_ms: u64::from(options.seconds) * 1000,
             rate_hz: options.rate,
             seed: u64::from(n) << 32 | u64::from(k),
+        };
+        let samples = match stop_at {
+            Some(grams) => shot.stopping_at(grams),
+            None => shot.samples().collect(),
         };
         let session = format!("sim-{run_id}-{k}");
         let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(options.rate)));
         // Reading times follow the curve's own clock, so no two share a millisecond.
         let start = now_ms();
-        for (t, grams) in shot.samples() {
+        for (t, grams) in samples {
             ticks.tick().await;
             if connection.is_finished() {
                 // The connection failed: its error is the answer.

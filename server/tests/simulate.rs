@@ -12,6 +12,13 @@ use common::{Db, TestServer};
 async fn simulated_scales_land_in_storage_with_exact_counts() {
     let server = TestServer::start_with("/wages", Db::Sqlite).await;
     let broker = server.mqtt.expect("embedded broker");
+    // The first scale's recipe says to stop at 30 g: it stops by weight, the others run to 36 g.
+    let scale = serde_json::json!({"client_id": "simt-01", "name": "Simulated scale 1"});
+    let added = server.http().post(server.url("/api/devices")).json(&scale).send().await.expect("register");
+    assert_eq!(added.status().as_u16(), 201);
+    let recipe = serde_json::json!({"method": "espresso", "dose": 15.0, "target_yield": 30.0});
+    let set = server.http().put(server.url("/api/devices/simt-01/recipe")).json(&recipe).send().await.expect("recipe");
+    assert_eq!(set.status().as_u16(), 200);
     let args = [
         "simulate",
         "--url",
@@ -41,15 +48,33 @@ async fn simulated_scales_land_in_storage_with_exact_counts() {
     .expect("joined");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert_eq!(stdout.trim(), "published 600 readings in 6 sessions from 3 scales");
+    let published: u64 = stdout
+        .trim()
+        .strip_prefix("published ")
+        .and_then(|rest| rest.strip_suffix(" readings in 6 sessions from 3 scales"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
 
+    let by_weight = server
+        .eventually("/api/devices/simt-01/sessions", |s| {
+            let counts: Option<u64> = s.as_array().map(|a| a.iter().filter_map(|s| s["count"].as_u64()).sum());
+            counts == Some(published - 400)
+        })
+        .await;
+    for shot in by_weight.as_array().expect("sessions") {
+        let final_weight = shot["final_weight"].as_f64().expect("final weight");
+        assert!((28.5..=31.5).contains(&final_weight), "stopped by weight near 30 g: {by_weight}");
+        assert_eq!(shot["target_yield"].as_f64(), Some(30.0));
+    }
     for n in 1..=3 {
         let path = format!("/api/devices/simt-0{n}/sessions");
         let sessions = server
-            .eventually(&path, |s| s.as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|s| s["count"] == 100)))
+            .eventually(&path, |s| {
+                s.as_array().is_some_and(|a| a.len() == 2 && (n == 1 || a.iter().all(|s| s["count"] == 100)))
+            })
             .await;
         let final_weight = sessions[0]["final_weight"].as_f64().expect("final weight");
-        assert!((35.0..=37.0).contains(&final_weight), "{sessions}");
+        assert!(n == 1 || (35.0..=37.0).contains(&final_weight), "{sessions}");
         let device = server.eventually(&format!("/api/devices/simt-0{n}"), |d| d["online"] == false).await;
         assert_eq!(device["firmware_version"], wages_server::simulate::FIRMWARE);
         assert_eq!(device["name"], format!("Simulated scale {n}"));

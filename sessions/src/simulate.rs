@@ -54,6 +54,49 @@ impl Extraction {
     }
 }
 
+/// How long a shot keeps dripping after the pump stops, as seconds of the flow at that
+/// moment: a scale that stops by weight stops this much flow early.
+pub const DRIP_SECONDS: f64 = 1.0;
+/// How long the drip is simulated after the stop.
+const DRIP_TAIL_MS: u64 = 3000;
+
+impl Extraction {
+    /// The flow the curve has at `t_ms` over the second before it, g/s.
+    pub fn flow_at(&self, t_ms: u64) -> f64 {
+        self.weight_at(t_ms) - self.weight_at(t_ms.saturating_sub(1000))
+    }
+
+    /// The shot of a scale that stops by weight at `target` grams: the curve until the
+    /// weight plus the drip its flow predicts ([`DRIP_SECONDS`]) reaches the target, then
+    /// the drip tailing off for 3 s, settling near the target. A target the curve never
+    /// reaches leaves the whole curve.
+    pub fn stopping_at(&self, target: f64) -> Vec<(u64, f64)> {
+        let step = 1000 / u64::from(self.rate_hz.clamp(1, 1000));
+        let mut out = Vec::new();
+        let mut stop = None;
+        for (t, grams) in self.samples() {
+            out.push((t, grams));
+            let (weight, flow) = (self.weight_at(t), self.flow_at(t));
+            if weight + flow * DRIP_SECONDS >= target {
+                stop = Some((t, weight, flow));
+                break;
+            }
+        }
+        let Some((stopped, weight, flow)) = stop else { return out };
+        let mut noise = Noise(self.seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) | 1);
+        let mut t = stopped + step;
+        while t <= stopped + DRIP_TAIL_MS {
+            #[allow(clippy::cast_precision_loss)]
+            let since = (t - stopped) as f64 / 1000.0;
+            let dripped = flow * DRIP_SECONDS * (1.0 - (-since / DRIP_SECONDS).exp());
+            let grams = (weight + dripped + noise.next_centred() * 0.05).max(0.0);
+            out.push((t, (grams * 100.0).round() / 100.0));
+            t += step;
+        }
+        out
+    }
+}
+
 /// xorshift64: enough randomness for sensor noise, with no dependency.
 struct Noise(u64);
 
@@ -96,5 +139,22 @@ mod tests {
         assert_eq!(a, shot.samples().collect::<Vec<_>>());
         let other: Vec<(u64, f64)> = Extraction { seed: 43, ..shot }.samples().collect();
         assert_ne!(a, other);
+    }
+
+    #[test]
+    fn a_scale_stopping_by_weight_settles_at_its_target() {
+        // The pump would run on to 45 g; the scale stops it to land on 36 g.
+        let shot = Extraction { target_grams: 45.0, duration_ms: 30_000, rate_hz: 10, seed: 3 };
+        let samples = shot.stopping_at(36.0);
+        let (end, last) = samples[samples.len() - 1];
+        assert!((last - 36.0).abs() < 0.5, "ends at {last} g");
+        assert!(end < 30_000, "stopped early, at {end} ms");
+        // The stop came before the target, by about the flow's drip.
+        let stop = samples.len() - 1 - 30;
+        assert!(samples[stop].1 < 36.0 - 1.0, "stopped at {} g", samples[stop].1);
+        // One sample per step, in order.
+        assert!(samples.windows(2).all(|w| w[1].0 == w[0].0 + 100));
+        // A target beyond the curve: the whole shot.
+        assert_eq!(shot.stopping_at(60.0), shot.samples().collect::<Vec<_>>());
     }
 }

@@ -272,6 +272,16 @@ pub struct Target {
     pub dose: Option<f64>,
 }
 
+impl Target {
+    /// A retained target as a scale reads it; `None` when it is cleared (empty) or not
+    /// a target within bounds.
+    pub fn decode(payload: &[u8]) -> Option<Target> {
+        let target: Target = serde_json::from_slice(payload).ok()?;
+        let bounded = target.target_yield.is_finite() && target.target_yield > 0.0 && target.target_yield <= MAX_YIELD;
+        bounded.then_some(target)
+    }
+}
+
 impl Recipe {
     /// The target this recipe gives its scale, if it names a yield.
     pub fn target(&self) -> Option<Target> {

@@ -107,7 +107,7 @@ pub fn beanconqueror(shot: &Shot, readings: &[Reading]) -> Value {
             "brew_time": duration / 1000,
             "brew_time_milliseconds": duration % 1000,
             "note": d.notes.as_deref().unwrap_or(""),
-            "rating": d.rating.map_or(0.0, |r| rating_to_five(r)),
+            "rating": d.rating.map_or(0.0, rating_to_five),
             "tds": d.tds.unwrap_or(0.0),
             "ey": shot.extraction_yield.unwrap_or(0.0),
             "favourite": d.starred,

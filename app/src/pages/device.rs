@@ -343,10 +343,12 @@ mod live {
         drawing: bool,
         /// The reading time the history was last fetched at.
         history_at: u64,
+        /// The latest reading time drawn.
+        last_at: u64,
     }
 
     /// Readings that came over the socket while the running session's stored readings
-    /// were being fetched; added after them.
+    /// were being fetched (at each opening of the socket); added after them.
     #[derive(Default)]
     struct Seeding {
         done: bool,
@@ -369,36 +371,43 @@ mod live {
         Effect::new(move || {
             let live = Rc::new(RefCell::new(Live::default()));
             let seeding = Rc::new(RefCell::new(Seeding::default()));
-            {
-                let (live, seeding) = (live.clone(), seeding.clone());
-                crate::live_socket::follow(&path, move |reading: Reading| {
-                    let mut seeding = seeding.borrow_mut();
-                    if seeding.done {
-                        add(&live, &reading, canvas, figures, Some(sessions_seen), target);
-                    } else {
-                        seeding.pending.push(reading);
-                    }
-                });
-            }
-            // A session already running when the page opened: draw what is stored of it first.
-            let id = client_id.clone();
-            leptos::task::spawn_local(async move {
-                let stored = crate::devices::live_readings(id).await.unwrap_or_default();
-                for reading in &stored {
-                    add(&live, reading, canvas, figures, None, target);
+            // Each time the socket opens (again), what is stored of the running session is
+            // drawn first: readings stored before the stream started came as no frame.
+            let catch_up = {
+                let (live, seeding, id) = (live.clone(), seeding.clone(), client_id.clone());
+                move || {
+                    seeding.borrow_mut().done = false;
+                    let (live, seeding, id) = (live.clone(), seeding.clone(), id.clone());
+                    leptos::task::spawn_local(async move {
+                        let stored = crate::devices::live_readings(id).await.unwrap_or_default();
+                        for reading in stored.iter().filter(|r| !drawn(&live, r)) {
+                            add(&live, reading, canvas, figures, None, target);
+                        }
+                        let mut seeding = seeding.borrow_mut();
+                        seeding.done = true;
+                        for reading in std::mem::take(&mut seeding.pending) {
+                            if !drawn(&live, &reading) {
+                                add(&live, &reading, canvas, figures, Some(sessions_seen), target);
+                            }
+                        }
+                    });
                 }
-                let last = stored.last().copied();
+            };
+            crate::live_socket::follow_and_catch_up(&path, catch_up, move |reading: Reading| {
                 let mut seeding = seeding.borrow_mut();
-                seeding.done = true;
-                for reading in std::mem::take(&mut seeding.pending) {
-                    let already =
-                        last.is_some_and(|l| l.session_id == reading.session_id && reading.tstamp <= l.tstamp);
-                    if !already {
-                        add(&live, &reading, canvas, figures, Some(sessions_seen), target);
-                    }
+                if seeding.done {
+                    add(&live, &reading, canvas, figures, Some(sessions_seen), target);
+                } else {
+                    seeding.pending.push(reading);
                 }
             });
         });
+    }
+
+    /// Whether the graph has the reading already (its session, at or before the last one drawn).
+    fn drawn(live: &Rc<RefCell<Live>>, reading: &Reading) -> bool {
+        let state = live.borrow();
+        state.session_id == Some(reading.session_id) && reading.tstamp.millis() <= state.last_at
     }
 
     /// Adds a reading to the graph; `history`, when given, is bumped to fetch the history
@@ -426,6 +435,7 @@ mod live {
             history.update(|n| *n += 1);
         }
         state.session.push(reading);
+        state.last_at = state.last_at.max(t);
         #[allow(clippy::cast_precision_loss)]
         let seconds = reading.tstamp.millis().saturating_sub(state.start) as f64 / 1000.0;
         if state.points.len() < MAX_LIVE_POINTS {

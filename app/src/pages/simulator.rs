@@ -5,7 +5,9 @@
 //! `offline` as its last will, publishes one reading on a click or a whole extraction on
 //! "Brew" (the curve `wages simulate` uses), counts what the broker acknowledged (kept in
 //! the tab's local storage, so a reload or reconnect carries on), and shows firmware
-//! offers as they arrive; "Install" reports the offered version.
+//! offers as they arrive; "Install" reports the offered version. When the scale's recipe
+//! names a target yield (retained on `wages/devices/{client_id}/target`), a brew stops by
+//! weight as firmware would: at the target minus the drip its flow predicts.
 //!
 //! `?seconds=N` shortens or lengthens a brew (default 30 s).
 
@@ -23,6 +25,8 @@ struct TabState {
     brewing: RwSignal<bool>,
     /// How readings are written: `text`, `json` or `protobuf` (docs/protocol.md).
     form: RwSignal<String>,
+    /// The target yield the broker last gave the scale, grams.
+    target: RwSignal<Option<f64>>,
 }
 
 /// The firmware a new simulated scale starts with.
@@ -46,6 +50,7 @@ pub fn SimulatorPage() -> impl IntoView {
         offer: RwSignal::new(None),
         brewing: RwSignal::new(false),
         form: RwSignal::new("text".to_owned()),
+        target: RwSignal::new(None),
     };
     // The client lives in the browser only; the buttons reach it through this handle.
     #[cfg(feature = "hydrate")]
@@ -129,7 +134,16 @@ pub fn SimulatorPage() -> impl IntoView {
                     <option value="protobuf">"Protobuf (…/readings/protobuf)"</option>
                 </select>
             </div>
-            <p class="hint">{format!("A brew is about 36 g in {seconds} s at 10 readings a second, with sensor noise.")}</p>
+            <p class="hint" data-testid="sim-target">
+                {move || match state.target.get() {
+                    Some(grams) => format!(
+                        "The recipe's target is {grams:.1} g: a brew stops by weight there, \
+                         a little early for the drip its flow predicts. 10 readings a second, with sensor noise."
+                    ),
+                    None => format!("A brew is about 36 g in {seconds} s at 10 readings a second, with sensor noise. \
+                        Set a target yield on the scale's recipe and it stops by weight."),
+                }}
+            </p>
         </section>
         <section class="card" aria-labelledby="offer-title">
             <h2 id="offer-title">"Firmware offers"</h2>
@@ -420,7 +434,11 @@ mod mqtt_tab {
                 Packet::Connack(_) => {
                     state.connection.set("online");
                     self.announce();
-                    let filters = ["wages/firmware".to_owned(), format!("wages/devices/{}/firmware", self.0.id)];
+                    let filters = [
+                        "wages/firmware".to_owned(),
+                        format!("wages/devices/{}/firmware", self.0.id),
+                        format!("wages/devices/{}/target", self.0.id),
+                    ];
                     let topics = filters
                         .iter()
                         .filter_map(|f| TopicFilter::try_from(f.as_str()).ok())
@@ -438,7 +456,10 @@ mod mqtt_tab {
                     if let QosPid::Level1(pid) = publish.qos_pid {
                         self.send(&Packet::Puback(pid));
                     }
-                    if let Ok(offer) = wages_codec::decode_offer(&publish.payload) {
+                    if publish.topic_name.ends_with("/target") {
+                        let target = wages_store::brew::Target::decode(&publish.payload);
+                        state.target.set(target.map(|t| t.target_yield));
+                    } else if let Ok(offer) = wages_codec::decode_offer(&publish.payload) {
                         state.offer.set(Some(offer));
                     }
                 }
@@ -476,18 +497,23 @@ mod mqtt_tab {
             self.send_reading(&format!("single-{}", now_ms()), 18.0, now_ms());
         }
 
-        /// A whole extraction at 10 Hz, in real time.
+        /// A whole extraction at 10 Hz, in real time; stopped by weight when there is a target.
         pub fn brew(&self, seconds: u32) {
             let state = self.0.state;
             state.brewing.set(true);
+            let stop_at = state.target.get_untracked();
             let shot = wages_sessions::simulate::Extraction {
-                target_grams: 36.0,
+                // Stopping by weight, the pump would run on past the target.
+                target_grams: stop_at.map_or(36.0, |t| t * 1.25),
                 duration_ms: u64::from(seconds) * 1000,
                 rate_hz: 10,
                 seed: now_ms(),
             };
-            let samples: Rc<RefCell<std::vec::IntoIter<(u64, f64)>>> =
-                Rc::new(RefCell::new(shot.samples().collect::<Vec<_>>().into_iter()));
+            let samples = match stop_at {
+                Some(grams) => shot.stopping_at(grams),
+                None => shot.samples().collect(),
+            };
+            let samples: Rc<RefCell<std::vec::IntoIter<(u64, f64)>>> = Rc::new(RefCell::new(samples.into_iter()));
             let (start, session) = (now_ms(), format!("brew-{}", now_ms()));
             let tab = self.clone();
             let handle: Rc<Cell<Option<IntervalHandle>>> = Rc::new(Cell::new(None));
