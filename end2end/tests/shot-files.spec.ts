@@ -1,0 +1,137 @@
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { test, expect, hydrated, screenshot, basePath } from './fixtures';
+import { adminPassword } from './auth-state';
+import { publishReadings, line } from './mqtt';
+
+const workspace = path.resolve(__dirname, '..', '..');
+
+/** A free TCP port on the loopback. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** A Wages of its own with an empty database, under the same base path; stopped by the caller. */
+async function freshServer(base: string): Promise<{ url: string; process: ChildProcess; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wages-fresh-'));
+  const port = await freePort();
+  const child = spawn(process.env.WAGES_BIN ?? path.join(workspace, 'target/release/wages'), [], {
+    cwd: workspace,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: path.join(workspace, 'target/site'),
+      WAGES_BASE_PATH: base,
+      WAGES_DATABASE_URL: `sqlite://${dir}/fresh.db`,
+      WAGES_MQTT_LISTEN: '0',
+      WAGES_ADMIN_PASSWORD: adminPassword,
+      WAGES_LOG: 'warn',
+    },
+  });
+  const url = `http://127.0.0.1:${port}${base}/`;
+  await expect.poll(async () => fetch(`${url}healthz`).then((r) => r.status).catch(() => 0), { timeout: 30_000 }).toBe(200);
+  return { url, process: child, dir };
+}
+
+test('a shot goes out as a Beanconqueror file and into a fresh Wages as the same shot', async ({ page, browser, request, baseURL, problems }, info) => {
+  test.setTimeout(90_000);
+  const stamp = `${Date.now().toString(36)}-${info.project.name}`;
+  const id = `out-${stamp}`;
+  const roaster = `Roaster ${stamp}`;
+  // A shot with beans, a recipe, a taste and tags.
+  const beans = await (await request.post('./api/beans', { data: { roaster, name: 'Kochere', origin: 'Ethiopia', roast_date: '2026-11-18' } })).json();
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Bar, left group' } })).status()).toBe(201);
+  expect((await request.put(`./api/devices/${id}/recipe`, { data: { method: 'pour-over', beans_id: beans.id, grinder: 'Ode', grind_setting: '5.1', dose: 15, target_yield: 250 } })).status()).toBe(200);
+  const start = Date.now() - 600_000;
+  const pour = Array.from({ length: 120 }, (_, i) => line(id, 'v60', start + i * 500, Math.round(Math.min(i * 2.2, 250) * 100) / 100)).join('\n');
+  await publishReadings(baseURL!, id, [pour]);
+  await expect.poll(async () => (await request.get(`./api/devices/${id}/sessions/v60`)).json().then((s) => s.count)).toBe(120);
+  const taste = { rating: 91, tags: ['guest', stamp], notes: 'Jasmine, bergamot', tds: 1.38, water_temp: 94, starred: true };
+  expect((await request.patch(`./api/devices/${id}/sessions/v60`, { data: taste })).status()).toBe(200);
+  const original = await (await request.get(`./api/devices/${id}/sessions/v60`)).json();
+
+  // Out: the shot page's Beanconqueror link downloads the file.
+  await page.goto(`./devices/${id}/sessions/v60`);
+  await hydrated(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-beanconqueror').click()]);
+  expect(download.suggestedFilename()).toBe(`${id}-v60.beanconqueror.json`);
+  const file = path.join(info.outputDir, download.suggestedFilename());
+  await download.saveAs(file);
+  const exported = JSON.parse(fs.readFileSync(file, 'utf8'));
+  expect(exported.bean.roaster).toBe(roaster);
+  expect(exported.brewFlow.weight).toHaveLength(120);
+
+  // In: a fresh Wages, logged in as a person does, one scale, the import page.
+  const fresh = await freshServer(basePath(baseURL));
+  const context = await browser.newContext({ baseURL: fresh.url });
+  try {
+    const other = await context.newPage();
+    await other.goto('./shots/import');
+    await expect(other).toHaveURL(/\/login\?next=/);
+    await other.getByLabel('Password').fill(adminPassword);
+    await other.getByRole('button', { name: 'Log in' }).click();
+    await expect(other.getByRole('heading', { name: 'Import a shot' })).toBeVisible();
+    expect((await context.request.post('./api/devices', { data: { client_id: 'home-1', name: 'Kitchen' } })).status()).toBe(201);
+    await other.reload();
+    await hydrated(other);
+    // A file that is not a shot: refused, said by field, nothing stored.
+    const junk = path.join(info.outputDir, 'junk.json');
+    fs.writeFileSync(junk, JSON.stringify({ brew: { config: { unix_timestamp: 1764664200 } }, brewFlow: { weight: [{ timestamp: '08:30:00.000', actual_weight: 'lots' }] } }));
+    await other.getByTestId('import-scale').selectOption('home-1');
+    await other.getByTestId('import-file').setInputFiles(junk);
+    await other.getByTestId('import-submit').click();
+    await expect(other.getByTestId('import-error')).toHaveText('brewFlow.weight[0].actual_weight: must be a weight in grams between -10000 and 100000');
+    await expect(other.getByTestId('import-scale')).toHaveValue('home-1');
+    expect(await (await context.request.get('./api/devices/home-1/sessions')).json()).toEqual([]);
+    await screenshot(other, info.project.name, 'shot-import');
+    // The exported file: the same shot, on the new scale.
+    await other.getByTestId('import-file').setInputFiles(file);
+    await other.getByTestId('import-submit').click();
+    await expect(other).toHaveURL(/\/devices\/home-1\/sessions\/v60$/);
+    await hydrated(other);
+    await expect(other.getByTestId('session-graph')).toHaveAttribute('data-points', '120');
+    const imported = await (await context.request.get('./api/devices/home-1/sessions/v60')).json();
+    for (const field of ['started_at', 'ended_at', 'count', 'final_weight', 'peak_flow', 'method', 'grinder', 'grind_setting', 'dose', 'target_yield', 'rating', 'notes', 'tags', 'starred', 'tds', 'water_temp', 'ratio', 'days_off_roast']) {
+      expect(imported[field], field).toEqual(original[field]);
+    }
+    expect([imported.beans.roaster, imported.beans.name, imported.beans.origin]).toEqual([roaster, 'Kochere', 'Ethiopia']);
+    await other.goto(`./shots?tag=${stamp}`);
+    await expect(other.locator('[data-testid="shots"] tbody tr')).toHaveCount(1);
+  } finally {
+    await context.close();
+    fresh.process.kill('SIGTERM');
+    fs.rmSync(fresh.dir, { recursive: true, force: true });
+  }
+  expect(problems).toEqual([]);
+});
+
+test('a simulator tab stops by weight at the recipe’s target', async ({ page, request }, info) => {
+  test.setTimeout(60_000);
+  const id = `stop-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Bar, right group' } })).status()).toBe(201);
+  expect((await request.put(`./api/devices/${id}/recipe`, { data: { dose: 16, target_yield: 32 } })).status()).toBe(200);
+  await page.goto(`./simulator/${id}?seconds=8`);
+  await hydrated(page);
+  await expect(page.getByTestId('sim-connection')).toHaveText('online');
+  await expect(page.getByTestId('sim-target')).toContainText('target is 32.0 g');
+  await page.getByTestId('sim-brew').click();
+  await expect(page.getByTestId('sim-brew')).toHaveText('Brewing…');
+  await expect(page.getByTestId('sim-brew')).toHaveText('Brew', { timeout: 20_000 });
+  const sent = Number(await page.getByTestId('sim-sent').textContent());
+  await expect.poll(async () => (await request.get(`./api/devices/${id}/sessions`)).json().then((s) => s[0]?.count ?? 0)).toBe(sent);
+  const shot = (await (await request.get(`./api/devices/${id}/sessions`)).json())[0];
+  // Without the target the tab brews to 36 g; stopping by weight lands near 32 g.
+  expect(Math.abs(shot.final_weight - 32)).toBeLessThan(2);
+  expect(shot.target_yield).toBe(32);
+});
