@@ -112,6 +112,23 @@ fn beans_row(row: &AnyRow, prefix: &str) -> Result<Beans, RegistryError> {
     })
 }
 
+/// Binds the beans' fields as `$1` to `$8`: roaster, name, origin, process, roast level,
+/// roast date, notes, archived.
+fn bind_beans<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    input: &'q BeansInput,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&input.roaster)
+        .bind(&input.name)
+        .bind(input.origin.as_deref())
+        .bind(input.process.as_deref())
+        .bind(input.roast_level.as_deref())
+        .bind(input.roast_date.as_deref())
+        .bind(input.notes.as_deref())
+        .bind(i64::from(input.archived))
+}
+
 fn method(stored: Option<String>) -> Result<Option<Method>, RegistryError> {
     stored
         .map(|m| Method::parse(&m).map_err(|_| RegistryError::Database(format!("stored method {m:?} is unknown"))))
@@ -455,19 +472,11 @@ impl Brews {
         let now = now_ms();
         // The next id; two adding at once on PostgreSQL may collide: the loser tries again.
         for _ in 0..5 {
-            let added = sqlx::query(
+            let added = bind_beans(sqlx::query(
                 "INSERT INTO beans (id, roaster, name, origin, process, roast_level, roast_date, notes, archived, created_at, updated_at) \
                  SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $9 FROM beans \
                  RETURNING id",
-            )
-            .bind(&input.roaster)
-            .bind(&input.name)
-            .bind(input.origin.as_deref())
-            .bind(input.process.as_deref())
-            .bind(input.roast_level.as_deref())
-            .bind(input.roast_date.as_deref())
-            .bind(input.notes.as_deref())
-            .bind(i64::from(input.archived))
+            ), input)
             .bind(now)
             .fetch_one(&self.pool)
             .await;
@@ -482,18 +491,13 @@ impl Brews {
 
     /// Replaces every field of beans (checked by the caller).
     pub async fn update_beans(&self, id: i64, input: &BeansInput) -> Result<Beans, RegistryError> {
-        let updated = sqlx::query(
-            "UPDATE beans SET roaster = $1, name = $2, origin = $3, process = $4, roast_level = $5, roast_date = $6, \
-             notes = $7, archived = $8, updated_at = $9 WHERE id = $10",
+        let updated = bind_beans(
+            sqlx::query(
+                "UPDATE beans SET roaster = $1, name = $2, origin = $3, process = $4, roast_level = $5, roast_date = $6, \
+                 notes = $7, archived = $8, updated_at = $9 WHERE id = $10",
+            ),
+            input,
         )
-        .bind(&input.roaster)
-        .bind(&input.name)
-        .bind(input.origin.as_deref())
-        .bind(input.process.as_deref())
-        .bind(input.roast_level.as_deref())
-        .bind(input.roast_date.as_deref())
-        .bind(input.notes.as_deref())
-        .bind(i64::from(input.archived))
         .bind(now_ms())
         .bind(id)
         .execute(&self.pool)
