@@ -65,6 +65,10 @@ fn connect<T: DeserializeOwned + 'static>(follower: &Rc<Follower<T>>) {
     let on_message = {
         let follower = follower.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            // A frame already queued when the page was left finds its signals gone.
+            if follower.stopped.get() {
+                return;
+            }
             let Some(text) = event.data().as_string() else { return };
             if let Ok(frame) = serde_json::from_str::<T>(&text) {
                 (follower.on_frame.borrow_mut())(frame);
@@ -90,7 +94,11 @@ fn connect<T: DeserializeOwned + 'static>(follower: &Rc<Follower<T>>) {
     };
     let on_open = {
         let follower = follower.clone();
-        Closure::<dyn FnMut()>::new(move || (follower.on_open.borrow_mut())())
+        Closure::<dyn FnMut()>::new(move || {
+            if !follower.stopped.get() {
+                (follower.on_open.borrow_mut())();
+            }
+        })
     };
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

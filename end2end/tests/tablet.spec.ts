@@ -29,6 +29,7 @@ test('the pages fit a tablet, upright and on its side, and a phone', async ({ pa
     ['session', `./devices/${id}/sessions/flat-white`],
     ['scales', './devices'],
     ['shots', './shots'],
+    ['shot-import', './shots/import'],
     ['beans', './beans'],
     ['pipeline', './pipeline'],
     ['firmware', './firmware'],

@@ -380,6 +380,10 @@ mod live {
                     let (live, seeding, id) = (live.clone(), seeding.clone(), id.clone());
                     leptos::task::spawn_local(async move {
                         let stored = crate::devices::live_readings(id).await.unwrap_or_default();
+                        // The page may have been left while the readings were on their way.
+                        if figures.is_disposed() {
+                            return;
+                        }
                         for reading in stored.iter().filter(|r| !drawn(&live, r)) {
                             add(&live, reading, canvas, figures, None, target);
                         }

@@ -35,7 +35,7 @@ pub fn ShotImportPage() -> impl IntoView {
             </p>
             {move || error().map(|e| view! { <p class="error banner" role="alert" data-testid="import-error">{e}</p> })}
             <form method="post" enctype="multipart/form-data" action=action.clone() class="fields" data-testid="import-form">
-                <label>"Scale"
+                <label class="span-2">"Scale"
                     <Transition fallback=|| view! { <select name="scale" required><option value="">"Loading scales…"</option></select> }>
                         {move || Suspend::new(async move {
                             let list = scales.await.unwrap_or_default();
@@ -54,7 +54,7 @@ pub fn ShotImportPage() -> impl IntoView {
                         })}
                     </Transition>
                 </label>
-                <label>"Session id (optional)"
+                <label class="span-2">"Session id (optional)"
                     <input name="session_id" maxlength="64" pattern="[A-Za-z0-9_\\-]+" placeholder="the file's, else import-…" />
                 </label>
                 <label class="span-all">"Shot file"
