@@ -914,6 +914,20 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_table_names_every_variable_and_no_other() {
+        let readme = include_str!("../../README.md");
+        let rows =
+            readme.lines().skip_while(|l| !l.starts_with("| variable |")).skip(2).take_while(|l| l.starts_with('|'));
+        // The first cell names one or more variables, each in backticks.
+        let mut documented: Vec<&str> =
+            rows.flat_map(|row| row.split('|').nth(1).unwrap_or_default().split('`').skip(1).step_by(2)).collect();
+        let mut declared: Vec<&str> = VARIABLES.iter().map(|v| v.name).collect();
+        documented.sort_unstable();
+        declared.sort_unstable();
+        assert_eq!(documented, declared, "README's configuration table and VARIABLES differ");
+    }
+
+    #[test]
     fn env_example_documents_every_variable() {
         let example = include_str!("../../.env.example");
         for v in VARIABLES {
