@@ -29,15 +29,6 @@ pub enum ShotFormat {
     Visualizer,
 }
 
-impl ShotFormat {
-    pub fn label(self) -> &'static str {
-        match self {
-            ShotFormat::Beanconqueror => "Beanconqueror",
-            ShotFormat::Visualizer => "Visualizer",
-        }
-    }
-}
-
 /// A shot read from a file, checked: ready to store on a scale.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImportedShot {
