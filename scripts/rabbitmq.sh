@@ -6,6 +6,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cmd=${1:?start or stop}; dir=${2:?a directory}
+case $dir in
+  *$'\n'* | '') echo "rabbitmq.sh: DIR must be one directory, got: $dir" >&2; exit 2 ;;
+esac
+dir=$(realpath -m -- "$dir")
 env_file="$dir/ports.env"
 if [ "$cmd" = start ]; then
   mkdir -p "$dir"
@@ -21,6 +25,9 @@ export RABBITMQ_NODENAME="wages_$AMQP@localhost" RABBITMQ_MNESIA_BASE="$dir/mnes
   ERL_EPMD_PORT="$EPMD" ERL_EPMD_ADDRESS=127.0.0.1 \
   RABBITMQ_CTL_DIST_PORT_MIN=$((DIST + 1)) RABBITMQ_CTL_DIST_PORT_MAX=$((DIST + 10)) \
   HOME="$dir" PATH="/usr/lib/rabbitmq/bin:$PATH"
+# Erlang writes a crash dump into the working directory unless told where: keep it in DIR.
+export ERL_CRASH_DUMP="$dir/erl_crash.dump"
+cd "$dir"
 case $cmd in
   start)
     printf 'wages-test-cookie' >"$dir/.erlang.cookie"; chmod 400 "$dir/.erlang.cookie"

@@ -24,13 +24,18 @@ step() { # name command...
 skip() { results+=("skipped         $1 ($2)"); failed=$((failed + 1)); }
 
 
+# Lines worth seeing again under the summary (the names of failed or flaky tests).
+details=()
+
 e2e() {
-  local data; data=$(mktemp -d)
+  local data log; data=$(mktemp -d); log=$(mktemp)
   E2E_PORT_ROOT=$(free_port) E2E_PORT_WAGES=$(free_port) E2E_DATA_DIR=$data \
-    bash -c 'cd end2end && npx playwright test'
-  local rc=$?
-  rm -rf "$data"
-  return $rc
+    bash -c 'cd end2end && npx playwright test' 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # Playwright ends with "N failed" / "N flaky" and the tests' names, indented below.
+  mapfile -t -O "${#details[@]}" details < <(sed -n '/^  [0-9]* \(failed\|flaky\)$/,/^  [0-9]* passed/p' "$log" | grep -v 'passed')
+  rm -rf "$data" "$log"
+  return "$rc"
 }
 
 if ! scripts/setup.sh --test; then
@@ -60,6 +65,7 @@ fi
 
 printf '\n\033[1mSummary\033[0m\n'
 printf '  %s\n' "${results[@]}"
+[ "${#details[@]}" -eq 0 ] || printf '  %s\n' "Playwright:" "${details[@]}"
 passed=$(( ${#results[@]} - failed ))
 echo "steps: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

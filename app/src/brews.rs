@@ -288,10 +288,7 @@ pub async fn find_shots(query: ShotQuery) -> Result<ShotsView, AppError> {
         let (filter, cursor) = query.filter()?;
         let registry = expect_context::<wages_store::Registry>();
         let brews = registry.brews();
-        let now = u64::try_from(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
-        )
-        .unwrap_or(u64::MAX);
+        let now = wages_codec::clock::now_ms();
         let page = brews.search(&filter, cursor.as_ref(), SHOTS_PER_PAGE, now).await?;
         let scales = registry
             .list(None, wages_store::MAX_LIST)
@@ -306,15 +303,7 @@ pub async fn find_shots(query: ShotQuery) -> Result<ShotsView, AppError> {
 
 /// Today, as days since 1970-01-01 (UTC), on the server or in the browser.
 pub fn today() -> i64 {
-    #[cfg(target_arch = "wasm32")]
-    #[allow(clippy::cast_possible_truncation)]
-    let ms = web_sys::js_sys::Date::now() as i64;
-    #[cfg(not(target_arch = "wasm32"))]
-    let ms = i64::try_from(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
-    )
-    .unwrap_or(0);
-    ms / 86_400_000
+    wages_codec::clock::now_ms_i64() / 86_400_000
 }
 
 /// `1:2.0`, or a dash without a dose.

@@ -70,12 +70,8 @@ async fn registered(client_id: &str) -> Result<Device, AppError> {
     Ok(expect_context::<wages_store::Registry>().require(&id).await?)
 }
 
-/// The server's clock in ms since the epoch, which decides whether a session is live.
 #[cfg(feature = "ssr")]
-fn now_ms() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-}
+use wages_codec::clock::now_ms;
 
 /// One scale and its sessions, newest first, for its page.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

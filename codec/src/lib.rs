@@ -10,6 +10,8 @@
 //! - `encode`: the inverse, for simulators ([`encode_text`], [`encode_json`]).
 //! - `protobuf`: the binary form, `proto/readings.proto` ([`decode_protobuf`],
 //!   [`encode_protobuf`]), types derived with prost.
+//! - [`topic`]: the MQTT topics, built and parsed in one place.
+//! - [`clock`]: the wall clock in Unix milliseconds, native or in the browser.
 //! - [`error`]: what went wrong, where, in words ([`DecodeError`], [`MessageError`]).
 //!
 //! # The grammar
@@ -59,6 +61,7 @@
 //! A message carries up to [`MAX_READINGS_PER_MESSAGE`] readings, one per line, and
 //! each line is decoded on its own (see [`decode_message`]).
 
+pub mod clock;
 mod encode;
 pub mod error;
 mod firmware;
@@ -68,6 +71,7 @@ mod protobuf;
 mod status;
 mod text;
 mod time;
+pub mod topic;
 pub mod types;
 
 pub use encode::{encode_json, encode_text};

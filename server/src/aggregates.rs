@@ -21,6 +21,7 @@ use rumqttc::{AsyncClient, QoS};
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
+use wages_codec::topic::{self, Channel};
 use wages_codec::{ClientId, Reading, SessionId};
 use wages_sessions::{LIVE_FOR_MS, Session};
 use wages_store::{ReadingsStore, Registry};
@@ -75,10 +76,7 @@ struct Scale {
     durations_ms: f64,
 }
 
-fn now_ms() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-}
+use wages_codec::clock::now_ms;
 
 /// Publishes until `stop` turns true.
 pub async fn run(
@@ -218,7 +216,7 @@ impl Outbox {
                     tstamp: scale.last.tstamp.millis(),
                 };
                 let Ok(json) = serde_json::to_vec(&state) else { continue };
-                let _ = self.client.try_publish(format!("wages/devices/{id}/state"), QoS::AtLeastOnce, true, json);
+                let _ = self.client.try_publish(topic::device(id, Channel::State), QoS::AtLeastOnce, true, json);
             }
             if !scale.summarised && now.saturating_sub(scale.last.tstamp.millis()) > LIVE_FOR_MS {
                 scale.summarised = true;
@@ -240,7 +238,7 @@ impl Outbox {
                 return;
             }
         };
-        self.publish(format!("wages/devices/{id}/session"), &summary);
+        self.publish(topic::device(&id, Channel::Session), &summary);
         if let Some(scale) = self.scales.get_mut(&id) {
             let a = &mut scale.aggregates;
             a.sessions += 1;
@@ -312,7 +310,7 @@ fn discovery(id: &ClientId, name: &str, firmware: Option<&str>) -> [SensorConfig
         name,
         unique_id: format!("wages_{id}_{what}"),
         object_id: format!("wages_{id}_{what}"),
-        state_topic: format!("wages/devices/{id}/state"),
+        state_topic: topic::device(id, Channel::State),
         value_template: template,
         unit_of_measurement: unit,
         device_class: class,

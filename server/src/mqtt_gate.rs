@@ -25,6 +25,7 @@ use rumqttc::mqttbytes::{self, FixedHeader, PacketType};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wages_codec::ClientId;
+use wages_codec::topic::{self, Channel};
 use wages_store::{Registry, Scope};
 
 use crate::broker::MAX_PACKET_BYTES;
@@ -47,10 +48,10 @@ impl Client {
     /// Whether this client may publish on `topic`.
     pub fn may_publish(&self, topic: &str) -> bool {
         match self {
-            Client::Device(id) => topic
-                .strip_prefix("wages/devices/")
-                .and_then(|rest| rest.strip_prefix(id.as_str()))
-                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1 && !rest.contains(['+', '#'])),
+            // Anything under its own `wages/devices/{client_id}/`, never a wildcard.
+            Client::Device(id) => {
+                topic::split_device(topic).is_some_and(|(who, rest)| who == id.as_str() && !rest.contains(['+', '#']))
+            }
             Client::Token(scope) => *scope == Scope::Write,
         }
     }
@@ -59,8 +60,10 @@ impl Client {
     pub fn may_subscribe(&self, filter: &str) -> bool {
         match self {
             Client::Device(id) => {
-                let own = filter.strip_prefix("wages/devices/").and_then(|rest| rest.strip_prefix(id.as_str()));
-                filter == "wages/firmware" || matches!(own, Some("/firmware" | "/target"))
+                filter == topic::FIRMWARE
+                    || topic::parse(filter).is_some_and(|(who, channel)| {
+                        who == *id && matches!(channel, Channel::Firmware | Channel::Target)
+                    })
             }
             Client::Token(_) => true,
         }

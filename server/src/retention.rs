@@ -4,7 +4,7 @@
 //! Readings in InfluxDB are left to InfluxDB's own bucket retention.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use wages_store::{Retention, SqlReadings};
@@ -27,10 +27,7 @@ static READINGS: AtomicU64 = AtomicU64::new(0);
 static BUCKETS: AtomicU64 = AtomicU64::new(0);
 static GRAPHS: AtomicU64 = AtomicU64::new(0);
 
-fn now_ms() -> u64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-}
+use wages_codec::clock::now_ms;
 
 /// Runs passes until `stop` turns true. A pass cut short by stopping rolls back the
 /// session it was on; the next start picks it up again.

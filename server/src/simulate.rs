@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
+use wages_codec::ClientId;
+use wages_codec::topic::{self, Channel};
 use wages_sessions::simulate::Extraction;
 use wages_store::brew::Target;
 
@@ -112,6 +114,11 @@ impl Options {
     fn device(&self, n: u32) -> String {
         format!("{}-{n:02}", self.prefix)
     }
+
+    /// Scale `n`'s `client_id` (valid for every `n`: `--prefix` is checked for it).
+    fn client_id(&self, n: u32) -> Result<ClientId, String> {
+        ClientId::parse(&self.device(n)).map_err(|e| format!("{}: {e}", self.device(n)))
+    }
 }
 
 /// What a run published.
@@ -138,10 +145,10 @@ pub async fn run(options: &Options) -> Result<Published, String> {
     }
     let options = &options;
     let tls = if options.broker.tls { Some(crate::tls::client_config()?) } else { None };
-    let run_id = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let run_id = now_ms() / 1000;
     let scales: Vec<_> = (1..=options.devices)
-        .map(|n| tokio::spawn(scale(options.clone(), options.device(n), n, run_id, tls.clone())))
-        .collect();
+        .map(|n| options.client_id(n).map(|id| tokio::spawn(scale(options.clone(), id, n, run_id, tls.clone()))))
+        .collect::<Result<_, _>>()?;
     let mut published = Published { devices: options.devices, sessions: 0, readings: 0 };
     for scale in scales {
         let readings = scale.await.map_err(|e| format!("a simulated scale stopped: {e}"))??;
@@ -182,13 +189,13 @@ async fn register(server: &str, options: &Options) -> Result<(), String> {
 /// One scale: connect, announce, brew every session, say goodbye. Returns the readings sent.
 async fn scale(
     options: Options,
-    id: String,
+    id: ClientId,
     n: u32,
     run_id: u64,
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 ) -> Result<u64, String> {
-    let status_topic = format!("wages/devices/{id}/status");
-    let mut mqtt = MqttOptions::new(&id, options.broker.host.clone(), options.broker.port);
+    let status_topic = topic::device(&id, Channel::Status);
+    let mut mqtt = MqttOptions::new(id.as_str(), options.broker.host.clone(), options.broker.port);
     mqtt.set_keep_alive(Duration::from_secs(30)).set_inflight(100);
     mqtt.set_last_will(LastWill::new(&status_topic, "offline", QoS::AtLeastOnce, true));
     if let (Some(user), Some(pass)) = (&options.broker.username, &options.broker.password) {
@@ -198,7 +205,7 @@ async fn scale(
         mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
     }
     let (client, mut eventloop) = AsyncClient::new(mqtt, 1000);
-    let target_topic = format!("wages/devices/{id}/target");
+    let target_topic = topic::device(&id, Channel::Target);
     // What the scale's recipe says to stop at, as the broker last told it.
     let (targets, target) = tokio::sync::watch::channel(None::<Target>);
     let (subscribed, heard_back) = tokio::sync::oneshot::channel::<()>();
@@ -230,7 +237,7 @@ async fn scale(
     if tokio::time::timeout(Duration::from_secs(2), heard_back).await.is_ok() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let topic = format!("wages/devices/{id}/readings");
+    let readings_topic = topic::device(&id, Channel::Readings);
     let mut sent = 0;
     'sessions: for k in 1..=options.sessions {
         let stop_at = target.borrow().as_ref().map(|t| t.target_yield);
@@ -257,7 +264,7 @@ async fn scale(
             }
             let tstamp = start + t;
             let line = format!("client_id={id};session_id={session};value={grams};tstamp={tstamp}");
-            client.publish(&topic, QoS::AtLeastOnce, false, line).await.map_err(|e| format!("{id}: {e}"))?;
+            client.publish(&readings_topic, QoS::AtLeastOnce, false, line).await.map_err(|e| format!("{id}: {e}"))?;
             sent += 1;
         }
     }
@@ -281,10 +288,7 @@ async fn scale(
     }
 }
 
-fn now_ms() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-}
+use wages_codec::clock::now_ms;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

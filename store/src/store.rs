@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use moka::future::Cache;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -65,10 +65,7 @@ pub struct Registry {
     tails: crate::brews::Tails,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
+pub(crate) use wages_codec::clock::now_ms_i64 as now_ms;
 
 /// How SQLite flushes a commit: `?synchronous=` on a `sqlite://` URL.
 ///

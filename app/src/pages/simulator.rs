@@ -54,7 +54,7 @@ pub fn SimulatorPage() -> impl IntoView {
     };
     // The client lives in the browser only; the buttons reach it through this handle.
     #[cfg(feature = "hydrate")]
-    let tab = StoredValue::new_local(valid.then(|| mqtt_tab::open(&id, state)));
+    let tab = StoredValue::new_local(wages_codec::ClientId::parse(&id).ok().map(|id| mqtt_tab::open(id, state)));
     #[cfg(not(feature = "hydrate"))]
     let tab = StoredValue::new_local(None::<()>);
     let _ = tab;
@@ -191,13 +191,16 @@ mod mqtt_tab {
     use wasm_bindgen::closure::Closure;
     use web_sys::{BinaryType, MessageEvent, WebSocket};
 
+    use wages_codec::ClientId;
+    use wages_codec::topic::{self, Channel};
+
     use super::TabState;
 
     /// How often the tab pings the broker (its keep-alive is twice that).
     const PING_EVERY: Duration = Duration::from_secs(20);
 
     struct Inner {
-        id: String,
+        id: ClientId,
         url: String,
         state: TabState,
         socket: RefCell<Option<WebSocket>>,
@@ -219,20 +222,16 @@ mod mqtt_tab {
         window().local_storage().ok().flatten()
     }
 
-    fn now_ms() -> u64 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let ms = web_sys::js_sys::Date::now() as u64;
-        ms
-    }
+    use wages_codec::clock::now_ms;
 
     /// Starts the client for scale `id`; it lives as long as the page.
-    pub fn open(id: &str, state: TabState) -> Tab {
+    pub fn open(id: ClientId, state: TabState) -> Tab {
         let location = window().location();
         let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
         let host = location.host().unwrap_or_default();
         let path = expect_context::<crate::base::BasePath>().join("/mqtt");
         let tab = Tab(Rc::new(Inner {
-            id: id.to_owned(),
+            id,
             url: format!("{scheme}://{host}{path}"),
             state,
             socket: RefCell::new(None),
@@ -276,7 +275,7 @@ mod mqtt_tab {
         }
 
         fn status_topic(&self) -> String {
-            format!("wages/devices/{}/status", self.0.id)
+            topic::device(&self.0.id, Channel::Status)
         }
 
         /// Connects, asking the server for a password first when the tab has none.
@@ -288,7 +287,7 @@ mod mqtt_tab {
             self.0.state.connection.set("signing in");
             let tab = self.clone();
             leptos::task::spawn_local(async move {
-                match crate::devices::simulator_password(tab.0.id.clone()).await {
+                match crate::devices::simulator_password(tab.0.id.to_string()).await {
                     Ok(password) => {
                         *tab.0.password.borrow_mut() = Some(password);
                         tab.open_socket();
@@ -435,9 +434,9 @@ mod mqtt_tab {
                     state.connection.set("online");
                     self.announce();
                     let filters = [
-                        "wages/firmware".to_owned(),
-                        format!("wages/devices/{}/firmware", self.0.id),
-                        format!("wages/devices/{}/target", self.0.id),
+                        topic::FIRMWARE.to_owned(),
+                        topic::device(&self.0.id, Channel::Firmware),
+                        topic::device(&self.0.id, Channel::Target),
                     ];
                     let topics = filters
                         .iter()
@@ -456,7 +455,7 @@ mod mqtt_tab {
                     if let QosPid::Level1(pid) = publish.qos_pid {
                         self.send(&Packet::Puback(pid));
                     }
-                    if publish.topic_name.ends_with("/target") {
+                    if topic::parse(&publish.topic_name).is_some_and(|(_, c)| c == Channel::Target) {
                         let target = wages_store::brew::Target::decode(&publish.payload);
                         state.target.set(target.map(|t| t.target_yield));
                     } else if let Ok(offer) = wages_codec::decode_offer(&publish.payload) {
@@ -471,12 +470,11 @@ mod mqtt_tab {
             let line = format!("client_id={};session_id={session};value={grams};tstamp={tstamp}", self.0.id);
             // Encoded by the shared codec, exactly as the server will read it.
             let Ok(reading) = wages_codec::decode_line(line.as_bytes()) else { return };
-            let topic = format!("wages/devices/{}/readings", self.0.id);
             let (topic, payload) = match self.0.state.form.get_untracked().as_str() {
                 "protobuf" => {
                     let mut bytes = Vec::new();
                     wages_codec::encode_protobuf(&[reading], &mut bytes);
-                    (format!("{topic}/protobuf"), bytes)
+                    (topic::device(&self.0.id, Channel::ReadingsProtobuf), bytes)
                 }
                 form => {
                     let mut text = String::new();
@@ -485,7 +483,7 @@ mod mqtt_tab {
                     } else {
                         wages_codec::encode_text(&[reading], &mut text);
                     }
-                    (topic, text.into_bytes())
+                    (topic::device(&self.0.id, Channel::Readings), text.into_bytes())
                 }
             };
             if let Some(pid) = self.publish(&topic, payload, false) {

@@ -17,8 +17,9 @@ use app::pipeline::PipelineControl;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
-use super::sessions::{device, now_ms, session_id};
+use super::sessions::{device, session_id};
 use crate::http::AppState;
+use wages_codec::clock::now_ms;
 
 /// Shots per page unless `?limit=` says otherwise.
 const DEFAULT_SHOTS: u32 = 20;

@@ -59,7 +59,7 @@ pub async fn offer(
     };
     let ingest = state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))?;
     ingest.control.offer_firmware(offer.clone(), client_id).await.map_err(ApiError::Unavailable)?;
-    let topic = client_id.map_or_else(|| "wages/firmware".to_owned(), |id| format!("wages/devices/{id}/firmware"));
+    let topic = wages_codec::topic::firmware(client_id.as_ref());
     let published =
         Published { version: offer.version().into(), url: offer.url().into(), sha256: offer.sha256().into(), topic };
     Ok((StatusCode::CREATED, Json(published)))

@@ -2,7 +2,6 @@
 //! summary, and its readings as JSON or CSV (SPEC §3, §5).
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -21,10 +20,7 @@ use crate::http::AppState;
 /// Sessions per page unless `?limit=` says otherwise.
 const DEFAULT_SESSIONS: u32 = 20;
 
-pub(super) fn now_ms() -> u64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-}
+use wages_codec::clock::now_ms;
 
 /// The device of the path, which must be registered.
 pub(super) async fn device(state: &AppState, raw: &str) -> Result<ClientId, ApiError> {

@@ -14,8 +14,9 @@ use wages_store::shot_file::{self, MAX_IMPORT_BYTES};
 use wages_store::{Identity, ReadingsStore, Shot};
 
 use super::error::{ApiError, ErrorBody};
-use super::sessions::{device, now_ms, session_id};
+use super::sessions::{device, session_id};
 use crate::http::AppState;
+use wages_codec::clock::now_ms;
 
 /// `?format=` of the export.
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -2,6 +2,7 @@
 //! decoded with the shared codec, and each reading's `client_id` against the topic.
 //! Pure, so the rules are unit-tested without a broker.
 
+use wages_codec::topic::{self, Channel};
 use wages_codec::{ClientId, DecodeError, MessageError, Reading, decode_message, decode_protobuf, protobuf_as_lines};
 
 /// Characters of a rejected line kept in its dead letter.
@@ -19,18 +20,19 @@ pub enum Form {
 /// The `{client_id}` of `wages/devices/{client_id}/readings` (or `…/readings/protobuf`)
 /// and the payload's form.
 pub fn topic_client_id(topic: &str) -> Option<(ClientId, Form)> {
-    let rest = topic.strip_prefix("wages/devices/")?;
-    let (id, form) = match rest.strip_suffix("/readings") {
-        Some(id) => (id, Form::Lines),
-        None => (rest.strip_suffix("/readings/protobuf")?, Form::Protobuf),
-    };
-    ClientId::parse(id).ok().map(|id| (id, form))
+    match topic::parse(topic)? {
+        (id, Channel::Readings) => Some((id, Form::Lines)),
+        (id, Channel::ReadingsProtobuf) => Some((id, Form::Protobuf)),
+        _ => None,
+    }
 }
 
 /// The `{client_id}` of `wages/devices/{client_id}/status`.
 pub fn topic_status_client_id(topic: &str) -> Option<ClientId> {
-    let id = topic.strip_prefix("wages/devices/")?.strip_suffix("/status")?;
-    ClientId::parse(id).ok()
+    match topic::parse(topic)? {
+        (id, Channel::Status) => Some(id),
+        _ => None,
+    }
 }
 
 /// The outcome of checking one message before the registry is asked.

@@ -24,6 +24,7 @@ use std::time::Duration;
 use app::pipeline::{DeadLetter, PipelineControl, PipelineFigures, PipelineSettings};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
 use tokio::sync::{mpsc, oneshot, watch};
+use wages_codec::topic::{self, Channel, PROTOBUF_FILTER, READINGS_FILTER, STATUS_FILTER};
 use wages_codec::{ClientId, Reading};
 use wages_store::{NewDevice, ReadingsStore, Registry, RegistryError};
 
@@ -34,15 +35,6 @@ use crate::broker::MAX_PACKET_BYTES;
 use crate::hub::Hub;
 use worker::{Shared, Work, Worker};
 
-/// The topic filter readings arrive on.
-pub const READINGS_FILTER: &str = "wages/devices/+/readings";
-/// The topic filter readings in Protobuf arrive on (docs/protocol.md).
-pub const PROTOBUF_FILTER: &str = "wages/devices/+/readings/protobuf";
-/// The topic filter scales' status messages arrive on. They are retained, so on
-/// subscribing the broker sends each scale's latest.
-pub const STATUS_FILTER: &str = "wages/devices/+/status";
-/// The fleet's firmware offer, retained; the pipeline follows it to know the current one.
-pub const FIRMWARE_TOPIC: &str = "wages/firmware";
 /// How often the registry hears which scales sent readings (`last_seen_at`): often
 /// enough for people, rarely enough to keep storage at one write per batch.
 const SEEN_EVERY: Duration = Duration::from_secs(5);
@@ -168,10 +160,7 @@ impl PipelineControl for Control {
         offer: wages_codec::FirmwareOffer,
         client_id: Option<ClientId>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
-        let topic = match client_id {
-            Some(id) => format!("wages/devices/{id}/firmware"),
-            None => FIRMWARE_TOPIC.to_owned(),
-        };
+        let topic = topic::firmware(client_id.as_ref());
         Box::pin(async move {
             publish_retained(&self.target, topic, offer.to_string()).await?;
             if client_id.is_none() {
@@ -189,7 +178,7 @@ impl PipelineControl for Control {
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
         // An empty retained message removes the retained target.
         let payload = target.map(|t| serde_json::to_string(&t).unwrap_or_default()).unwrap_or_default();
-        Box::pin(publish_retained(&self.target, format!("wages/devices/{client_id}/target"), payload))
+        Box::pin(publish_retained(&self.target, topic::device(&client_id, Channel::Target), payload))
     }
 }
 
@@ -408,7 +397,9 @@ pub async fn run(parts: Parts) {
                     let filters = source
                         .filters()
                         .into_iter()
-                        .chain([STATUS_FILTER.to_owned(), FIRMWARE_TOPIC.to_owned()])
+                        // Status is retained, so on subscribing the broker sends each
+                        // scale's latest; the firmware offer tells the current version.
+                        .chain([STATUS_FILTER.to_owned(), topic::FIRMWARE.to_owned()])
                         .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
                     let _ = client.try_subscribe_many(filters);
                 }
@@ -418,7 +409,7 @@ pub async fn run(parts: Parts) {
                         stats.set_subscribed(true);
                     }
                 }
-                Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == FIRMWARE_TOPIC => {
+                Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == topic::FIRMWARE => {
                     firmware_offer(&publish, &stats);
                     let seq = flight.push(Ack::Mqtt(publish), 0);
                     flight.finish(&[seq], &acks);
