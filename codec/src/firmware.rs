@@ -1,5 +1,5 @@
 //! The firmware offer the server publishes, retained, on `wages/firmware` (the whole
-//! fleet) or `wages/devices/{client_id}/firmware` (one scale), SPEC §2:
+//! fleet) or `wages/devices/{client_id}/firmware` (one scale), docs/protocol.md:
 //! `version=<v>;url=<u>;sha256=<hex>`. A scale that takes it reports the new version in
 //! its next status message.
 

@@ -1,4 +1,4 @@
-//! The Wages reading codec: one parser for the device protocol of SPEC §2, shared by
+//! The Wages reading codec: one parser for the device protocol (docs/protocol.md), shared by
 //! the server, the browser simulator, the CLI simulator, benchmarks and fuzz targets.
 //!
 //! # Layout

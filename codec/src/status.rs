@@ -1,4 +1,4 @@
-//! The status message a scale publishes on `wages/devices/{client_id}/status` (SPEC §2):
+//! The status message a scale publishes on `wages/devices/{client_id}/status` (docs/protocol.md):
 //! `online` or `offline`, optionally followed by `;firmware=<version>`. A scale sends
 //! `online` retained when it connects and sets `offline` as its last will.
 

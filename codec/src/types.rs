@@ -1,5 +1,5 @@
 //! Domain newtypes that can only be built valid: a value of one of these types has
-//! passed every rule of SPEC §2, so code holding one never checks again.
+//! passed every rule of the device protocol (docs/protocol.md), so code holding one never checks again.
 
 use std::fmt;
 
@@ -230,7 +230,7 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     }
 }
 
-/// One weight sample of one extraction. Its text form (its `Display`) is the SPEC §2
+/// One weight sample of one extraction. Its text form (its `Display`) is the protocol's
 /// line, and its JSON form is the API's `{"client_id","session_id","value","tstamp"}`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reading {

@@ -1,4 +1,4 @@
-//! One test per rule of SPEC §2 and per way a line or message is refused.
+//! One test per rule of the readings in docs/protocol.md and per way a line or message is refused.
 
 use wages_codec::{
     DecodeError, Field, InvalidValue, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, MessageError,

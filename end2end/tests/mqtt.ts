@@ -20,7 +20,7 @@ export async function publishReadings(baseURL: string, clientId: string, payload
   }
 }
 
-/** One reading in the text form of SPEC §2. */
+/** One reading in the text form of docs/protocol.md. */
 export function line(clientId: string, session: string, tstamp: number, grams: number): string {
   return `client_id=${clientId};session_id=${session};value=${grams};tstamp=${tstamp}`;
 }

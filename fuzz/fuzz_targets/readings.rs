@@ -1,4 +1,4 @@
-//! A readings message (text lines or JSON, SPEC §2) as the pipeline gets it from MQTT.
+//! A readings message (text lines or JSON, docs/protocol.md) as the pipeline gets it from MQTT.
 //! Besides "no panic": every reading accepted comes back equal through both encodings,
 //! and every rejection can be put into words.
 #![no_main]

@@ -21,9 +21,6 @@
 // A benchmark reports on stdout and stops on the first broken part.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
 
-#[path = "../tests/common/nodes.rs"]
-mod nodes;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,7 +30,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use nodes::{Node, forget_session};
+use wages_testkit::{Node, forget_session};
 
 const PUBLISHERS: usize = 4;
 const PER_MESSAGE: u64 = 10;

@@ -43,10 +43,7 @@ struct Clock {
 
 impl Clock {
     fn new(readings: usize, step: u64) -> Arc<Clock> {
-        let t0 = u64::try_from(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis(),
-        )
-        .expect("ms");
+        let t0 = wages_codec::clock::now_ms();
         Arc::new(Clock { start: Instant::now(), sent: (0..readings).map(|_| AtomicU64::new(0)).collect(), t0, step })
     }
 

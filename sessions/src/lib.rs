@@ -1,4 +1,4 @@
-//! Session maths: what the readings of one extraction add up to (SPEC §3).
+//! Session maths: what the readings of one extraction add up to.
 //!
 //! All readings of one device with one `session_id` form a session. Its summary holds
 //! the first and last timestamp, duration, reading count, final and maximum weight, peak
@@ -48,7 +48,7 @@ pub const MIN_FLOW_SPAN_MS: u64 = 500;
 /// A session is live while its last reading is at most this old, in milliseconds.
 pub const LIVE_FOR_MS: u64 = 10_000;
 
-/// One session's figures (SPEC §3 and §5). Times are milliseconds since the epoch,
+/// One session's figures. Times are milliseconds since the epoch,
 /// weights grams, flows grams per second.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

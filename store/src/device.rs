@@ -8,7 +8,7 @@ use crate::error::RegistryError;
 /// Longest device name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// A registered scale (SPEC §5). Times are milliseconds since the Unix epoch.
+/// A registered scale. Times are milliseconds since the Unix epoch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {

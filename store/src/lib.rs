@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //!
-//! - [`device`]: the [`Device`] object of SPEC §5 and the rules for its fields
+//! - [`device`]: the [`Device`] object of the API and the rules for its fields
 //!   ([`DeviceName`], [`NewDevice`]); pure, so the browser checks forms the same way.
 //! - `store` (feature `db`): [`Registry`], the devices table in SQLite or PostgreSQL
 //!   through sqlx's `Any` driver, with migrations; lookups by `client_id` are served

@@ -160,8 +160,8 @@ mod live {
 
     use crate::devices::{FleetFrame, Latest, ScaleCard, dashboard_order};
 
-    /// A scale counts as brewing while its readings keep coming within this long (SPEC §3).
-    const LIVE_FOR_MS: u64 = 10_000;
+    /// A scale counts as brewing while its readings keep coming within this long.
+    use wages_sessions::LIVE_FOR_MS;
 
     fn clock() -> u64 {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -311,7 +311,7 @@ fn StatusCard() -> impl IntoView {
     }
 }
 
-/// The topics of SPEC §2, for whoever wires up a scale.
+/// The topics of docs/protocol.md, for whoever wires up a scale.
 #[component]
 fn ProtocolCard() -> impl IntoView {
     view! {

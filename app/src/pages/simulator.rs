@@ -1,4 +1,4 @@
-//! `{base}/simulator/{client_id}`: a browser tab acting as a scale (SPEC §4). Once the
+//! `{base}/simulator/{client_id}`: a browser tab acting as a scale. Once the
 //! WASM runs it is a real MQTT 3.1.1 client (the `mqtt-proto` codec over a WebSocket to
 //! `{base}/mqtt`), logged in with a password the server issues for this scale only
 //! (`simulator_password`): it announces itself `online` with its firmware (retained), leaves

@@ -1,4 +1,4 @@
-//! `{base}/api/devices`: list, search, register, read, rename, delete (SPEC §5).
+//! `{base}/api/devices`: list, search, register, read, rename, delete.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};

@@ -1,5 +1,5 @@
 //! `{base}/api/firmware`: publish a firmware offer (to the fleet, or to one scale), and
-//! the rollout scale by scale (SPEC §5).
+//! the rollout scale by scale.
 
 use app::firmware::Rollout;
 use app::pipeline::PipelineControl;

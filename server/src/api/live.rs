@@ -1,6 +1,6 @@
 //! `GET {base}/api/devices/{client_id}/live`: a WebSocket with one JSON text frame per
 //! reading of that scale, `{"client_id","session_id","value","tstamp"}`, as soon as its
-//! batch is stored (SPEC §5).
+//! batch is stored.
 //!
 //! Each viewer reads the device's channel of the live hub. A viewer that falls behind by
 //! more than the hub's buffer skips ahead to the newest readings; one whose connection

@@ -1,4 +1,4 @@
-//! The HTTP API under `{base}/api` (SPEC §5), its OpenAPI document and Swagger UI.
+//! The HTTP API under `{base}/api`, its OpenAPI document and Swagger UI.
 
 mod brews;
 mod devices;

@@ -1,5 +1,5 @@
 //! `{base}/api/devices/{client_id}/sessions…`: a device's extractions, one extraction's
-//! summary, and its readings as JSON or CSV (SPEC §3, §5).
+//! summary, and its readings as JSON or CSV.
 
 use std::fmt::Write as _;
 

@@ -530,7 +530,7 @@ fn firmware_offer(publish: &Publish, stats: &Stats) {
     }
 }
 
-/// Records a scale's status message (SPEC §2) in the registry and tells the fleet's
+/// Records a scale's status message (docs/protocol.md) in the registry and tells the fleet's
 /// viewers; a refused one is a dead letter. An empty payload (a retained status being
 /// cleared) is let be.
 async fn presence(publish: &Publish, registry: &Registry, auto_register: bool, stats: &Stats, hub: &Hub) {

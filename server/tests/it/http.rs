@@ -1,15 +1,13 @@
 //! The server over a real socket: pages, server functions, health, assets and the
 //! base path, each under `/` and under `/wages`.
 
-mod common;
-
-use common::TestServer;
 use leptos::server_fn::ServerFn;
 use tokio::net::TcpListener;
 use wages_server::config::Config;
+use wages_testkit::TestServer;
 
 async fn serves_everything_under(base: &str) {
-    let server = TestServer::start(base).await;
+    let server = TestServer::builder().base(base).start().await;
 
     let (status, body) = server.get("/healthz").await;
     assert_eq!((status, body.as_str()), (200, "ok"));
@@ -75,7 +73,7 @@ async fn serves_everything_under_a_base_path() {
 
 #[tokio::test]
 async fn under_a_base_path_nothing_leaks_to_the_root() {
-    let server = TestServer::start("/wages").await;
+    let server = TestServer::builder().base("/wages").start().await;
     let root = |p: &str| format!("http://{}{p}", server.addr);
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     assert_eq!(client.get(root("/healthz")).send().await.expect("get").status().as_u16(), 404);

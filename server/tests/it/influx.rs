@@ -4,15 +4,13 @@
 //! Debian's InfluxDB 1.6 (`WAGES_TEST_INFLUXDB1_URL`). No InfluxDB 2 server can be
 //! installed here; docs/operations.md says what that leaves untested.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::TestServer;
 use rumqttc::{AsyncClient, QoS};
 use serde_json::{Value, json};
 use wages_codec::{ClientId, Reading, SessionId};
 use wages_store::{InfluxReadings, ReadingsStore, line_protocol};
+use wages_testkit::TestServer;
 
 fn url(variable: &str, script: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| {
@@ -55,7 +53,7 @@ async fn exported(vm: &str, client_id: &str) -> Vec<(String, Vec<f64>, Vec<u64>)
 #[tokio::test]
 async fn the_pipeline_writes_readings_through_the_influxdb2_write_api() {
     let vm = url("WAGES_TEST_VM_URL", "victoria-metrics.sh");
-    let server = TestServer::start_influx(&vm, "wages").await;
+    let server = TestServer::builder().influx(&vm, "wages").start().await;
     let ready = server.json("/readyz").await;
     assert_eq!(ready["checks"]["timeseries"], "ok", "{ready}");
 
@@ -137,7 +135,7 @@ async fn sessions_are_read_back_with_influxql() {
     assert!(store.ping().await.is_some_and(|answer| answer.is_ok()));
 
     // The API of a server keeping readings there reads the same.
-    let server = TestServer::start_influx(&influx, &db).await;
+    let server = TestServer::builder().influx(&influx, &db).start().await;
     let body = json!({"client_id": "ix-1", "name": "Influx scale"});
     let registered = server.http().post(server.url("/api/devices")).json(&body).send().await;
     assert_eq!(registered.expect("register").status().as_u16(), 201);

@@ -2,18 +2,12 @@
 //! MQTT are compacted in the background on both SQL backends, read back through the
 //! API and the session page as compacted, while new readings keep being stored.
 
-mod common;
-
-use common::{Db, TestServer};
 use rumqttc::QoS;
 use serde_json::Value;
+use wages_codec::clock::now_ms;
+use wages_testkit::{Db, TestServer};
 
 const DAY_MS: u64 = 86_400_000;
-
-fn now_ms() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
-    u64::try_from(since.as_millis()).expect("ms")
-}
 
 /// A 10 s extraction at 10 Hz starting at `t0`: 101 readings, 0 to 20 g.
 fn extraction(id: &str, session: &str, t0: u64) -> String {
@@ -24,16 +18,13 @@ fn extraction(id: &str, session: &str, t0: u64) -> String {
 }
 
 async fn old_sessions_shrink_and_keep_their_summaries(db: Db) {
-    let server = TestServer::start_db_env(
-        "",
-        db,
-        &[
-            ("WAGES_RETENTION_RAW_DAYS", "30"),
-            ("WAGES_RETENTION_GRAPH_DAYS", "365"),
-            ("WAGES_RETENTION_CHECK_SECONDS", "1"),
-        ],
-    )
-    .await;
+    let server = TestServer::builder()
+        .db(db)
+        .var("WAGES_RETENTION_RAW_DAYS", "30")
+        .var("WAGES_RETENTION_GRAPH_DAYS", "365")
+        .var("WAGES_RETENTION_CHECK_SECONDS", "1")
+        .start()
+        .await;
     let password = server.register("ret-1").await;
     let (scale, mut events) = rumqttc::AsyncClient::new(server.scale_options("ret-1", &password), 100);
     tokio::spawn(async move { while events.poll().await.is_ok() {} });

@@ -1,10 +1,8 @@
 //! Logins, tokens and security headers, through real HTTP against a real server.
 
-mod common;
-
-use common::{ADMIN_PASSWORD, TestServer};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
+use wages_testkit::{ADMIN_PASSWORD, TestServer};
 
 /// A client that shows redirects instead of following them, and sends no credentials.
 fn anonymous() -> reqwest::Client {
@@ -28,7 +26,7 @@ async fn log_in(server: &TestServer, password: &str, next: &str) -> (Option<Stri
 #[tokio::test]
 async fn logged_out_people_and_programs_get_nothing_private() {
     for base in ["", "/wages"] {
-        let server = TestServer::start(base).await;
+        let server = TestServer::builder().base(base).start().await;
         let client = anonymous();
         // Pages send people to the login form, and back afterwards.
         let page = |path: &str| client.get(server.url(path)).header("accept", "text/html,*/*").send();
@@ -78,7 +76,7 @@ async fn logged_out_people_and_programs_get_nothing_private() {
 
 #[tokio::test]
 async fn people_log_in_and_out() {
-    let server = TestServer::start("/wages").await;
+    let server = TestServer::builder().base("/wages").start().await;
     let (cookie, location) = log_in(&server, "wrong password", "/wages/devices").await;
     assert_eq!(cookie, None);
     assert_eq!(location, "/wages/login?failed=1&next=%2Fwages%2Fdevices");
@@ -128,7 +126,7 @@ async fn people_log_in_and_out() {
 
 #[tokio::test]
 async fn tokens_are_scoped_and_revocable() {
-    let server = TestServer::start("").await;
+    let server = TestServer::start().await;
     let accounts = server.registry.accounts();
     let (read, read_secret) =
         accounts.create_token("dashboard", wages_store::Scope::Read, "admin").await.expect("token");
@@ -159,7 +157,7 @@ async fn tokens_are_scoped_and_revocable() {
 
 #[tokio::test]
 async fn metrics_can_be_closed() {
-    let server = TestServer::start_env("", &[("WAGES_METRICS_PUBLIC", "false")]).await;
+    let server = TestServer::builder().var("WAGES_METRICS_PUBLIC", "false").start().await;
     let res = anonymous().get(server.url("/metrics")).send().await.expect("get");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let res = server.http().get(server.url("/metrics")).send().await.expect("get");
@@ -169,7 +167,7 @@ async fn metrics_can_be_closed() {
 
 #[tokio::test]
 async fn pages_carry_a_policy_their_scripts_satisfy() {
-    let server = TestServer::start("/wages").await;
+    let server = TestServer::builder().base("/wages").start().await;
     let res = server.http().get(server.url("/devices")).send().await.expect("get");
     assert_eq!(res.status(), StatusCode::OK);
     let headers = res.headers().clone();

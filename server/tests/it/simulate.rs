@@ -2,15 +2,13 @@
 //! registers its scales, they announce themselves, brew, and go offline; storage holds
 //! exactly the sessions and readings asked for.
 
-mod common;
-
 use std::process::Command;
 
-use common::{Db, TestServer};
+use wages_testkit::TestServer;
 
 #[tokio::test]
 async fn simulated_scales_land_in_storage_with_exact_counts() {
-    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    let server = TestServer::builder().base("/wages").start().await;
     let broker = server.mqtt.expect("embedded broker");
     // The first scale's recipe says to stop at 30 g: it stops by weight, the others run to 36 g.
     let scale = serde_json::json!({"client_id": "simt-01", "name": "Simulated scale 1"});
@@ -96,7 +94,7 @@ fn bad_options_get_one_readable_line() {
 
 #[tokio::test]
 async fn without_a_login_the_embedded_broker_refuses_and_says_what_to_do() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let broker = server.mqtt.expect("embedded broker");
     let url = format!("mqtt://{broker}");
     let out = tokio::task::spawn_blocking(move || {

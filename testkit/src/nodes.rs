@@ -1,12 +1,24 @@
 //! Real `wages` processes on loopback, as several nodes of one installation: for the
-//! cluster tests and the scale-out benchmark (which includes this file by path).
-#![allow(dead_code)] // the tests and the benchmark each use their own part
+//! cluster tests and the scale-out benchmark.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet};
+
+/// The `wages` binary Cargo built for the running test or benchmark: it sits beside the
+/// `deps/` folder the test's own executable is in.
+pub fn wages_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe.parent().and_then(Path::parent).expect("target/{profile}/deps/{test}");
+    let binary = profile.join(format!("wages{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.exists(), "{} is missing: Cargo builds it for integration tests and benches", binary.display());
+    binary
+}
 
 /// One `wages` process.
 pub struct Node {
@@ -24,7 +36,7 @@ impl Node {
     /// compaction) and waits
     /// until it listens.
     pub fn start(id: &str, vars: &[(String, String)]) -> Node {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wages"));
+        let mut cmd = Command::new(wages_binary());
         cmd.env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default()).current_dir(std::env::temp_dir());
         cmd.envs([
             ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
@@ -41,7 +53,7 @@ impl Node {
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut addr = None;
         for line in lines.by_ref() {
-            let log: serde_json::Value = serde_json::from_str(&line.expect("log line")).expect("a JSON log line");
+            let log: Value = serde_json::from_str(&line.expect("log line")).expect("a JSON log line");
             if log["message"].as_str().is_some_and(|m| m.starts_with("wages is listening")) {
                 addr = log["address"].as_str().map(str::to_owned);
                 break;
@@ -54,6 +66,26 @@ impl Node {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// GETs `path` with `token` and reads the JSON body; a non-2xx status fails.
+    pub async fn get(&self, token: &str, path: &str) -> Value {
+        let res = crate::http().get(self.url(path)).bearer_auth(token).send().await.expect("GET");
+        assert!(res.status().is_success(), "GET {path} on {}: {}", self.id, res.status());
+        res.json().await.expect("JSON")
+    }
+
+    /// GETs `path` until `done` holds (10 s at most).
+    pub async fn eventually(&self, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let value = self.get(token, path).await;
+            if done(&value) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "{path} on {} is still {value}", self.id);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// `kill -9`.

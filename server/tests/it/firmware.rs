@@ -2,13 +2,11 @@
 //! embedded broker (a scale subscribing later still gets it), scales report the version
 //! they run, and the rollout counts them.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Db, TestServer};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use serde_json::{Value, json};
+use wages_testkit::TestServer;
 
 /// What a scale subscribing to `topic` now receives first: the retained message.
 async fn retained(server: &TestServer, topic: &str) -> String {
@@ -33,7 +31,7 @@ async fn post(server: &TestServer, body: Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn an_offer_reaches_the_fleet_and_the_rollout_counts_who_took_it() {
-    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    let server = TestServer::builder().base("/wages").start().await;
     for id in ["fw-1", "fw-2"] {
         server.register(id).await;
     }
@@ -86,7 +84,7 @@ async fn an_offer_reaches_the_fleet_and_the_rollout_counts_who_took_it() {
 
 #[tokio::test]
 async fn bad_offers_are_refused_field_by_field() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let sha = "ab".repeat(32);
     for (body, field) in [
         (json!({"version": "1 5", "url": "https://x", "sha256": sha}), "version"),
@@ -109,7 +107,7 @@ async fn bad_offers_are_refused_field_by_field() {
 /// a recipe without a target clears it.
 #[tokio::test]
 async fn a_scale_reads_its_target_from_its_recipe() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let password = server.register("tg-1").await;
     let put = |body: Value| {
         let request = server.http().put(server.url("/api/devices/tg-1/recipe")).json(&body);

@@ -1,15 +1,13 @@
 //! The live stream, for real: a WebSocket client follows a scale while a rumqttc client
 //! publishes its readings; a viewer that never reads does not hold anything up.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Db, TestServer};
 use futures_util::StreamExt;
 use rumqttc::{AsyncClient, QoS};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use wages_testkit::TestServer;
 
 fn live_url(server: &TestServer, id: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     server.ws_request(&format!("/api/devices/{id}/live"))
@@ -30,7 +28,7 @@ async fn publish(mqtt: &AsyncClient, id: &str, from: u64, count: u64, per_messag
 }
 
 async fn live_readings_arrive_in_order(base: &str) {
-    let server = TestServer::start_with(base, Db::Sqlite).await;
+    let server = TestServer::builder().base(base).start().await;
     server.register("live-1").await;
     let (mut viewer, _) = tokio_tungstenite::connect_async(live_url(&server, "live-1")).await.expect("WebSocket");
     let mqtt = server.mqtt_client("live-pub").await;
@@ -59,7 +57,7 @@ async fn live_readings_arrive_in_order_under_a_base_path() {
 
 #[tokio::test]
 async fn unknown_scales_and_plain_requests_are_refused() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let refused = tokio_tungstenite::connect_async(live_url(&server, "nobody")).await.expect_err("refused");
     let tokio_tungstenite::tungstenite::Error::Http(response) = refused else { panic!("{refused:?}") };
     assert_eq!(response.status().as_u16(), 404);
@@ -71,7 +69,7 @@ async fn unknown_scales_and_plain_requests_are_refused() {
 
 #[tokio::test]
 async fn a_viewer_that_never_reads_holds_up_neither_ingestion_nor_other_viewers() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     server.register("live-3").await;
     // Connected, then never read from: its socket buffers fill, then it falls behind.
     let (_stalled, _) = tokio_tungstenite::connect_async(live_url(&server, "live-3")).await.expect("WebSocket");
@@ -97,7 +95,7 @@ async fn a_viewer_that_never_reads_holds_up_neither_ingestion_nor_other_viewers(
 
 #[tokio::test]
 async fn the_fleet_stream_brings_each_scales_newest_reading() {
-    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    let server = TestServer::builder().base("/wages").start().await;
     server.register("fleet-a").await;
     server.register("fleet-b").await;
     let url = server.ws_request("/api/live");

@@ -2,15 +2,13 @@
 //! deployment meets: `kill -9` in the middle of a load loses nothing the broker accepted,
 //! a broker restart is ridden out, and `mqtts://` checks the broker's certificate.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::mosquitto::{Mosquitto, TlsFiles};
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::Value;
+use wages_testkit::mosquitto::{Mosquitto, TlsFiles};
 
 /// A running `wages` process with a SQLite database in `dir`.
 struct Wages {

@@ -2,18 +2,16 @@
 //! the pipeline stores what is valid, rejects the rest line by line, and stores a
 //! redelivered reading once. On SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{Db, TestServer};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
+use wages_testkit::{Db, TestServer};
 
 fn line(id: &str, session: &str, t: u64, grams: f64) -> String {
     format!("client_id={id};session_id={session};value={grams};tstamp={t}")
 }
 
 async fn valid_lines_are_stored_and_bad_ones_rejected(db: Db) {
-    let server = TestServer::start_with("", db).await;
+    let server = TestServer::builder().db(db).start().await;
     server.register("scale-01").await;
     let mqtt = server.mqtt_client("test-scale-01").await;
     let payload = [
@@ -62,7 +60,7 @@ async fn valid_lines_are_stored_and_bad_ones_rejected_on_postgres() {
 
 #[tokio::test]
 async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let mqtt = server.mqtt_client("test-stranger").await;
     mqtt.publish("wages/devices/stranger/readings", QoS::AtLeastOnce, false, line("stranger", "s", 1, 1.0))
         .await
@@ -73,7 +71,7 @@ async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
     assert_eq!((figures["stored"].as_u64(), figures["rejected"]["unknown_device"].as_u64()), (Some(0), Some(1)));
     server.stop().await;
 
-    let server = TestServer::start_full("", Db::Sqlite, true).await;
+    let server = TestServer::builder().auto_register().start().await;
     let mqtt = server.mqtt_client("test-newcomer").await;
     mqtt.publish("wages/devices/newcomer/readings", QoS::AtLeastOnce, false, line("newcomer", "s", 1, 1.0))
         .await
@@ -87,7 +85,7 @@ async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
 
 #[tokio::test]
 async fn every_reading_of_many_messages_is_stored_exactly_once() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     server.register("scale-01").await;
     let mqtt = server.mqtt_client("test-scale-01").await;
     // 200 messages of 10 readings: one 10 Hz extraction of 200 s.
@@ -108,7 +106,7 @@ async fn every_reading_of_many_messages_is_stored_exactly_once() {
 
 #[tokio::test]
 async fn a_message_over_the_bounds_is_refused_whole() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     server.register("scale-01").await;
     let mqtt = server.mqtt_client("test-scale-01").await;
     let many: Vec<String> = (0..1001).map(|i| line("scale-01", "big", i, 1.0)).collect();
@@ -123,7 +121,7 @@ async fn a_message_over_the_bounds_is_refused_whole() {
 
 #[tokio::test]
 async fn readings_arrive_over_websocket_at_the_base_path() {
-    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    let server = TestServer::builder().base("/wages").start().await;
     let password = server.register("tab-01").await;
     let url = format!("ws://{}/wages/mqtt", server.addr);
     let mut options = MqttOptions::new("tab-01", url, server.addr.port());
@@ -171,7 +169,7 @@ async fn put_config(server: &TestServer, body: serde_json::Value) -> (u16, serde
 
 #[tokio::test]
 async fn a_reconfiguration_under_load_loses_nothing() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     const DEVICES: [&str; 3] = ["bar-1", "bar-2", "bar-3"];
     let devices = &DEVICES;
     for id in devices {
@@ -201,7 +199,7 @@ async fn a_reconfiguration_under_load_loses_nothing() {
 
 #[tokio::test]
 async fn settings_out_of_bounds_are_refused_and_change_nothing() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let (status, body) = put_config(&server, json!({"batch_size": 0, "batch_timeout_ms": 50, "concurrency": 1})).await;
     assert_eq!(status, 422);
     assert_eq!(body["error"]["field"], "batch_size");
@@ -219,7 +217,7 @@ async fn settings_out_of_bounds_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn while_storage_is_locked_messages_wait_in_the_broker_then_all_are_stored() {
     use sqlx::Connection;
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     server.register("slow-1").await;
     // Another connection holds the write lock: every insert waits, then fails and is retried.
     let mut blocker = sqlx::SqliteConnection::connect(&server.database).await.expect("second connection");
@@ -243,7 +241,7 @@ async fn while_storage_is_locked_messages_wait_in_the_broker_then_all_are_stored
 
 #[tokio::test]
 async fn every_rejection_reason_is_counted_and_the_good_lines_beside_it_are_stored() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     server.register("rej-1").await;
     let mqtt = server.mqtt_client("test-rej-1").await;
     let good = |t: u64| line("rej-1", "good", t, 1.0);
@@ -290,7 +288,7 @@ async fn every_rejection_reason_is_counted_and_the_good_lines_beside_it_are_stor
 
 #[tokio::test]
 async fn protobuf_readings_are_stored_and_bad_ones_dead_lettered() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let password = server.register("pb-01").await;
     // The scale itself, with its own password: the Protobuf topic is under its own prefix.
     let (scale, mut eventloop) = AsyncClient::new(server.scale_options("pb-01", &password), 10);

@@ -1,15 +1,13 @@
 //! Hostile input over HTTP and MQTT, against a real server: each gets a clean error, and
 //! nothing else is disturbed (after each, the server still registers, reads and stores).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::TestServer;
 use reqwest::StatusCode;
 use rumqttc::QoS;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
+use wages_testkit::TestServer;
 
 /// The server still does its everyday work.
 async fn still_works(server: &TestServer, id: &str) {
@@ -42,7 +40,7 @@ async fn errors_counted(server: &TestServer, code: &str) -> u64 {
 
 #[tokio::test]
 async fn malformed_and_oversized_json_get_clean_errors() {
-    let server = TestServer::start("").await;
+    let server = TestServer::start().await;
     let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
         ("truncated", br#"{"client_id":"a","#.to_vec(), StatusCode::BAD_REQUEST),
         ("not an object", b"[1,2,3]".to_vec(), StatusCode::BAD_REQUEST),
@@ -77,7 +75,7 @@ async fn malformed_and_oversized_json_get_clean_errors() {
 
 #[tokio::test]
 async fn sql_metacharacters_are_only_text() {
-    let server = TestServer::start("").await;
+    let server = TestServer::start().await;
     let name = "Robert'); DROP TABLE devices;-- %_\\";
     let res = server.http().post(server.url("/api/devices")).json(&json!({"client_id": "sql-1", "name": name})).send();
     assert_eq!(res.await.expect("post").status(), StatusCode::CREATED);
@@ -95,7 +93,7 @@ async fn sql_metacharacters_are_only_text() {
 
 #[tokio::test]
 async fn paths_stay_inside_the_site() {
-    let server = TestServer::start("/wages").await;
+    let server = TestServer::builder().base("/wages").start().await;
     let client = server.http();
     for path in [
         "/pkg/../../../../etc/passwd",
@@ -124,7 +122,7 @@ async fn paths_stay_inside_the_site() {
 
 #[tokio::test]
 async fn a_flood_of_idle_connections_does_not_stop_service() {
-    let server = TestServer::start("").await;
+    let server = TestServer::start().await;
     let mut idle = Vec::new();
     for _ in 0..500 {
         let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
@@ -142,7 +140,7 @@ async fn a_flood_of_idle_connections_does_not_stop_service() {
 
 #[tokio::test]
 async fn hostile_mqtt_payloads_are_dead_letters_and_ingestion_goes_on() {
-    let server = TestServer::start("").await;
+    let server = TestServer::start().await;
     server.register("mq-1").await;
     let mqtt = server.mqtt_client("hostile-mq").await;
     let topic = "wages/devices/mq-1/readings";
@@ -179,7 +177,7 @@ async fn hostile_mqtt_payloads_are_dead_letters_and_ingestion_goes_on() {
 
 #[tokio::test]
 async fn live_streams_per_client_are_bounded() {
-    let server = TestServer::start_env("", &[("WAGES_LIVE_PER_CLIENT", "2")]).await;
+    let server = TestServer::builder().var("WAGES_LIVE_PER_CLIENT", "2").start().await;
     let (first, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("first");
     let (_second, _) = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await.expect("second");
     let third = tokio_tungstenite::connect_async(server.ws_request("/api/live")).await;
@@ -233,7 +231,7 @@ where
 async fn oversized_websocket_frames_close_only_their_socket() {
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
-    let server = TestServer::start("/wages").await;
+    let server = TestServer::builder().base("/wages").start().await;
     let counted = || async {
         let (_, metrics) = server.get("/metrics").await;
         let line = metrics.lines().find_map(|l| l.strip_prefix("wages_websocket_errors_total ")).map(str::to_owned);

@@ -2,19 +2,13 @@
 //! live state, its session's summary once the session ends, running aggregates, and
 //! Home Assistant's discovery configs (docs/protocol.md).
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
 use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
 use serde_json::Value;
-
-fn now_ms() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
-    u64::try_from(since.as_millis()).expect("ms")
-}
+use wages_codec::clock::now_ms;
+use wages_testkit::TestServer;
 
 /// Retained messages by topic until `done` holds for what arrived, or 20 s pass.
 async fn collect(eventloop: &mut EventLoop, done: impl Fn(&HashMap<String, Value>) -> bool) -> HashMap<String, Value> {
@@ -34,7 +28,7 @@ async fn collect(eventloop: &mut EventLoop, done: impl Fn(&HashMap<String, Value
 
 #[tokio::test]
 async fn summaries_state_aggregates_and_home_assistant_discovery_reach_subscribers() {
-    let server = TestServer::start_env("", &[("WAGES_AGGREGATES_SECONDS", "1")]).await;
+    let server = TestServer::builder().var("WAGES_AGGREGATES_SECONDS", "1").start().await;
     server.register("agg-1").await;
     let (watcher, mut watching) = AsyncClient::new(server.mqtt_options("watcher"), 100);
     watcher.subscribe("wages/devices/agg-1/+", QoS::AtLeastOnce).await.expect("subscribe");
@@ -83,7 +77,7 @@ async fn summaries_state_aggregates_and_home_assistant_discovery_reach_subscribe
 
 #[tokio::test]
 async fn nothing_is_published_back_when_turned_off() {
-    let server = TestServer::start_env("", &[("WAGES_AGGREGATES_SECONDS", "0")]).await;
+    let server = TestServer::builder().var("WAGES_AGGREGATES_SECONDS", "0").start().await;
     server.register("quiet-1").await;
     let (watcher, mut watching) = AsyncClient::new(server.mqtt_options("watcher"), 100);
     watcher.subscribe("wages/devices/quiet-1/+", QoS::AtLeastOnce).await.expect("subscribe");

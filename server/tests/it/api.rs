@@ -1,11 +1,9 @@
 //! The devices API over HTTP, on SQLite and on PostgreSQL: statuses, error bodies,
 //! validation of every field, duplicates, unknown ids, body bounds, OpenAPI and Swagger UI.
 
-mod common;
-
-use common::{Db, TestServer};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
+use wages_testkit::{Db, TestServer};
 
 async fn body(res: Response) -> (StatusCode, Value) {
     let status = res.status();
@@ -39,7 +37,7 @@ fn assert_error(got: &(StatusCode, Value), status: u16, code: &str, field: Optio
 }
 
 async fn crud(db: Db, base: &str) {
-    let server = TestServer::start_with(base, db).await;
+    let server = TestServer::builder().base(base).db(db).start().await;
 
     let (status, list) = get(&server, "/api/devices").await;
     assert_eq!((status.as_u16(), list), (200, json!([])));
@@ -99,7 +97,7 @@ async fn crud_under_a_base_path_on_postgres() {
 }
 
 async fn refusals(db: Db) {
-    let server = TestServer::start_with("", db).await;
+    let server = TestServer::builder().db(db).start().await;
     post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Bar"})).await;
 
     // A duplicate client_id.
@@ -169,7 +167,7 @@ async fn refusals_on_postgres() {
 
 #[tokio::test]
 async fn openapi_describes_the_api_and_swagger_ui_is_served_offline() {
-    let server = TestServer::start("/wages").await;
+    let server = TestServer::builder().base("/wages").start().await;
     let (status, doc) = get(&server, "/api/openapi.json").await;
     assert_eq!(status.as_u16(), 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");
@@ -201,9 +199,9 @@ async fn openapi_describes_the_api_and_swagger_ui_is_served_offline() {
 
 async fn sessions(db: Db) {
     use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
-    let server = TestServer::start_with("/wages", db).await;
+    let server = TestServer::builder().base("/wages").db(db).start().await;
     post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Bar"})).await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let now = wages_codec::clock::now_ms();
     let pour = |session: &str, start: u64| -> Vec<Reading> {
         (0..=300u64)
             .map(|i| Reading {
@@ -292,7 +290,7 @@ async fn sessions_on_postgres() {
 /// stored comes back, every bad field is refused by name and changes nothing.
 async fn brews(db: Db) {
     use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
-    let server = TestServer::start_with("/wages", db).await;
+    let server = TestServer::builder().base("/wages").db(db).start().await;
     post(&server, "/api/devices", &json!({"client_id": "scale-01", "name": "Bar"})).await;
 
     let (status, kenya) = post(
@@ -443,7 +441,7 @@ async fn brews_on_postgres() {
 /// field and leave nothing behind.
 async fn shots_in_and_out(db: Db) {
     use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
-    let bar = TestServer::start_with("", db).await;
+    let bar = TestServer::builder().db(db).start().await;
     bar.register("scale-01").await;
     let (_, beans) = post(
         &bar,
@@ -493,7 +491,7 @@ async fn shots_in_and_out(db: Db) {
     assert_error(&get(&bar, "/api/devices/scale-01/sessions/nope/export").await, 404, "not_found", None);
 
     // Into an empty Wages with one scale.
-    let home = TestServer::start_with("", db).await;
+    let home = TestServer::builder().db(db).start().await;
     home.register("kitchen").await;
     let import = |server: &TestServer, query: &str, file: Vec<u8>| {
         let request = server.http().post(server.url(&format!("/api/shots/import?{query}"))).body(file);

@@ -3,12 +3,10 @@
 //! `WAGES_TEST_RABBITMQ_URL`). Readings published by a rumqttc client and by
 //! `mosquitto_pub` (a third-party client) are stored exactly once.
 
-mod common;
-
-use common::TestServer;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::json;
 use std::process::Command;
+use wages_testkit::TestServer;
 
 fn broker_url(variable: &str, script: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| {
@@ -27,7 +25,7 @@ async fn readings_from_rabbitmq_are_stored_exactly_once() {
 }
 
 async fn stored_exactly_once(url: &str) {
-    let server = TestServer::start_external(url).await;
+    let server = TestServer::builder().external_broker(url).start().await;
     let res = server
         .http()
         .post(server.url("/api/devices"))

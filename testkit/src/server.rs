@@ -1,8 +1,5 @@
-//! A real `wages` server on 127.0.0.1:0 for integration tests, with its own database.
-#![allow(dead_code)] // each test binary uses its own part of this
-
-pub mod mosquitto;
-pub mod nodes;
+//! A real Wages server in the test's own process, on 127.0.0.1:0, with a database and a
+//! folder of its own.
 
 use std::net::SocketAddr;
 
@@ -37,53 +34,64 @@ pub enum Db {
     Postgres,
 }
 
-impl TestServer {
-    pub async fn start(base: &str) -> TestServer {
-        Self::start_with(base, Db::Sqlite).await
+/// How to start a [`TestServer`]: at the root, on SQLite, with the embedded broker and
+/// devices registered by hand, unless told otherwise.
+#[derive(Default)]
+#[must_use]
+pub struct Builder {
+    base: String,
+    db: Option<Db>,
+    auto_register: bool,
+    mqtt_url: Option<String>,
+    influx: Option<(String, String)>,
+    vars: Vec<(String, String)>,
+}
+
+impl Builder {
+    /// Served under `base` (`WAGES_BASE_PATH`), e.g. `/wages`.
+    pub fn base(mut self, base: &str) -> Self {
+        base.clone_into(&mut self.base);
+        self
     }
 
-    pub async fn start_with(base: &str, db: Db) -> TestServer {
-        Self::start_full(base, db, false).await
+    /// The registry on `db`.
+    pub fn db(mut self, db: Db) -> Self {
+        self.db = Some(db);
+        self
     }
 
-    pub async fn start_full(base: &str, db: Db, auto_register: bool) -> TestServer {
-        Self::start_opts(base, db, auto_register, None, None, Vec::new()).await
+    /// Devices registered on their first reading (`WAGES_AUTO_REGISTER`).
+    pub fn auto_register(mut self) -> Self {
+        self.auto_register = true;
+        self
     }
 
-    /// A server with more configuration variables.
-    pub async fn start_env(base: &str, vars: &[(&str, &str)]) -> TestServer {
-        Self::start_db_env(base, Db::Sqlite, vars).await
+    /// The pipeline reads from the external broker at `url` (`WAGES_MQTT_URL`).
+    pub fn external_broker(mut self, url: &str) -> Self {
+        self.mqtt_url = Some(url.to_owned());
+        self
     }
 
-    /// A server on `db` with more configuration variables.
-    pub async fn start_db_env(base: &str, db: Db, vars: &[(&str, &str)]) -> TestServer {
-        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        Self::start_opts(base, db, false, None, None, vars).await
+    /// Readings kept in InfluxDB at `url`, in `bucket` (devices auto-registered).
+    pub fn influx(mut self, url: &str, bucket: &str) -> Self {
+        self.influx = Some((url.to_owned(), bucket.to_owned()));
+        self.auto_register()
     }
 
-    /// A server that keeps readings in InfluxDB at `url`, in `bucket` (auto-registering devices).
-    pub async fn start_influx(url: &str, bucket: &str) -> TestServer {
-        Self::start_opts("", Db::Sqlite, true, None, Some((url.to_owned(), bucket.to_owned())), Vec::new()).await
+    /// One more configuration variable, over the kit's own.
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.push((name.to_owned(), value.to_owned()));
+        self
     }
 
-    /// A server whose pipeline reads from the external broker at `mqtt_url`.
-    pub async fn start_external(mqtt_url: &str) -> TestServer {
-        Self::start_opts("", Db::Sqlite, false, Some(mqtt_url.to_owned()), None, Vec::new()).await
-    }
-
-    async fn start_opts(
-        base: &str,
-        db: Db,
-        auto_register: bool,
-        mqtt_url: Option<String>,
-        influx: Option<(String, String)>,
-        vars: Vec<(String, String)>,
-    ) -> TestServer {
+    /// Starts it: the registry, an API token with the write scope, ingestion and HTTP.
+    pub async fn start(self) -> TestServer {
+        let Builder { base, db, auto_register, mqtt_url, influx, vars } = self;
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("site/pkg")).expect("pkg dir");
         std::fs::write(dir.path().join("site/pkg/wages.css"), "body{}").expect("css");
         let site_root = dir.path().join("site").to_string_lossy().into_owned();
-        let database = match db {
+        let database = match db.unwrap_or(Db::Sqlite) {
             Db::Sqlite => format!("sqlite://{}/wages.db", dir.path().display()),
             Db::Postgres => wages_store::testing::postgres_database().await,
         };
@@ -92,7 +100,7 @@ impl TestServer {
         static SERVERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let node_id = format!("test-{}-{n}-{}", std::process::id(), rand::random::<u32>());
-        let base_owned = base.to_owned();
+        let base_owned = base.clone();
         let database_url = database.clone();
         let config = Config::from_lookup(move |name| match name {
             _ if vars.iter().any(|(k, _)| k == name) => vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
@@ -131,13 +139,24 @@ impl TestServer {
             addr,
             mqtt,
             registry: shared,
-            base: base.to_owned(),
+            base,
             database: database_url,
             token,
             stop: Some(stop),
             task,
             _dir: dir,
         }
+    }
+}
+
+impl TestServer {
+    /// A server at the root on SQLite; [`TestServer::builder`] for anything else.
+    pub async fn start() -> TestServer {
+        Self::builder().start().await
+    }
+
+    pub fn builder() -> Builder {
+        Builder::default()
     }
 
     /// Registers a scale through the API (its name is its id); its MQTT password.

@@ -2,14 +2,12 @@
 //! applied by a real Mosquitto of the test's own: scales log in with their own user,
 //! reach only their own topics, and Wages, as `wages-server`, ingests and publishes back.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::TestServer;
-use common::mosquitto::Mosquitto;
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS};
+use wages_testkit::TestServer;
+use wages_testkit::mosquitto::Mosquitto;
 
 fn scale(port: u16, user: &str, password: &str) -> (AsyncClient, EventLoop) {
     let mut options = MqttOptions::new(user, "127.0.0.1", port);
@@ -41,7 +39,7 @@ async fn the_documented_mosquitto_acl_confines_each_scale() {
     let users = [("wages-server", "server secret"), ("acl-a", "a secret"), ("acl-b", "b secret")];
     let broker = Mosquitto::start_with_acl(dir.path(), &acl, &users);
     let url = format!("mqtt://wages-server:server%20secret@127.0.0.1:{}", broker.port);
-    let server = TestServer::start_external(&url).await;
+    let server = TestServer::builder().external_broker(&url).start().await;
     server.register("acl-a").await;
     server.register("acl-b").await;
 

@@ -3,13 +3,11 @@
 //! to its firmware topics. What a scale sends outside them is never acknowledged and
 //! never reaches the broker.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Db, TestServer};
 use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS};
 use serde_json::Value;
+use wages_testkit::TestServer;
 
 fn reading(id: &str, session: &str, tstamp: u64) -> String {
     format!("client_id={id};session_id={session};value=18.5;tstamp={tstamp}")
@@ -75,7 +73,7 @@ async fn stored(server: &TestServer, id: &str, session: &str) -> usize {
 
 #[tokio::test]
 async fn a_scale_logs_in_with_its_own_password_only() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let a = server.register("auth-a").await;
     let b = server.register("auth-b").await;
 
@@ -109,7 +107,7 @@ async fn a_scale_logs_in_with_its_own_password_only() {
 
 #[tokio::test]
 async fn scale_a_cannot_publish_as_scale_b() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let a = server.register("conf-a").await;
     server.register("conf-b").await;
     // A watcher with the server's token sees everything that reaches the broker.
@@ -151,7 +149,7 @@ async fn scale_a_cannot_publish_as_scale_b() {
 
 #[tokio::test]
 async fn a_scale_subscribes_to_its_firmware_topics_only_and_wills_its_own_status() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let a = server.register("sub-a").await;
     let (scale, mut eventloop) = client(&server, "sub-a", Some(("sub-a", &a)));
     connack(&mut eventloop).await.expect("A logs in");
@@ -178,7 +176,7 @@ async fn a_scale_subscribes_to_its_firmware_topics_only_and_wills_its_own_status
 
 #[tokio::test]
 async fn a_read_token_subscribes_but_never_publishes() {
-    let server = TestServer::start_with("", Db::Sqlite).await;
+    let server = TestServer::start().await;
     let (_, read) = server
         .registry
         .accounts()
@@ -199,7 +197,7 @@ async fn a_read_token_subscribes_but_never_publishes() {
 
 #[tokio::test]
 async fn websocket_clients_pass_the_same_gate() {
-    let server = TestServer::start_with("/wages", Db::Sqlite).await;
+    let server = TestServer::builder().base("/wages").start().await;
     let a = server.register("ws-a").await;
     server.register("ws-b").await;
     let ws = |client_id: &str, login: Option<(&str, &str)>| {

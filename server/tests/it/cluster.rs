@@ -6,9 +6,7 @@
 //! aggregates agree; `kill -9` of a node under load loses nothing the
 //! broker acknowledged, while the others carry on.
 
-mod common;
-
-use common::nodes::{Node, forget_session};
+use wages_testkit::nodes::{Node, forget_session};
 
 use std::time::{Duration, Instant};
 
@@ -17,27 +15,6 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-impl Node {
-    async fn get(&self, token: &str, path: &str) -> Value {
-        let res = common::http().get(self.url(path)).bearer_auth(token).send().await.expect("GET");
-        assert!(res.status().is_success(), "GET {path} on {}: {}", self.id, res.status());
-        res.json().await.expect("JSON")
-    }
-
-    /// GETs `path` until `done` holds (10 s at most).
-    async fn eventually(&self, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let value = self.get(token, path).await;
-            if done(&value) {
-                return value;
-            }
-            assert!(Instant::now() < deadline, "{path} on {} is still {value}", self.id);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
 
 /// A broker for the test: its MQTT address and how nodes take readings from it.
 struct Setup {
@@ -174,7 +151,7 @@ async fn three_nodes(setup: Setup) {
 
     // Every node's viewers see a scale's readings, whichever node stored them.
     let watched = format!("{prefix}-watched");
-    let res = common::http()
+    let res = wages_testkit::http()
         .post(nodes[0].url("/api/devices"))
         .bearer_auth(&token)
         .json(&json!({"client_id": watched, "name": "Bar"}))
@@ -209,7 +186,7 @@ async fn three_nodes(setup: Setup) {
     // A rename on one node reaches another node's cache within a second.
     let before = nodes[2].get(&token, &format!("/api/devices/{watched}")).await;
     assert_eq!(before["name"], "Bar");
-    let res = common::http()
+    let res = wages_testkit::http()
         .patch(nodes[0].url(&format!("/api/devices/{watched}")))
         .bearer_auth(&token)
         .json(&json!({"name": "Window bar"}))
@@ -236,7 +213,7 @@ async fn three_nodes(setup: Setup) {
         assert_eq!(device["firmware_version"], "2.0.0", "{}", node.id);
     }
     let offer = json!({"version": "2.1.0", "url": "https://firmware.example/2.1.0.bin", "sha256": "ab".repeat(32)});
-    let res = common::http().post(nodes[1].url("/api/firmware")).bearer_auth(&token).json(&offer).send().await;
+    let res = wages_testkit::http().post(nodes[1].url("/api/firmware")).bearer_auth(&token).json(&offer).send().await;
     assert_eq!(res.expect("offer").status().as_u16(), 201);
     for node in &nodes {
         let rollout = node.eventually(&token, "/api/firmware", |r| r["offer"]["version"] == "2.1.0").await;
@@ -348,11 +325,11 @@ async fn three_nodes(setup: Setup) {
     // A scale deleted on one node is gone from another's cache within a second.
     let path = format!("/api/devices/{}", scales[0]);
     nodes[2].get(&token, &path).await;
-    let res = common::http().delete(nodes[1].url(&path)).bearer_auth(&token).send().await.expect("delete");
+    let res = wages_testkit::http().delete(nodes[1].url(&path)).bearer_auth(&token).send().await.expect("delete");
     assert!(res.status().is_success(), "delete: {}", res.status());
     let deleted_at = Instant::now();
     loop {
-        let res = common::http().get(nodes[2].url(&path)).bearer_auth(&token).send().await.expect("GET");
+        let res = wages_testkit::http().get(nodes[2].url(&path)).bearer_auth(&token).send().await.expect("GET");
         if res.status().as_u16() == 404 {
             break;
         }
