@@ -1,5 +1,5 @@
-//! The `wages` server: one process serving the web app and API (and, as the pipeline
-//! lands, the broker and ingestion).
+//! The `wages` server: one process serving the web app and the API, the embedded MQTT
+//! broker and the ingestion pipeline. docs/architecture.md draws how they fit.
 //!
 //! # Layout
 //!
