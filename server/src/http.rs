@@ -1,6 +1,7 @@
 //! The HTTP side: the Leptos app (pages and server functions), health endpoints and
 //! static assets, all under the configured base path.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use app::base::BasePath;
@@ -16,6 +17,9 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use wages_store::Registry;
 
+use crate::config::Config;
+use crate::ingest::Ingest;
+
 /// What every handler and server function can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -29,21 +33,17 @@ pub struct AppState {
     pub registry: Registry,
     /// Where readings are stored (`WAGES_TIMESERIES`).
     pub readings: wages_store::ReadingsStore,
-    /// The ingest pipeline's figures, once it runs.
-    pub ingest: Option<IngestView>,
+    /// The ingest pipeline: figures, dead letters, reconfiguration, publishing.
+    pub control: Arc<crate::pipeline::Control>,
+    /// Stored readings as they come, for live viewers.
+    pub hub: Arc<crate::hub::Hub>,
+    /// The embedded broker's front door, which `{base}/mqtt` passes through; `None` with
+    /// an external broker.
+    pub gate: Option<Arc<crate::mqtt_gate::Gate>>,
     /// Whether `{base}/metrics` is open to all (`WAGES_METRICS_PUBLIC`).
     pub metrics_public: bool,
     /// Live streams open per client (`WAGES_LIVE_PER_CLIENT`).
-    pub streams: std::sync::Arc<crate::api::StreamLimits>,
-}
-
-/// What the API shows of the ingest pipeline.
-#[derive(Clone)]
-pub struct IngestView {
-    pub control: std::sync::Arc<crate::pipeline::Control>,
-    pub hub: std::sync::Arc<crate::hub::Hub>,
-    /// The embedded broker's front door, which `{base}/mqtt` passes through.
-    pub gate: Option<std::sync::Arc<crate::mqtt_gate::Gate>>,
+    pub streams: Arc<crate::api::StreamLimits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -53,11 +53,21 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, base: BasePath, registry: Registry) -> Self {
-        let facts = ServerFacts { started_at: Instant::now() };
-        let readings = wages_store::ReadingsStore::Sql(registry.readings());
-        let streams = crate::api::StreamLimits::new(crate::config::DEFAULT_LIVE_PER_CLIENT);
-        Self { leptos_options, base, facts, registry, readings, ingest: None, metrics_public: true, streams }
+    /// Everything the handlers reach, from the configuration, the registry and the
+    /// running ingestion: complete from the start, nothing set afterwards.
+    pub fn new(config: &Config, registry: Registry, ingest: &Ingest) -> Self {
+        Self {
+            leptos_options: crate::leptos_options(config),
+            base: config.base_path.clone(),
+            facts: ServerFacts { started_at: Instant::now() },
+            registry,
+            readings: ingest.readings.clone(),
+            control: ingest.control.clone(),
+            hub: ingest.hub.clone(),
+            gate: ingest.gate.clone(),
+            metrics_public: config.metrics_public,
+            streams: crate::api::StreamLimits::new(config.live_per_client),
+        }
     }
 
     /// Puts the state into the Leptos context of a render or server function call, and
@@ -73,9 +83,7 @@ impl AppState {
         provide_context(self.registry.clone());
         provide_context(self.registry.accounts());
         provide_context(self.readings.clone());
-        if let Some(ingest) = &self.ingest {
-            provide_context(app::pipeline::PipelineHandle(ingest.control.clone()));
-        }
+        provide_context(app::pipeline::PipelineHandle(self.control.clone()));
     }
 }
 
@@ -179,10 +187,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.to_string(),
     };
-    let broker = match &state.ingest {
-        Some(ingest) if ingest.control.stats.subscribed() => "ok".to_owned(),
-        Some(ingest) => format!("not connected to the broker ({})", ingest.control.broker),
-        None => "ingestion is not running".to_owned(),
+    let broker = if state.control.stats.subscribed() {
+        "ok".to_owned()
+    } else {
+        format!("not connected to the broker ({})", state.control.broker)
     };
     let mut ready = database == "ok" && broker == "ok";
     let mut checks = serde_json::json!({ "database": database, "broker": broker });
@@ -229,11 +237,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ));
     crate::api::error::prometheus(&mut body);
     crate::retention::prometheus(&mut body);
-    if let Some(ingest) = &state.ingest {
-        ingest.control.stats.prometheus(&mut body);
-        if let Some(gate) = &ingest.gate {
-            gate.prometheus(&mut body);
-        }
+    state.control.stats.prometheus(&mut body);
+    if let Some(gate) = &state.gate {
+        gate.prometheus(&mut body);
     }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

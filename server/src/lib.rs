@@ -108,13 +108,7 @@ pub async fn run(
             "first start: log in as admin with the password {password} (shown only this once; set WAGES_ADMIN_PASSWORD to choose one)"
         );
     }
-    let mut state = AppState::new(leptos_options(config), config.base_path.clone(), registry.clone());
-    state.metrics_public = config.metrics_public;
-    state.streams = api::StreamLimits::new(config.live_per_client);
-    state.readings = ingest.readings.clone();
-    state.ingest =
-        Some(http::IngestView { control: ingest.control.clone(), hub: ingest.hub.clone(), gate: ingest.gate.clone() });
-    let app = http::router(state);
+    let app = http::router(AppState::new(config, registry.clone(), &ingest));
     let local = listener.local_addr()?;
     tracing::info!(address = %local, base_path = config.base_path.as_str(), "wages is listening: http://{local}{}", config.base_path.home());
     // Live frames are small and must leave at once, not wait for Nagle's algorithm.

@@ -21,7 +21,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let Some(gate) = state.ingest.as_ref().and_then(|i| i.gate.clone()) else {
+    let Some(gate) = state.gate.clone() else {
         let why = "MQTT over WebSocket is served with the embedded broker; with WAGES_MQTT_URL, connect to that broker";
         return ApiError::NotFound(why.into()).into_response();
     };

@@ -112,8 +112,7 @@ pub async fn set_recipe(
     let id = device(&state, &id).await?;
     let recipe = body.check()?;
     let saved = state.registry.brews().set_recipe(&id, &recipe, &identity.who()).await?;
-    let ingest = state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))?;
-    ingest.control.publish_target(id, saved.target()).await.map_err(|e| {
+    state.control.publish_target(id, saved.target()).await.map_err(|e| {
         ApiError::Unavailable(format!("the recipe is saved, but the scale's target could not be published: {e}"))
     })?;
     Ok(Json(saved))

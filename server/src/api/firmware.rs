@@ -57,8 +57,7 @@ pub async fn offer(
             Some(id)
         }
     };
-    let ingest = state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))?;
-    ingest.control.offer_firmware(offer.clone(), client_id).await.map_err(ApiError::Unavailable)?;
+    state.control.offer_firmware(offer.clone(), client_id).await.map_err(ApiError::Unavailable)?;
     let topic = wages_codec::topic::firmware(client_id.as_ref());
     let published =
         Published { version: offer.version().into(), url: offer.url().into(), sha256: offer.sha256().into(), topic };
@@ -68,7 +67,6 @@ pub async fn offer(
 /// The fleet's current offer and, scale by scale, `updated`, `pending` or `offline`.
 #[utoipa::path(get, path = "/api/firmware", tag = "firmware", responses((status = 200, body = Rollout)))]
 pub async fn rollout(State(state): State<AppState>) -> Result<Json<Rollout>, ApiError> {
-    let ingest = state.ingest.as_ref().ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))?;
     let devices = state.registry.list(None, wages_store::MAX_LIST).await?;
-    Ok(Json(Rollout::new(ingest.control.firmware_offer(), devices)))
+    Ok(Json(Rollout::new(state.control.firmware_offer(), devices)))
 }

@@ -100,9 +100,6 @@ pub async fn live(
     if let Err(e) = state.registry.require(&id).await {
         return ApiError::from(e).into_response();
     }
-    let Some(ingest) = &state.ingest else {
-        return ApiError::Unavailable("ingestion is not running".into()).into_response();
-    };
     let Ok(ws) = ws else {
         return ApiError::BadRequest("connect with a WebSocket to follow a scale's readings".into()).into_response();
     };
@@ -110,7 +107,7 @@ pub async fn live(
         Ok(permit) => permit,
         Err(e) => return e.into_response(),
     };
-    let readings = ingest.hub.subscribe(id);
+    let readings = state.hub.subscribe(id);
     viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit))
 }
 
@@ -126,9 +123,6 @@ pub async fn fleet(
     Extension(identity): Extension<Identity>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let Some(ingest) = &state.ingest else {
-        return ApiError::Unavailable("ingestion is not running".into()).into_response();
-    };
     let Ok(ws) = ws else {
         return ApiError::BadRequest("connect with a WebSocket to follow the fleet's readings".into()).into_response();
     };
@@ -136,7 +130,7 @@ pub async fn fleet(
         Ok(permit) => permit,
         Err(e) => return e.into_response(),
     };
-    let readings = ingest.hub.subscribe_fleet();
+    let readings = state.hub.subscribe_fleet();
     viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit))
 }
 

@@ -8,16 +8,11 @@ use axum::extract::State;
 use super::error::ApiError;
 use super::extract::ApiJson;
 use crate::http::AppState;
-use crate::pipeline::Control;
-
-fn control(state: &AppState) -> Result<&Control, ApiError> {
-    state.ingest.as_ref().map(|i| &*i.control).ok_or_else(|| ApiError::Unavailable("ingestion is not running".into()))
-}
 
 /// Throughput, batch latency, rejections by reason and per-device running figures.
 #[utoipa::path(get, path = "/api/pipeline", tag = "pipeline", responses((status = 200, body = PipelineFigures)))]
 pub async fn figures(State(state): State<AppState>) -> Result<Json<PipelineFigures>, ApiError> {
-    Ok(Json(control(&state)?.figures()))
+    Ok(Json(state.control.figures()))
 }
 
 /// Changes batch size, batch timeout and concurrency: the pipeline stores and
@@ -32,12 +27,12 @@ pub async fn configure(
     if let Some((field, message)) = settings.problems().into_iter().next() {
         return Err(ApiError::Invalid { field: field.into(), message });
     }
-    control(&state)?.reconfigure(settings).await.map_err(ApiError::Unavailable)?;
+    state.control.reconfigure(settings).await.map_err(ApiError::Unavailable)?;
     Ok(Json(settings))
 }
 
 /// The most recent rejected lines, newest first (at most 1000).
 #[utoipa::path(get, path = "/api/dead-letters", tag = "pipeline", responses((status = 200, body = [DeadLetter])))]
 pub async fn dead_letters(State(state): State<AppState>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
-    Ok(Json(control(&state)?.dead_letters()))
+    Ok(Json(state.control.dead_letters()))
 }
