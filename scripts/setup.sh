@@ -34,6 +34,8 @@ if $want_test; then
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_pkgs+=(rabbitmq-server)
   command -v victoria-metrics >/dev/null || apt_pkgs+=(victoria-metrics)
   command -v influxd >/dev/null || apt_pkgs+=(influxdb)
+  # scripts/api-check.sh puts Schemathesis from PyPI into a virtual environment.
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_pkgs+=(python3-venv)
 fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"

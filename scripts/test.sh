@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check Wages has, as CI runs it: formatting, lints, all Rust tests (unit, doc,
 # integration), then the Playwright suite in Chromium against a release build, served
-# at the root and under /wages. Installs what is missing first. Ends with a summary;
+# at the root and under /wages, and the API against its OpenAPI document
+# (scripts/api-check.sh). Installs what is missing first. Ends with a summary;
 # exits non-zero if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -57,9 +58,11 @@ step "fuzz corpora replay (cargo fuzz, nightly)" scripts/fuzz.sh replay
 step "Helm chart: lint and render (helm from PyPI)" scripts/helm-check.sh
 if step "release build (cargo leptos build --release)" cargo leptos build --release; [ "${results[-1]:0:2}" = ok ]; then
   step "Playwright in Chromium, at / and under /wages" e2e
+  step "API against its OpenAPI document (Schemathesis from PyPI)" scripts/api-check.sh
   step "container image steps, laid out and smoke-tested (no container engine)" scripts/image-check.sh
 else
   skip "Playwright in Chromium" "no release build"
+  skip "API against its OpenAPI document" "no release build"
   skip "container image steps" "no release build"
 fi
 

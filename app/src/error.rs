@@ -63,6 +63,18 @@ impl FromServerFnError for AppError {
     }
 }
 
+impl From<wages_store::pipeline::PipelineError> for AppError {
+    fn from(e: wages_store::pipeline::PipelineError) -> Self {
+        use wages_store::pipeline::PipelineError;
+        match e {
+            PipelineError::Invalid(message) => AppError::Invalid { field: "settings".into(), message },
+            PipelineError::Stopped | PipelineError::StillStoring | PipelineError::Broker(_) => {
+                AppError::Unavailable(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<RegistryError> for AppError {
     fn from(e: RegistryError) -> Self {
         match e {
@@ -73,7 +85,7 @@ impl From<RegistryError> for AppError {
             }
             RegistryError::NotFound(_) | RegistryError::Unknown(_) => AppError::NotFound(e.to_string()),
             RegistryError::Conflict(message) => AppError::Conflict(message),
-            RegistryError::Database(_) => AppError::Unavailable(e.to_string()),
+            RegistryError::Database(_) | RegistryError::Influx(_) => AppError::Unavailable(e.to_string()),
         }
     }
 }

@@ -95,7 +95,7 @@ pub async fn offer_firmware(version: String, url: String, sha256: String) -> Res
         async {
             let offer = FirmwareOffer::new(&version, &url, &sha256)
                 .map_err(|(field, message)| AppError::Invalid { field: field.into(), message })?;
-            crate::pipeline::handle()?.0.offer_firmware(offer.clone(), None).await.map_err(AppError::Unavailable)?;
+            crate::pipeline::handle()?.0.offer_firmware(offer.clone(), None).await?;
             Ok(offer)
         }
         .await,

@@ -193,7 +193,7 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
         _ => None,
     })
     .expect("bench configuration");
-    let registry = wages_server::open_registry(&config).await.expect("registry");
+    let registry = wages_server::startup::open_registry(&config).await.expect("registry");
     for p in 0..PUBLISHERS {
         let id = device(&run, p);
         registry.create(&NewDevice::parse(&id, &id).expect("device")).await.expect("register");
@@ -325,7 +325,8 @@ async fn bench() {
     let external = mqtt_url.as_deref().map(|u| u.trim_start_matches("mqtt://").to_owned());
     let embedded = match &external {
         None => Some(
-            wages_server::broker::start(None, wages_server::config::DEFAULT_MQTT_BUFFER_MB).expect("embedded broker"),
+            wages_server::mqtt::broker::start(None, wages_server::config::DEFAULT_MQTT_BUFFER_MB)
+                .expect("embedded broker"),
         ),
         Some(_) => None,
     };
@@ -353,16 +354,16 @@ async fn bench() {
         None => mqtt_url.as_deref(),
     };
     // The pass-through talks to rumqttd directly, with the secret the gate would present.
-    let internal = embedded.as_ref().map(|b| (wages_server::mqtt_gate::INTERNAL_USER, b.secret.as_str()));
+    let internal = embedded.as_ref().map(|b| (wages_server::mqtt::INTERNAL_USER, b.secret.as_str()));
     // And once more through a gate in front of it, as every outside client comes in.
     let gated = match &embedded {
         Some(broker) => {
             let registry = wages_store::Registry::connect(&database("gate")).await.expect("registry");
             let (_, token) = registry.accounts().create_token("bench", Scope::Write, "admin").await.expect("token");
-            let gate = wages_server::mqtt_gate::Gate::new(broker.tcp, registry, broker.secret.clone());
+            let gate = wages_server::mqtt::gate::Gate::new(broker.tcp, registry, broker.secret.clone());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("gate port");
             let addr = listener.local_addr().expect("gate address");
-            tokio::spawn(wages_server::mqtt_gate::accept(listener, gate));
+            tokio::spawn(wages_server::mqtt::gate::accept(listener, gate));
             Some((addr.port(), token))
         }
         None => None,

@@ -7,13 +7,14 @@
 //! broker, not here) and `{base}/metrics` unless `WAGES_METRICS_PUBLIC=false`.
 
 use axum::extract::{Form, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use wages_store::Identity;
 
-use crate::http::AppState;
+use crate::api::ApiError;
+use crate::state::AppState;
 
 /// The login session cookie.
 pub const COOKIE: &str = "wages_session";
@@ -53,16 +54,6 @@ fn is_public(rest: &str, metrics_public: bool) -> bool {
         || (rest == "/metrics" && metrics_public)
 }
 
-/// One JSON error in the API's shape.
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
-    let mut response = (status, axum::Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"wages\""));
-    }
-    response
-}
-
 /// The middleware: lets public paths through, and everything else only with a login or
 /// a token whose scope allows the method.
 pub async fn require_login(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -88,7 +79,7 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
             req.extensions_mut().insert(identity);
             next.run(req).await
         }
-        Ok(Some(_)) => refuse(StatusCode::FORBIDDEN, "forbidden", "this token may only read (its scope is read)"),
+        Ok(Some(_)) => ApiError::Forbidden("this token may only read (its scope is read)".into()).into_response(),
         Ok(None) => {
             let rest = path.strip_prefix(base).unwrap_or(path);
             // A person's browser goes to the login form; programs get a 401.
@@ -97,13 +88,10 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
                 let to = format!("{base}/login?next={}", url_escape(next_path));
                 return Redirect::to(&to).into_response();
             }
-            refuse(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "log in, or send an API token as Authorization: Bearer wages_…",
-            )
+            ApiError::Unauthorized("log in, or send an API token as Authorization: Bearer wages_…".into())
+                .into_response()
         }
-        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &e.to_string()),
+        Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
     }
 }
 
@@ -148,13 +136,13 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
                 response.headers_mut().insert(header::SET_COOKIE, cookie(base, &secret, max_age));
                 response
             }
-            Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &e.to_string()),
+            Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
         },
         Ok(false) => {
             tracing::warn!(username = %form.username.chars().take(100).collect::<String>(), "a login failed");
             Redirect::to(&format!("{base}/login?failed=1&next={}", url_escape(&next))).into_response()
         }
-        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &e.to_string()),
+        Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
     }
 }
 
@@ -164,7 +152,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     if let Some(secret) = session_cookie(&headers)
         && let Err(e) = state.registry.accounts().end_session(secret).await
     {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &e.to_string());
+        return ApiError::Unavailable(e.to_string()).into_response();
     }
     let mut response = Redirect::to(&format!("{base}/login")).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie(base, "", 0));

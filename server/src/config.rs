@@ -927,6 +927,30 @@ mod tests {
         assert_eq!(documented, declared, "README's configuration table and VARIABLES differ");
     }
 
+    /// A default written as a value (not "(none)" or "(generated)") is the same in the
+    /// README's table, in `.env.example` (`# NAME=default`) and in `VARIABLES`.
+    #[test]
+    fn the_defaults_agree_everywhere() {
+        let readme = include_str!("../../README.md");
+        let example = include_str!("../../.env.example");
+        for v in VARIABLES.iter().filter(|v| !v.default.starts_with('(')) {
+            let row = readme
+                .lines()
+                .find(|l| {
+                    l.starts_with("| `") && l.split('|').nth(1).is_some_and(|c| c.contains(&format!("`{}`", v.name)))
+                })
+                .unwrap_or_else(|| panic!("README has no row for {}", v.name));
+            let readme_default = row.split('|').nth(2).unwrap_or_default();
+            assert!(readme_default.contains(&format!("`{}`", v.default)), "README's default for {}: {row}", v.name);
+            assert!(
+                example.lines().any(|l| l == format!("# {}={}", v.name, v.default)),
+                ".env.example does not show {}={}",
+                v.name,
+                v.default
+            );
+        }
+    }
+
     #[test]
     fn env_example_documents_every_variable() {
         let example = include_str!("../../.env.example");

@@ -8,13 +8,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use wages_store::{InfluxReadings, ReadingsStore, Registry};
 
-use app::pipeline::PipelineSettings;
 use tokio::sync::mpsc;
+use wages_store::pipeline::PipelineSettings;
 
-use crate::broker;
 use crate::config::{Config, Database, Mqtt, ReadingsSource, Timeseries};
 use crate::hub::Hub;
-use crate::mqtt_gate::{self, Gate};
+use crate::mqtt::broker;
+use crate::mqtt::gate::{self, Gate};
 use crate::pipeline::{self, Control, Parts, Stats, Target};
 
 /// The running ingestion: what the API shows of it, and how to stop it.
@@ -159,7 +159,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
                         tokio::net::TcpListener::from_std(public).map_err(|e| format!("WAGES_MQTT_LISTEN: {e}"))?;
                     let addr = public.local_addr().map_err(|e| format!("WAGES_MQTT_LISTEN: {e}"))?;
                     mqtt_listen = Some(addr);
-                    listener = Some(tokio::spawn(mqtt_gate::accept(public, front.clone())));
+                    listener = Some(tokio::spawn(gate::accept(public, front.clone())));
                     format!("embedded, TCP {addr}")
                 }
                 None => "embedded, no public TCP listener".to_owned(),
@@ -168,7 +168,7 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
             let target = Target {
                 host: embedded.tcp.ip().to_string(),
                 port: embedded.tcp.port(),
-                username: Some(mqtt_gate::INTERNAL_USER.to_owned()),
+                username: Some(crate::mqtt::INTERNAL_USER.to_owned()),
                 password: Some(embedded.secret),
                 tls: None,
             };

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use wages_server::config::Config;
-use wages_server::{bind, open_registry, run, shutdown_signal, telemetry};
+use wages_server::startup::Application;
+use wages_server::{shutdown_signal, telemetry};
 
 #[allow(clippy::print_stdout)] // --help and --version answer on stdout
 fn main() -> ExitCode {
@@ -47,28 +48,14 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         let shutdown = shutdown_signal();
-        let listener = match bind(&config).await {
-            Ok(listener) => listener,
-            Err(line) => {
-                eprintln!("wages: {line}");
-                return ExitCode::from(2);
+        let app = match Application::build(&config).await {
+            Ok(app) => app,
+            Err(e) => {
+                eprintln!("wages: {e}");
+                return ExitCode::from(e.exit_code());
             }
         };
-        let registry = match open_registry(&config).await {
-            Ok(registry) => registry,
-            Err(line) => {
-                eprintln!("wages: {line}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let ingest = match wages_server::ingest::start(&config, registry.clone()).await {
-            Ok(ingest) => ingest,
-            Err(line) => {
-                eprintln!("wages: {line}");
-                return ExitCode::from(2);
-            }
-        };
-        match run(&config, registry, ingest, listener, shutdown).await {
+        match app.run_until(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("wages: {e}");

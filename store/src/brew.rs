@@ -164,6 +164,54 @@ fn some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<O
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A whole number in JSON, also when it is written with a zero fraction (`63.0`): JSON
+/// counts that as the same number, and so does the API's document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Whole<T>(pub T);
+
+impl<'de, T: TryFrom<i64>> Deserialize<'de> for Whole<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<T: TryFrom<i64>> serde::de::Visitor<'_> for Visitor<T> {
+            type Value = Whole<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                T::try_from(v).map(Whole).map_err(|_| E::custom(format!("{v} is out of range")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                let v = i64::try_from(v).map_err(|_| E::custom(format!("{v} is out of range")))?;
+                self.visit_i64(v)
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                // Exactly representable as i64: |v| < 2^63 and no fraction.
+                if v.fract() != 0.0 || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
+                    return Err(E::custom(format!("expected a whole number, found {v}")));
+                }
+                self.visit_i64(v as i64)
+            }
+        }
+        d.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// `#[serde(deserialize_with)]` for a whole number that may be written `63.0`.
+pub fn whole<'de, T: TryFrom<i64>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    Whole::<T>::deserialize(d).map(|w| w.0)
+}
+
+/// [`whole`] for an optional field.
+pub fn whole_or_null<'de, T: TryFrom<i64>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<Whole<T>>::deserialize(d).map(|o| o.map(|w| w.0))
+}
+
+/// [`whole`] for a patched field: present (`Some`), maybe `null`.
+fn some_whole<'de, T: TryFrom<i64>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    whole_or_null(d).map(Some)
+}
+
 /// Trimmed text of at most `max` characters without control characters (line breaks
 /// allowed where `multiline`); empty becomes `None`.
 fn text(field: &str, value: Option<&str>, max: usize, multiline: bool) -> Result<Option<String>, RegistryError> {
@@ -247,7 +295,7 @@ pub struct Recipe {
     #[serde(default)]
     pub method: Option<Method>,
     /// An id from the beans library.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_or_null")]
     pub beans_id: Option<i64>,
     #[serde(default)]
     pub grinder: Option<String>,
@@ -428,7 +476,7 @@ pub fn split_tags(typed: &str) -> Vec<String> {
 pub struct ShotPatch {
     #[serde(default, deserialize_with = "some")]
     pub method: Option<Option<Method>>,
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "some_whole")]
     pub beans_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "some")]
     pub grinder: Option<Option<String>>,
@@ -444,7 +492,7 @@ pub struct ShotPatch {
     pub water_temp: Option<Option<f64>>,
     #[serde(default, deserialize_with = "some")]
     pub tds: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "some_whole")]
     pub rating: Option<Option<i64>>,
     #[serde(default, deserialize_with = "some")]
     pub notes: Option<Option<String>>,

@@ -526,12 +526,13 @@ impl Brews {
         Ok(())
     }
 
-    /// A `beans_id` a person chose must be in the library.
+    /// A `beans_id` a person chose must be in the library: beans that are not there are
+    /// not found (as any other id that names nothing).
     async fn known_beans(&self, beans_id: Option<i64>) -> Result<(), RegistryError> {
         if let Some(id) = beans_id
             && self.bean(id).await.is_err()
         {
-            return Err(RegistryError::invalid("beans_id", format!("{id} is not in the beans library")));
+            return Err(RegistryError::Unknown(format!("no beans {id} in the library")));
         }
         Ok(())
     }

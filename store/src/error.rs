@@ -18,9 +18,12 @@ pub enum RegistryError {
     /// The change would break something that depends on what it changes, said in full.
     #[error("{0}")]
     Conflict(String),
-    /// The database failed; the text is for logs and operators.
-    #[error("the device registry is unavailable: {0}")]
+    /// The database (`WAGES_DATABASE_URL`) failed; the text is for logs and operators.
+    #[error("the database is unavailable: {0}")]
     Database(String),
+    /// InfluxDB, where readings are kept with `WAGES_TIMESERIES=influxdb2`, failed.
+    #[error("InfluxDB is unavailable: {0}")]
+    Influx(String),
 }
 
 impl RegistryError {

@@ -49,7 +49,7 @@ pub fn line_protocol(readings: &[Reading]) -> String {
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> RegistryError {
-    RegistryError::Database(format!("InfluxDB {what}: {e}"))
+    RegistryError::Influx(format!("{what}: {e}"))
 }
 
 #[derive(Deserialize)]

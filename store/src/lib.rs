@@ -24,6 +24,8 @@
 //!   simulator's short-lived tickets.
 //! - `lease` (feature `db`): [`Lease`], a role one node holds at a time (the embedded
 //!   broker), renewed while it runs.
+//! - [`pipeline`]: the ingest pipeline's settings, figures and dead letters, shared by
+//!   the server's pipeline and the Pipeline page.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
@@ -31,6 +33,7 @@ pub mod account;
 pub mod brew;
 pub mod device;
 pub mod error;
+pub mod pipeline;
 pub mod shot_file;
 
 #[cfg(feature = "db")]

@@ -3,10 +3,10 @@
 
 use std::net::SocketAddr;
 
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wages_server::config::Config;
+use wages_server::startup::Application;
 
 /// The admin's password on every test server.
 pub const ADMIN_PASSWORD: &str = "test admin password";
@@ -104,6 +104,7 @@ impl Builder {
         let database_url = database.clone();
         let config = Config::from_lookup(move |name| match name {
             _ if vars.iter().any(|(k, _)| k == name) => vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            "LEPTOS_SITE_ADDR" => Some("127.0.0.1:0".to_owned()),
             "WAGES_ADMIN_PASSWORD" => Some(ADMIN_PASSWORD.to_owned()),
             "WAGES_BASE_PATH" => Some(base_owned.clone()),
             "LEPTOS_SITE_ROOT" => Some(site_root.clone()),
@@ -120,32 +121,16 @@ impl Builder {
             _ => None,
         })
         .expect("valid config");
-        let registry = wages_server::open_registry(&config).await.expect("registry opens");
+        let app = Application::build(&config).await.expect("the server starts");
+        let registry = app.registry().clone();
         let (_, token) =
             registry.accounts().create_token("tests", wages_store::Scope::Write, "admin").await.expect("a token");
-        let ingest = wages_server::ingest::start(&config, registry.clone()).await.expect("ingest starts");
-        let mqtt = ingest.mqtt_listen;
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let addr = listener.local_addr().expect("local addr");
+        let (addr, mqtt) = (app.local_addr().expect("local addr"), app.mqtt_addr());
         let (stop, stopped) = oneshot::channel::<()>();
-        let shared = registry.clone();
-        let task = tokio::spawn(async move {
-            wages_server::run(&config, registry, ingest, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
-        TestServer {
-            addr,
-            mqtt,
-            registry: shared,
-            base,
-            database: database_url,
-            token,
-            stop: Some(stop),
-            task,
-            _dir: dir,
-        }
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestServer { addr, mqtt, registry, base, database: database_url, token, stop: Some(stop), task, _dir: dir }
     }
 }
 

@@ -13,12 +13,12 @@ use wages_store::{
     ShotPatch,
 };
 
-use app::pipeline::PipelineControl;
+use wages_store::pipeline::PipelineControl;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use super::sessions::{device, session_id};
-use crate::http::AppState;
+use crate::state::AppState;
 use wages_codec::clock::now_ms;
 
 /// Shots per page unless `?limit=` says otherwise.
@@ -26,6 +26,7 @@ const DEFAULT_SHOTS: u32 = 20;
 
 /// `?archived=` of the beans list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BeansQuery {
     /// `true` lists archived beans too (after the others).
@@ -55,7 +56,7 @@ pub async fn add_beans(
 }
 
 /// One bag of beans.
-#[utoipa::path(get, path = "/api/beans/{id}", tag = "brews", params(("id" = i64, Path, description = "The beans' id")),
+#[utoipa::path(get, path = "/api/beans/{id}", tag = "brews", params(("id" = i64, Path, description = "The beans' id", example = 1)),
     responses((status = 200, body = Beans), (status = 404, body = ErrorBody)))]
 pub async fn read_beans(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Beans>, ApiError> {
     Ok(Json(state.registry.brews().bean(beans_id(&id)?).await?))
@@ -63,7 +64,7 @@ pub async fn read_beans(State(state): State<AppState>, Path(id): Path<String>) -
 
 /// Change beans: fields left out stay, `null` clears; `"archived": true` archives them.
 #[utoipa::path(patch, path = "/api/beans/{id}", tag = "brews", request_body = BeansPatch,
-    params(("id" = i64, Path, description = "The beans' id")),
+    params(("id" = i64, Path, description = "The beans' id", example = 1)),
     responses((status = 200, body = Beans), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_beans(
     State(state): State<AppState>,
@@ -77,7 +78,7 @@ pub async fn update_beans(
 }
 
 /// Delete beans that no shot or recipe names (409 otherwise: archive them instead).
-#[utoipa::path(delete, path = "/api/beans/{id}", tag = "brews", params(("id" = i64, Path, description = "The beans' id")),
+#[utoipa::path(delete, path = "/api/beans/{id}", tag = "brews", params(("id" = i64, Path, description = "The beans' id", example = 1)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_beans(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.registry.brews().delete_beans(beans_id(&id)?).await?;
@@ -90,7 +91,7 @@ fn beans_id(raw: &str) -> Result<i64, ApiError> {
 
 /// A scale's current recipe: every new shot on it starts with it.
 #[utoipa::path(get, path = "/api/devices/{client_id}/recipe", tag = "brews",
-    params(("client_id" = String, Path, description = "The device")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01")),
     responses((status = 200, body = Recipe), (status = 404, body = ErrorBody)))]
 pub async fn read_recipe(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Recipe>, ApiError> {
     let id = device(&state, &id).await?;
@@ -101,7 +102,7 @@ pub async fn read_recipe(State(state): State<AppState>, Path(id): Path<String>) 
 /// scale from now on begin with it, brewed by whoever set it; its target yield is
 /// published, retained, on `wages/devices/{client_id}/target` for the scale's firmware.
 #[utoipa::path(put, path = "/api/devices/{client_id}/recipe", tag = "brews", request_body = Recipe,
-    params(("client_id" = String, Path, description = "The device")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01")),
     responses((status = 200, body = Recipe), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_recipe(
     State(state): State<AppState>,
@@ -120,7 +121,7 @@ pub async fn set_recipe(
 
 /// Change what a shot was: fields left out stay, `null` clears. Answers the whole shot.
 #[utoipa::path(patch, path = "/api/devices/{client_id}/sessions/{session_id}", tag = "sessions", request_body = ShotPatch,
-    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01"), ("session_id" = String, Path, description = "The session", example = "brew-0042")),
     responses((status = 200, body = ShotBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn edit_shot(
     State(state): State<AppState>,
@@ -150,6 +151,7 @@ pub(super) async fn shot(state: &AppState, id: &wages_codec::ClientId, sid: &Ses
 
 /// The filters and paging of `GET /api/shots`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShotsQuery {
     /// One scale's `client_id`.
@@ -157,22 +159,30 @@ pub struct ShotsQuery {
     /// Shots of these beans.
     beans_id: Option<i64>,
     /// espresso, pour-over, immersion, cold-brew or other.
+    #[param(pattern = "^$|^(espresso|pour-over|immersion|cold-brew|other)$")]
     method: Option<String>,
-    /// Shots carrying this tag.
+    /// Shots carrying this tag (up to 100 characters).
+    #[param(max_length = 100)]
     tag: Option<String>,
     /// Shots rated at least this (0 to 100).
+    #[param(minimum = 0, maximum = 100)]
     min_rating: Option<i64>,
     /// `true`: starred shots only.
     starred: Option<bool>,
     /// Started at or after this time, ms since the epoch.
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     from: Option<u64>,
     /// Started before this time, ms since the epoch.
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     to: Option<u64>,
     /// Text in the notes, tags, or the beans' roaster or name, ignoring case (up to 100 characters).
+    #[param(max_length = 100)]
     q: Option<String>,
     /// `next_cursor` of the page before.
+    #[param(pattern = r"^$|^[0-9]{1,18}\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,64}$")]
     cursor: Option<String>,
     /// At most this many shots (1 to 100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
@@ -203,8 +213,8 @@ impl ShotsQuery {
             tag: self.tag,
             min_rating: self.min_rating,
             starred: self.starred.unwrap_or(false),
-            from: self.from,
-            to: self.to,
+            from: super::sessions::millis("from", self.from)?,
+            to: super::sessions::millis("to", self.to)?,
             q: self.q,
         };
         Ok((filter, cursor, limit))

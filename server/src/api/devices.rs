@@ -9,15 +9,17 @@ use wages_store::{Device, DeviceName, MqttCredential, Registered, Registration, 
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// `?q=` and `?limit=` of the device list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Text to find in the `client_id` or the name, ignoring case.
     q: Option<String>,
     /// At most this many devices (1 to 1000, default 1000).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -59,7 +61,7 @@ pub async fn create(
 /// Issue a new MQTT password for a device; the old one stops working at once (a scale
 /// still connected with it stays connected until it reconnects).
 #[utoipa::path(post, path = "/api/devices/{client_id}/credential", tag = "devices",
-    params(("client_id" = String, Path, description = "The device")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01")),
     responses((status = 200, description = "The new login (shown only now)", body = MqttCredential),
         (status = 404, body = ErrorBody)))]
 pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<MqttCredential>, ApiError> {
@@ -70,7 +72,7 @@ pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>) -> Re
 
 /// Read one device.
 #[utoipa::path(get, path = "/api/devices/{client_id}", tag = "devices",
-    params(("client_id" = String, Path, description = "The device")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01")),
     responses((status = 200, body = Device), (status = 404, body = ErrorBody)))]
 pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Device>, ApiError> {
     Ok(Json(state.registry.require(&client_id(&id)?).await?))
@@ -78,7 +80,7 @@ pub async fn read(State(state): State<AppState>, Path(id): Path<String>) -> Resu
 
 /// Rename a device.
 #[utoipa::path(patch, path = "/api/devices/{client_id}", tag = "devices", request_body = Rename,
-    params(("client_id" = String, Path, description = "The device")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01")),
     responses((status = 200, body = Device), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rename(
     State(state): State<AppState>,
@@ -92,7 +94,7 @@ pub async fn rename(
 
 /// Delete a device.
 #[utoipa::path(delete, path = "/api/devices/{client_id}", tag = "devices",
-    params(("client_id" = String, Path, description = "The device")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01")),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     state.registry.delete(&client_id(&id)?).await?;

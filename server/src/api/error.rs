@@ -9,11 +9,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use wages_store::RegistryError;
+use wages_store::pipeline::PipelineError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// No login and no API token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A login or token that may not do this (a read token writing).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{field} {message}")]
     Invalid { field: String, message: String },
     #[error("{0}")]
@@ -38,7 +45,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Machine-readable: `bad_request`, `invalid`, `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`, `too_many_requests`.
+    /// Machine-readable: `bad_request`, `unauthorized`, `forbidden`, `invalid`, `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`, `unavailable`, `too_many_requests`.
     code: &'static str,
     /// For people.
     message: String,
@@ -51,8 +58,10 @@ pub struct ErrorDetail {
 /// (body size, JSON shape and depth, field lengths, query limits, live streams per
 /// client) answers with one of these codes.
 static ANSWERED: [AtomicU64; CODES.len()] = [const { AtomicU64::new(0) }; CODES.len()];
-const CODES: [&str; 8] = [
+const CODES: [&str; 10] = [
     "bad_request",
+    "unauthorized",
+    "forbidden",
     "invalid",
     "not_found",
     "conflict",
@@ -77,6 +86,8 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
@@ -102,7 +113,25 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field } };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"wages\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Invalid(message) => ApiError::Invalid { field: "settings".into(), message },
+            PipelineError::Stopped | PipelineError::StillStoring | PipelineError::Broker(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
+        }
     }
 }
 
@@ -113,7 +142,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::Duplicate(_) => ApiError::Conflict(e.to_string()),
             RegistryError::NotFound(_) | RegistryError::Unknown(_) => ApiError::NotFound(e.to_string()),
             RegistryError::Conflict(_) => ApiError::Conflict(e.to_string()),
-            RegistryError::Database(_) => ApiError::Unavailable(e.to_string()),
+            RegistryError::Database(_) | RegistryError::Influx(_) => ApiError::Unavailable(e.to_string()),
         }
     }
 }

@@ -2,16 +2,16 @@
 //! the rollout scale by scale.
 
 use app::firmware::Rollout;
-use app::pipeline::PipelineControl;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use wages_codec::{ClientId, FirmwareOffer};
+use wages_store::pipeline::PipelineControl;
 
 use super::error::ApiError;
 use super::extract::ApiJson;
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// An offer to publish.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -57,7 +57,7 @@ pub async fn offer(
             Some(id)
         }
     };
-    state.control.offer_firmware(offer.clone(), client_id).await.map_err(ApiError::Unavailable)?;
+    state.control.offer_firmware(offer.clone(), client_id).await?;
     let topic = wages_codec::topic::firmware(client_id.as_ref());
     let published =
         Published { version: offer.version().into(), url: offer.url().into(), sha256: offer.sha256().into(), topic };

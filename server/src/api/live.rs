@@ -20,8 +20,8 @@ use wages_codec::ClientId;
 use wages_store::Identity;
 
 use super::error::ApiError;
-use crate::http::AppState;
 use crate::hub::LiveReading;
+use crate::state::AppState;
 
 /// How long one frame may take to go out before the viewer is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -83,7 +83,7 @@ fn permit(state: &AppState, identity: &Identity) -> Result<StreamPermit, ApiErro
 
 /// Upgrades to the live stream of a registered scale.
 #[utoipa::path(get, path = "/api/devices/{client_id}/live", tag = "devices",
-    params(("client_id" = String, Path, description = "the scale")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01")),
     responses((status = 101, description = "WebSocket: one JSON text frame per stored reading"),
         (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody),
         (status = 429, description = "This client has WAGES_LIVE_PER_CLIENT streams open", body = super::error::ErrorBody)))]

@@ -1,13 +1,13 @@
 //! `{base}/api/pipeline` and `{base}/api/dead-letters`: what ingestion is doing, and
 //! `PUT {base}/api/pipeline/config` to change how it batches.
 
-use app::pipeline::{DeadLetter, PipelineControl, PipelineFigures, PipelineSettings};
 use axum::Json;
 use axum::extract::State;
+use wages_store::pipeline::{DeadLetter, PipelineControl, PipelineFigures, PipelineSettings};
 
 use super::error::ApiError;
 use super::extract::ApiJson;
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// Throughput, batch latency, rejections by reason and per-device running figures.
 #[utoipa::path(get, path = "/api/pipeline", tag = "pipeline", responses((status = 200, body = PipelineFigures)))]
@@ -27,7 +27,7 @@ pub async fn configure(
     if let Some((field, message)) = settings.problems().into_iter().next() {
         return Err(ApiError::Invalid { field: field.into(), message });
     }
-    state.control.reconfigure(settings).await.map_err(ApiError::Unavailable)?;
+    state.control.reconfigure(settings).await?;
     Ok(Json(settings))
 }
 

@@ -15,7 +15,7 @@ use wages_store::MAX_SESSIONS;
 use wages_store::{Shot, ShotDetails, ShotFilter};
 
 use super::error::{ApiError, ErrorBody};
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// Sessions per page unless `?limit=` says otherwise.
 const DEFAULT_SESSIONS: u32 = 20;
@@ -29,24 +29,37 @@ pub(super) async fn device(state: &AppState, raw: &str) -> Result<ClientId, ApiE
     Ok(id)
 }
 
+/// A time parameter in ms since the epoch: at most `i64::MAX`, as storage keeps times.
+pub(super) fn millis(field: &str, value: Option<u64>) -> Result<Option<u64>, ApiError> {
+    match value {
+        Some(v) if i64::try_from(v).is_err() => {
+            Err(ApiError::Invalid { field: field.into(), message: format!("must be at most {}", i64::MAX) })
+        }
+        v => Ok(v),
+    }
+}
+
 pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).map_err(|_| ApiError::NotFound(format!("no session {raw}")))
 }
 
 /// `?limit=` and `?before=` of the session list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SessionsQuery {
     /// At most this many sessions (1 to 100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Only sessions that started before this time (ms since the epoch): pass the
     /// `started_at` of the last session of a page to get the next one.
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     before: Option<u64>,
 }
 
 /// A device's sessions (shots), newest first, each with what was brewed.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions", tag = "sessions",
-    params(("client_id" = String, Path, description = "The device"), SessionsQuery),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01"), SessionsQuery),
     responses((status = 200, body = [super::brews::ShotBody]), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -61,19 +74,20 @@ pub async fn list(
             message: format!("must be between 1 and {MAX_SESSIONS}"),
         });
     }
+    let before = millis("before", query.before)?;
     let id = device(&state, &id).await?;
     let now = now_ms();
     if let wages_store::ReadingsStore::Influx(_) = &state.readings {
-        let summaries = state.readings.sessions(&id, limit, query.before, now).await?;
+        let summaries = state.readings.sessions(&id, limit, before, now).await?;
         return Ok(Json(summaries.into_iter().map(|s| Shot::new(s, ShotDetails::default(), None)).collect()));
     }
-    let filter = ShotFilter { scale: Some(id.to_string()), to: query.before, ..ShotFilter::default() };
+    let filter = ShotFilter { scale: Some(id.to_string()), to: before, ..ShotFilter::default() };
     Ok(Json(state.registry.brews().search(&filter, None, limit, now).await?.shots))
 }
 
 /// One session's summary.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}", tag = "sessions",
-    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01"), ("session_id" = String, Path, description = "The session", example = "brew-0042")),
     responses((status = 200, body = super::brews::ShotBody), (status = 404, body = ErrorBody)))]
 pub async fn read(
     State(state): State<AppState>,
@@ -85,9 +99,11 @@ pub async fn read(
 
 /// `?format=` of the readings export.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadingsQuery {
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     format: Option<String>,
 }
 
@@ -95,8 +111,9 @@ pub struct ReadingsQuery {
 /// per bucket: its mean, at its start (the buckets themselves are at `…/buckets`); none
 /// once only its summary is kept.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}/readings", tag = "sessions",
-    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session"), ReadingsQuery),
-    responses((status = 200, description = "A JSON array of readings, or CSV with a header row", body = [ReadingBody]),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01"), ("session_id" = String, Path, description = "The session", example = "brew-0042"), ReadingsQuery),
+    responses((status = 200, description = "A JSON array of readings, or with `?format=csv` CSV with a header row",
+            content((Vec<ReadingBody> = "application/json"), (String = "text/csv"))),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn readings(
     State(state): State<AppState>,
@@ -139,7 +156,7 @@ pub(super) fn csv(readings: &[wages_codec::Reading]) -> String {
 /// of each. Empty while the session is not compacted (its readings are all there), and
 /// once only its summary is kept.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}/buckets", tag = "sessions",
-    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session")),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01"), ("session_id" = String, Path, description = "The session", example = "brew-0042")),
     responses((status = 200, body = [BucketBody]), (status = 404, body = ErrorBody)))]
 pub async fn buckets(
     State(state): State<AppState>,

@@ -15,22 +15,25 @@ use wages_store::{Identity, ReadingsStore, Shot};
 
 use super::error::{ApiError, ErrorBody};
 use super::sessions::{device, session_id};
-use crate::http::AppState;
+use crate::state::AppState;
 use wages_codec::clock::now_ms;
 
 /// `?format=` of the export.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `beanconqueror` (default: Beanconqueror's brew export, which Visualizer.coffee
     /// imports), `json` (the shot with its readings) or `csv` (the readings).
+    #[param(pattern = "^(beanconqueror|json|csv)$")]
     format: Option<String>,
 }
 
 /// A shot as a file to download.
 #[utoipa::path(get, path = "/api/devices/{client_id}/sessions/{session_id}/export", tag = "sessions",
-    params(("client_id" = String, Path, description = "The device"), ("session_id" = String, Path, description = "The session"), ExportQuery),
-    responses((status = 200, description = "An attachment: JSON, or CSV with a header row"),
+    params(("client_id" = String, Path, description = "The device", example = "scale-01"), ("session_id" = String, Path, description = "The session", example = "brew-0042"), ExportQuery),
+    responses((status = 200, description = "An attachment: JSON (Beanconqueror's export, or the shot with its readings), or CSV with a header row",
+            content((serde_json::Value = "application/json"), (String = "text/csv"))),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
@@ -62,11 +65,14 @@ pub async fn export(
 
 /// `?scale=` and `?session_id=` of the import.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// The registered scale the shot goes onto.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     scale: String,
     /// The new session's id; default: the one the file names, else `import-{time}`.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     session_id: Option<String>,
 }
 
@@ -75,7 +81,7 @@ pub struct ImportQuery {
 /// name, or added. Answers the new shot; a problem in the file names its field there
 /// (`brewFlow.weight[3].actual_weight`).
 #[utoipa::path(post, path = "/api/shots/import", tag = "brews", params(ImportQuery),
-    request_body(content = String, content_type = "application/json", description = "The shot file"),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "The shot file: a JSON document"),
     responses((status = 201, body = super::brews::ShotBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The scale already has this session", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -146,11 +152,8 @@ pub(crate) async fn import_file(
     file: &[u8],
     who: &str,
 ) -> Result<Shot, ApiError> {
-    let scale = ClientId::parse(scale)
-        .map_err(|_| ApiError::Invalid { field: "scale".into(), message: "must be a registered scale".into() })?;
-    if state.registry.get(&scale).await?.is_none() {
-        return Err(ApiError::Invalid { field: "scale".into(), message: format!("{scale} is not a registered scale") });
-    }
+    let scale = ClientId::parse(scale).map_err(|_| ApiError::NotFound(format!("no device with client_id {scale}")))?;
+    state.registry.require(&scale).await?;
     let ReadingsStore::Sql(store) = &state.readings else {
         return Err(ApiError::Unavailable(
             "importing shots needs the readings in the registry's database (WAGES_TIMESERIES=sql)".into(),

@@ -21,18 +21,18 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::pipeline::{DeadLetter, PipelineControl, PipelineFigures, PipelineSettings};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
 use tokio::sync::{mpsc, oneshot, watch};
 use wages_codec::topic::{self, Channel, PROTOBUF_FILTER, READINGS_FILTER, STATUS_FILTER};
 use wages_codec::{ClientId, Reading};
+use wages_store::pipeline::{DeadLetter, Pending, PipelineControl, PipelineError, PipelineFigures, PipelineSettings};
 use wages_store::{NewDevice, ReadingsStore, Registry, RegistryError};
 
 pub use check::{Checked, Form, check_message, topic_client_id, topic_status_client_id};
 pub use stats::{MAX_DEAD_LETTERS, Stats};
 
-use crate::broker::MAX_PACKET_BYTES;
 use crate::hub::Hub;
+use crate::mqtt::MAX_PACKET_BYTES;
 use worker::{Shared, Work, Worker};
 
 /// How often the registry hears which scales sent readings (`last_seen_at`): often
@@ -132,21 +132,15 @@ impl PipelineControl for Control {
         self.stats.dead_letters()
     }
 
-    fn reconfigure(
-        &self,
-        settings: PipelineSettings,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+    fn reconfigure(&self, settings: PipelineSettings) -> Pending<'_> {
         Box::pin(async move {
             let settings = settings.checked()?;
             let (applied, answer) = oneshot::channel();
-            let stopped = || "the ingest pipeline is shutting down".to_owned();
-            self.requests.send(Reconfigure { settings, applied }).await.map_err(|_| stopped())?;
+            self.requests.send(Reconfigure { settings, applied }).await.map_err(|_| PipelineError::Stopped)?;
             match tokio::time::timeout(RECONFIGURE_WAIT, answer).await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(stopped()),
-                Err(_) => Err("the pipeline is still storing the batches in flight (is storage down?); \
-                               the new settings apply once they are stored"
-                    .into()),
+                Ok(Err(_)) => Err(PipelineError::Stopped),
+                Err(_) => Err(PipelineError::StillStoring),
             }
         })
     }
@@ -155,11 +149,7 @@ impl PipelineControl for Control {
         self.stats.firmware_offer()
     }
 
-    fn offer_firmware(
-        &self,
-        offer: wages_codec::FirmwareOffer,
-        client_id: Option<ClientId>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+    fn offer_firmware(&self, offer: wages_codec::FirmwareOffer, client_id: Option<ClientId>) -> Pending<'_> {
         let topic = topic::firmware(client_id.as_ref());
         Box::pin(async move {
             publish_retained(&self.target, topic, offer.to_string()).await?;
@@ -171,11 +161,7 @@ impl PipelineControl for Control {
         })
     }
 
-    fn publish_target(
-        &self,
-        client_id: ClientId,
-        target: Option<wages_store::brew::Target>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+    fn publish_target(&self, client_id: ClientId, target: Option<wages_store::brew::Target>) -> Pending<'_> {
         // An empty retained message removes the retained target.
         let payload = target.map(|t| serde_json::to_string(&t).unwrap_or_default()).unwrap_or_default();
         Box::pin(publish_retained(&self.target, topic::device(&client_id, Channel::Target), payload))
@@ -184,25 +170,25 @@ impl PipelineControl for Control {
 
 /// Publishes one retained QoS 1 message with a short-lived client of its own, and waits
 /// for the broker's acknowledgement.
-async fn publish_retained(target: &Target, topic: String, payload: String) -> Result<(), String> {
+async fn publish_retained(target: &Target, topic: String, payload: String) -> Result<(), PipelineError> {
     static PUBLISHERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = PUBLISHERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut options = mqtt_options(target, &format!("wages-publish-{}-{n}", std::process::id()));
     options.set_clean_session(true);
     let (client, mut eventloop) = AsyncClient::new(options, 4);
-    client.publish(topic, QoS::AtLeastOnce, true, payload).await.map_err(|e| e.to_string())?;
+    client.publish(topic, QoS::AtLeastOnce, true, payload).await.map_err(|e| PipelineError::Broker(e.to_string()))?;
     let acknowledged = async {
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::PubAck(_))) => return Ok(()),
                 Ok(_) => {}
-                Err(e) => return Err(format!("cannot publish to the broker: {e}")),
+                Err(e) => return Err(PipelineError::Broker(e.to_string())),
             }
         }
     };
     let result = match tokio::time::timeout(OFFER_WAIT, acknowledged).await {
         Ok(result) => result,
-        Err(_) => Err("the broker did not acknowledge the offer within 10 s".to_owned()),
+        Err(_) => Err(PipelineError::Broker(format!("no acknowledgement within {} s", OFFER_WAIT.as_secs()))),
     };
     let _ = client.try_disconnect();
     let _ = tokio::time::timeout(Duration::from_secs(1), async { while eventloop.poll().await.is_ok() {} }).await;

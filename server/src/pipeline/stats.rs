@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use app::pipeline::{DeadLetter, DeviceFigures, PipelineFigures, PipelineSettings};
 use wages_codec::{ClientId, Reading};
+use wages_store::pipeline::{DeadLetter, DeviceFigures, PipelineFigures, PipelineSettings};
 
 use super::check::DEAD_LINE_CHARS;
 

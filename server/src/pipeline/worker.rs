@@ -10,10 +10,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::pipeline::PipelineSettings;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use wages_codec::Reading;
+use wages_store::pipeline::PipelineSettings;
 
 use super::stats::Stats;
 use crate::hub::Hub;

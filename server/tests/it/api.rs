@@ -337,7 +337,7 @@ async fn brews(db: Db) {
         async move { body(http.put(url).json(&sent).send().await.expect("put")).await }
     };
     assert_error(&put_bad(json!({"dose": 0})).await, 422, "invalid", Some("dose"));
-    assert_error(&put_bad(json!({"beans_id": 4242})).await, 422, "invalid", Some("beans_id"));
+    assert_error(&put_bad(json!({"beans_id": 4242})).await, 404, "not_found", None);
     assert_error(&put_bad(json!({"method": "french-press"})).await, 422, "invalid", Some("method"));
     assert_eq!(get(&server, "/api/devices/scale-01/recipe").await.1, recipe, "refusals changed nothing");
     assert_error(&get(&server, "/api/devices/ghost/recipe").await, 404, "not_found", None);
@@ -386,11 +386,12 @@ async fn brews(db: Db) {
         (json!({"water_temp": 150}), Some("water_temp")),
         (json!({"tags": ["a;b"]}), Some("tags")),
         (json!({"notes": "n".repeat(2001)}), Some("notes")),
-        (json!({"beans_id": 4242}), Some("beans_id")),
         (json!({"grade": "A"}), Some("grade")),
     ] {
         assert_error(&patch(&server, path, &body).await, 422, "invalid", field);
     }
+    // Beans that are not in the library are not found, as any id that names nothing.
+    assert_error(&patch(&server, path, &json!({"beans_id": 4242})).await, 404, "not_found", None);
     assert_eq!(get(&server, path).await.1["rating"].as_i64(), Some(88), "refusals changed nothing");
     let (_, cleared) = patch(&server, path, &json!({"yield": null})).await;
     assert_eq!(cleared["effective_yield"].as_f64(), Some(36.0), "null goes back to the scale's weight");
@@ -549,7 +550,7 @@ async fn shots_in_and_out(db: Db) {
     bad["brewFlow"]["weight"][2]["actual_weight"] = json!("heavy");
     bad["meta"]["wages"]["session_id"] = json!("brew-bad");
     for (query, file, status, code, field) in [
-        ("scale=ghost", file.clone().into_bytes(), 422, "invalid", Some("scale")),
+        ("scale=ghost", file.clone().into_bytes(), 404, "not_found", None),
         ("scale=kitchen", bad.to_string().into_bytes(), 422, "invalid", Some("brewFlow.weight[2].actual_weight")),
         ("scale=kitchen", b"{\"hello\": 1}".to_vec(), 422, "invalid", Some("file")),
         ("scale=kitchen", b"not json".to_vec(), 422, "invalid", Some("file")),

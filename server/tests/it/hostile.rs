@@ -242,7 +242,7 @@ async fn oversized_websocket_frames_close_only_their_socket() {
     let mqtt_url = format!("ws://{}/wages/mqtt", server.addr);
     let (mut big, _) = tokio_tungstenite::connect_async(&mqtt_url).await.expect("WebSocket");
     let (mut bystander, _) = tokio_tungstenite::connect_async(&mqtt_url).await.expect("WebSocket");
-    let frame = vec![0u8; wages_server::broker::MAX_PACKET_BYTES + 1];
+    let frame = vec![0u8; wages_server::mqtt::MAX_PACKET_BYTES + 1];
     let _ = big.send(Message::Binary(frame.into())).await;
     assert!(closed_by_server(&mut big).await, "an oversized MQTT frame closes its socket");
     // The other socket still speaks MQTT: CONNECT (3.1.1, clean session, client id "b") → a

@@ -89,7 +89,7 @@ async fn a_port_in_use_is_one_clear_line() {
     let taken = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
     let config = Config::from_lookup(|name| (name == "LEPTOS_SITE_ADDR").then(|| addr.clone())).expect("valid");
-    let err = wages_server::bind(&config).await.expect_err("port is taken");
+    let err = wages_server::startup::bind(&config).await.expect_err("port is taken");
     assert_eq!(
         err,
         format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another")

@@ -3,20 +3,16 @@
 //! It runs on its own threads and listens on a private loopback port only, admitting
 //! only holders of a secret made at start: the ingest pipeline (an ordinary MQTT client,
 //! with real QoS 1 acknowledgements, as with any other broker) and the gate
-//! ([`crate::mqtt_gate`]), through which every outside client comes, on
+//! ([`crate::mqtt::gate`]), through which every outside client comes, on
 //! `WAGES_MQTT_LISTEN` and at `{base}/mqtt`.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
+use super::{INTERNAL_USER, MAX_PACKET_BYTES};
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
-use wages_codec::MAX_MESSAGE_BYTES;
 
-use crate::mqtt_gate::INTERNAL_USER;
-
-/// Room for the MQTT header around the largest payload the codec accepts.
-pub const MAX_PACKET_BYTES: usize = MAX_MESSAGE_BYTES + 1024;
 /// Unacknowledged QoS 1 messages the broker sends one client before waiting.
 const MAX_INFLIGHT: usize = 1000;
 
@@ -25,7 +21,7 @@ const MAX_INFLIGHT: usize = 1000;
 pub struct EmbeddedBroker {
     /// Its private loopback listener.
     pub tcp: SocketAddr,
-    /// The password of [`crate::mqtt_gate::INTERNAL_USER`] there.
+    /// The password of [`crate::mqtt::gate::INTERNAL_USER`] there.
     pub secret: String,
     /// `WAGES_MQTT_LISTEN`, bound, for the gate to accept on (`None` for `0`).
     pub public: Option<TcpListener>,

@@ -1,7 +1,7 @@
 //! MQTT over WebSocket at `{base}/mqtt`, on the web port: browsers need no second port
 //! and no second origin. MQTT over WebSocket is the same packets in binary frames: each
 //! WebSocket is turned into a byte stream and served by the gate
-//! ([`crate::mqtt_gate`]), exactly as a TCP connection is.
+//! ([`crate::mqtt::gate`]), exactly as a TCP connection is.
 
 use std::sync::Arc;
 
@@ -12,9 +12,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 use crate::api::ApiError;
-use crate::broker::MAX_PACKET_BYTES;
-use crate::http::AppState;
-use crate::mqtt_gate::Gate;
+use crate::mqtt::MAX_PACKET_BYTES;
+use crate::mqtt::gate::Gate;
+use crate::state::AppState;
 
 /// `GET {base}/mqtt`: upgrades to a WebSocket speaking MQTT (subprotocol `mqtt`).
 pub async fn upgrade(

@@ -28,10 +28,8 @@ use wages_codec::ClientId;
 use wages_codec::topic::{self, Channel};
 use wages_store::{Registry, Scope};
 
-use crate::broker::MAX_PACKET_BYTES;
+use super::{INTERNAL_USER, MAX_PACKET_BYTES};
 
-/// The user name the gate and the pipeline present to the embedded broker.
-pub const INTERNAL_USER: &str = "wages-internal";
 /// How long a new connection has to send its CONNECT.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 

@@ -1,0 +1,152 @@
+//! The composition root: [`Application::build`] assembles the whole server from its
+//! configuration (the web listener bound, the registry open, the admin account there,
+//! ingestion running, the state complete and every route mounted), and
+//! [`Application::run_until`] serves until a shutdown future completes, then stops
+//! everything in order. `main.rs` and the tests start the server only through here.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use axum::Router;
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use wages_store::Registry;
+
+use crate::config::{self, Config, Database};
+use crate::ingest::{self, Ingest};
+use crate::routes;
+use crate::state::AppState;
+
+/// Why the server could not start, in one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The web listener (`LEPTOS_SITE_ADDR`): in use, not allowed, no such address.
+    #[error("{0}")]
+    Listen(String),
+    /// The registry's database (`WAGES_DATABASE_URL`) could not be opened or prepared.
+    #[error("{0}")]
+    Registry(String),
+    /// The broker or the pipeline (`WAGES_MQTT_*`, another node's lease).
+    #[error("{0}")]
+    Ingest(String),
+}
+
+impl StartError {
+    /// The process's exit status: 2 for what the configuration must change, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Listen(_) | StartError::Ingest(_) => 2,
+            StartError::Registry(_) => 1,
+        }
+    }
+}
+
+/// The whole server, built and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    registry: Registry,
+    ingest: Ingest,
+    /// `WAGES_BASE_PATH`, for the line that says where it listens.
+    base: app::base::BasePath,
+}
+
+impl Application {
+    /// Binds the web listener, opens the registry, makes sure the admin account exists,
+    /// starts ingestion (the broker, the pipeline and the background tasks) and mounts
+    /// every route on a complete state.
+    pub async fn build(config: &Config) -> Result<Application, StartError> {
+        let listener = bind(config).await.map_err(StartError::Listen)?;
+        let registry = open_registry(config).await.map_err(StartError::Registry)?;
+        ensure_admin(&registry, config).await.map_err(StartError::Registry)?;
+        // Server-rendered forms post to server functions by URL: they must carry the base
+        // path too. The setting is process-wide; one process serves one base path.
+        let server_url: &'static str = Box::leak(config.base_path.as_str().to_owned().into_boxed_str());
+        let _ = leptos::server_fn::client::try_set_server_url(server_url);
+        let ingest = ingest::start(config, registry.clone()).await.map_err(StartError::Ingest)?;
+        let router = routes::router(AppState::new(config, registry.clone(), &ingest));
+        Ok(Application { listener, router, registry, ingest, base: config.base_path.clone() })
+    }
+
+    /// Where it serves HTTP (the port, when `LEPTOS_SITE_ADDR` asked for port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Where outside MQTT clients reach the embedded broker over TCP, if anywhere.
+    pub fn mqtt_addr(&self) -> Option<SocketAddr> {
+        self.ingest.mqtt_listen
+    }
+
+    /// The registry it serves, for tests that prepare data beside the API.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Serves until `shutdown` completes, finishes the requests in flight, then stops
+    /// ingestion (storing and acknowledging what it holds) and closes the registry.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let Application { listener, router, registry, ingest, base } = self;
+        let local = listener.local_addr()?;
+        tracing::info!(address = %local, base_path = base.as_str(), "wages is listening: http://{local}{}", base.home());
+        // Live frames are small and must leave at once, not wait for Nagle's algorithm.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| drop(tcp.set_nodelay(true)));
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        ingest.stop().await;
+        registry.close().await;
+        served
+    }
+}
+
+/// Creates the admin account on the first start (printing its generated password once,
+/// unless `WAGES_ADMIN_PASSWORD` sets it), or sets its password from the variable.
+async fn ensure_admin(registry: &Registry, config: &Config) -> Result<(), String> {
+    let shown_once = registry
+        .accounts()
+        .ensure_admin(config.admin_password.as_deref())
+        .await
+        .map_err(|e| format!("cannot prepare the admin account: {e}"))?;
+    if let Some(password) = shown_once {
+        // Once, on the first start without WAGES_ADMIN_PASSWORD: nothing stores it in clear.
+        tracing::warn!(
+            "first start: log in as admin with the password {password} (shown only this once; set WAGES_ADMIN_PASSWORD to choose one)"
+        );
+    }
+    Ok(())
+}
+
+/// Leptos's options from our configuration. The output name is baked in by cargo-leptos.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("wages"))
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build()
+}
+
+/// Binds the web listener, turning the usual failures into one readable line.
+pub async fn bind(config: &Config) -> Result<TcpListener, String> {
+    let addr = config.site_addr;
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another")
+        }
+        io::ErrorKind::PermissionDenied => {
+            format!("LEPTOS_SITE_ADDR={addr}: permission denied; choose a port above 1023")
+        }
+        io::ErrorKind::AddrNotAvailable => format!("LEPTOS_SITE_ADDR={addr}: no such address on this machine"),
+        _ => format!("LEPTOS_SITE_ADDR={addr}: cannot listen: {e}"),
+    })
+}
+
+/// Opens the device registry named by `WAGES_DATABASE_URL`, as one readable line on failure.
+pub async fn open_registry(config: &Config) -> Result<Registry, String> {
+    let url = match &config.database {
+        Database::Sqlite(url) | Database::Postgres(url) => url,
+    };
+    Registry::connect(url)
+        .await
+        .map_err(|e| format!("WAGES_DATABASE_URL={}: cannot open the device registry: {e}", config::redact(url)))
+}
