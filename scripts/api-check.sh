@@ -16,7 +16,7 @@ SCHEMATHESIS=4.32.5
 EXAMPLES=${API_CHECK_EXAMPLES:-100}
 SEED=${API_CHECK_SEED:-20261202}
 
-venv=target/tools/schemathesis-$SCHEMATHESIS
+venv=$PWD/target/tools/schemathesis-$SCHEMATHESIS
 if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS"
@@ -62,6 +62,8 @@ cat >"$dir/schemathesis.toml" <<'TOML'
 [phases.stateful.inference]
 algorithms = []
 TOML
+# From the temporary folder: Schemathesis keeps a .schemathesis cache where it runs.
+cd "$dir"
 "$venv/bin/schemathesis" --config-file "$dir/schemathesis.toml" run "$base/api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --phases examples,fuzzing,stateful \

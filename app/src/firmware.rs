@@ -94,7 +94,7 @@ pub async fn offer_firmware(version: String, url: String, sha256: String) -> Res
     crate::error::with_status(
         async {
             let offer = FirmwareOffer::new(&version, &url, &sha256)
-                .map_err(|(field, message)| AppError::Invalid { field: field.into(), message })?;
+                .map_err(|broken| AppError::Invalid { field: broken.field.into(), message: broken.rule })?;
             crate::pipeline::handle()?.0.offer_firmware(offer.clone(), None).await?;
             Ok(offer)
         }

@@ -76,7 +76,7 @@ pub mod types;
 
 pub use encode::{encode_json, encode_text};
 pub use error::{DecodeError, Field, InvalidValue, MessageError, Problem};
-pub use firmware::{FirmwareOffer, MAX_FIRMWARE_URL_LEN, decode_offer};
+pub use firmware::{BrokenField, FirmwareOffer, MAX_FIRMWARE_URL_LEN, OfferError, decode_offer};
 pub use message::{Lines, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, decode_line, decode_message};
 pub use protobuf::{ProtoReading, ProtoReadings, decode_protobuf, encode_protobuf, protobuf_as_lines};
 pub use status::{MAX_FIRMWARE_LEN, Status, StatusError, decode_status};

@@ -48,27 +48,28 @@ pub struct ProtoReadings {
 
 /// Counts the top-level `readings` fields without decoding them; an error if the
 /// bytes are not a well-formed message at that level.
-fn count_readings(mut bytes: &[u8]) -> Result<usize, String> {
+fn count_readings(mut bytes: &[u8]) -> Result<usize, MessageError> {
+    let not_protobuf = |why: &dyn std::fmt::Display| MessageError::NotProtobuf(why.to_string());
     let mut count = 0;
     while bytes.has_remaining() {
-        let (tag, wire_type) = decode_key(&mut bytes).map_err(|e| e.to_string())?;
+        let (tag, wire_type) = decode_key(&mut bytes).map_err(|e| not_protobuf(&e))?;
         match wire_type {
             WireType::LengthDelimited => {
-                let len = usize::try_from(decode_varint(&mut bytes).map_err(|e| e.to_string())?)
-                    .map_err(|_| "a field longer than the message".to_owned())?;
+                let len = usize::try_from(decode_varint(&mut bytes).map_err(|e| not_protobuf(&e))?)
+                    .map_err(|_| not_protobuf(&"a field longer than the message"))?;
                 if len > bytes.remaining() {
-                    return Err("a field runs past the end of the message".into());
+                    return Err(not_protobuf(&"a field runs past the end of the message"));
                 }
                 bytes.advance(len);
                 count += usize::from(tag == 1);
             }
-            WireType::Varint => drop(decode_varint(&mut bytes).map_err(|e| e.to_string())?),
+            WireType::Varint => drop(decode_varint(&mut bytes).map_err(|e| not_protobuf(&e))?),
             WireType::SixtyFourBit if bytes.remaining() >= 8 => bytes.advance(8),
             WireType::ThirtyTwoBit if bytes.remaining() >= 4 => bytes.advance(4),
-            _ => return Err(format!("field {tag} has an unexpected wire type")),
+            _ => return Err(not_protobuf(&format_args!("field {tag} has an unexpected wire type"))),
         }
         if tag == 1 && wire_type != WireType::LengthDelimited {
-            return Err("readings (field 1) must be messages".into());
+            return Err(not_protobuf(&"readings (field 1) must be messages"));
         }
     }
     Ok(count)
@@ -80,7 +81,7 @@ pub fn decode_protobuf(payload: &[u8]) -> Result<Vec<Result<Reading, DecodeError
     if payload.len() > MAX_MESSAGE_BYTES {
         return Err(MessageError::TooLarge { size: payload.len(), max: MAX_MESSAGE_BYTES });
     }
-    let count = count_readings(payload).map_err(MessageError::NotProtobuf)?;
+    let count = count_readings(payload)?;
     if count > MAX_READINGS_PER_MESSAGE {
         return Err(MessageError::TooManyReadings { max: MAX_READINGS_PER_MESSAGE });
     }

@@ -198,14 +198,14 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
         let id = device(&run, p);
         registry.create(&NewDevice::parse(&id, &id).expect("device")).await.expect("register");
     }
-    let ingest = wages_server::ingest::start(&config, registry.clone()).await.expect("ingest");
+    let ingest = wages_server::ingest::start(&config, registry.clone(), Default::default()).await.expect("ingest");
     if let Some(settings) = settings_from_env() {
         use app::pipeline::PipelineControl;
         ingest.control.reconfigure(settings).await.expect("BENCH_* settings apply");
     }
     let (host, port) = match (ingest.mqtt_listen, &config.mqtt) {
         (Some(addr), _) => (addr.ip().to_string(), addr.port()),
-        (None, wages_server::config::Mqtt::External(ext)) => (ext.host.clone(), ext.port),
+        (None, wages_server::config::Mqtt::External { broker, .. }) => (broker.host.clone(), broker.port),
         (None, _) => unreachable!("an embedded broker has an address"),
     };
     // Publishers come in through the gate with a write token, as `wages simulate` does.

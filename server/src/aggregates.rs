@@ -27,7 +27,7 @@ use wages_sessions::{LIVE_FOR_MS, Session};
 use wages_store::{ReadingsStore, Registry};
 
 use crate::hub::Hub;
-use crate::pipeline::Target;
+use crate::mqtt::Target;
 
 /// What to publish, from the configuration.
 #[derive(Clone, Debug)]

@@ -30,6 +30,15 @@ pub const READINGS_CHANNEL: &str = "wages_readings";
 /// PostgreSQL refuses payloads of 8000 bytes or more; stay well under.
 const MAX_PAYLOAD: usize = 7800;
 
+/// Why this node could not join the others' notifications on PostgreSQL.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot connect to PostgreSQL for the nodes' notifications: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot listen to the nodes' notifications on PostgreSQL: {0}")]
+    Listen(sqlx::Error),
+}
+
 /// Starts relaying between the nodes on `database_url`; runs until `stop`.
 pub async fn start(
     database_url: &str,
@@ -37,20 +46,15 @@ pub async fn start(
     hub: Arc<Hub>,
     registry: Registry,
     stop: watch::Receiver<bool>,
-) -> Result<Vec<JoinHandle<()>>, String> {
+) -> Result<Vec<JoinHandle<()>>, ClusterError> {
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .acquire_timeout(Duration::from_secs(10))
         .connect(database_url)
         .await
-        .map_err(|e| format!("cannot connect to PostgreSQL for the nodes' notifications: {e}"))?;
-    let mut listener = PgListener::connect_with(&pool)
-        .await
-        .map_err(|e| format!("cannot listen to the nodes' notifications on PostgreSQL: {e}"))?;
-    listener
-        .listen_all([READINGS_CHANNEL, wages_store::DEVICES_CHANNEL])
-        .await
-        .map_err(|e| format!("cannot listen to the nodes' notifications on PostgreSQL: {e}"))?;
+        .map_err(ClusterError::Connect)?;
+    let mut listener = PgListener::connect_with(&pool).await.map_err(ClusterError::Listen)?;
+    listener.listen_all([READINGS_CHANNEL, wages_store::DEVICES_CHANNEL]).await.map_err(ClusterError::Listen)?;
     tracing::info!(node = %node_id, "sharing live readings and device changes with other nodes through PostgreSQL");
     let out = tokio::spawn(send_stored(pool, node_id.clone(), hub.subscribe_batches(), stop.clone()));
     let inbound = tokio::spawn(receive(listener, node_id, hub, registry, stop));

@@ -217,22 +217,21 @@ impl fmt::Debug for Influx {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mqtt {
     /// A broker inside the process; `tcp` is `None` when only WebSocket is wanted.
-    Embedded {
-        tcp: Option<SocketAddr>,
-    },
-    External(ExternalBroker),
+    Embedded { tcp: Option<SocketAddr> },
+    /// `WAGES_MQTT_URL`, and how readings reach this node from it (`WAGES_MQTT_SHARE`,
+    /// `WAGES_AMQP_URL`).
+    External { broker: BrokerUrl, readings: ReadingsSource },
 }
 
-/// An external broker from `WAGES_MQTT_URL`.
+/// A broker's address and login, as an `mqtt://` or `mqtts://` URL gives them: where
+/// the pipeline, the aggregates and `wages simulate` connect (see [`crate::mqtt::Target`]).
 #[derive(Clone, PartialEq, Eq)]
-pub struct ExternalBroker {
+pub struct BrokerUrl {
     pub tls: bool,
     pub host: String,
     pub port: u16,
     pub username: Option<String>,
     pub password: Option<String>,
-    /// How readings reach this node (`WAGES_MQTT_SHARE`, `WAGES_AMQP_URL`).
-    pub readings: ReadingsSource,
 }
 
 /// Where an external broker's readings are taken from.
@@ -256,15 +255,14 @@ impl fmt::Debug for ReadingsSource {
     }
 }
 
-impl fmt::Debug for ExternalBroker {
+impl fmt::Debug for BrokerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExternalBroker")
+        f.debug_struct("BrokerUrl")
             .field("tls", &self.tls)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("readings", &self.readings)
             .finish()
     }
 }
@@ -445,7 +443,7 @@ fn parse_http_url(v: &str) -> Option<String> {
 }
 
 /// An `mqtt://` or `mqtts://` URL with nothing after the host and port.
-pub(crate) fn parse_broker(v: &str) -> Option<ExternalBroker> {
+pub(crate) fn parse_broker(v: &str) -> Option<BrokerUrl> {
     let url = url::Url::parse(v).ok()?;
     let tls = match url.scheme() {
         "mqtt" | "tcp" => false,
@@ -457,14 +455,145 @@ pub(crate) fn parse_broker(v: &str) -> Option<ExternalBroker> {
     let username = Some(url.username()).filter(|u| !u.is_empty()).and_then(decode);
     let password = url.password().and_then(decode);
     let only_root_path = matches!(url.path(), "" | "/") && url.query().is_none();
-    only_root_path.then(|| ExternalBroker {
+    only_root_path.then(|| BrokerUrl {
         tls,
         host,
         port: url.port().unwrap_or(if tls { 8883 } else { 1883 }),
         username,
         password,
-        readings: ReadingsSource::Mqtt,
     })
+}
+
+/// `LEPTOS_SITE_ADDR`, `LEPTOS_SITE_ROOT` and `WAGES_BASE_PATH`.
+fn web(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<(SocketAddr, PathBuf, BasePath), ConfigError> {
+    let default_addr = SocketAddr::from(([127, 0, 0, 1], 3000));
+    let site_addr =
+        r.parse("LEPTOS_SITE_ADDR", default_addr, "an IP address and port, such as 127.0.0.1:3000", |v| {
+            v.parse().ok()
+        })?;
+    let site_root =
+        r.parse("LEPTOS_SITE_ROOT", PathBuf::from("target/site"), "a folder", |v| Some(PathBuf::from(v)))?;
+    let base_path = match (r.lookup)("WAGES_BASE_PATH") {
+        None => BasePath::default(),
+        Some(v) => BasePath::parse(v.trim()).ok_or_else(|| {
+            r.error("WAGES_BASE_PATH", &v, "empty, or a path such as /wages (letters, digits, - . _ ~ and /)")
+        })?,
+    };
+    Ok((site_addr, site_root, base_path))
+}
+
+/// `WAGES_TIMESERIES` and, for InfluxDB, its four `WAGES_INFLUX_*`.
+fn timeseries(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Timeseries, ConfigError> {
+    let influx = r.parse("WAGES_TIMESERIES", false, "sql or influxdb2", |v| match v {
+        "sql" => Some(false),
+        "influxdb2" => Some(true),
+        _ => None,
+    })?;
+    let timeseries = if influx {
+        let need = "a value when WAGES_TIMESERIES=influxdb2";
+        let url = r.required("WAGES_INFLUX_URL", need)?;
+        Timeseries::InfluxDb2(Influx {
+            url: parse_http_url(&url).ok_or_else(|| r.error("WAGES_INFLUX_URL", &url, "an http:// or https:// URL"))?,
+            org: r.required("WAGES_INFLUX_ORG", need)?,
+            bucket: r.required("WAGES_INFLUX_BUCKET", need)?,
+            token: r.required("WAGES_INFLUX_TOKEN", need)?,
+        })
+    } else {
+        Timeseries::Sql
+    };
+    Ok(timeseries)
+}
+
+/// The broker: embedded (`WAGES_MQTT_LISTEN`) or external (`WAGES_MQTT_URL`, with
+/// `WAGES_MQTT_SHARE` or `WAGES_AMQP_URL`).
+fn mqtt(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Mqtt, ConfigError> {
+    let default_listen = Some(SocketAddr::from(([127, 0, 0, 1], 1883)));
+    let listen = r.parse(
+        "WAGES_MQTT_LISTEN",
+        default_listen,
+        "an IP address and port such as 127.0.0.1:1883, or 0 to disable TCP",
+        |v| {
+            if v == "0" { Some(None) } else { v.parse().ok().map(Some) }
+        },
+    )?;
+    let mqtt = match r.get("WAGES_MQTT_URL") {
+        None => {
+            for variable in ["WAGES_MQTT_SHARE", "WAGES_AMQP_URL"] {
+                if let Some(v) = r.get(variable).filter(|v| !(variable == "WAGES_MQTT_SHARE" && v.trim() == "off")) {
+                    return Err(r.error(variable, &v, "to be unset with the embedded broker (it serves one node); set WAGES_MQTT_URL to share an external broker"));
+                }
+            }
+            Mqtt::Embedded { tcp: listen }
+        }
+        Some(v) => {
+            let broker = parse_broker(v.trim())
+                .ok_or_else(|| r.error("WAGES_MQTT_URL", &v, "mqtt://[user:password@]host[:port] or mqtts://…"))?;
+            Mqtt::External { broker, readings: readings_source(r)? }
+        }
+    };
+    Ok(mqtt)
+}
+
+/// `WAGES_NODE_ID`, the host name by default.
+fn node_id(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<String, ConfigError> {
+    let node_id = match r.get("WAGES_NODE_ID") {
+        Some(v) => {
+            parse_node_id(v.trim()).ok_or_else(|| r.error("WAGES_NODE_ID", &v, "1 to 64 letters, digits, - _ or ."))?
+        }
+        None => host_name(),
+    };
+    Ok(node_id)
+}
+
+/// `WAGES_ADMIN_PASSWORD`, when set.
+fn admin_password(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Option<String>, ConfigError> {
+    let admin_password = match r.get("WAGES_ADMIN_PASSWORD") {
+        None => None,
+        Some(p) if (8..=wages_store::account::MAX_PASSWORD_BYTES).contains(&p.len()) => Some(p),
+        Some(p) => return Err(r.error("WAGES_ADMIN_PASSWORD", &p, "8 to 1024 bytes")),
+    };
+    Ok(admin_password)
+}
+
+/// `WAGES_AGGREGATES_SECONDS` and `WAGES_HA_DISCOVERY_PREFIX`; `None` publishes nothing back.
+fn aggregates(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Option<crate::aggregates::Settings>, ConfigError> {
+    let every = r.parse("WAGES_AGGREGATES_SECONDS", 60u64, "a whole number of seconds from 0 to 86400", |v| {
+        v.parse().ok().filter(|n| *n <= 86_400)
+    })?;
+    let discovery_prefix = r.parse(
+        "WAGES_HA_DISCOVERY_PREFIX",
+        Some("homeassistant".to_owned()),
+        "off, or an MQTT topic prefix such as homeassistant",
+        |v| match v {
+            "off" => Some(None),
+            _ if !v.is_empty()
+                && v.len() <= 100
+                && !v.contains(['+', '#'])
+                && !v.starts_with('/')
+                && !v.ends_with('/') =>
+            {
+                Some(Some(v.to_owned()))
+            }
+            _ => None,
+        },
+    )?;
+    let aggregates = (every > 0)
+        .then(|| crate::aggregates::Settings { every: std::time::Duration::from_secs(every), discovery_prefix });
+    Ok(aggregates)
+}
+
+/// `WAGES_LOG` and `WAGES_LOG_FORMAT`.
+fn logging(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<(String, LogFormat), ConfigError> {
+    let log_filter =
+        r.parse("WAGES_LOG", "info".to_owned(), "a tracing filter such as info or wages_server=debug,warn", |v| {
+            tracing_subscriber::EnvFilter::try_new(v).ok().map(|_| v.to_owned())
+        })?;
+    let log_format = r.parse("WAGES_LOG_FORMAT", LogFormat::Pretty, "pretty or json", |v| match v {
+        "pretty" => Some(LogFormat::Pretty),
+        "json" => Some(LogFormat::Json),
+        _ => None,
+    })?;
+    Ok((log_filter, log_format))
 }
 
 impl Config {
@@ -476,80 +605,18 @@ impl Config {
     /// Reads variables through `lookup`; tests pass a map instead of the environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let r = Reader { lookup };
-        let default_addr = SocketAddr::from(([127, 0, 0, 1], 3000));
-        let site_addr =
-            r.parse("LEPTOS_SITE_ADDR", default_addr, "an IP address and port, such as 127.0.0.1:3000", |v| {
-                v.parse().ok()
-            })?;
-        let site_root =
-            r.parse("LEPTOS_SITE_ROOT", PathBuf::from("target/site"), "a folder", |v| Some(PathBuf::from(v)))?;
-        let base_path = match (r.lookup)("WAGES_BASE_PATH") {
-            None => BasePath::default(),
-            Some(v) => BasePath::parse(v.trim()).ok_or_else(|| {
-                r.error("WAGES_BASE_PATH", &v, "empty, or a path such as /wages (letters, digits, - . _ ~ and /)")
-            })?,
-        };
+        let (site_addr, site_root, base_path) = web(&r)?;
         let database = r.parse(
             "WAGES_DATABASE_URL",
             Database::Sqlite("sqlite://data/wages.db".to_owned()),
             "sqlite://path/to/file.db (optionally ?synchronous=normal) or postgres://user:password@host:5432/database",
             parse_database,
         )?;
-        let influx = r.parse("WAGES_TIMESERIES", false, "sql or influxdb2", |v| match v {
-            "sql" => Some(false),
-            "influxdb2" => Some(true),
-            _ => None,
-        })?;
-        let timeseries = if influx {
-            let need = "a value when WAGES_TIMESERIES=influxdb2";
-            let url = r.required("WAGES_INFLUX_URL", need)?;
-            Timeseries::InfluxDb2(Influx {
-                url: parse_http_url(&url)
-                    .ok_or_else(|| r.error("WAGES_INFLUX_URL", &url, "an http:// or https:// URL"))?,
-                org: r.required("WAGES_INFLUX_ORG", need)?,
-                bucket: r.required("WAGES_INFLUX_BUCKET", need)?,
-                token: r.required("WAGES_INFLUX_TOKEN", need)?,
-            })
-        } else {
-            Timeseries::Sql
-        };
-        let default_listen = Some(SocketAddr::from(([127, 0, 0, 1], 1883)));
-        let listen = r.parse(
-            "WAGES_MQTT_LISTEN",
-            default_listen,
-            "an IP address and port such as 127.0.0.1:1883, or 0 to disable TCP",
-            |v| {
-                if v == "0" { Some(None) } else { v.parse().ok().map(Some) }
-            },
-        )?;
-        let mqtt = match r.get("WAGES_MQTT_URL") {
-            None => {
-                for variable in ["WAGES_MQTT_SHARE", "WAGES_AMQP_URL"] {
-                    if let Some(v) = r.get(variable).filter(|v| !(variable == "WAGES_MQTT_SHARE" && v.trim() == "off"))
-                    {
-                        return Err(r.error(variable, &v, "to be unset with the embedded broker (it serves one node); set WAGES_MQTT_URL to share an external broker"));
-                    }
-                }
-                Mqtt::Embedded { tcp: listen }
-            }
-            Some(v) => {
-                let mut broker = parse_broker(v.trim())
-                    .ok_or_else(|| r.error("WAGES_MQTT_URL", &v, "mqtt://[user:password@]host[:port] or mqtts://…"))?;
-                broker.readings = readings_source(&r)?;
-                Mqtt::External(broker)
-            }
-        };
-        let node_id = match r.get("WAGES_NODE_ID") {
-            Some(v) => parse_node_id(v.trim())
-                .ok_or_else(|| r.error("WAGES_NODE_ID", &v, "1 to 64 letters, digits, - _ or ."))?,
-            None => host_name(),
-        };
+        let timeseries = timeseries(&r)?;
+        let mqtt = mqtt(&r)?;
+        let node_id = node_id(&r)?;
         let auto_register = r.parse("WAGES_AUTO_REGISTER", false, "true or false", parse_bool)?;
-        let admin_password = match r.get("WAGES_ADMIN_PASSWORD") {
-            None => None,
-            Some(p) if (8..=wages_store::account::MAX_PASSWORD_BYTES).contains(&p.len()) => Some(p),
-            Some(p) => return Err(r.error("WAGES_ADMIN_PASSWORD", &p, "8 to 1024 bytes")),
-        };
+        let admin_password = admin_password(&r)?;
         let metrics_public = r.parse("WAGES_METRICS_PUBLIC", true, "true or false", parse_bool)?;
         let live_per_client =
             r.parse("WAGES_LIVE_PER_CLIENT", DEFAULT_LIVE_PER_CLIENT, "a whole number from 1 to 100000", |v| {
@@ -559,38 +626,9 @@ impl Config {
             r.parse("WAGES_MQTT_BUFFER_MB", DEFAULT_MQTT_BUFFER_MB, "a whole number of MB from 10 to 4096", |v| {
                 v.parse().ok().filter(|n| (10..=4096).contains(n))
             })?;
-        let every = r.parse("WAGES_AGGREGATES_SECONDS", 60u64, "a whole number of seconds from 0 to 86400", |v| {
-            v.parse().ok().filter(|n| *n <= 86_400)
-        })?;
-        let discovery_prefix = r.parse(
-            "WAGES_HA_DISCOVERY_PREFIX",
-            Some("homeassistant".to_owned()),
-            "off, or an MQTT topic prefix such as homeassistant",
-            |v| match v {
-                "off" => Some(None),
-                _ if !v.is_empty()
-                    && v.len() <= 100
-                    && !v.contains(['+', '#'])
-                    && !v.starts_with('/')
-                    && !v.ends_with('/') =>
-                {
-                    Some(Some(v.to_owned()))
-                }
-                _ => None,
-            },
-        )?;
-        let aggregates = (every > 0)
-            .then(|| crate::aggregates::Settings { every: std::time::Duration::from_secs(every), discovery_prefix });
+        let aggregates = aggregates(&r)?;
         let retention = retention(&r)?;
-        let log_filter =
-            r.parse("WAGES_LOG", "info".to_owned(), "a tracing filter such as info or wages_server=debug,warn", |v| {
-                tracing_subscriber::EnvFilter::try_new(v).ok().map(|_| v.to_owned())
-            })?;
-        let log_format = r.parse("WAGES_LOG_FORMAT", LogFormat::Pretty, "pretty or json", |v| match v {
-            "pretty" => Some(LogFormat::Pretty),
-            "json" => Some(LogFormat::Json),
-            _ => None,
-        })?;
+        let (log_filter, log_format) = logging(&r)?;
         Ok(Config {
             site_addr,
             site_root,
@@ -728,21 +766,17 @@ mod tests {
     #[test]
     fn mqtt_url() {
         let c = with(&[("WAGES_MQTT_URL", "mqtts://scale%40cafe:p%3Ass@broker.local")]).expect("valid");
-        let Mqtt::External(b) = c.mqtt else { panic!("external expected") };
+        let Mqtt::External { broker: b, .. } = c.mqtt else { panic!("external expected") };
         assert_eq!((b.tls, b.host.as_str(), b.port), (true, "broker.local", 8883));
         assert_eq!((b.username.as_deref(), b.password.as_deref()), (Some("scale@cafe"), Some("p:ss")));
         assert!(!format!("{b:?}").contains("p:ss"), "the password must never be printed");
         let plain = with(&[("WAGES_MQTT_URL", "mqtt://127.0.0.1:1884")]).expect("valid");
         assert_eq!(
             plain.mqtt,
-            Mqtt::External(ExternalBroker {
-                tls: false,
-                host: "127.0.0.1".into(),
-                port: 1884,
-                username: None,
-                password: None,
+            Mqtt::External {
+                broker: BrokerUrl { tls: false, host: "127.0.0.1".into(), port: 1884, username: None, password: None },
                 readings: ReadingsSource::Mqtt,
-            })
+            }
         );
         assert_eq!(
             error(&[("WAGES_MQTT_URL", "http://u:secret@broker")]),
@@ -757,7 +791,7 @@ mod tests {
             let mut all = vec![("WAGES_MQTT_URL", "mqtt://127.0.0.1:1883")];
             all.extend_from_slice(vars);
             match with(&all).map(|c| c.mqtt) {
-                Ok(Mqtt::External(b)) => Ok(b.readings),
+                Ok(Mqtt::External { readings, .. }) => Ok(readings),
                 Ok(other) => panic!("external expected, got {other:?}"),
                 Err(e) => Err(e.to_string()),
             }
@@ -948,6 +982,17 @@ mod tests {
                 v.name,
                 v.default
             );
+        }
+    }
+
+    /// Setting a variable to the default `VARIABLES` declares for it changes nothing: the
+    /// declared default is the parser's.
+    #[test]
+    fn the_declared_defaults_are_the_parsers() {
+        let unset = format!("{:?}", with(&[]).expect("defaults are valid"));
+        for v in VARIABLES.iter().filter(|v| !v.default.starts_with('(')) {
+            let set = with(&[(v.name, v.default)]).unwrap_or_else(|e| panic!("{}={}: {e}", v.name, v.default));
+            assert_eq!(format!("{set:?}"), unset, "{}={} is not what leaving it unset gives", v.name, v.default);
         }
     }
 

@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::metrics::Exposition;
 use crate::state::AppState;
 
 /// `?units=` and `?back=` of `{base}/prefs`.
@@ -76,42 +77,28 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// WebSockets (live streams and MQTT over WebSocket) closed because what the client
-/// sent broke the protocol or a bound (a frame or message too large, say).
-pub static WEBSOCKET_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// `GET {base}/metrics`: Prometheus text format.
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = Exposition::default();
     let cache = state.registry.cache_stats();
-    let mut body = format!(
-        "# HELP wages_store_lookups_total Device lookups on the ingest path, by where they were answered.\n\
-         # TYPE wages_store_lookups_total counter\n\
-         wages_store_lookups_total{{result=\"hit\"}} {}\n\
-         wages_store_lookups_total{{result=\"miss\"}} {}\n\
-         # HELP wages_store_queries_total Device lookups that reached the database.\n\
-         # TYPE wages_store_queries_total counter\n\
-         wages_store_queries_total {}\n",
-        cache.hits, cache.misses, cache.queries
+    out.counters(
+        "wages_store_lookups_total",
+        "Device lookups on the ingest path, by where they were answered.",
+        "result",
+        [("hit", cache.hits), ("miss", cache.misses)],
     );
-    body.push_str(&format!(
-        "# HELP wages_live_streams_refused_total Live streams refused: their client had WAGES_LIVE_PER_CLIENT open.\n\
-         # TYPE wages_live_streams_refused_total counter\n\
-         wages_live_streams_refused_total {}\n",
-        state.streams.refused.load(std::sync::atomic::Ordering::Relaxed)
-    ));
-    body.push_str(&format!(
-        "# HELP wages_websocket_errors_total WebSockets closed for what their client sent (frames past their bound, protocol errors).\n\
-         # TYPE wages_websocket_errors_total counter\n\
-         wages_websocket_errors_total {}\n",
-        WEBSOCKET_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
-    ));
-    crate::api::error::prometheus(&mut body);
-    crate::retention::prometheus(&mut body);
-    state.control.stats.prometheus(&mut body);
+    out.counter("wages_store_queries_total", "Device lookups that reached the database.", cache.queries);
+    out.counter(
+        "wages_live_streams_refused_total",
+        "Live streams refused: their client had WAGES_LIVE_PER_CLIENT open.",
+        state.streams.refused.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    state.metrics.write(&mut out);
+    state.control.stats.write_metrics(&mut out);
     if let Some(gate) = &state.gate {
-        gate.prometheus(&mut body);
+        gate.write_metrics(&mut out);
     }
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out.into_text())
 }
 
 /// `uri` with the base path taken off the front, as the inner handlers expect it.

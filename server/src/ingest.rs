@@ -11,11 +11,13 @@ use wages_store::{InfluxReadings, ReadingsStore, Registry};
 use tokio::sync::mpsc;
 use wages_store::pipeline::PipelineSettings;
 
-use crate::config::{Config, Database, Mqtt, ReadingsSource, Timeseries};
+use crate::config::{BrokerUrl, Config, Database, Mqtt, ReadingsSource, Timeseries};
 use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::mqtt::Target;
 use crate::mqtt::broker;
 use crate::mqtt::gate::{self, Gate};
-use crate::pipeline::{self, Control, Parts, Stats, Target};
+use crate::pipeline::{self, Control, Parts, Stats};
 
 /// The running ingestion: what the API shows of it, and how to stop it.
 pub struct Ingest {
@@ -43,24 +45,41 @@ pub struct Ingest {
     cluster: Vec<JoinHandle<()>>,
 }
 
+/// Why ingestion could not start, in one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(
+        "another Wages node with an embedded MQTT broker uses this database ({} on {}): two embedded brokers \
+         would split the scales between them and each node would miss the other's readings. Stop that node, \
+         or run every node against one external broker with WAGES_MQTT_URL (docs/operations.md). If it has \
+         just stopped, its claim runs out in {} s",
+        .0.address, .0.host, .0.expires_in.as_secs() + 1
+    )]
+    BrokerElsewhere(wages_store::HeldElsewhere),
+    #[error("cannot check for another node with an embedded broker on this database: {0}")]
+    Lease(wages_store::RegistryError),
+    #[error(transparent)]
+    Broker(#[from] broker::BrokerError),
+    #[error("WAGES_MQTT_LISTEN: {0}")]
+    Listen(std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error("the ingest pipeline could not subscribe to the embedded MQTT broker")]
+    NotSubscribed,
+}
+
 /// The lease that makes this node the only one with an embedded broker on its database.
 const EMBEDDED_BROKER: &str = "embedded-broker";
 
 /// Claims the embedded broker's lease, or says plainly why this node must not start.
-async fn claim_embedded_broker(registry: &Registry, config: &Config) -> Result<wages_store::Lease, String> {
+async fn claim_embedded_broker(registry: &Registry, config: &Config) -> Result<wages_store::Lease, IngestError> {
     let address = format!("http://{}{}", config.site_addr, config.base_path.home());
     match registry.claim_lease(EMBEDDED_BROKER, &address).await {
         Ok(Ok(lease)) => Ok(lease),
-        Ok(Err(held)) => Err(format!(
-            "another Wages node with an embedded MQTT broker uses this database ({} on {}): two embedded brokers \
-             would split the scales between them and each node would miss the other's readings. Stop that node, \
-             or run every node against one external broker with WAGES_MQTT_URL (docs/operations.md). If it has \
-             just stopped, its claim runs out in {} s",
-            held.address,
-            held.host,
-            held.expires_in.as_secs() + 1
-        )),
-        Err(e) => Err(format!("cannot check for another node with an embedded broker on this database: {e}")),
+        Ok(Err(held)) => Err(IngestError::BrokerElsewhere(held)),
+        Err(e) => Err(IngestError::Lease(e)),
     }
 }
 
@@ -126,11 +145,9 @@ async fn aggregates_from_one_node(
 /// How long start-up waits for the pipeline to subscribe.
 const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
 
-/// Starts the broker (when embedded) and the pipeline, and waits until readings can
-/// arrive (so nothing published right after start-up is missed); one readable line on
-/// failure. An external broker that is not there yet is waited for in the background.
-pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String> {
-    let readings = match &config.timeseries {
+/// Where readings are stored: SQL (the registry's database) or InfluxDB.
+fn readings_store(config: &Config, registry: &Registry) -> ReadingsStore {
+    match &config.timeseries {
         Timeseries::Sql => ReadingsStore::Sql(registry.readings()),
         Timeseries::InfluxDb2(influx) => ReadingsStore::Influx(Box::new(InfluxReadings::new(
             &influx.url,
@@ -138,77 +155,120 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
             &influx.bucket,
             &influx.token,
         ))),
-    };
-    let (mut gate, mut listener, mut mqtt_listen, mut lease) = (None, None, None, None);
-    let (mut client_id, mut source) = ("wages-ingest".to_owned(), pipeline::Readings::Mqtt { share: None });
-    let (target, broker) = match &config.mqtt {
-        Mqtt::Embedded { tcp } => {
-            let claimed = claim_embedded_broker(&registry, config).await?;
-            let embedded = match broker::start(*tcp, config.mqtt_buffer_mb) {
-                Ok(embedded) => embedded,
-                Err(e) => {
-                    let _ = claimed.release().await;
-                    return Err(e);
-                }
-            };
-            lease = Some(claimed);
-            let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone());
-            let shown = match embedded.public {
-                Some(public) => {
-                    let public =
-                        tokio::net::TcpListener::from_std(public).map_err(|e| format!("WAGES_MQTT_LISTEN: {e}"))?;
-                    let addr = public.local_addr().map_err(|e| format!("WAGES_MQTT_LISTEN: {e}"))?;
-                    mqtt_listen = Some(addr);
-                    listener = Some(tokio::spawn(gate::accept(public, front.clone())));
-                    format!("embedded, TCP {addr}")
-                }
-                None => "embedded, no public TCP listener".to_owned(),
-            };
-            gate = Some(front);
-            let target = Target {
-                host: embedded.tcp.ip().to_string(),
-                port: embedded.tcp.port(),
-                username: Some(crate::mqtt::INTERNAL_USER.to_owned()),
-                password: Some(embedded.secret),
-                tls: None,
-            };
-            (target, shown)
-        }
-        Mqtt::External(ext) => {
-            let target = Target {
-                host: ext.host.clone(),
-                port: ext.port,
-                username: ext.username.clone(),
-                password: ext.password.clone(),
-                tls: if ext.tls { Some(crate::tls::client_config()?) } else { None },
-            };
-            let scheme = if ext.tls { "mqtts" } else { "mqtt" };
-            // One client id per node: two nodes under one id would take the session off each other.
-            client_id = format!("wages-ingest-{}", config.node_id);
-            let mut shown = format!("external, {scheme}://{}:{}", ext.host, ext.port);
-            source = match &ext.readings {
-                ReadingsSource::Mqtt => pipeline::Readings::Mqtt { share: None },
-                ReadingsSource::Shared(group) => {
-                    shown.push_str(&format!(", shared subscription {group}"));
-                    pipeline::Readings::Mqtt { share: Some(group.clone()) }
-                }
-                ReadingsSource::Amqp(url) => {
-                    let at =
-                        url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
-                    shown.push_str(&format!(", readings from AMQP queue {} on {at}", pipeline::amqp::QUEUE));
-                    pipeline::Readings::Amqp(url.clone())
-                }
-            };
-            (target, shown)
+    }
+}
+
+/// The broker the pipeline reads from, as connected at start.
+struct Broker {
+    /// Where the pipeline's client connects.
+    target: Target,
+    /// The broker in words, for the Pipeline page and the log.
+    shown: String,
+    /// The pipeline's MQTT client id.
+    client_id: String,
+    /// How readings reach the pipeline: MQTT (maybe shared) or an AMQP queue.
+    source: pipeline::Readings,
+    /// The embedded broker's front door, and its TCP listener's address and task.
+    gate: Option<Arc<Gate>>,
+    mqtt_listen: Option<SocketAddr>,
+    listener: Option<JoinHandle<()>>,
+    /// The embedded broker's lease on the database.
+    lease: Option<wages_store::Lease>,
+}
+
+/// Starts the embedded broker (after claiming its lease) and its gate, with the gate
+/// listening on `WAGES_MQTT_LISTEN` when it is set.
+async fn embedded_broker(config: &Config, registry: &Registry, tcp: Option<SocketAddr>) -> Result<Broker, IngestError> {
+    let claimed = claim_embedded_broker(registry, config).await?;
+    let embedded = match broker::start(tcp, config.mqtt_buffer_mb) {
+        Ok(embedded) => embedded,
+        Err(e) => {
+            let _ = claimed.release().await;
+            return Err(e.into());
         }
     };
-    let settings = PipelineSettings::default();
-    let stats = Arc::new(Stats::new(settings));
-    let hub = Arc::new(Hub::default());
-    let (stop, stopped) = watch::channel(false);
-    let (requests, requested) = mpsc::channel(4);
+    let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone());
+    let (mut mqtt_listen, mut listener) = (None, None);
+    let shown = match embedded.public {
+        Some(public) => {
+            let public = tokio::net::TcpListener::from_std(public).map_err(IngestError::Listen)?;
+            let addr = public.local_addr().map_err(IngestError::Listen)?;
+            mqtt_listen = Some(addr);
+            listener = Some(tokio::spawn(gate::accept(public, front.clone())));
+            format!("embedded, TCP {addr}")
+        }
+        None => "embedded, no public TCP listener".to_owned(),
+    };
+    let target = Target::new(BrokerUrl {
+        tls: false,
+        host: embedded.tcp.ip().to_string(),
+        port: embedded.tcp.port(),
+        username: Some(crate::mqtt::INTERNAL_USER.to_owned()),
+        password: Some(embedded.secret),
+    })?;
+    Ok(Broker {
+        target,
+        shown,
+        client_id: "wages-ingest".to_owned(),
+        source: pipeline::Readings::Mqtt { share: None },
+        gate: Some(front),
+        mqtt_listen,
+        listener,
+        lease: Some(claimed),
+    })
+}
+
+/// An external broker (`WAGES_MQTT_URL`), with readings from it directly, through a
+/// shared subscription, or from RabbitMQ's AMQP queue.
+fn external_broker(config: &Config, url: &BrokerUrl, readings: &ReadingsSource) -> Result<Broker, IngestError> {
+    let target = Target::new(url.clone())?;
+    let scheme = if url.tls { "mqtts" } else { "mqtt" };
+    let mut shown = format!("external, {scheme}://{}:{}", url.host, url.port);
+    let source = match readings {
+        ReadingsSource::Mqtt => pipeline::Readings::Mqtt { share: None },
+        ReadingsSource::Shared(group) => {
+            shown.push_str(&format!(", shared subscription {group}"));
+            pipeline::Readings::Mqtt { share: Some(group.clone()) }
+        }
+        ReadingsSource::Amqp(url) => {
+            let at = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+            shown.push_str(&format!(", readings from AMQP queue {} on {at}", pipeline::amqp::QUEUE));
+            pipeline::Readings::Amqp(url.clone())
+        }
+    };
+    Ok(Broker {
+        target,
+        shown,
+        // One client id per node: two nodes under one id would take the session off each other.
+        client_id: format!("wages-ingest-{}", config.node_id),
+        source,
+        gate: None,
+        mqtt_listen: None,
+        listener: None,
+        lease: None,
+    })
+}
+
+/// The tasks beside the pipeline, each stopping when `stop` says so.
+struct Background {
+    published: Option<JoinHandle<()>>,
+    compaction: Option<JoinHandle<()>>,
+    lease: Option<JoinHandle<()>>,
+    cluster: Vec<JoinHandle<()>>,
+}
+
+/// Starts what runs beside the pipeline: sharing with other nodes, publishing state and
+/// aggregates back to the broker, keeping the embedded broker's lease, compaction.
+async fn background(
+    config: &Config,
+    parts: (&Target, &Arc<Hub>, &ReadingsStore, &Registry),
+    lease: Option<wages_store::Lease>,
+    metrics: Arc<Metrics>,
+    stop: &watch::Sender<bool>,
+) -> Result<Background, IngestError> {
+    let (target, hub, readings, registry) = parts;
     // Several nodes can only share PostgreSQL and an external broker; then they talk.
-    let several = matches!((&config.database, &config.mqtt), (Database::Postgres(_), Mqtt::External(_)));
+    let several = matches!((&config.database, &config.mqtt), (Database::Postgres(_), Mqtt::External { .. }));
     let cluster = match &config.database {
         Database::Postgres(url) if several => {
             crate::cluster::start(url, config.node_id.clone(), hub.clone(), registry.clone(), stop.subscribe()).await?
@@ -236,9 +296,9 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
             }
         })
     });
-    let compaction = match (&readings, config.retention) {
+    let compaction = match (readings, config.retention) {
         (ReadingsStore::Sql(sql), Some(settings)) => {
-            Some(tokio::spawn(crate::retention::run(sql.clone(), settings, stop.subscribe())))
+            Some(tokio::spawn(crate::retention::run(sql.clone(), settings, metrics, stop.subscribe())))
         }
         (ReadingsStore::Influx(_), Some(_)) => {
             tracing::info!(
@@ -248,6 +308,42 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         }
         _ => None,
     };
+    Ok(Background { published, compaction, lease, cluster })
+}
+
+/// Waits until the pipeline has subscribed, so nothing published right after start-up
+/// is missed. The embedded broker must answer; an external one is waited for in the
+/// background.
+async fn wait_until_subscribed(stats: &Stats, embedded: bool, shown: &str) -> Result<(), IngestError> {
+    let deadline = tokio::time::Instant::now() + SUBSCRIBE_WAIT;
+    while !stats.subscribed() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if !stats.subscribed() {
+        if embedded {
+            return Err(IngestError::NotSubscribed);
+        }
+        tracing::warn!(broker = %shown, "the external MQTT broker is not reachable yet; retrying in the background");
+    }
+    Ok(())
+}
+
+/// Starts the broker (when embedded), the pipeline and what runs beside it, and waits
+/// until readings can arrive; one readable line on failure.
+pub async fn start(config: &Config, registry: Registry, metrics: Arc<Metrics>) -> Result<Ingest, IngestError> {
+    let readings = readings_store(config, &registry);
+    let broker = match &config.mqtt {
+        Mqtt::Embedded { tcp } => embedded_broker(config, &registry, *tcp).await?,
+        Mqtt::External { broker, readings } => external_broker(config, broker, readings)?,
+    };
+    let Broker { target, shown, client_id, source, gate, mqtt_listen, listener, lease } = broker;
+    let settings = PipelineSettings::default();
+    let stats = Arc::new(Stats::new(settings));
+    let hub = Arc::new(Hub::default());
+    let (stop, stopped) = watch::channel(false);
+    let (requests, requested) = mpsc::channel(4);
+    let Background { published, compaction, lease, cluster } =
+        background(config, (&target, &hub, &readings, &registry), lease, metrics, &stop).await?;
     let task = tokio::spawn(pipeline::run(Parts {
         target: target.clone(),
         client_id,
@@ -262,17 +358,8 @@ pub async fn start(config: &Config, registry: Registry) -> Result<Ingest, String
         requests: requested,
         stop: stopped,
     }));
-    let deadline = tokio::time::Instant::now() + SUBSCRIBE_WAIT;
-    while !stats.subscribed() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    if !stats.subscribed() {
-        if gate.is_some() {
-            return Err("the ingest pipeline could not subscribe to the embedded MQTT broker".into());
-        }
-        tracing::warn!(broker = %broker, "the external MQTT broker is not reachable yet; retrying in the background");
-    }
-    let control = Arc::new(Control { stats, broker, requests, target });
+    wait_until_subscribed(&stats, gate.is_some(), &shown).await?;
+    let control = Arc::new(Control { stats, broker: shown, requests, target });
     Ok(Ingest {
         control,
         hub,

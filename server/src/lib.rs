@@ -10,6 +10,8 @@
 //! - [`config`]: every environment variable, parsed once into [`config::Config`].
 //! - [`telemetry`]: logging setup (pretty or JSON).
 //! - [`http`]: health, readiness, metrics, server functions, static files.
+//! - [`metrics`]: the counters that belong to no other part, and the one renderer of
+//!   `{base}/metrics` that every part writes its figures through.
 //! - [`auth`]: login sessions and API tokens, and the layer that requires one.
 //! - [`security`]: security headers on every response, with the pages' CSP.
 //! - [`api`]: the JSON API under `{base}/api`, its OpenAPI document and Swagger UI.
@@ -32,6 +34,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod ingest;
+pub mod metrics;
 pub mod mqtt;
 pub mod pipeline;
 pub mod retention;

@@ -16,7 +16,7 @@ use crate::api::{
     self, IMPORT_BODY_BYTES, MAX_BODY_BYTES, brews, devices, firmware, live, pipeline, sessions, shot_files,
 };
 use crate::state::AppState;
-use crate::{auth, http, mqtt, security};
+use crate::{auth, http, metrics, mqtt, security};
 
 /// The whole server as one router.
 pub fn router(state: AppState) -> Router {
@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(http::assets_or_not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_login))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::count_api_errors))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }

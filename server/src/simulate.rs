@@ -8,13 +8,14 @@
 
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
+use rumqttc::{AsyncClient, Event, LastWill, Outgoing, Packet, QoS};
 use wages_codec::ClientId;
 use wages_codec::topic::{self, Channel};
 use wages_sessions::simulate::Extraction;
 use wages_store::brew::Target;
 
-use crate::config::ExternalBroker;
+use crate::config::BrokerUrl;
+use crate::mqtt::Target as Connection;
 
 /// The firmware simulated scales report.
 pub const FIRMWARE: &str = concat!("sim-", env!("CARGO_PKG_VERSION"));
@@ -22,7 +23,7 @@ pub const FIRMWARE: &str = concat!("sim-", env!("CARGO_PKG_VERSION"));
 /// What to simulate, from the command line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
-    pub broker: ExternalBroker,
+    pub broker: BrokerUrl,
     pub devices: u32,
     /// Readings per second per scale.
     pub rate: u32,
@@ -34,6 +35,55 @@ pub struct Options {
     pub register: Option<String>,
     /// Scales are `{prefix}-01`, `{prefix}-02`, …
     pub prefix: String,
+}
+
+/// A mistake on the command line.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum UsageError {
+    #[error("{0} needs a value; see wages simulate --help")]
+    NoValue(String),
+    #[error("{name} {value:?}: expected {expected}")]
+    Invalid { name: String, value: String, expected: String },
+    #[error("unknown option {0:?}; see wages simulate --help")]
+    Unknown(String),
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error("--register needs an API token with the write scope in WAGES_TOKEN (create one on the Tokens page)")]
+    NoToken,
+    #[error("WAGES_TOKEN: not a token (wages_…)")]
+    BadToken,
+    #[error("cannot make an HTTP client: {0}")]
+    Http(reqwest::Error),
+    #[error("cannot register {id} at {server}: {source}")]
+    Unreachable { id: String, server: String, source: reqwest::Error },
+    #[error("registering {id} at {server}: {status} {text}")]
+    Refused { id: String, server: String, status: reqwest::StatusCode, text: String },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("a simulated scale stopped: {0}")]
+    Stopped(#[from] tokio::task::JoinError),
+    /// The client could not queue a packet (its event loop is gone).
+    #[error("{id}: {source}")]
+    Client { id: ClientId, source: rumqttc::ClientError },
+    #[error("{id}: the broker: {source}{}", login_hint(.source))]
+    Broker { id: ClientId, source: rumqttc::ConnectionError },
+    #[error("{id}: the connection ended early")]
+    EndedEarly { id: ClientId },
+    #[error("{id}: the broker did not take the last messages within 30 s")]
+    Unfinished { id: ClientId },
+}
+
+/// What to do when the broker refused the login.
+fn login_hint(e: &rumqttc::ConnectionError) -> &'static str {
+    match e {
+        rumqttc::ConnectionError::ConnectionRefused(_) => {
+            "; a Wages broker needs a login: a write token in WAGES_TOKEN, or user:password in --url"
+        }
+        _ => "",
+    }
 }
 
 pub const HELP: &str = "\
@@ -59,10 +109,10 @@ Wages's embedded broker admits the scales with the same token (WAGES_TOKEN) when
 ";
 
 impl Options {
-    /// Reads `--name value` pairs; one readable line per mistake.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+    /// Reads `--name value` pairs.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, UsageError> {
         let mut options = Options {
-            broker: crate::config::parse_broker("mqtt://127.0.0.1:1883").ok_or("default broker")?,
+            broker: BrokerUrl { tls: false, host: "127.0.0.1".into(), port: 1883, username: None, password: None },
             devices: 4,
             rate: 10,
             sessions: 1,
@@ -73,19 +123,20 @@ impl Options {
         };
         let mut args = args.into_iter();
         while let Some(name) = args.next() {
-            let value = args.next().ok_or_else(|| format!("{name} needs a value; see wages simulate --help"))?;
-            let number = |low: u32, high: u32| -> Result<u32, String> {
-                value
-                    .parse()
-                    .ok()
-                    .filter(|n| (low..=high).contains(n))
-                    .ok_or_else(|| format!("{name} {value:?}: expected a whole number from {low} to {high}"))
+            let value = args.next().ok_or_else(|| UsageError::NoValue(name.clone()))?;
+            let invalid = |expected: &str| UsageError::Invalid {
+                name: name.clone(),
+                value: value.clone(),
+                expected: expected.to_owned(),
+            };
+            let number = |low: u32, high: u32| -> Result<u32, UsageError> {
+                let expected = format!("a whole number from {low} to {high}");
+                value.parse().ok().filter(|n| (low..=high).contains(n)).ok_or_else(|| invalid(&expected))
             };
             match name.as_str() {
                 "--url" => {
-                    options.broker = crate::config::parse_broker(&value).ok_or_else(|| {
-                        format!("--url {value:?}: expected mqtt://host[:port] or mqtts://host[:port]")
-                    })?;
+                    options.broker = crate::config::parse_broker(&value)
+                        .ok_or_else(|| invalid("mqtt://host[:port] or mqtts://host[:port]"))?;
                 }
                 "--devices" => options.devices = number(1, 10_000)?,
                 "--rate" => options.rate = number(1, 1000)?,
@@ -96,16 +147,16 @@ impl Options {
                     // The longest scale name, `{prefix}-10000`, must still be a client_id.
                     let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
                     if value.is_empty() || value.len() > 58 || !value.chars().all(valid) {
-                        return Err(format!("--prefix {value:?}: expected 1 to 58 of A-Z a-z 0-9 - _"));
+                        return Err(invalid("1 to 58 of A-Z a-z 0-9 - _"));
                     }
                     options.prefix = value;
                 }
                 "--register" => {
                     let url = url::Url::parse(&value).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
-                    url.ok_or_else(|| format!("--register {value:?}: expected http://host:port[/base]"))?;
+                    url.ok_or_else(|| invalid("http://host:port[/base]"))?;
                     options.register = Some(value.trim_end_matches('/').to_owned());
                 }
-                _ => return Err(format!("unknown option {name:?}; see wages simulate --help")),
+                _ => return Err(UsageError::Unknown(name)),
             }
         }
         Ok(options)
@@ -115,9 +166,11 @@ impl Options {
         format!("{}-{n:02}", self.prefix)
     }
 
-    /// Scale `n`'s `client_id` (valid for every `n`: `--prefix` is checked for it).
-    fn client_id(&self, n: u32) -> Result<ClientId, String> {
-        ClientId::parse(&self.device(n)).map_err(|e| format!("{}: {e}", self.device(n)))
+    /// Scale `n`'s `client_id`.
+    #[allow(clippy::expect_used)]
+    fn client_id(&self, n: u32) -> ClientId {
+        // `--prefix` is checked so that every scale's name is a valid client_id.
+        ClientId::parse(&self.device(n)).expect("--prefix makes valid client ids")
     }
 }
 
@@ -130,7 +183,7 @@ pub struct Published {
 }
 
 /// Registers the scales (when asked), then runs them all until their sessions are done.
-pub async fn run(options: &Options) -> Result<Published, String> {
+pub async fn run(options: &Options) -> Result<Published, SimulateError> {
     if let Some(server) = &options.register {
         register(server, options).await?;
     }
@@ -144,29 +197,27 @@ pub async fn run(options: &Options) -> Result<Published, String> {
         options.broker.password = Some(token.trim().to_owned());
     }
     let options = &options;
-    let tls = if options.broker.tls { Some(crate::tls::client_config()?) } else { None };
+    let connection = Connection::new(options.broker.clone())?;
     let run_id = now_ms() / 1000;
     let scales: Vec<_> = (1..=options.devices)
-        .map(|n| options.client_id(n).map(|id| tokio::spawn(scale(options.clone(), id, n, run_id, tls.clone()))))
-        .collect::<Result<_, _>>()?;
+        .map(|n| tokio::spawn(scale(options.clone(), options.client_id(n), n, run_id, connection.clone())))
+        .collect();
     let mut published = Published { devices: options.devices, sessions: 0, readings: 0 };
     for scale in scales {
-        let readings = scale.await.map_err(|e| format!("a simulated scale stopped: {e}"))??;
+        let readings = scale.await??;
         published.sessions += u64::from(options.sessions);
         published.readings += readings;
     }
     Ok(published)
 }
 
-async fn register(server: &str, options: &Options) -> Result<(), String> {
-    let token = std::env::var("WAGES_TOKEN").map_err(
-        |_| "--register needs an API token with the write scope in WAGES_TOKEN (create one on the Tokens page)",
-    )?;
+async fn register(server: &str, options: &Options) -> Result<(), SimulateError> {
+    let token = std::env::var("WAGES_TOKEN").map_err(|_| SimulateError::NoToken)?;
     let mut headers = reqwest::header::HeaderMap::new();
     let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-        .map_err(|_| "WAGES_TOKEN: not a token (wages_…)")?;
+        .map_err(|_| SimulateError::BadToken)?;
     headers.insert(reqwest::header::AUTHORIZATION, bearer);
-    let http = reqwest::Client::builder().default_headers(headers).build().map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder().default_headers(headers).build().map_err(SimulateError::Http)?;
     for n in 1..=options.devices {
         let id = options.device(n);
         let body = serde_json::json!({"client_id": id, "name": format!("Simulated scale {n}")});
@@ -175,35 +226,23 @@ async fn register(server: &str, options: &Options) -> Result<(), String> {
             .json(&body)
             .send()
             .await
-            .map_err(|e| format!("cannot register {id} at {server}: {e}"))?;
+            .map_err(|source| SimulateError::Unreachable { id: id.clone(), server: server.to_owned(), source })?;
         // 409: registered already, by an earlier run.
         if !(response.status().is_success() || response.status().as_u16() == 409) {
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
-            return Err(format!("registering {id} at {server}: {status} {text}"));
+            return Err(SimulateError::Refused { id, server: server.to_owned(), status, text });
         }
     }
     Ok(())
 }
 
 /// One scale: connect, announce, brew every session, say goodbye. Returns the readings sent.
-async fn scale(
-    options: Options,
-    id: ClientId,
-    n: u32,
-    run_id: u64,
-    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
-) -> Result<u64, String> {
+async fn scale(options: Options, id: ClientId, n: u32, run_id: u64, broker: Connection) -> Result<u64, SimulateError> {
     let status_topic = topic::device(&id, Channel::Status);
-    let mut mqtt = MqttOptions::new(id.as_str(), options.broker.host.clone(), options.broker.port);
+    let mut mqtt = broker.options(id.as_str());
     mqtt.set_keep_alive(Duration::from_secs(30)).set_inflight(100);
     mqtt.set_last_will(LastWill::new(&status_topic, "offline", QoS::AtLeastOnce, true));
-    if let (Some(user), Some(pass)) = (&options.broker.username, &options.broker.password) {
-        mqtt.set_credentials(user, pass);
-    }
-    if let Some(tls) = tls {
-        mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
-    }
     let (client, mut eventloop) = AsyncClient::new(mqtt, 1000);
     let target_topic = topic::device(&id, Channel::Target);
     // What the scale's recipe says to stop at, as the broker last told it.
@@ -224,15 +263,16 @@ async fn scale(
                         subscribed.take().map(|s| s.send(()));
                     }
                     Ok(_) => {}
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => return Err(e),
                 }
             }
         }
     });
     let online = format!("online;firmware={FIRMWARE}");
     let announce = client.publish(&status_topic, QoS::AtLeastOnce, true, online).await;
-    announce.map_err(|e| format!("{id}: {e}"))?;
-    client.subscribe(&target_topic, QoS::AtLeastOnce).await.map_err(|e| format!("{id}: {e}"))?;
+    let queued = |source| SimulateError::Client { id, source };
+    announce.map_err(queued)?;
+    client.subscribe(&target_topic, QoS::AtLeastOnce).await.map_err(queued)?;
     // A retained target follows the SUBACK; a broker that never answers only costs the wait.
     if tokio::time::timeout(Duration::from_secs(2), heard_back).await.is_ok() {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -264,27 +304,24 @@ async fn scale(
             }
             let tstamp = start + t;
             let line = format!("client_id={id};session_id={session};value={grams};tstamp={tstamp}");
-            client.publish(&readings_topic, QoS::AtLeastOnce, false, line).await.map_err(|e| format!("{id}: {e}"))?;
+            client.publish(&readings_topic, QoS::AtLeastOnce, false, line).await.map_err(queued)?;
             sent += 1;
         }
     }
     if connection.is_finished() {
         return match connection.await {
-            Ok(Err(e)) if e.contains("refused") => Err(format!(
-                "{id}: the broker: {e}; a Wages broker needs a login: a write token in WAGES_TOKEN, or user:password in --url"
-            )),
-            Ok(Err(e)) => Err(format!("{id}: the broker: {e}")),
-            _ => Err(format!("{id}: the connection ended early")),
+            Ok(Err(source)) => Err(SimulateError::Broker { id, source }),
+            _ => Err(SimulateError::EndedEarly { id }),
         };
     }
     let offline = client.publish(&status_topic, QoS::AtLeastOnce, true, "offline").await;
-    offline.map_err(|e| format!("{id}: {e}"))?;
-    client.disconnect().await.map_err(|e| format!("{id}: {e}"))?;
+    offline.map_err(queued)?;
+    client.disconnect().await.map_err(queued)?;
     match tokio::time::timeout(Duration::from_secs(30), connection).await {
         Ok(Ok(Ok(()))) => Ok(sent),
-        Ok(Ok(Err(e))) => Err(format!("{id}: the broker: {e}")),
-        Ok(Err(e)) => Err(format!("{id}: {e}")),
-        Err(_) => Err(format!("{id}: the broker did not take the last messages within 30 s")),
+        Ok(Ok(Err(source))) => Err(SimulateError::Broker { id, source }),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(SimulateError::Unfinished { id }),
     }
 }
 
@@ -296,7 +333,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Options, String> {
-        Options::parse(args.iter().map(|s| (*s).to_owned()))
+        Options::parse(args.iter().map(|s| (*s).to_owned())).map_err(|e| e.to_string())
     }
 
     #[test]

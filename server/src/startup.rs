@@ -7,14 +7,16 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
-use wages_store::Registry;
+use wages_store::{Registry, RegistryError};
 
 use crate::config::{self, Config, Database};
-use crate::ingest::{self, Ingest};
+use crate::ingest::{self, Ingest, IngestError};
+use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::AppState;
 
@@ -22,22 +24,35 @@ use crate::state::AppState;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The web listener (`LEPTOS_SITE_ADDR`): in use, not allowed, no such address.
-    #[error("{0}")]
-    Listen(String),
-    /// The registry's database (`WAGES_DATABASE_URL`) could not be opened or prepared.
-    #[error("{0}")]
-    Registry(String),
+    #[error("LEPTOS_SITE_ADDR={addr}: {}", listen_problem(.source))]
+    Listen { addr: SocketAddr, source: io::Error },
+    /// The registry's database (`WAGES_DATABASE_URL`, shown without its password) could
+    /// not be opened or prepared.
+    #[error("WAGES_DATABASE_URL={url}: cannot open the device registry: {source}")]
+    Registry { url: String, source: RegistryError },
+    #[error("cannot prepare the admin account: {0}")]
+    Admin(RegistryError),
     /// The broker or the pipeline (`WAGES_MQTT_*`, another node's lease).
-    #[error("{0}")]
-    Ingest(String),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+/// What a failed bind means for the operator.
+fn listen_problem(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => "the address is already in use; stop what is using it or choose another".into(),
+        io::ErrorKind::PermissionDenied => "permission denied; choose a port above 1023".into(),
+        io::ErrorKind::AddrNotAvailable => "no such address on this machine".into(),
+        _ => format!("cannot listen: {e}"),
+    }
 }
 
 impl StartError {
     /// The process's exit status: 2 for what the configuration must change, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartError::Listen(_) | StartError::Ingest(_) => 2,
-            StartError::Registry(_) => 1,
+            StartError::Listen { .. } | StartError::Ingest(_) => 2,
+            StartError::Registry { .. } | StartError::Admin(_) => 1,
         }
     }
 }
@@ -57,15 +72,16 @@ impl Application {
     /// starts ingestion (the broker, the pipeline and the background tasks) and mounts
     /// every route on a complete state.
     pub async fn build(config: &Config) -> Result<Application, StartError> {
-        let listener = bind(config).await.map_err(StartError::Listen)?;
-        let registry = open_registry(config).await.map_err(StartError::Registry)?;
-        ensure_admin(&registry, config).await.map_err(StartError::Registry)?;
+        let listener = bind(config).await?;
+        let registry = open_registry(config).await?;
+        ensure_admin(&registry, config).await?;
         // Server-rendered forms post to server functions by URL: they must carry the base
         // path too. The setting is process-wide; one process serves one base path.
         let server_url: &'static str = Box::leak(config.base_path.as_str().to_owned().into_boxed_str());
         let _ = leptos::server_fn::client::try_set_server_url(server_url);
-        let ingest = ingest::start(config, registry.clone()).await.map_err(StartError::Ingest)?;
-        let router = routes::router(AppState::new(config, registry.clone(), &ingest));
+        let metrics = Arc::new(Metrics::default());
+        let ingest = ingest::start(config, registry.clone(), metrics.clone()).await?;
+        let router = routes::router(AppState::new(config, registry.clone(), &ingest, metrics));
         Ok(Application { listener, router, registry, ingest, base: config.base_path.clone() })
     }
 
@@ -101,12 +117,9 @@ impl Application {
 
 /// Creates the admin account on the first start (printing its generated password once,
 /// unless `WAGES_ADMIN_PASSWORD` sets it), or sets its password from the variable.
-async fn ensure_admin(registry: &Registry, config: &Config) -> Result<(), String> {
-    let shown_once = registry
-        .accounts()
-        .ensure_admin(config.admin_password.as_deref())
-        .await
-        .map_err(|e| format!("cannot prepare the admin account: {e}"))?;
+async fn ensure_admin(registry: &Registry, config: &Config) -> Result<(), StartError> {
+    let shown_once =
+        registry.accounts().ensure_admin(config.admin_password.as_deref()).await.map_err(StartError::Admin)?;
     if let Some(password) = shown_once {
         // Once, on the first start without WAGES_ADMIN_PASSWORD: nothing stores it in clear.
         tracing::warn!(
@@ -126,27 +139,16 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-/// Binds the web listener, turning the usual failures into one readable line.
-pub async fn bind(config: &Config) -> Result<TcpListener, String> {
+/// Binds the web listener (`LEPTOS_SITE_ADDR`).
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
     let addr = config.site_addr;
-    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
-        io::ErrorKind::AddrInUse => {
-            format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another")
-        }
-        io::ErrorKind::PermissionDenied => {
-            format!("LEPTOS_SITE_ADDR={addr}: permission denied; choose a port above 1023")
-        }
-        io::ErrorKind::AddrNotAvailable => format!("LEPTOS_SITE_ADDR={addr}: no such address on this machine"),
-        _ => format!("LEPTOS_SITE_ADDR={addr}: cannot listen: {e}"),
-    })
+    TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })
 }
 
-/// Opens the device registry named by `WAGES_DATABASE_URL`, as one readable line on failure.
-pub async fn open_registry(config: &Config) -> Result<Registry, String> {
+/// Opens the device registry named by `WAGES_DATABASE_URL`.
+pub async fn open_registry(config: &Config) -> Result<Registry, StartError> {
     let url = match &config.database {
         Database::Sqlite(url) | Database::Postgres(url) => url,
     };
-    Registry::connect(url)
-        .await
-        .map_err(|e| format!("WAGES_DATABASE_URL={}: cannot open the device registry: {e}", config::redact(url)))
+    Registry::connect(url).await.map_err(|source| StartError::Registry { url: config::redact(url), source })
 }

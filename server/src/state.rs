@@ -11,6 +11,7 @@ use wages_store::Registry;
 
 use crate::config::Config;
 use crate::ingest::Ingest;
+use crate::metrics::Metrics;
 
 /// What every handler and server function can reach.
 #[derive(Clone)]
@@ -36,6 +37,8 @@ pub struct AppState {
     pub metrics_public: bool,
     /// Live streams open per client (`WAGES_LIVE_PER_CLIENT`).
     pub streams: Arc<crate::api::StreamLimits>,
+    /// The counters that belong to no other part, for `{base}/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -47,7 +50,7 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     /// Everything the handlers reach, from the configuration, the registry and the
     /// running ingestion: complete from the start, nothing set afterwards.
-    pub fn new(config: &Config, registry: Registry, ingest: &Ingest) -> Self {
+    pub fn new(config: &Config, registry: Registry, ingest: &Ingest, metrics: Arc<Metrics>) -> Self {
         Self {
             leptos_options: crate::startup::leptos_options(config),
             base: config.base_path.clone(),
@@ -59,6 +62,7 @@ impl AppState {
             gate: ingest.gate.clone(),
             metrics_public: config.metrics_public,
             streams: crate::api::StreamLimits::new(config.live_per_client),
+            metrics,
         }
     }
 

@@ -81,8 +81,13 @@ pub enum Synchronous {
     Normal,
 }
 
-/// A `sqlite:` URL's `synchronous` parameter, checked; the error says what is accepted.
-pub fn sqlite_synchronous(url: &str) -> Result<Synchronous, String> {
+/// A `synchronous` parameter other than `full` or `normal`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("synchronous={0} is not full or normal")]
+pub struct UnknownSynchronous(pub String);
+
+/// A `sqlite:` URL's `synchronous` parameter, checked.
+pub fn sqlite_synchronous(url: &str) -> Result<Synchronous, UnknownSynchronous> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
     let mut chosen = Synchronous::default();
     for (key, value) in query.split('&').filter_map(|p| p.split_once('=')) {
@@ -90,7 +95,7 @@ pub fn sqlite_synchronous(url: &str) -> Result<Synchronous, String> {
             chosen = match value.to_ascii_lowercase().as_str() {
                 "full" => Synchronous::Full,
                 "normal" => Synchronous::Normal,
-                _ => return Err(format!("synchronous={value} is not full or normal")),
+                _ => return Err(UnknownSynchronous(value.to_owned())),
             };
         }
     }
@@ -155,7 +160,7 @@ impl Registry {
         let url = match backend {
             Backend::Sqlite => {
                 let in_memory = url.contains(":memory:");
-                let synchronous = match sqlite_synchronous(url).map_err(RegistryError::Database)? {
+                let synchronous = match sqlite_synchronous(url).map_err(|e| RegistryError::Database(e.to_string()))? {
                     Synchronous::Full => "PRAGMA synchronous = FULL",
                     Synchronous::Normal => "PRAGMA synchronous = NORMAL",
                 };
@@ -470,10 +475,7 @@ mod tests {
         assert_eq!(sqlite_synchronous("sqlite://x.db"), Ok(Synchronous::Full));
         assert_eq!(sqlite_synchronous("sqlite://x.db?mode=rwc&synchronous=NORMAL"), Ok(Synchronous::Normal));
         assert_eq!(sqlite_synchronous("sqlite://x.db?synchronous=full"), Ok(Synchronous::Full));
-        assert_eq!(
-            sqlite_synchronous("sqlite://x.db?synchronous=off"),
-            Err("synchronous=off is not full or normal".into())
-        );
+        assert_eq!(sqlite_synchronous("sqlite://x.db?synchronous=off"), Err(UnknownSynchronous("off".into())));
     }
 
     #[test]

@@ -54,10 +54,7 @@ pub struct ErrorDetail {
     field: Option<String>,
 }
 
-/// Error responses since start, by code, for `/metrics`: each bound the API enforces
-/// (body size, JSON shape and depth, field lengths, query limits, live streams per
-/// client) answers with one of these codes.
-static ANSWERED: [AtomicU64; CODES.len()] = [const { AtomicU64::new(0) }; CODES.len()];
+/// Every code an error response can carry.
 const CODES: [&str; 10] = [
     "bad_request",
     "unauthorized",
@@ -71,14 +68,26 @@ const CODES: [&str; 10] = [
     "too_many_requests",
 ];
 
-/// Writes the error counters in Prometheus's text format.
-pub fn prometheus(out: &mut String) {
-    out.push_str(
-        "# HELP wages_api_errors_total API error responses by code (bounds, bad input, missing things).\n\
-         # TYPE wages_api_errors_total counter\n",
-    );
-    for (code, n) in CODES.iter().zip(&ANSWERED) {
-        out.push_str(&format!("wages_api_errors_total{{code=\"{code}\"}} {}\n", n.load(Ordering::Relaxed)));
+/// An error response's code, left in its extensions for [`crate::metrics`] to count.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorCode(pub &'static str);
+
+/// Error responses since start, by code: each bound the API enforces (body size, JSON
+/// shape and depth, field lengths, query limits, live streams per client) answers with
+/// one of these codes.
+#[derive(Default)]
+pub struct ErrorCounts([AtomicU64; CODES.len()]);
+
+impl ErrorCounts {
+    pub fn count(&self, code: &str) {
+        if let Some(n) = CODES.iter().position(|c| *c == code) {
+            self.0[n].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Every code with its count, zeros too.
+    pub fn counts(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        CODES.iter().copied().zip(self.0.iter().map(|n| n.load(Ordering::Relaxed)))
     }
 }
 
@@ -102,9 +111,6 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if let Some(n) = CODES.iter().position(|c| *c == code) {
-            ANSWERED[n].fetch_add(1, Ordering::Relaxed);
-        }
         if status.is_server_error() {
             tracing::warn!(error = %self, "API request failed");
         }
@@ -114,6 +120,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { error: ErrorDetail { code, message: self.to_string(), field } };
         let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(code));
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -48,7 +48,7 @@ pub async fn offer(
     ApiJson(body): ApiJson<OfferBody>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let offer = FirmwareOffer::new(&body.version, &body.url, &body.sha256)
-        .map_err(|(field, message)| ApiError::Invalid { field: field.into(), message })?;
+        .map_err(|broken| ApiError::Invalid { field: broken.field.into(), message: broken.rule })?;
     let client_id = match body.client_id.as_deref() {
         None => None,
         Some(raw) => {

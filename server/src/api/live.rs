@@ -21,6 +21,7 @@ use wages_store::Identity;
 
 use super::error::ApiError;
 use crate::hub::LiveReading;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// How long one frame may take to go out before the viewer is dropped.
@@ -108,7 +109,8 @@ pub async fn live(
         Err(e) => return e.into_response(),
     };
     let readings = state.hub.subscribe(id);
-    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit))
+    let metrics = state.metrics.clone();
+    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit, metrics))
 }
 
 /// Upgrades to the live stream of the whole fleet: each scale's newest reading of every
@@ -131,7 +133,8 @@ pub async fn fleet(
         Err(e) => return e.into_response(),
     };
     let readings = state.hub.subscribe_fleet();
-    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit))
+    let metrics = state.metrics.clone();
+    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit, metrics))
 }
 
 /// A viewer only listens: small buffers (tungstenite reserves 128 KiB to read by default,
@@ -165,7 +168,12 @@ impl Frame for axum::extract::ws::Utf8Bytes {
 }
 
 /// `_permit` counts the stream against its client until it ends.
-async fn follow<T: Frame>(mut socket: WebSocket, mut readings: broadcast::Receiver<T>, _permit: StreamPermit) {
+async fn follow<T: Frame>(
+    mut socket: WebSocket,
+    mut readings: broadcast::Receiver<T>,
+    _permit: StreamPermit,
+    metrics: Arc<Metrics>,
+) {
     loop {
         tokio::select! {
             next = readings.recv() => match next {
@@ -181,7 +189,7 @@ async fn follow<T: Frame>(mut socket: WebSocket, mut readings: broadcast::Receiv
             },
             incoming = socket.recv() => match incoming {
                 Some(Err(_)) => {
-                    crate::http::WEBSOCKET_ERRORS.fetch_add(1, Ordering::Relaxed);
+                    metrics.websocket_error();
                     return;
                 }
                 None | Some(Ok(Message::Close(_))) => return,

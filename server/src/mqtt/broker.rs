@@ -16,6 +16,20 @@ use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 /// Unacknowledged QoS 1 messages the broker sends one client before waiting.
 const MAX_INFLIGHT: usize = 1000;
 
+/// Why the embedded broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("WAGES_MQTT_LISTEN={addr}: the address is already in use; stop what is using it, choose another, or set 0")]
+    InUse { addr: SocketAddr },
+    #[error("WAGES_MQTT_LISTEN={addr}: cannot listen: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    /// No loopback port for the private listener (the system's, or none left unused).
+    #[error("cannot find a free loopback port for the embedded MQTT broker{}", .0.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    NoPrivatePort(Option<std::io::Error>),
+    #[error("cannot start the embedded MQTT broker: {0}")]
+    Thread(std::io::Error),
+}
+
 /// A running embedded broker.
 #[derive(Debug)]
 pub struct EmbeddedBroker {
@@ -30,18 +44,19 @@ pub struct EmbeddedBroker {
 /// A free port on loopback, for the private listener. rumqttd binds it a moment later, so
 /// the kernel could offer the same port to another broker of this process meanwhile (the
 /// tests run many servers at once): a port is handed out once per process.
-fn free_loopback_port() -> Result<SocketAddr, String> {
+fn free_loopback_port() -> Result<SocketAddr, BrokerError> {
     static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     for _ in 0..100 {
-        let probe = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free loopback port: {e}"))?;
-        let addr = probe.local_addr().map_err(|e| e.to_string())?;
+        let no_port = |e| BrokerError::NoPrivatePort(Some(e));
+        let probe = TcpListener::bind("127.0.0.1:0").map_err(no_port)?;
+        let addr = probe.local_addr().map_err(no_port)?;
         let mut handed_out = HANDED_OUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !handed_out.contains(&addr.port()) {
             handed_out.push(addr.port());
             return Ok(addr);
         }
     }
-    Err("cannot find a free loopback port for the embedded MQTT broker".into())
+    Err(BrokerError::NoPrivatePort(None))
 }
 
 /// Compares in time independent of where the texts differ.
@@ -54,16 +69,14 @@ const SEGMENTS: usize = 10;
 
 /// Starts the broker; `listen` is `WAGES_MQTT_LISTEN` (`None` for `0`), `buffer_mb`
 /// is `WAGES_MQTT_BUFFER_MB`.
-pub fn start(listen: Option<SocketAddr>, buffer_mb: usize) -> Result<EmbeddedBroker, String> {
+pub fn start(listen: Option<SocketAddr>, buffer_mb: usize) -> Result<EmbeddedBroker, BrokerError> {
     let public = match listen {
         Some(addr) => {
-            let listener = TcpListener::bind(addr).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AddrInUse => {
-                    format!("WAGES_MQTT_LISTEN={addr}: the address is already in use; stop what is using it, choose another, or set 0")
-                }
-                _ => format!("WAGES_MQTT_LISTEN={addr}: cannot listen: {e}"),
+            let listener = TcpListener::bind(addr).map_err(|source| match source.kind() {
+                std::io::ErrorKind::AddrInUse => BrokerError::InUse { addr },
+                _ => BrokerError::Listen { addr, source },
             })?;
-            listener.set_nonblocking(true).map_err(|e| format!("WAGES_MQTT_LISTEN={addr}: {e}"))?;
+            listener.set_nonblocking(true).map_err(|source| BrokerError::Listen { addr, source })?;
             Some(listener)
         }
         None => None,
@@ -118,7 +131,7 @@ pub fn start(listen: Option<SocketAddr>, buffer_mb: usize) -> Result<EmbeddedBro
                 tracing::error!(error = %e, "the embedded MQTT broker stopped");
             }
         })
-        .map_err(|e| format!("cannot start the embedded MQTT broker: {e}"))?;
+        .map_err(BrokerError::Thread)?;
     // Readiness is the pipeline's subscription, which `ingest::start` waits for: probing
     // the port here would make rumqttd log an aborted connection.
     let shown = public.as_ref().and_then(|l| l.local_addr().ok());

@@ -137,15 +137,15 @@ impl Gate {
         Refusal::ALL.iter().zip(&self.refused).map(|(why, n)| (*why, n.load(Ordering::Relaxed)))
     }
 
-    /// Writes the refusal counters in Prometheus's text format.
-    pub fn prometheus(&self, out: &mut String) {
-        out.push_str(
-            "# HELP wages_mqtt_refused_total MQTT connections the gate refused or cut, by reason.\n\
-             # TYPE wages_mqtt_refused_total counter\n",
+    /// Writes the refusal counters.
+    pub fn write_metrics(&self, out: &mut crate::metrics::Exposition) {
+        let refusals = self.refusals().map(|(why, n)| (why.label(), n));
+        out.counters(
+            "wages_mqtt_refused_total",
+            "MQTT connections the gate refused or cut, by reason.",
+            "reason",
+            refusals,
         );
-        for (why, n) in self.refusals() {
-            out.push_str(&format!("wages_mqtt_refused_total{{reason=\"{}\"}} {n}\n", why.label()));
-        }
     }
 
     /// Serves one client connection until either side closes or the client oversteps.
@@ -168,7 +168,7 @@ impl Gate {
         let first = match tokio::time::timeout(CONNECT_WAIT, next_frame(&mut from_client, &mut buffer)).await {
             Ok(Ok(Some(frame))) => frame,
             Ok(Ok(None)) => return Ok(()),
-            Ok(Err(e)) => return Err(refused(Refusal::Malformed, e)),
+            Ok(Err(e)) => return Err(refused(Refusal::Malformed, format!("{e:?}"))),
             Err(_) => return Err(refused(Refusal::Malformed, "no CONNECT within 10 s")),
         };
         let connect = match first.0.packet_type() {
@@ -319,12 +319,12 @@ async fn connack<W: AsyncWrite + Unpin>(to_client: &mut W, code: ConnectReturnCo
 async fn next_frame<R: AsyncRead + Unpin>(
     from: &mut R,
     buffer: &mut BytesMut,
-) -> Result<Option<(FixedHeader, BytesMut)>, String> {
+) -> Result<Option<(FixedHeader, BytesMut)>, mqttbytes::Error> {
     loop {
         match mqttbytes::check(buffer.iter(), MAX_PACKET_BYTES) {
             Ok(header) => return Ok(Some((header, buffer.split_to(header.frame_length())))),
             Err(mqttbytes::Error::InsufficientBytes(_)) => {}
-            Err(e) => return Err(format!("{e:?}")),
+            Err(e) => return Err(e),
         }
         buffer.reserve(16 * 1024);
         match from.read_buf(buffer).await {

@@ -12,6 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 use crate::api::ApiError;
+use crate::metrics::Metrics;
 use crate::mqtt::MAX_PACKET_BYTES;
 use crate::mqtt::gate::Gate;
 use crate::state::AppState;
@@ -35,26 +36,26 @@ pub async fn upgrade(
     ws.protocols(["mqtt"])
         .max_frame_size(MAX_PACKET_BYTES)
         .max_message_size(MAX_PACKET_BYTES)
-        .on_upgrade(move |socket| bridge(socket, gate))
+        .on_upgrade(move |socket| bridge(socket, gate, state.metrics))
 }
 
 /// Pumps the WebSocket's binary frames through a byte pipe the gate serves, until
 /// either side closes.
-async fn bridge(socket: WebSocket, gate: Arc<Gate>) {
+async fn bridge(socket: WebSocket, gate: Arc<Gate>, metrics: Arc<Metrics>) {
     let (ours, gates) = tokio::io::duplex(64 * 1024);
     let served = tokio::spawn(gate.serve(gates, "websocket".to_owned()));
-    pump(socket, ours).await;
+    pump(socket, ours, &metrics).await;
     // The pipe is closed now: the gate forwards what it still holds and ends.
     let _ = served.await;
 }
 
-async fn pump(socket: WebSocket, pipe: DuplexStream) {
+async fn pump(socket: WebSocket, pipe: DuplexStream, metrics: &Metrics) {
     let (mut from_gate, mut to_gate) = tokio::io::split(pipe);
     let (mut to_client, mut from_client) = socket.split();
     let upstream = async {
         while let Some(message) = from_client.next().await {
             let Ok(message) = message else {
-                crate::http::WEBSOCKET_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                metrics.websocket_error();
                 break;
             };
             let bytes = match message {

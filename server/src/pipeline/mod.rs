@@ -14,14 +14,14 @@
 
 pub mod amqp;
 pub mod check;
+mod in_flight;
 pub mod stats;
 mod worker;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, oneshot, watch};
 use wages_codec::topic::{self, Channel, PROTOBUF_FILTER, READINGS_FILTER, STATUS_FILTER};
 use wages_codec::{ClientId, Reading};
@@ -32,7 +32,8 @@ pub use check::{Checked, Form, check_message, topic_client_id, topic_status_clie
 pub use stats::{MAX_DEAD_LETTERS, Stats};
 
 use crate::hub::Hub;
-use crate::mqtt::MAX_PACKET_BYTES;
+use crate::mqtt::{MAX_PACKET_BYTES, Target};
+use in_flight::{Ack, Acks, InFlight};
 use worker::{Shared, Work, Worker};
 
 /// How often the registry hears which scales sent readings (`last_seen_at`): often
@@ -46,17 +47,6 @@ pub const MAX_IN_FLIGHT: usize = 4096;
 pub const MAX_IN_FLIGHT_BYTES: usize = 64 * 1024 * 1024;
 /// How long a reconfiguration may wait for the batches in flight to be stored.
 const RECONFIGURE_WAIT: Duration = Duration::from_secs(30);
-
-/// Where the pipeline's MQTT client connects.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub host: String,
-    pub port: u16,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    /// `mqtts://`: the TLS set-up (see [`crate::tls`]).
-    pub tls: Option<Arc<rustls::ClientConfig>>,
-}
 
 /// How readings reach this node's pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,84 +185,6 @@ async fn publish_retained(target: &Target, topic: String, payload: String) -> Re
     result
 }
 
-/// How one message is acknowledged to where it came from.
-enum Ack {
-    Mqtt(Publish),
-    Amqp(lapin::Acker),
-}
-
-/// Where acknowledgements go: the MQTT client, and the AMQP acknowledger if there is one.
-struct Acks {
-    client: AsyncClient,
-    amqp: Option<mpsc::UnboundedSender<lapin::Acker>>,
-}
-
-impl Acks {
-    fn send(&self, ack: Ack) {
-        match ack {
-            Ack::Mqtt(publish) => {
-                if let Err(e) = self.client.try_ack(&publish) {
-                    tracing::warn!(error = %e, "acknowledgement not sent; the broker will redeliver");
-                }
-            }
-            Ack::Amqp(acker) => {
-                if let Some(amqp) = &self.amqp {
-                    let _ = amqp.send(acker);
-                }
-            }
-        }
-    }
-}
-
-/// Messages between arrival and acknowledgement, in arrival order.
-#[derive(Default)]
-struct InFlight {
-    /// Sequence number of the front entry.
-    first: u64,
-    /// `(message to acknowledge, its payload bytes, done)`; an MQTT message is `None` once
-    /// the connection it came on is gone (the broker sends it again).
-    entries: VecDeque<(Option<Ack>, usize, bool)>,
-    bytes: usize,
-}
-
-impl InFlight {
-    fn has_room(&self) -> bool {
-        self.entries.len() < MAX_IN_FLIGHT && self.bytes < MAX_IN_FLIGHT_BYTES
-    }
-
-    fn push(&mut self, ack: Ack, len: usize) -> u64 {
-        self.bytes += len;
-        self.entries.push_back((Some(ack), len, false));
-        self.first + self.entries.len() as u64 - 1
-    }
-
-    /// Marks messages done and acknowledges the done ones at the front, in order.
-    fn finish(&mut self, seqs: &[u64], acks: &Acks) {
-        for &seq in seqs {
-            if let Some(entry) = seq.checked_sub(self.first).and_then(|i| self.entries.get_mut(i as usize)) {
-                entry.2 = true;
-            }
-        }
-        while self.entries.front().is_some_and(|e| e.2) {
-            let Some((publish, len, _)) = self.entries.pop_front() else { break };
-            self.first += 1;
-            self.bytes -= len;
-            if let Some(ack) = publish {
-                acks.send(ack);
-            }
-        }
-    }
-
-    /// The MQTT connection is gone: its messages can no longer be acknowledged.
-    fn forget_connection(&mut self) {
-        for entry in &mut self.entries {
-            if matches!(entry.0, Some(Ack::Mqtt(_))) {
-                entry.0 = None;
-            }
-        }
-    }
-}
-
 /// FNV-1a over the id: the same device always lands on the same worker.
 fn partition(client_id: &ClientId, workers: usize) -> usize {
     let hash = client_id
@@ -283,16 +195,10 @@ fn partition(client_id: &ClientId, workers: usize) -> usize {
 }
 
 pub(crate) fn mqtt_options(target: &Target, client_id: &str) -> MqttOptions {
-    let mut options = MqttOptions::new(client_id, target.host.clone(), target.port);
+    let mut options = target.options(client_id);
     options.set_clean_session(false).set_manual_acks(true).set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
     options.set_inflight(1000);
-    if let (Some(user), Some(pass)) = (&target.username, &target.password) {
-        options.set_credentials(user, pass);
-    }
-    if let Some(tls) = &target.tls {
-        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls.clone())));
-    }
     options
 }
 
@@ -314,19 +220,8 @@ pub async fn run(parts: Parts) {
     } = parts;
     // Acknowledgements wait in the client's queue until the event loop sends them.
     let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target, &client_id), MAX_IN_FLIGHT + 64);
-    // Readings over AMQP, when configured: a consumer feeding `delivered`, an acknowledger
-    // sending acks in order. Without AMQP, `delivered` never yields.
-    let (deliver, mut delivered) = mpsc::channel(usize::from(amqp::PREFETCH));
-    let (stop_amqp, amqp_stopped) = watch::channel(false);
-    let (mut amqp_tasks, mut acks) = (Vec::new(), Acks { client: client.clone(), amqp: None });
-    if let Readings::Amqp(url) = &source {
-        let (ackers, to_ack) = mpsc::unbounded_channel();
-        acks.amqp = Some(ackers);
-        stats.set_queue_up(false);
-        let consume = amqp::consume(url.clone(), node_id.clone(), deliver.clone(), stats.clone(), amqp_stopped);
-        amqp_tasks.push(tokio::spawn(consume));
-        amqp_tasks.push(tokio::spawn(amqp::acknowledge(to_ack)));
-    }
+    let amqp = amqp(&source, &client, &node_id, &stats);
+    let Amqp { mut delivered, deliver, acks, tasks: amqp_tasks, stop: stop_amqp } = amqp;
     let (done, mut finished) = mpsc::unbounded_channel();
     let shared = Shared { storage, stats: stats.clone(), hub: hub.clone(), done, stop: stop.clone() };
     let start = |settings: PipelineSettings| -> Vec<Worker> {
@@ -341,7 +236,7 @@ pub async fn run(parts: Parts) {
     remember.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     loop {
-        stats.set_in_flight(flight.entries.len());
+        stats.set_in_flight(flight.len());
         tokio::select! {
             _ = stop.changed() => break,
             _ = remember.tick() => drop(tokio::spawn(remember_seen(registry.clone(), stats.clone()))),
@@ -362,32 +257,8 @@ pub async fn run(parts: Parts) {
             event = eventloop.poll(), if flight.has_room() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_millis(100);
-                    tracing::info!(host = %target.host, port = target.port, session_present = ack.session_present, "ingest connected to the broker");
-                    // Subscribe on every connection, even when the broker says the session is
-                    // still there: rumqttd has answered session_present on a fresh broker (two
-                    // servers starting at once in one test process), and then nothing arrived.
-                    // Subscribing again to the same filters is harmless.
-                    // Subscribed first, then unsubscribed: RabbitMQ 3.10 ignores an UNSUBSCRIBE
-                    // of a filter this connection has not subscribed itself, and keeps the old
-                    // session's binding (found by tests/cluster.rs).
-                    let unwanted = source.unwanted();
-                    subacks_due = 1;
-                    if !unwanted.is_empty() {
-                        subacks_due += 1;
-                        let again = unwanted.iter().map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
-                        let _ = client.try_subscribe_many(again);
-                        for filter in unwanted {
-                            let _ = client.try_unsubscribe(filter);
-                        }
-                    }
-                    let filters = source
-                        .filters()
-                        .into_iter()
-                        // Status is retained, so on subscribing the broker sends each
-                        // scale's latest; the firmware offer tells the current version.
-                        .chain([STATUS_FILTER.to_owned(), topic::FIRMWARE.to_owned()])
-                        .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
-                    let _ = client.try_subscribe_many(filters);
+                    tracing::info!(host = %target.broker.host, port = target.broker.port, session_present = ack.session_present, "ingest connected to the broker");
+                    subacks_due = subscribe(&client, &source);
                 }
                 Ok(Event::Incoming(Packet::SubAck(_))) => {
                     subacks_due -= 1;
@@ -423,20 +294,84 @@ pub async fn run(parts: Parts) {
     }
     drain(workers, &mut finished, &mut flight, &acks).await;
     remember_seen(registry.clone(), stats.clone()).await;
-    // The AMQP acknowledgements go out before its connection closes.
+    close(Amqp { delivered, deliver, acks, tasks: amqp_tasks, stop: stop_amqp }, eventloop).await;
+}
+
+/// Readings over AMQP, when configured: a consumer feeding `delivered`, an acknowledger
+/// sending acks in order. Without AMQP, `delivered` never yields and acks go to MQTT.
+struct Amqp {
+    delivered: mpsc::Receiver<amqp::Delivery>,
+    /// Held so that `delivered` stays open (and pending) without AMQP.
+    deliver: mpsc::Sender<amqp::Delivery>,
+    acks: Acks,
+    /// The consumer, then the acknowledger.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+fn amqp(source: &Readings, client: &AsyncClient, node_id: &str, stats: &Arc<Stats>) -> Amqp {
+    let (deliver, delivered) = mpsc::channel(usize::from(amqp::PREFETCH));
+    let (stop, stopped) = watch::channel(false);
+    let (mut tasks, mut acks) = (Vec::new(), Acks { client: client.clone(), amqp: None });
+    if let Readings::Amqp(url) = source {
+        let (ackers, to_ack) = mpsc::unbounded_channel();
+        acks.amqp = Some(ackers);
+        stats.set_queue_up(false);
+        let consume = amqp::consume(url.clone(), node_id.to_owned(), deliver.clone(), stats.clone(), stopped);
+        tasks.push(tokio::spawn(consume));
+        tasks.push(tokio::spawn(amqp::acknowledge(to_ack)));
+    }
+    Amqp { delivered, deliver, acks, tasks, stop }
+}
+
+/// Sends the last acknowledgements, AMQP's before its connection closes, then MQTT's
+/// before disconnecting.
+async fn close(amqp: Amqp, mut eventloop: rumqttc::EventLoop) {
+    let Amqp { delivered, deliver, acks, mut tasks, stop } = amqp;
+    let client = acks.client.clone();
     drop(acks);
-    drop(delivered);
-    if let Some(acknowledger) = amqp_tasks.pop() {
+    drop((delivered, deliver));
+    if let Some(acknowledger) = tasks.pop() {
         let _ = tokio::time::timeout(Duration::from_secs(2), acknowledger).await;
     }
-    let _ = stop_amqp.send(true);
-    for task in amqp_tasks {
+    let _ = stop.send(true);
+    for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
-    // Let the acknowledgements leave before disconnecting.
     let _ = client.try_disconnect();
     let sent = async { while eventloop.poll().await.is_ok() {} };
     let _ = tokio::time::timeout(Duration::from_secs(2), sent).await;
+}
+
+/// Subscribes this connection to what the pipeline reads (and unsubscribes what an
+/// earlier run of this node read but this one must not); how many SUBACKs are due.
+///
+/// Subscribed on every connection, even when the broker says the session is still
+/// there: rumqttd has answered `session_present` on a fresh broker (two servers starting
+/// at once in one test process), and then nothing arrived. Subscribing again to the same
+/// filters is harmless. Subscribed first, then unsubscribed: RabbitMQ 3.10 ignores an
+/// UNSUBSCRIBE of a filter this connection has not subscribed itself, and keeps the old
+/// session's binding (found by the cluster tests).
+fn subscribe(client: &AsyncClient, source: &Readings) -> i32 {
+    let unwanted = source.unwanted();
+    let mut subacks_due = 1;
+    if !unwanted.is_empty() {
+        subacks_due += 1;
+        let again = unwanted.iter().map(|f| rumqttc::SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+        let _ = client.try_subscribe_many(again);
+        for filter in unwanted {
+            let _ = client.try_unsubscribe(filter);
+        }
+    }
+    let filters = source
+        .filters()
+        .into_iter()
+        // Status is retained, so on subscribing the broker sends each scale's latest; the
+        // firmware offer tells the current version.
+        .chain([STATUS_FILTER.to_owned(), topic::FIRMWARE.to_owned()])
+        .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
+    let _ = client.try_subscribe_many(filters);
+    subacks_due
 }
 
 /// Closes the workers' queues, waits until they have stored what they hold, and
@@ -512,7 +447,7 @@ fn firmware_offer(publish: &Publish, stats: &Stats) {
     }
     match wages_codec::decode_offer(&publish.payload) {
         Ok(offer) => stats.set_firmware_offer(Some(offer)),
-        Err(why) => stats.reject(&publish.topic, &publish.payload, "bad_firmware_offer", why),
+        Err(why) => stats.reject(&publish.topic, &publish.payload, "bad_firmware_offer", why.to_string()),
     }
 }
 

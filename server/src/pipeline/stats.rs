@@ -3,7 +3,6 @@
 //! API, the pipeline page and `{base}/metrics`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -12,6 +11,7 @@ use wages_codec::{ClientId, Reading};
 use wages_store::pipeline::{DeadLetter, DeviceFigures, PipelineFigures, PipelineSettings};
 
 use super::check::DEAD_LINE_CHARS;
+use crate::metrics::Exposition;
 
 /// Rejected lines kept for `GET /api/dead-letters`.
 pub const MAX_DEAD_LETTERS: usize = 1000;
@@ -230,42 +230,35 @@ impl Stats {
         }
     }
 
-    /// The pipeline's part of `{base}/metrics`, in Prometheus text format.
+    /// The pipeline's part of `{base}/metrics`.
     #[allow(clippy::cast_precision_loss)]
-    pub fn prometheus(&self, out: &mut String) {
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
-        };
-        counter(out, "wages_pipeline_messages_total", "MQTT messages received.", self.messages.load(Ordering::Relaxed));
-        counter(out, "wages_pipeline_readings_stored_total", "Readings stored.", self.stored.load(Ordering::Relaxed));
-        counter(
-            out,
+    pub fn write_metrics(&self, out: &mut Exposition) {
+        out.counter("wages_pipeline_messages_total", "MQTT messages received.", self.messages.load(Ordering::Relaxed));
+        out.counter("wages_pipeline_readings_stored_total", "Readings stored.", self.stored.load(Ordering::Relaxed));
+        out.counter(
             "wages_pipeline_readings_duplicate_total",
             "Redelivered readings found already stored.",
             self.duplicates.load(Ordering::Relaxed),
         );
-        let _ = writeln!(out, "# HELP wages_pipeline_rejected_total Rejected lines by reason.");
-        let _ = writeln!(out, "# TYPE wages_pipeline_rejected_total counter");
-        for (reason, n) in lock(&self.rejected).iter() {
-            let _ = writeln!(out, "wages_pipeline_rejected_total{{reason=\"{reason}\"}} {n}");
-        }
-        let _ = writeln!(out, "# HELP wages_pipeline_in_flight Messages received and not yet acknowledged.");
-        let _ = writeln!(out, "# TYPE wages_pipeline_in_flight gauge");
-        let _ = writeln!(out, "wages_pipeline_in_flight {}", self.in_flight.load(Ordering::Relaxed));
-        let _ = writeln!(out, "# HELP wages_pipeline_batch_seconds Time to store one batch.");
-        let _ = writeln!(out, "# TYPE wages_pipeline_batch_seconds histogram");
-        let mut cumulative = 0;
-        for (le, n) in LATENCY_BUCKETS_MS.iter().zip(&self.latency_buckets) {
-            cumulative += n.load(Ordering::Relaxed);
-            let _ = writeln!(out, "wages_pipeline_batch_seconds_bucket{{le=\"{}\"}} {cumulative}", *le as f64 / 1000.0);
-        }
-        let batches = self.batches.load(Ordering::Relaxed);
-        let _ = writeln!(out, "wages_pipeline_batch_seconds_bucket{{le=\"+Inf\"}} {batches}");
+        let rejected: Vec<_> = lock(&self.rejected).iter().map(|(reason, n)| (*reason, *n)).collect();
+        out.counters("wages_pipeline_rejected_total", "Rejected lines by reason.", "reason", rejected);
+        out.gauge(
+            "wages_pipeline_in_flight",
+            "Messages received and not yet acknowledged.",
+            self.in_flight.load(Ordering::Relaxed),
+        );
+        let buckets = LATENCY_BUCKETS_MS
+            .iter()
+            .zip(&self.latency_buckets)
+            .map(|(le, n)| (*le as f64 / 1000.0, n.load(Ordering::Relaxed)));
         let sum = self.total_batch_us.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "wages_pipeline_batch_seconds_sum {sum}\nwages_pipeline_batch_seconds_count {batches}");
-        let _ = writeln!(out, "# HELP wages_pipeline_batch_readings_total Readings in stored batches.");
-        let _ = writeln!(out, "# TYPE wages_pipeline_batch_readings_total counter");
-        let _ = writeln!(out, "wages_pipeline_batch_readings_total {}", self.batched_readings.load(Ordering::Relaxed));
+        let batches = self.batches.load(Ordering::Relaxed);
+        out.histogram("wages_pipeline_batch_seconds", "Time to store one batch.", buckets, sum, batches);
+        out.counter(
+            "wages_pipeline_batch_readings_total",
+            "Readings in stored batches.",
+            self.batched_readings.load(Ordering::Relaxed),
+        );
     }
 }
 
@@ -299,8 +292,9 @@ mod tests {
         assert_eq!((a.last_value, a.last_tstamp), (6.0, 3));
         assert_eq!(figures.devices[1].client_id, "b");
         assert_eq!((figures.batches, figures.stored, figures.mean_batch_size), (1, 4, 4.0));
-        let mut text = String::new();
-        stats.prometheus(&mut text);
+        let mut out = Exposition::default();
+        stats.write_metrics(&mut out);
+        let text = out.into_text();
         assert!(text.contains("wages_pipeline_batch_seconds_bucket{le=\"0.005\"} 1\n"), "{text}");
         assert!(text.contains("wages_pipeline_batch_seconds_bucket{le=\"0.002\"} 0\n"), "{text}");
     }

@@ -91,7 +91,8 @@ async fn a_port_in_use_is_one_clear_line() {
     let config = Config::from_lookup(|name| (name == "LEPTOS_SITE_ADDR").then(|| addr.clone())).expect("valid");
     let err = wages_server::startup::bind(&config).await.expect_err("port is taken");
     assert_eq!(
-        err,
+        err.to_string(),
         format!("LEPTOS_SITE_ADDR={addr}: the address is already in use; stop what is using it or choose another")
     );
+    assert_eq!(err.exit_code(), 2, "the configuration must change");
 }

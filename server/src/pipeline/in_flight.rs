@@ -1,0 +1,102 @@
+//! The messages between arrival and acknowledgement, in arrival order: a message is
+//! acknowledged once it and every message before it are stored, so a crash loses
+//! nothing acknowledged and the broker redelivers the rest in order.
+
+use std::collections::VecDeque;
+
+use rumqttc::{AsyncClient, Publish};
+use tokio::sync::mpsc;
+
+use super::{MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES};
+
+/// How a message is acknowledged, by where it came from.
+pub(super) enum Ack {
+    Mqtt(Publish),
+    Amqp(lapin::Acker),
+}
+
+/// Where acknowledgements go: the MQTT client, and the AMQP acknowledger if there is one.
+pub(super) struct Acks {
+    pub client: AsyncClient,
+    pub amqp: Option<mpsc::UnboundedSender<lapin::Acker>>,
+}
+
+impl Acks {
+    fn send(&self, ack: Ack) {
+        match ack {
+            Ack::Mqtt(publish) => {
+                if let Err(e) = self.client.try_ack(&publish) {
+                    tracing::warn!(error = %e, "acknowledgement not sent; the broker will redeliver");
+                }
+            }
+            Ack::Amqp(acker) => {
+                if let Some(amqp) = &self.amqp {
+                    let _ = amqp.send(acker);
+                }
+            }
+        }
+    }
+}
+
+/// One message in flight.
+struct Entry {
+    /// How to acknowledge it; `None` for an MQTT message whose connection is gone (the
+    /// broker sends it again).
+    ack: Option<Ack>,
+    /// Its payload's bytes, counted against [`MAX_IN_FLIGHT_BYTES`].
+    bytes: usize,
+    /// Whether its readings are stored (or it had none).
+    done: bool,
+}
+
+/// Messages between arrival and acknowledgement, in arrival order, numbered from 0.
+#[derive(Default)]
+pub(super) struct InFlight {
+    /// Sequence number of the front entry.
+    first: u64,
+    entries: VecDeque<Entry>,
+    bytes: usize,
+}
+
+impl InFlight {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn has_room(&self) -> bool {
+        self.entries.len() < MAX_IN_FLIGHT && self.bytes < MAX_IN_FLIGHT_BYTES
+    }
+
+    /// Takes a message in; its sequence number.
+    pub fn push(&mut self, ack: Ack, bytes: usize) -> u64 {
+        self.bytes += bytes;
+        self.entries.push_back(Entry { ack: Some(ack), bytes, done: false });
+        self.first + self.entries.len() as u64 - 1
+    }
+
+    /// Marks messages done and acknowledges the done ones at the front, in order.
+    pub fn finish(&mut self, seqs: &[u64], acks: &Acks) {
+        for &seq in seqs {
+            if let Some(entry) = seq.checked_sub(self.first).and_then(|i| self.entries.get_mut(i as usize)) {
+                entry.done = true;
+            }
+        }
+        while self.entries.front().is_some_and(|e| e.done) {
+            let Some(entry) = self.entries.pop_front() else { break };
+            self.first += 1;
+            self.bytes -= entry.bytes;
+            if let Some(ack) = entry.ack {
+                acks.send(ack);
+            }
+        }
+    }
+
+    /// The MQTT connection is gone: its messages can no longer be acknowledged.
+    pub fn forget_connection(&mut self) {
+        for entry in &mut self.entries {
+            if matches!(entry.ack, Some(Ack::Mqtt(_))) {
+                entry.ack = None;
+            }
+        }
+    }
+}
