@@ -1,12 +1,14 @@
-//! Ingestion benchmark: publishers → broker → pipeline → store, side by side in the same
-//! run with the broker's raw pass-through (a subscriber that only counts).
+//! Ingestion benchmark: publishers → (the embedded broker's gate, or an external broker)
+//! → pipeline → store, side by side in the same run with the broker's raw pass-through (a
+//! subscriber that only counts), directly and through the same gate.
 //!
 //!     cargo bench -p server --bench pipeline
 //!
 //! Four MQTT clients publish QoS 1 messages as fast as the broker takes them, each as its
 //! own registered scale, at 1 and at 10 readings per message. Reported per run: readings
 //! per second (first publish to last reading stored, or counted), publish→stored (or
-//! publish→received) latency p50/p99 per message, and whether every reading arrived.
+//! publish→received) latency p50/p99 per message, publish→PUBACK p50/p99, and whether
+//! every reading arrived.
 //! Stored readings are counted in the database at the end: zero loss means exactly N.
 //!
 //! Environment: `BENCH_MESSAGES` (messages per run, default 100000); `BENCH_BATCH_SIZE`,
@@ -55,6 +57,8 @@ struct Outcome {
     readings: u64,
     elapsed: Duration,
     latencies_us: Vec<u64>,
+    /// Publish → PUBACK per message, µs.
+    puback_us: Vec<u64>,
     stored: Option<u64>,
 }
 
@@ -64,9 +68,10 @@ fn device(run: &str, p: usize) -> String {
 
 /// Publishes `messages` messages of `per_message` readings over [`PUBLISHERS`] clients;
 /// reading `i` of message `m` has `tstamp = m * per_message + i`. Returns once the broker
-/// acknowledged them all.
+/// acknowledged them all, with each message's publish → PUBACK time in µs (PUBACKs come
+/// in publishing order on each connection).
 /// `pace`: the interval between one publisher's messages, or as fast as possible.
-async fn publish_all(run: &Run<'_>, name: &str, clock: Arc<Clock>) {
+async fn publish_all(run: &Run<'_>, name: &str, clock: Arc<Clock>) -> Vec<u64> {
     let Run { host, port, messages, per_message, pace, root, login } = *run;
     let mut tasks = Vec::new();
     for p in 0..PUBLISHERS {
@@ -79,7 +84,8 @@ async fn publish_all(run: &Run<'_>, name: &str, clock: Arc<Clock>) {
         let (id, clock) = (device(name, p), clock.clone());
         let topic = format!("{root}/devices/{id}/readings");
         let mine: Vec<usize> = (p..messages).step_by(PUBLISHERS).collect();
-        let count = mine.len();
+        let order = mine.clone();
+        let acks_clock = clock.clone();
         let sender = tokio::spawn(async move {
             let mut ticks = pace.map(tokio::time::interval);
             for m in mine {
@@ -95,18 +101,21 @@ async fn publish_all(run: &Run<'_>, name: &str, clock: Arc<Clock>) {
             client
         });
         tasks.push(tokio::spawn(async move {
-            let mut acked = 0;
-            while acked < count {
+            let mut pubacks = Vec::with_capacity(order.len());
+            while pubacks.len() < order.len() {
                 if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.expect("publisher connection") {
-                    acked += 1;
+                    pubacks.push(acks_clock.latency_us(order[pubacks.len()]).unwrap_or(0));
                 }
             }
             drop(sender.await);
+            pubacks
         }));
     }
+    let mut pubacks = Vec::new();
     for t in tasks {
-        t.await.expect("publisher");
+        pubacks.extend(t.await.expect("publisher"));
     }
+    pubacks
 }
 
 fn first_tstamp(payload: &[u8]) -> Option<usize> {
@@ -173,10 +182,10 @@ async fn pass_through(load: Run<'_>) -> Outcome {
             (readings, latencies, clock.start.elapsed())
         })
     };
-    publish_all(&load, &run, clock).await;
+    let puback_us = publish_all(&load, &run, clock).await;
     let (readings, latencies_us, elapsed) = sink.await.expect("sink");
     let _ = client.disconnect().await;
-    Outcome { readings, elapsed, latencies_us, stored: None }
+    Outcome { readings, elapsed, latencies_us, puback_us, stored: None }
 }
 
 /// The whole pipeline, storing into `database`; `load`'s host and port are ignored
@@ -244,7 +253,7 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
             }
         }));
     }
-    publish_all(&Run { host: &host, port, login, ..load }, &run, clock.clone()).await;
+    let puback_us = publish_all(&Run { host: &host, port, login, ..load }, &run, clock.clone()).await;
     let deadline = Instant::now() + Duration::from_secs(300);
     while stored_count.load(Ordering::Relaxed) < total && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -273,7 +282,7 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
         stored += store.count(&id).await.expect("count stored readings");
     }
     registry.close().await;
-    Outcome { readings, elapsed, latencies_us, stored: Some(stored) }
+    Outcome { readings, elapsed, latencies_us, puback_us, stored: Some(stored) }
 }
 
 /// `BENCH_BATCH_SIZE`, `BENCH_BATCH_TIMEOUT_MS`, `BENCH_CONCURRENCY` over the defaults.
@@ -302,6 +311,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 fn report(name: &str, per_message: usize, expected: u64, mut o: Outcome) -> f64 {
     o.latencies_us.sort_unstable();
+    o.puback_us.sort_unstable();
     let rate = o.readings as f64 / o.elapsed.as_secs_f64();
     let complete = match o.stored {
         Some(n) if n == expected => format!("{n} stored = all"),
@@ -310,10 +320,12 @@ fn report(name: &str, per_message: usize, expected: u64, mut o: Outcome) -> f64 
         None => format!("{} received of {expected}", o.readings),
     };
     println!(
-        "| {name} | {per_message} | {:.0} | {:.1} | {:.1} | {complete} |",
+        "| {name} | {per_message} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {complete} |",
         rate,
         percentile(&o.latencies_us, 0.5),
-        percentile(&o.latencies_us, 0.99)
+        percentile(&o.latencies_us, 0.99),
+        percentile(&o.puback_us, 0.5),
+        percentile(&o.puback_us, 0.99)
     );
     rate
 }
@@ -348,7 +360,9 @@ async fn bench() {
         mqtt_url.as_deref().unwrap_or("embedded (rumqttd)"),
         std::env::var("BENCH_DATABASE_URL").map(|_| "BENCH_DATABASE_URL").unwrap_or("SQLite")
     );
-    println!("\n| path | readings/message | readings/s | p50 ms | p99 ms | complete |\n|---|---:|---:|---:|---:|---|");
+    println!(
+        "\n| path | readings/message | readings/s | p50 ms | p99 ms | PUBACK p50 ms | PUBACK p99 ms | complete |\n|---|---:|---:|---:|---:|---:|---:|---|"
+    );
     let url = match &embedded {
         Some(_) => None,
         None => mqtt_url.as_deref(),
@@ -360,7 +374,10 @@ async fn bench() {
         Some(broker) => {
             let registry = wages_store::Registry::connect(&database("gate")).await.expect("registry");
             let (_, token) = registry.accounts().create_token("bench", Scope::Write, "admin").await.expect("token");
-            let gate = wages_server::mqtt::gate::Gate::new(broker.tcp, registry, broker.secret.clone());
+            // The pass-through's topics are not readings: the gate passes them on to the broker.
+            let (front_door, deliveries) = wages_server::pipeline::front_door();
+            std::mem::forget(deliveries);
+            let gate = wages_server::mqtt::gate::Gate::new(broker.tcp, registry, broker.secret.clone(), front_door);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("gate port");
             let addr = listener.local_addr().expect("gate address");
             tokio::spawn(wages_server::mqtt::gate::accept(listener, gate));
@@ -372,21 +389,25 @@ async fn bench() {
         let load = Run { host: &host, port, messages, per_message, pace: None, root: "wages", login: internal };
         let expected = (messages * per_message) as u64;
         let raw = report("broker pass-through", per_message, expected, pass_through(load).await);
+        // What a scale's messages are compared with: the same path through the gate.
+        let mut baseline = ("the pass-through", raw);
         if let Some((gate_port, token)) = &gated {
             let through = Run { port: *gate_port, login: Some(("bench", token.as_str())), ..load };
             let label = "broker pass-through, all clients through the gate";
             let gate = report(label, per_message, expected, pass_through(through).await);
-            println!("| ratio | {per_message} | {:.2}x | | | |", gate / raw);
+            println!("| ratio to the pass-through | {per_message} | {:.2}x | | | | | |", gate / raw);
+            baseline = ("the gated pass-through", gate);
         }
+        let (against, base) = baseline;
         let db = database(&format!("{per_message}"));
         let full = report("pipeline → store", per_message, expected, pipeline(&db, url, load).await);
-        println!("| ratio | {per_message} | {:.2}x | | | |", full / raw);
+        println!("| ratio to {against} | {per_message} | {:.2}x | | | | | |", full / base);
         if sqlite {
             // The same on SQLite without a sync per commit: the operator's opt-in.
             let db = format!("{}?synchronous=normal", database(&format!("{per_message}-normal")));
             let label = "pipeline → store, synchronous=normal";
             let normal = report(label, per_message, expected, pipeline(&db, url, load).await);
-            println!("| ratio | {per_message} | {:.2}x | | | |", normal / raw);
+            println!("| ratio to {against} | {per_message} | {:.2}x | | | | | |", normal / base);
         }
     }
     // Latency as a person sees it: a steady 1,000 messages (10,000 readings) a second for 5 s.

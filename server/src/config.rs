@@ -84,7 +84,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "WAGES_MQTT_BUFFER_MB",
         default: "100",
-        meaning: "memory the embedded broker keeps messages in, 10 to 4096 MB: how far ingestion may fall behind before the oldest are dropped",
+        meaning: "memory the embedded broker keeps messages in for subscribers, 10 to 4096 MB (readings are stored before it sees them)",
     },
     Variable {
         name: "WAGES_RETENTION_RAW_DAYS",

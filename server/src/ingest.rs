@@ -166,8 +166,10 @@ struct Broker {
     shown: String,
     /// The pipeline's MQTT client id.
     client_id: String,
-    /// How readings reach the pipeline: MQTT (maybe shared) or an AMQP queue.
+    /// How readings reach the pipeline: from the gate, MQTT (maybe shared) or an AMQP queue.
     source: pipeline::Readings,
+    /// The gate's messages for the pipeline, with the embedded broker.
+    deliveries: Option<mpsc::Receiver<pipeline::Delivery>>,
     /// The embedded broker's front door, and its TCP listener's address and task.
     gate: Option<Arc<Gate>>,
     mqtt_listen: Option<SocketAddr>,
@@ -187,7 +189,8 @@ async fn embedded_broker(config: &Config, registry: &Registry, tcp: Option<Socke
             return Err(e.into());
         }
     };
-    let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone());
+    let (front_door, deliveries) = pipeline::front_door();
+    let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone(), front_door);
     let (mut mqtt_listen, mut listener) = (None, None);
     let shown = match embedded.public {
         Some(public) => {
@@ -210,7 +213,8 @@ async fn embedded_broker(config: &Config, registry: &Registry, tcp: Option<Socke
         target,
         shown,
         client_id: "wages-ingest".to_owned(),
-        source: pipeline::Readings::Mqtt { share: None },
+        source: pipeline::Readings::Gate,
+        deliveries: Some(deliveries),
         gate: Some(front),
         mqtt_listen,
         listener,
@@ -242,6 +246,7 @@ fn external_broker(config: &Config, url: &BrokerUrl, readings: &ReadingsSource) 
         // One client id per node: two nodes under one id would take the session off each other.
         client_id: format!("wages-ingest-{}", config.node_id),
         source,
+        deliveries: None,
         gate: None,
         mqtt_listen: None,
         listener: None,
@@ -336,7 +341,7 @@ pub async fn start(config: &Config, registry: Registry, metrics: Arc<Metrics>) -
         Mqtt::Embedded { tcp } => embedded_broker(config, &registry, *tcp).await?,
         Mqtt::External { broker, readings } => external_broker(config, broker, readings)?,
     };
-    let Broker { target, shown, client_id, source, gate, mqtt_listen, listener, lease } = broker;
+    let Broker { target, shown, client_id, source, deliveries, gate, mqtt_listen, listener, lease } = broker;
     let settings = PipelineSettings::default();
     let stats = Arc::new(Stats::new(settings));
     let hub = Arc::new(Hub::default());
@@ -348,6 +353,7 @@ pub async fn start(config: &Config, registry: Registry, metrics: Arc<Metrics>) -
         target: target.clone(),
         client_id,
         readings: source,
+        deliveries,
         node_id: config.node_id.clone(),
         storage: readings.clone(),
         registry,

@@ -19,16 +19,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::collections::HashSet;
+
 use bytes::BytesMut;
-use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Subscribe};
-use rumqttc::mqttbytes::{self, FixedHeader, PacketType};
+use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Publish, Subscribe};
+use rumqttc::mqttbytes::{self, FixedHeader, PacketType, QoS};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use wages_codec::ClientId;
 use wages_codec::topic::{self, Channel};
 use wages_store::{Registry, Scope};
 
+use super::relay::{self, Item};
 use super::{INTERNAL_USER, MAX_PACKET_BYTES};
+use crate::pipeline::Delivery;
+
+/// Batches of packets between the client's reader and the relay, at most.
+const RELAY_ITEMS: usize = 64;
 
 /// How long a new connection has to send its CONNECT.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
@@ -123,13 +131,20 @@ pub struct Gate {
     broker: SocketAddr,
     registry: Registry,
     secret: String,
+    /// Where reading messages go: straight into the pipeline.
+    front_door: mpsc::Sender<Delivery>,
     refused: [AtomicU64; Refusal::ALL.len()],
 }
 
 impl Gate {
     /// A gate to the broker at `broker`, which admits `INTERNAL_USER` with `secret`.
-    pub fn new(broker: SocketAddr, registry: Registry, secret: String) -> Arc<Gate> {
-        Arc::new(Gate { broker, registry, secret, refused: Default::default() })
+    pub fn new(
+        broker: SocketAddr,
+        registry: Registry,
+        secret: String,
+        front_door: mpsc::Sender<Delivery>,
+    ) -> Arc<Gate> {
+        Arc::new(Gate { broker, registry, secret, front_door, refused: Default::default() })
     }
 
     /// Connections refused or cut, by reason.
@@ -195,51 +210,100 @@ impl Gate {
             }
         };
         let _ = broker.set_nodelay(true);
-        let (mut from_broker, mut to_broker) = broker.into_split();
+        let (from_broker, mut to_broker) = broker.into_split();
         let mut handed_on = connect.clone();
         handed_on.login = Some(Login::new(INTERNAL_USER, self.secret.as_str()));
         let mut bytes = BytesMut::new();
         handed_on.write(&mut bytes).map_err(|e| refused(Refusal::Malformed, format!("{e:?}")))?;
         to_broker.write_all(&bytes).await.map_err(|e| refused(Refusal::Unavailable, e.to_string()))?;
         let name = connect.client_id;
-        let upstream = async {
+        let (items, taken) = mpsc::channel(RELAY_ITEMS);
+        let upstream = self.upstream(&client, &name, from_client, buffer, items);
+        let relay = relay::run(taken, from_broker, to_broker, to_client);
+        tokio::pin!(upstream, relay);
+        tokio::select! {
+            result = &mut upstream => {
+                // The client is done (or refused): what it sent before still gets its answers.
+                result?;
+                relay.await.map_err(|e| refused(Refusal::Unavailable, format!("{name}: {e}")))
+            }
+            result = &mut relay => result.map_err(|e| refused(Refusal::Unavailable, format!("{name}: {e}"))),
+        }
+    }
+
+    /// Reads the client's packets and checks each: reading messages go into the pipeline,
+    /// the rest on to the broker, all through the relay in the client's order. Waits
+    /// when the pipeline or the relay is full, so the client's socket pushes back.
+    async fn upstream<R: AsyncRead + Unpin>(
+        &self,
+        client: &Client,
+        name: &str,
+        mut from_client: R,
+        mut buffer: BytesMut,
+        items: mpsc::Sender<Item>,
+    ) -> Result<(), Refused> {
+        // QoS 2 readings the gate answered: their PUBREL is answered here too.
+        let mut readings_released: HashSet<u16> = HashSet::new();
+        let malformed = |e: mqttbytes::Error| refused(Refusal::Malformed, format!("{name}: {e:?}"));
+        loop {
+            let mut forward = Forward::default();
             loop {
-                // Every whole packet read so far is checked, then all go on in one write.
-                let mut passed = 0;
-                loop {
-                    let header = match mqttbytes::check(buffer[passed..].iter(), MAX_PACKET_BYTES) {
-                        Ok(header) => header,
-                        Err(mqttbytes::Error::InsufficientBytes(_)) => break,
-                        Err(e) => return Err(refused(Refusal::Malformed, format!("{name}: {e:?}"))),
-                    };
-                    let frame = &buffer[passed..passed + header.frame_length()];
-                    if let Err(refusal) = self.check(&client, &name, header, frame) {
-                        // What came before the refused packet was the client's right.
-                        let _ = to_broker.write_all(&buffer[..passed]).await;
-                        return Err(refusal);
-                    }
-                    passed += header.frame_length();
+                let header = match mqttbytes::check(buffer.iter(), MAX_PACKET_BYTES) {
+                    Ok(header) => header,
+                    Err(mqttbytes::Error::InsufficientBytes(_)) => break,
+                    Err(e) => return Err(malformed(e)),
+                };
+                let frame = buffer.split_to(header.frame_length());
+                if let Err(refusal) = self.check(client, name, header, &frame) {
+                    // What came before the refused packet was the client's right.
+                    let _ = forward.send(&items).await;
+                    return Err(refusal);
                 }
-                if passed > 0 {
-                    let checked = buffer.split_to(passed);
-                    if to_broker.write_all(&checked).await.is_err() {
+                let kind = header.packet_type().map_err(malformed)?;
+                if kind == PacketType::Publish && publish_topic(&frame).is_some_and(is_readings) {
+                    let publish = Publish::read(header, frame.freeze()).map_err(malformed)?;
+                    if publish.qos == QoS::ExactlyOnce {
+                        readings_released.insert(publish.pkid);
+                    }
+                    let (delivery, stored) = Delivery::from_gate(publish.topic.clone(), publish.payload.clone());
+                    if !forward.send(&items).await {
                         return Ok(());
                     }
+                    if self.front_door.send(delivery).await.is_err() {
+                        return Err(refused(Refusal::Unavailable, format!("{name}: the ingest pipeline has stopped")));
+                    }
+                    if items.send(Item::Reading { publish, stored }).await.is_err() {
+                        return Ok(());
+                    }
+                    continue;
                 }
-                buffer.reserve(16 * 1024);
-                match from_client.read_buf(&mut buffer).await {
-                    Ok(0) | Err(_) => return Ok(()),
-                    Ok(_) => {}
+                let answered_here = match kind {
+                    PacketType::PubRel => {
+                        relay::leading_pkid(&frame).filter(|pkid| readings_released.remove(pkid)).map(relay::pubcomp)
+                    }
+                    _ => None,
+                };
+                let item = match (kind, answered_here) {
+                    (_, Some(pubcomp)) => Item::Answer(pubcomp),
+                    (PacketType::Disconnect, None) => Item::Disconnect(frame),
+                    _ => {
+                        forward.owes.extend(relay::owed_for(kind, &frame));
+                        forward.bytes.extend_from_slice(&frame);
+                        continue;
+                    }
+                };
+                if !forward.send(&items).await || items.send(item).await.is_err() {
+                    return Ok(());
                 }
             }
-        };
-        let downstream = async {
-            let _ = tokio::io::copy(&mut from_broker, &mut to_client).await;
-            let _ = to_client.shutdown().await;
-        };
-        tokio::select! {
-            result = upstream => result,
-            () = downstream => Ok(()),
+            if !forward.send(&items).await {
+                return Ok(());
+            }
+            buffer.reserve(16 * 1024);
+            match from_client.read_buf(&mut buffer).await {
+                Ok(0) | Err(_) => return Ok(()),
+                Ok(_) => {}
+            }
         }
     }
 
@@ -304,6 +368,31 @@ fn publish_topic(frame: &[u8]) -> Option<&str> {
     let body = frame.get(1 + length_bytes..)?;
     let len = usize::from(u16::from_be_bytes([*body.first()?, *body.get(1)?]));
     std::str::from_utf8(body.get(2..2 + len)?).ok()
+}
+
+/// Whether a PUBLISH on `topic` carries readings (`wages/devices/{id}/readings` or its
+/// Protobuf twin), whatever `{id}` is: the pipeline checks the rest.
+fn is_readings(topic: &str) -> bool {
+    topic::split_device(topic)
+        .is_some_and(|(_, rest)| rest == Channel::Readings.suffix() || rest == Channel::ReadingsProtobuf.suffix())
+}
+
+/// Packets checked and bound for the broker, gathered so they go on in one write.
+#[derive(Default)]
+struct Forward {
+    bytes: BytesMut,
+    owes: Vec<relay::Key>,
+}
+
+impl Forward {
+    /// Hands what is gathered to the relay; `false` once the relay has gone.
+    async fn send(&mut self, items: &mpsc::Sender<Item>) -> bool {
+        if self.bytes.is_empty() {
+            return true;
+        }
+        let Forward { bytes, owes } = std::mem::take(self);
+        items.send(Item::Forward { bytes, owes }).await.is_ok()
+    }
 }
 
 /// Tells a refused client why, as MQTT 3.1.1 allows: a CONNACK with a return code.
@@ -405,7 +494,7 @@ mod tests {
         for (topic, payload_len) in [("wages/devices/s/readings", 10), ("t", 0), ("wages/devices/s/readings", 300_000)]
         {
             let mut bytes = BytesMut::new();
-            let mut publish = Publish::new(topic, rumqttc::QoS::AtLeastOnce, vec![b'x'; payload_len]);
+            let mut publish = Publish::new(topic, QoS::AtLeastOnce, vec![b'x'; payload_len]);
             publish.pkid = 7;
             publish.write(&mut bytes).expect("encodes");
             assert_eq!(publish_topic(&bytes), Some(topic), "{payload_len}-byte payload");

@@ -3,6 +3,8 @@
 //! - [`broker`]: rumqttd inside the process, on a private loopback port.
 //! - [`gate`]: every outside connection passes through it: device passwords and API
 //!   tokens, each scale kept to its own topics (docs/security.md).
+//! - [`relay`]: an admitted connection's packets: readings into the pipeline, the rest
+//!   to the broker, and every answer back to the client in its order.
 //! - [`ws`]: MQTT over WebSocket at `{base}/mqtt`, through the gate.
 
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use crate::tls::TlsError;
 
 pub mod broker;
 pub mod gate;
+pub mod relay;
 pub mod ws;
 
 /// Room for the MQTT header around the largest payload the codec accepts: the largest

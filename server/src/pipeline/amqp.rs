@@ -17,7 +17,8 @@ use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use tokio::sync::{mpsc, watch};
 
-use super::Stats;
+use super::in_flight::Ack;
+use super::{Delivery, Stats};
 
 /// The durable queue every node consumes readings from.
 pub const QUEUE: &str = "wages.readings";
@@ -25,14 +26,6 @@ pub const QUEUE: &str = "wages.readings";
 const BINDINGS: [&str; 2] = ["wages.devices.*.readings", "wages.devices.*.readings.protobuf"];
 /// Messages RabbitMQ sends this node before it has acknowledged any.
 pub const PREFETCH: u16 = 1000;
-
-/// One message from the queue, as the pipeline takes it.
-pub struct Delivery {
-    /// The MQTT topic it was published on.
-    pub topic: String,
-    pub payload: Vec<u8>,
-    pub acker: Acker,
-}
 
 /// The MQTT topic behind an `amq.topic` routing key (client ids hold no `.` or `/`).
 pub fn topic_of(routing_key: &str) -> String {
@@ -95,7 +88,7 @@ async fn session(url: &str, node_id: &str, out: &mpsc::Sender<Delivery>, stats: 
     while let Some(delivery) = consumer.next().await {
         let delivery = delivery?;
         let topic = topic_of(delivery.routing_key.as_str());
-        let message = Delivery { topic, payload: delivery.data, acker: delivery.acker };
+        let message = Delivery { topic, payload: delivery.data.into(), ack: Ack::Amqp(delivery.acker) };
         if out.send(message).await.is_err() {
             break; // the pipeline stopped; RabbitMQ requeues what is unacknowledged
         }

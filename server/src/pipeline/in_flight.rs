@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use rumqttc::{AsyncClient, Publish};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES};
 
@@ -13,6 +13,8 @@ use super::{MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES};
 pub(super) enum Ack {
     Mqtt(Publish),
     Amqp(lapin::Acker),
+    /// Taken at the embedded broker's gate, which sends the client's PUBACK when told.
+    Gate(oneshot::Sender<()>),
 }
 
 /// Where acknowledgements go: the MQTT client, and the AMQP acknowledger if there is one.
@@ -33,6 +35,10 @@ impl Acks {
                 if let Some(amqp) = &self.amqp {
                     let _ = amqp.send(acker);
                 }
+            }
+            Ack::Gate(stored) => {
+                // The client may have gone meanwhile; it sends the message again.
+                let _ = stored.send(());
             }
         }
     }

@@ -1,6 +1,10 @@
-//! The ingest pipeline: subscribe → check → validate → partition → batch → store → acknowledge.
+//! The ingest pipeline: receive → check → validate → partition → batch → store → acknowledge.
 //!
-//! One MQTT client subscribes at QoS 1 with a persistent session and manual acks. Each
+//! Readings arrive one of three ways: with the embedded broker, straight from its gate,
+//! which holds the scale's PUBACK until the pipeline says the message is stored
+//! ([`Delivery::from_gate`], [`crate::mqtt::relay`]); with an external broker, through
+//! one MQTT client subscribed at QoS 1 with a persistent session and manual acks (or
+//! a shared subscription); or from RabbitMQ's queue over AMQP ([`amqp`]). Each
 //! message is checked (see [`check`]) and its devices looked up in arrival order; its
 //! valid readings go to the worker of its device (`client_id` hashed over `concurrency`
 //! workers, so order per device holds). A worker stores a batch when it is full or its
@@ -10,7 +14,8 @@
 //!
 //! Every queue is bounded: at most [`MAX_IN_FLIGHT`] messages (and [`MAX_IN_FLIGHT_BYTES`])
 //! are between arrival and acknowledgement. When storage is slow the pipeline stops
-//! reading from the broker, so unacknowledged messages wait there, not in memory.
+//! reading from the broker (or the gate from the scales' sockets), so unacknowledged
+//! messages wait there, not in memory.
 
 pub mod amqp;
 pub mod check;
@@ -51,10 +56,38 @@ const RECONFIGURE_WAIT: Duration = Duration::from_secs(30);
 /// How readings reach this node's pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Readings {
+    /// Handed over by the embedded broker's gate, through [`front_door`].
+    Gate,
     /// Subscribed over MQTT; in this shared-subscription group when `Some`.
     Mqtt { share: Option<String> },
     /// Consumed from RabbitMQ's durable queue at this `amqp://` URL (see [`amqp`]).
     Amqp(String),
+}
+
+/// Messages waiting for the pipeline to take them from the gate or the AMQP consumer;
+/// past it, they wait in the scales' sockets or in RabbitMQ.
+const DELIVERIES: usize = 1024;
+
+/// One whole message from outside the MQTT subscription, and how to acknowledge it.
+pub struct Delivery {
+    /// The MQTT topic it was published on.
+    topic: String,
+    payload: bytes::Bytes,
+    ack: Ack,
+}
+
+impl Delivery {
+    /// A message the gate took from a scale: the receiver answers once its readings are
+    /// stored (or its rejections recorded), and is dropped unanswered if they never are.
+    pub fn from_gate(topic: String, payload: bytes::Bytes) -> (Delivery, oneshot::Receiver<()>) {
+        let (stored, answer) = oneshot::channel();
+        (Delivery { topic, payload, ack: Ack::Gate(stored) }, answer)
+    }
+}
+
+/// The queue from the gate into the pipeline: the gate sends, [`Parts::deliveries`] takes.
+pub fn front_door() -> (mpsc::Sender<Delivery>, mpsc::Receiver<Delivery>) {
+    mpsc::channel(DELIVERIES)
 }
 
 impl Readings {
@@ -65,7 +98,7 @@ impl Readings {
             Readings::Mqtt { share: Some(group) } => {
                 [READINGS_FILTER, PROTOBUF_FILTER].map(|f| format!("$share/{group}/{f}")).to_vec()
             }
-            Readings::Amqp(_) => Vec::new(),
+            Readings::Gate | Readings::Amqp(_) => Vec::new(),
         }
     }
 
@@ -74,7 +107,8 @@ impl Readings {
     /// several) would otherwise go on getting them all besides its share.
     fn unwanted(&self) -> Vec<String> {
         match self {
-            Readings::Mqtt { share: None } => Vec::new(),
+            // The embedded broker keeps no session across a restart.
+            Readings::Gate | Readings::Mqtt { share: None } => Vec::new(),
             _ => vec![READINGS_FILTER.to_owned(), PROTOBUF_FILTER.to_owned()],
         }
     }
@@ -86,6 +120,8 @@ pub struct Parts {
     /// The MQTT client id: stable per node, so a persistent session outlives a restart.
     pub client_id: String,
     pub readings: Readings,
+    /// The gate's messages, with [`Readings::Gate`].
+    pub deliveries: Option<mpsc::Receiver<Delivery>>,
     /// This node's name, for the AMQP connection's.
     pub node_id: String,
     pub registry: Registry,
@@ -208,6 +244,7 @@ pub async fn run(parts: Parts) {
         target,
         client_id,
         readings: source,
+        deliveries,
         node_id,
         registry,
         storage,
@@ -220,7 +257,7 @@ pub async fn run(parts: Parts) {
     } = parts;
     // Acknowledgements wait in the client's queue until the event loop sends them.
     let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target, &client_id), MAX_IN_FLIGHT + 64);
-    let amqp = amqp(&source, &client, &node_id, &stats);
+    let amqp = amqp(&source, deliveries, &client, &node_id, &stats);
     let Amqp { mut delivered, deliver, acks, tasks: amqp_tasks, stop: stop_amqp } = amqp;
     let (done, mut finished) = mpsc::unbounded_channel();
     let shared = Shared { storage, stats: stats.clone(), hub: hub.clone(), done, stop: stop.clone() };
@@ -250,9 +287,9 @@ pub async fn run(parts: Parts) {
                 let _ = request.applied.send(());
             }
             Some(delivery) = delivered.recv(), if flight.has_room() => {
-                let amqp::Delivery { topic, payload, acker } = delivery;
+                let Delivery { topic, payload, ack } = delivery;
                 let readings = accept(&topic, &payload, &registry, auto_register, &stats).await;
-                dispatch(readings, flight.push(Ack::Amqp(acker), payload.len()), &workers, &mut flight, &acks).await;
+                dispatch(readings, flight.push(ack, payload.len()), &workers, &mut flight, &acks).await;
             }
             event = eventloop.poll(), if flight.has_room() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -297,20 +334,30 @@ pub async fn run(parts: Parts) {
     close(Amqp { delivered, deliver, acks, tasks: amqp_tasks, stop: stop_amqp }, eventloop).await;
 }
 
-/// Readings over AMQP, when configured: a consumer feeding `delivered`, an acknowledger
-/// sending acks in order. Without AMQP, `delivered` never yields and acks go to MQTT.
+/// Whole messages from outside the MQTT subscription: the gate's, or over AMQP, when
+/// configured, a consumer feeding `delivered` and an acknowledger sending acks in
+/// order. Otherwise `delivered` never yields and acks go to MQTT.
 struct Amqp {
-    delivered: mpsc::Receiver<amqp::Delivery>,
+    delivered: mpsc::Receiver<Delivery>,
     /// Held so that `delivered` stays open (and pending) without AMQP.
-    deliver: mpsc::Sender<amqp::Delivery>,
+    deliver: mpsc::Sender<Delivery>,
     acks: Acks,
     /// The consumer, then the acknowledger.
     tasks: Vec<tokio::task::JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
-fn amqp(source: &Readings, client: &AsyncClient, node_id: &str, stats: &Arc<Stats>) -> Amqp {
-    let (deliver, delivered) = mpsc::channel(usize::from(amqp::PREFETCH));
+fn amqp(
+    source: &Readings,
+    from_gate: Option<mpsc::Receiver<Delivery>>,
+    client: &AsyncClient,
+    node_id: &str,
+    stats: &Arc<Stats>,
+) -> Amqp {
+    let (deliver, mut delivered) = front_door();
+    if let Some(from_gate) = from_gate {
+        delivered = from_gate;
+    }
     let (stop, stopped) = watch::channel(false);
     let (mut tasks, mut acks) = (Vec::new(), Acks { client: client.clone(), amqp: None });
     if let Readings::Amqp(url) = source {

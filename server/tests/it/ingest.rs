@@ -215,23 +215,26 @@ async fn settings_out_of_bounds_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn while_storage_is_locked_messages_wait_in_the_broker_then_all_are_stored() {
+async fn while_storage_is_locked_messages_wait_unacknowledged_in_the_client_then_all_are_stored() {
     use sqlx::Connection;
     let server = TestServer::start().await;
     server.register("slow-1").await;
     // Another connection holds the write lock: every insert waits, then fails and is retried.
     let mut blocker = sqlx::SqliteConnection::connect(&server.database).await.expect("second connection");
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut blocker).await.expect("lock");
-    load(server.mqtt_client("test-slow").await, &["slow-1"], 5000, 1).await;
+    let publishing = tokio::spawn(load(server.mqtt_client("test-slow").await, &["slow-1"], 5000, 1));
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let held = server.json("/api/pipeline").await;
     assert_eq!(held["stored"], 0);
-    // The pipeline stopped reading: the rest waits unacknowledged in the broker.
+    // Nothing stored, nothing acknowledged: the client's window is full and the rest
+    // waits in the client, not in the server.
     let in_flight = held["in_flight"].as_u64().expect("in_flight");
     assert!(in_flight > 0 && in_flight <= 4096, "{held}");
     assert!(held["messages"].as_u64() < Some(5000), "{held}");
+    assert!(!publishing.is_finished(), "the client could hand over everything while nothing was stored");
 
     sqlx::query("ROLLBACK").execute(&mut blocker).await.expect("unlock");
+    publishing.await.expect("publisher");
     let figures = server.eventually("/api/pipeline", |v| v["stored"] == 5000).await;
     assert_eq!(figures["in_flight"], 0);
     let summary = server.json("/api/devices/slow-1/sessions/load").await;

@@ -257,3 +257,190 @@ async fn readings_arrive_over_mqtts_from_a_broker_the_server_trusts() {
     let log = std::fs::read_to_string(other.path().join("wages.log")).expect("log");
     assert!(log.contains("certificate"), "{log}");
 }
+
+impl Wages {
+    /// Registers scale `id` as the admin; its MQTT password.
+    async fn register(&self, id: &str) -> String {
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/devices", self.base))
+            .header("cookie", &self.cookie)
+            .json(&serde_json::json!({"client_id": id, "name": id}))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(res.status().as_u16(), 201, "registering {id}");
+        let body: Value = res.json().await.expect("json");
+        body["mqtt_password"].as_str().expect("a password").to_owned()
+    }
+
+    /// The readings' times of one session, as stored.
+    async fn tstamps(&self, id: &str, session: &str) -> std::collections::BTreeSet<u64> {
+        let readings = self.json(&format!("/api/devices/{id}/sessions/{session}/readings")).await;
+        readings.as_array().map(|r| r.iter().filter_map(|r| r["tstamp"].as_u64()).collect()).unwrap_or_default()
+    }
+
+    /// The process's resident memory, in MiB.
+    fn rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().split(' ').next()?.parse().ok());
+        kib.unwrap_or(0) / 1024
+    }
+}
+
+/// A free TCP port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port()
+}
+
+/// Scale `id` publishes one-reading QoS 1 messages `from..to` (the reading's time is its
+/// number) to the embedded broker on `port`, and counts the PUBACKs it gets until the
+/// connection ends or all are answered. PUBACKs come in publishing order, so the first
+/// `n` messages are the acknowledged ones.
+async fn publish_counting(port: u16, id: &str, password: &str, session: &str, from: u64, to: u64) -> u64 {
+    let mut options = MqttOptions::new(id, "127.0.0.1", port);
+    options.set_credentials(id, password).set_inflight(100).set_keep_alive(Duration::from_secs(60));
+    let (client, mut eventloop) = AsyncClient::new(options, 200);
+    let (id, session) = (id.to_owned(), session.to_owned());
+    let sender = tokio::spawn(async move {
+        for t in from..to {
+            let line = format!("client_id={id};session_id={session};value=1.5;tstamp={t}");
+            if client.publish(format!("wages/devices/{id}/readings"), QoS::AtLeastOnce, false, line).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut acked = 0;
+    while from + acked < to {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    sender.abort();
+    acked
+}
+
+/// With the embedded broker, a PUBACK means stored: four scales publish as fast as
+/// they are answered, the server dies with SIGKILL in the middle, and after a restart
+/// every reading a scale was told was taken is there. The scales then send everything
+/// again and each reading is stored once.
+#[tokio::test]
+async fn kill_9_with_the_embedded_broker_loses_no_acknowledged_reading() {
+    const PER_SCALE: u64 = 12_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let vars = [("WAGES_MQTT_LISTEN", listen.as_str()), ("WAGES_AUTO_REGISTER", "false")];
+    let wages = Wages::start(dir.path(), &vars).await;
+    let mut scales = Vec::new();
+    for n in 1..=4 {
+        let id = format!("kill-{n:02}");
+        let password = wages.register(&id).await;
+        scales.push((id, password));
+    }
+    let loads: Vec<_> = scales
+        .iter()
+        .map(|(id, pw)| {
+            tokio::spawn({
+                let (id, pw) = (id.clone(), pw.clone());
+                async move { publish_counting(port, &id, &pw, "s", 0, PER_SCALE).await }
+            })
+        })
+        .collect();
+    wages.eventually("/api/pipeline", 30, |v| v["stored"].as_u64() >= Some(8_000)).await;
+    wages.kill_9();
+    let mut acked = Vec::new();
+    for load in loads {
+        acked.push(load.await.expect("publisher"));
+    }
+    assert!(acked.iter().any(|n| *n < PER_SCALE), "the kill came after every PUBACK: {acked:?}");
+
+    let wages = Wages::start(dir.path(), &vars).await;
+    for ((id, _), n) in scales.iter().zip(&acked) {
+        let stored = wages.tstamps(id, "s").await;
+        let lost: Vec<u64> = (0..*n).filter(|t| !stored.contains(t)).collect();
+        assert!(
+            lost.is_empty(),
+            "{id}: {} acknowledged readings lost, the first {:?}",
+            lost.len(),
+            &lost[..lost.len().min(5)]
+        );
+    }
+    // Everything again, as a scale does after reconnecting: each reading once.
+    for (id, pw) in &scales {
+        assert_eq!(publish_counting(port, id, pw, "s", 0, PER_SCALE).await, PER_SCALE);
+    }
+    for (id, _) in &scales {
+        let path = format!("/api/devices/{id}/sessions/s");
+        wages.eventually(&path, 30, |v| v["count"] == PER_SCALE).await;
+        assert_eq!(wages.tstamps(id, "s").await.len() as u64, PER_SCALE);
+    }
+}
+
+/// With the embedded broker and SQLite, another process holds the database locked for
+/// 30 s while scales publish: their PUBACKs stop (nothing acknowledged is lost, nothing
+/// dropped), the server's memory stays bounded, and everything is stored after.
+#[tokio::test]
+async fn a_database_locked_for_30_s_holds_the_scales_back_and_loses_nothing() {
+    const PER_SCALE: u64 = 6_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let wages = Wages::start(dir.path(), &[("WAGES_MQTT_LISTEN", listen.as_str())]).await;
+    let mut scales = Vec::new();
+    for n in 1..=3 {
+        let id = format!("lock-{n:02}");
+        let password = wages.register(&id).await;
+        scales.push((id, password));
+    }
+    publish_counting(port, &scales[0].0, &scales[0].1, "warm-up", 0, 10).await;
+
+    let db = dir.path().join("wages.db");
+    let mut lock = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); \
+                      c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)",
+        ])
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(lock.stdout.as_mut().expect("stdout")), &mut said)
+        .expect("lock taken");
+    assert_eq!(said.trim(), "locked");
+    let before = wages.json("/api/pipeline").await["stored"].as_u64().unwrap_or(0);
+
+    let loads: Vec<_> = scales
+        .iter()
+        .map(|(id, pw)| {
+            tokio::spawn({
+                let (id, pw) = (id.clone(), pw.clone());
+                async move { publish_counting(port, &id, &pw, "s", 0, PER_SCALE).await }
+            })
+        })
+        .collect();
+    // While the lock holds, nothing new is stored, so nothing new is acknowledged.
+    let mut peak = 0;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        peak = peak.max(wages.rss_mib());
+    }
+    assert_eq!(wages.json("/api/pipeline").await["stored"].as_u64().unwrap_or(0), before, "stored through a lock");
+    assert!(peak < 400, "the server grew to {peak} MiB while storage was locked");
+    lock.wait().expect("the lock ends");
+
+    for load in loads {
+        assert_eq!(load.await.expect("publisher"), PER_SCALE, "every message is acknowledged once stored");
+    }
+    for (id, _) in &scales {
+        assert_eq!(wages.tstamps(id, "s").await.len() as u64, PER_SCALE, "{id}");
+    }
+    let dead = wages.json("/api/dead-letters").await;
+    assert_eq!(dead, serde_json::json!([]), "nothing was rejected for the lock");
+}
