@@ -45,6 +45,15 @@ pub async fn simulator_password(client_id: String) -> Result<String, AppError> {
     with_status(id.map(|id| expect_context::<wages_store::Registry>().credentials().ticket(&id)))
 }
 
+/// How many readings of scale `client_id` are stored, over all its sessions: what the
+/// simulator tab counts from, so a reload or another browser sees the same number.
+#[server(prefix = "/api/fn")]
+pub async fn stored_readings(client_id: String) -> Result<u64, AppError> {
+    let id = wages_codec::ClientId::parse(&client_id)
+        .map_err(|e| AppError::Invalid { field: "client_id".into(), message: e.to_string() })?;
+    Ok(expect_context::<wages_store::Registry>().brews().stored_readings(&id).await?)
+}
+
 #[server(prefix = "/api/fn")]
 pub async fn rename_device(client_id: String, name: String) -> Result<Device, AppError> {
     let id =

@@ -31,11 +31,17 @@ test('browser tabs act as scales: brew live, keep their count, take firmware, go
   await expect(tabA.getByTestId('sim-sent')).toHaveText('31');
   await screenshot(tabA, info.project.name, 'simulator');
 
-  // A reload keeps the count.
+  // A reload keeps the count: it is what the server has stored for the scale.
   await tabA.reload();
   await hydrated(tabA);
   await expect(tabA.getByTestId('sim-sent')).toHaveText('31');
   await expect(tabA.getByTestId('sim-connection')).toHaveText('online');
+  // So does another browser, which has none of this tab's storage.
+  const other = await browser.newContext({ baseURL, storageState: info.project.use.storageState });
+  const elsewhere = await other.newPage();
+  await elsewhere.goto(`./simulator/${ids[0]}`);
+  await expect(elsewhere.getByTestId('sim-sent')).toHaveText('31');
+  await other.close();
 
   // A firmware offer reaches both tabs; both install it; the rollout shows them updated.
   const version = `3.0.${Date.now()}`;

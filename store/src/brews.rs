@@ -537,6 +537,16 @@ impl Brews {
         Ok(())
     }
 
+    /// How many readings of the scale are stored, over all its sessions, read from the
+    /// sessions' summaries (kept with every stored batch, wherever readings live).
+    pub async fn stored_readings(&self, client_id: &ClientId) -> Result<u64, RegistryError> {
+        let n: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(reading_count), 0) FROM shots WHERE client_id = $1")
+            .bind(client_id.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     // Recipes -------------------------------------------------------------------------
 
     /// The scale's current recipe (empty until set).

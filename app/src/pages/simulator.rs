@@ -3,8 +3,10 @@
 //! `{base}/mqtt`), logged in with a password the server issues for this scale only
 //! (`simulator_password`): it announces itself `online` with its firmware (retained), leaves
 //! `offline` as its last will, publishes one reading on a click or a whole extraction on
-//! "Brew" (the curve `wages simulate` uses), counts what the broker acknowledged (kept in
-//! the tab's local storage, so a reload or reconnect carries on), and shows firmware
+//! "Brew" (the curve `wages simulate` uses), counts the scale's readings Wages has stored
+//! (the server's figure when the page is rendered, then one more for each PUBACK, which
+//! the server sends once a reading is stored, so a reload or another browser shows the
+//! same), and shows firmware
 //! offers as they arrive; "Install" reports the offered version. When the scale's recipe
 //! names a target yield (retained on `wages/devices/{client_id}/target`), a brew stops by
 //! weight as firmware would: at the target minus the drip its flow predicts.
@@ -19,6 +21,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[derive(Clone, Copy)]
 struct TabState {
     connection: RwSignal<&'static str>,
+    /// Readings acknowledged (so stored) since the page was rendered.
     sent: RwSignal<u64>,
     firmware: RwSignal<String>,
     offer: RwSignal<Option<wages_codec::FirmwareOffer>>,
@@ -58,6 +61,13 @@ pub fn SimulatorPage() -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let tab = StoredValue::new_local(None::<()>);
     let _ = tab;
+    let stored = Resource::new(
+        {
+            let id = id.clone();
+            move || id.clone()
+        },
+        crate::devices::stored_readings,
+    );
     let device_href = expect_context::<crate::base::BasePath>().join(&format!("/devices/{id}"));
     if !valid {
         return view! {
@@ -88,8 +98,12 @@ pub fn SimulatorPage() -> impl IntoView {
                     <span class="tile-label">"connection"</span>
                 </div>
                 <div class="tile">
-                    <span class="tile-value" data-testid="sim-sent">{move || state.sent.get()}</span>
-                    <span class="tile-label">"readings acknowledged"</span>
+                    <span class="tile-value" data-testid="sim-sent">
+                        <Suspense fallback=|| "…">
+                            {move || stored.get().map(|n| n.unwrap_or(0) + state.sent.get())}
+                        </Suspense>
+                    </span>
+                    <span class="tile-label">"readings stored"</span>
                 </div>
                 <div class="tile">
                     <span class="tile-value session" data-testid="sim-firmware">{move || state.firmware.get()}</span>
@@ -241,19 +255,14 @@ mod mqtt_tab {
             closed: Cell::new(false),
             password: RefCell::new(None),
         }));
-        // What this tab sent and runs before a reload; restored once the page has hydrated
-        // (the server rendered the first values), and before connecting, so the status
-        // names the right firmware.
+        // The firmware this tab "installed" before a reload; restored once the page has
+        // hydrated (the server rendered the first values), and before connecting, so the
+        // status names the right firmware.
         let restorer = StoredValue::new_local(tab.clone());
         Effect::new(move || {
             restorer.with_value(|tab| {
-                if let Some(store) = storage() {
-                    if let Some(sent) = store.get_item(&tab.key("sent")).ok().flatten().and_then(|s| s.parse().ok()) {
-                        state.sent.set(sent);
-                    }
-                    if let Some(version) = store.get_item(&tab.key("firmware")).ok().flatten() {
-                        state.firmware.set(version);
-                    }
+                if let Some(version) = storage().and_then(|store| store.get_item(&tab.key("firmware")).ok().flatten()) {
+                    state.firmware.set(version);
                 }
                 tab.connect();
             });
@@ -447,9 +456,6 @@ mod mqtt_tab {
                 }
                 Packet::Puback(pid) if self.0.unacked.borrow_mut().remove(&pid.value()) => {
                     state.sent.update(|n| *n += 1);
-                    if let Some(store) = storage() {
-                        drop(store.set_item(&self.key("sent"), &state.sent.get_untracked().to_string()));
-                    }
                 }
                 Packet::Publish(publish) => {
                     if let QosPid::Level1(pid) = publish.qos_pid {

@@ -32,6 +32,7 @@ use wages_codec::topic::{self, Channel};
 use wages_store::{Registry, Scope};
 
 use super::relay::{self, Item};
+use super::v5;
 use super::{INTERNAL_USER, MAX_PACKET_BYTES};
 use crate::pipeline::Delivery;
 
@@ -186,26 +187,32 @@ impl Gate {
             Ok(Err(e)) => return Err(refused(Refusal::Malformed, format!("{e:?}"))),
             Err(_) => return Err(refused(Refusal::Malformed, "no CONNECT within 10 s")),
         };
-        let connect = match first.0.packet_type() {
+        // MQTT 5 or 3.1.1: the client's CONNECT in 3.1.1's form either way (see [`v5`]).
+        let (connect, session) = match first.0.packet_type() {
+            Ok(PacketType::Connect) if v5::is_v5_connect(&first.1) => v5::connect(first.1.freeze())
+                .map(|(connect, session)| (connect, Some(session)))
+                .map_err(|e| refused(Refusal::Malformed, format!("unreadable CONNECT: {e}")))?,
             Ok(PacketType::Connect) => Connect::read(first.0, first.1.freeze())
+                .map(|connect| (connect, None))
                 .map_err(|e| refused(Refusal::Malformed, format!("unreadable CONNECT: {e:?}")))?,
             _ => return Err(refused(Refusal::Malformed, "the first packet must be CONNECT")),
         };
+        let v5 = session.is_some();
         let client = match self.admit(&connect).await {
             Ok(client) => client,
             Err((code, refusal)) => {
-                connack(&mut to_client, code).await;
+                connack(&mut to_client, code, v5).await;
                 return Err(refusal);
             }
         };
         if let Some(will) = connect.last_will.as_ref().filter(|will| !client.may_publish(&will.topic)) {
-            connack(&mut to_client, ConnectReturnCode::NotAuthorized).await;
+            connack(&mut to_client, ConnectReturnCode::NotAuthorized, v5).await;
             return Err(refused(Refusal::WillTopic, format!("{}: last will on {}", connect.client_id, will.topic)));
         }
         let broker = match TcpStream::connect(self.broker).await {
             Ok(broker) => broker,
             Err(e) => {
-                connack(&mut to_client, ConnectReturnCode::ServiceUnavailable).await;
+                connack(&mut to_client, ConnectReturnCode::ServiceUnavailable, v5).await;
                 return Err(refused(Refusal::Unavailable, format!("the embedded broker: {e}")));
             }
         };
@@ -218,8 +225,8 @@ impl Gate {
         to_broker.write_all(&bytes).await.map_err(|e| refused(Refusal::Unavailable, e.to_string()))?;
         let name = connect.client_id;
         let (items, taken) = mpsc::channel(RELAY_ITEMS);
-        let upstream = self.upstream(&client, &name, from_client, buffer, items);
-        let relay = relay::run(taken, from_broker, to_broker, to_client);
+        let upstream = self.upstream(&client, &name, from_client, buffer, items, v5);
+        let relay = relay::run(taken, from_broker, to_broker, to_client, session);
         tokio::pin!(upstream, relay);
         tokio::select! {
             result = &mut upstream => {
@@ -231,9 +238,11 @@ impl Gate {
         }
     }
 
-    /// Reads the client's packets and checks each: reading messages go into the pipeline,
-    /// the rest on to the broker, all through the relay in the client's order. Waits
-    /// when the pipeline or the relay is full, so the client's socket pushes back.
+    /// Reads the client's packets (an MQTT 5 client's in 3.1.1's form) and checks each:
+    /// reading messages go into the pipeline, the rest on to the broker, all through the
+    /// relay in the client's order. Waits when the pipeline or the relay is full, so the
+    /// client's socket pushes back. An MQTT 5 client that publishes or subscribes past its
+    /// rights is told so with a reason code; a 3.1.1 client, which cannot be, is cut off.
     async fn upstream<R: AsyncRead + Unpin>(
         &self,
         client: &Client,
@@ -241,6 +250,7 @@ impl Gate {
         mut from_client: R,
         mut buffer: BytesMut,
         items: mpsc::Sender<Item>,
+        v5: bool,
     ) -> Result<(), Refused> {
         // QoS 2 readings the gate answered: their PUBREL is answered here too.
         let mut readings_released: HashSet<u16> = HashSet::new();
@@ -253,8 +263,28 @@ impl Gate {
                     Err(mqttbytes::Error::InsufficientBytes(_)) => break,
                     Err(e) => return Err(malformed(e)),
                 };
-                let frame = buffer.split_to(header.frame_length());
+                let mut frame = buffer.split_to(header.frame_length());
+                let mut header = header;
+                if v5 {
+                    frame = match v5::to_broker(frame.freeze()) {
+                        Ok(Some(v4)) => v4,
+                        // A DISCONNECT asking for the will: the connection just ends.
+                        Ok(None) => {
+                            let _ = forward.send(&items).await;
+                            return Ok(());
+                        }
+                        Err(e) => return Err(refused(Refusal::Malformed, format!("{name}: {e}"))),
+                    };
+                    header = mqttbytes::check(frame.iter(), MAX_PACKET_BYTES).map_err(malformed)?;
+                }
                 if let Err(refusal) = self.check(client, name, header, &frame) {
+                    if let Some(answer) = v5.then(|| refusal_answer(&refusal, &frame)).flatten() {
+                        self.note(&refusal, name);
+                        if !forward.send(&items).await || items.send(Item::Answer(answer)).await.is_err() {
+                            return Ok(());
+                        }
+                        continue;
+                    }
                     // What came before the refused packet was the client's right.
                     let _ = forward.send(&items).await;
                     return Err(refusal);
@@ -305,6 +335,12 @@ impl Gate {
                 Ok(_) => {}
             }
         }
+    }
+
+    /// Counts and logs a refusal the client was told of and stays connected after.
+    fn note(&self, refusal: &Refused, name: &str) {
+        self.refused[refusal.why as usize].fetch_add(1, Ordering::Relaxed);
+        tracing::info!(client = name, reason = refusal.why.label(), "MQTT 5 packet refused: {}", refusal.detail);
     }
 
     /// One whole packet from an admitted client: PUBLISH topics and SUBSCRIBE filters
@@ -381,7 +417,7 @@ fn is_readings(topic: &str) -> bool {
 #[derive(Default)]
 struct Forward {
     bytes: BytesMut,
-    owes: Vec<relay::Key>,
+    owes: Vec<(relay::Key, usize)>,
 }
 
 impl Forward {
@@ -395,12 +431,41 @@ impl Forward {
     }
 }
 
-/// Tells a refused client why, as MQTT 3.1.1 allows: a CONNACK with a return code.
-async fn connack<W: AsyncWrite + Unpin>(to_client: &mut W, code: ConnectReturnCode) {
+/// Tells a refused client why: a CONNACK with a return code (MQTT 5's reason code for
+/// an MQTT 5 client).
+async fn connack<W: AsyncWrite + Unpin>(to_client: &mut W, code: ConnectReturnCode, v5: bool) {
     let mut bytes = BytesMut::new();
-    if ConnAck::new(code, false).write(&mut bytes).is_ok() {
-        let _ = to_client.write_all(&bytes).await;
-        let _ = to_client.shutdown().await;
+    if v5 {
+        bytes = v5::refusal(code);
+    } else if ConnAck::new(code, false).write(&mut bytes).is_err() {
+        return;
+    }
+    let _ = to_client.write_all(&bytes).await;
+    let _ = to_client.shutdown().await;
+}
+
+/// What an MQTT 5 client is told of a PUBLISH or SUBSCRIBE outside its rights (`frame`,
+/// in 3.1.1's form): a PUBACK or SUBACK saying not authorised. `None` where there is no
+/// answer to give (a QoS 0 PUBLISH is dropped; anything else cuts the connection).
+fn refusal_answer(refusal: &Refused, frame: &[u8]) -> Option<bytes::Bytes> {
+    match refusal.why {
+        Refusal::PublishTopic => {
+            let qos = frame.first().map_or(0, |b| (b >> 1) & 0b11);
+            let pkid = relay::publish_pkid(frame)?;
+            let mut out = BytesMut::new();
+            match qos {
+                0 => return Some(bytes::Bytes::new()),
+                1 => v5::rejected(QoS::AtLeastOnce, pkid, "unknown_device", &mut out),
+                _ => v5::rejected(QoS::ExactlyOnce, pkid, "unknown_device", &mut out),
+            }
+            Some(out.freeze())
+        }
+        Refusal::SubscribeFilter => {
+            let header = mqttbytes::check(frame.iter(), MAX_PACKET_BYTES).ok()?;
+            let subscribe = Subscribe::read(header, bytes::Bytes::copy_from_slice(frame)).ok()?;
+            Some(v5::suback_not_authorized(subscribe.pkid, subscribe.filters.len()))
+        }
+        _ => None,
     }
 }
 

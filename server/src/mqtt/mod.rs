@@ -5,6 +5,7 @@
 //!   tokens, each scale kept to its own topics (docs/security.md).
 //! - [`relay`]: an admitted connection's packets: readings into the pipeline, the rest
 //!   to the broker, and every answer back to the client in its order.
+//! - [`v5`]: MQTT 5 clients, translated at the gate for the 3.1.1 broker behind it.
 //! - [`ws`]: MQTT over WebSocket at `{base}/mqtt`, through the gate.
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::tls::TlsError;
 pub mod broker;
 pub mod gate;
 pub mod relay;
+pub mod v5;
 pub mod ws;
 
 /// Room for the MQTT header around the largest payload the codec accepts: the largest

@@ -7,14 +7,14 @@ use std::collections::VecDeque;
 use rumqttc::{AsyncClient, Publish};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES};
+use super::{MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES, Taken};
 
 /// How a message is acknowledged, by where it came from.
 pub(super) enum Ack {
     Mqtt(Publish),
     Amqp(lapin::Acker),
-    /// Taken at the embedded broker's gate, which sends the client's PUBACK when told.
-    Gate(oneshot::Sender<()>),
+    /// Taken at the embedded broker's gate, which answers the client when told.
+    Gate(oneshot::Sender<Taken>),
 }
 
 /// Where acknowledgements go: the MQTT client, and the AMQP acknowledger if there is one.
@@ -24,7 +24,7 @@ pub(super) struct Acks {
 }
 
 impl Acks {
-    fn send(&self, ack: Ack) {
+    fn send(&self, ack: Ack, rejected: Option<&'static str>) {
         match ack {
             Ack::Mqtt(publish) => {
                 if let Err(e) = self.client.try_ack(&publish) {
@@ -36,9 +36,9 @@ impl Acks {
                     let _ = amqp.send(acker);
                 }
             }
-            Ack::Gate(stored) => {
+            Ack::Gate(taken) => {
                 // The client may have gone meanwhile; it sends the message again.
-                let _ = stored.send(());
+                let _ = taken.send(rejected.map_or(Taken::Stored, Taken::Rejected));
             }
         }
     }
@@ -53,6 +53,8 @@ struct Entry {
     bytes: usize,
     /// Whether its readings are stored (or it had none).
     done: bool,
+    /// Why it had none, when every line was rejected.
+    rejected: Option<&'static str>,
 }
 
 /// Messages between arrival and acknowledgement, in arrival order, numbered from 0.
@@ -76,8 +78,15 @@ impl InFlight {
     /// Takes a message in; its sequence number.
     pub fn push(&mut self, ack: Ack, bytes: usize) -> u64 {
         self.bytes += bytes;
-        self.entries.push_back(Entry { ack: Some(ack), bytes, done: false });
+        self.entries.push_back(Entry { ack: Some(ack), bytes, done: false, rejected: None });
         self.first + self.entries.len() as u64 - 1
+    }
+
+    /// Notes that message `seq` had no reading to store, for its acknowledgement to say.
+    pub fn rejected(&mut self, seq: u64, code: &'static str) {
+        if let Some(entry) = seq.checked_sub(self.first).and_then(|i| self.entries.get_mut(i as usize)) {
+            entry.rejected = Some(code);
+        }
     }
 
     /// Marks messages done and acknowledges the done ones at the front, in order.
@@ -92,7 +101,7 @@ impl InFlight {
             self.first += 1;
             self.bytes -= entry.bytes;
             if let Some(ack) = entry.ack {
-                acks.send(ack);
+                acks.send(ack, entry.rejected);
             }
         }
     }

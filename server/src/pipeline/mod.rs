@@ -76,10 +76,20 @@ pub struct Delivery {
     ack: Ack,
 }
 
+/// What became of a message the gate handed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Taken {
+    /// Its valid readings are stored (lines beside them may have been rejected).
+    Stored,
+    /// It held no reading to store; the code of its first rejection (`syntax`,
+    /// `unknown_device`, `too_many_readings`, …), recorded as a dead letter.
+    Rejected(&'static str),
+}
+
 impl Delivery {
     /// A message the gate took from a scale: the receiver answers once its readings are
     /// stored (or its rejections recorded), and is dropped unanswered if they never are.
-    pub fn from_gate(topic: String, payload: bytes::Bytes) -> (Delivery, oneshot::Receiver<()>) {
+    pub fn from_gate(topic: String, payload: bytes::Bytes) -> (Delivery, oneshot::Receiver<Taken>) {
         let (stored, answer) = oneshot::channel();
         (Delivery { topic, payload, ack: Ack::Gate(stored) }, answer)
     }
@@ -288,8 +298,12 @@ pub async fn run(parts: Parts) {
             }
             Some(delivery) = delivered.recv(), if flight.has_room() => {
                 let Delivery { topic, payload, ack } = delivery;
-                let readings = accept(&topic, &payload, &registry, auto_register, &stats).await;
-                dispatch(readings, flight.push(ack, payload.len()), &workers, &mut flight, &acks).await;
+                let (readings, rejected) = accept(&topic, &payload, &registry, auto_register, &stats).await;
+                let seq = flight.push(ack, payload.len());
+                if let (true, Some(code)) = (readings.is_empty(), rejected) {
+                    flight.rejected(seq, code);
+                }
+                dispatch(readings, seq, &workers, &mut flight, &acks).await;
             }
             event = eventloop.poll(), if flight.has_room() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -314,7 +328,7 @@ pub async fn run(parts: Parts) {
                     flight.finish(&[seq], &acks);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    let readings = accept(&publish.topic, &publish.payload, &registry, auto_register, &stats).await;
+                    let (readings, _) = accept(&publish.topic, &publish.payload, &registry, auto_register, &stats).await;
                     let len = publish.payload.len();
                     dispatch(readings, flight.push(Ack::Mqtt(publish), len), &workers, &mut flight, &acks).await;
                 }
@@ -450,29 +464,37 @@ async fn dispatch(readings: Vec<Reading>, seq: u64, workers: &[Worker], flight: 
     }
 }
 
-/// Checks one message: its valid readings of a known device, the rest rejected.
-async fn accept(topic: &str, payload: &[u8], registry: &Registry, auto_register: bool, stats: &Stats) -> Vec<Reading> {
+/// Checks one message: its valid readings of a known device, the rest rejected; and
+/// the code of its first rejection, if any.
+async fn accept(
+    topic: &str,
+    payload: &[u8],
+    registry: &Registry,
+    auto_register: bool,
+    stats: &Stats,
+) -> (Vec<Reading>, Option<&'static str>) {
     stats.message();
     let checked = check_message(topic, payload);
     for (line, code, why) in &checked.rejected {
         stats.reject(topic, line, code, why.clone());
     }
+    let first_rejection = checked.rejected.first().map(|(_, code, _)| *code);
     let (Some(client_id), false) = (checked.client_id, checked.readings.is_empty()) else {
-        return Vec::new();
+        return (Vec::new(), first_rejection);
     };
     match known(registry, client_id, auto_register).await {
-        Ok(true) => checked.readings,
+        Ok(true) => (checked.readings, first_rejection),
         Ok(false) => {
             for r in &checked.readings {
                 let why = format!("device {client_id} is not registered (WAGES_AUTO_REGISTER is off)");
                 stats.reject(topic, r.to_string().as_bytes(), "unknown_device", why);
             }
-            Vec::new()
+            (Vec::new(), Some("unknown_device"))
         }
         Err(e) => {
             // The registry is down: keep the readings (they will be stored or redelivered).
             tracing::warn!(error = %e, "device lookup failed; accepting readings for {client_id}");
-            checked.readings
+            (checked.readings, first_rejection)
         }
     }
 }

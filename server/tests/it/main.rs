@@ -16,6 +16,7 @@ mod http;
 mod influx;
 mod ingest;
 mod live;
+mod mqtt5;
 mod presence;
 mod process;
 mod retention;
