@@ -22,6 +22,9 @@ pub const READINGS_FILTER: &str = "wages/devices/+/readings";
 pub const PROTOBUF_FILTER: &str = "wages/devices/+/readings/protobuf";
 /// Every scale's status, retained.
 pub const STATUS_FILTER: &str = "wages/devices/+/status";
+/// New settings for the ingest pipeline, from a client with the right to publish there
+/// (a write token): `{"batch_size":…,"batch_timeout_ms":…,"concurrency":…}`.
+pub const PIPELINE_CONFIG: &str = "wages/pipeline/config";
 
 /// What comes before a scale's `client_id` in each of its topics.
 const DEVICES: &str = "wages/devices/";
@@ -73,6 +76,11 @@ impl Channel {
 /// `wages/devices/{client_id}/{channel}`.
 pub fn device(client_id: &ClientId, channel: Channel) -> String {
     format!("{DEVICES}{client_id}/{}", channel.suffix())
+}
+
+/// Where node `node_id` publishes its pipeline's figures, retained.
+pub fn pipeline_figures(node_id: &str) -> String {
+    format!("wages/pipeline/{node_id}/figures")
 }
 
 /// The firmware topic for one scale, or the fleet's when there is none.

@@ -355,6 +355,7 @@ pub async fn start(config: &Config, registry: Registry, metrics: Arc<Metrics>) -
         readings: source,
         deliveries,
         node_id: config.node_id.clone(),
+        broker: shown.clone(),
         storage: readings.clone(),
         registry,
         hub: hub.clone(),

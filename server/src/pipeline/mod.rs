@@ -41,6 +41,9 @@ use crate::mqtt::{MAX_PACKET_BYTES, Target};
 use in_flight::{Ack, Acks, InFlight};
 use worker::{Shared, Work, Worker};
 
+/// How often the pipeline publishes its figures, retained, on
+/// `wages/pipeline/{node_id}/figures`.
+const FIGURES_EVERY: Duration = Duration::from_secs(5);
 /// How often the registry hears which scales sent readings (`last_seen_at`): often
 /// enough for people, rarely enough to keep storage at one write per batch.
 const SEEN_EVERY: Duration = Duration::from_secs(5);
@@ -132,8 +135,10 @@ pub struct Parts {
     pub readings: Readings,
     /// The gate's messages, with [`Readings::Gate`].
     pub deliveries: Option<mpsc::Receiver<Delivery>>,
-    /// This node's name, for the AMQP connection's.
+    /// This node's name, for the AMQP connection's and its figures' topic.
     pub node_id: String,
+    /// The broker in words, for the figures.
+    pub broker: String,
     pub registry: Registry,
     pub storage: ReadingsStore,
     pub hub: Arc<Hub>,
@@ -256,6 +261,7 @@ pub async fn run(parts: Parts) {
         readings: source,
         deliveries,
         node_id,
+        broker,
         registry,
         storage,
         hub,
@@ -281,12 +287,19 @@ pub async fn run(parts: Parts) {
     let mut subacks_due = 0;
     let mut remember = tokio::time::interval(SEEN_EVERY);
     remember.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut figures = tokio::time::interval(FIGURES_EVERY);
+    figures.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let figures_topic = topic::pipeline_figures(&node_id);
 
     loop {
         stats.set_in_flight(flight.len());
         tokio::select! {
             _ = stop.changed() => break,
             _ = remember.tick() => drop(tokio::spawn(remember_seen(registry.clone(), stats.clone()))),
+            _ = figures.tick() => {
+                let json = serde_json::to_string(&stats.figures(&broker)).unwrap_or_default();
+                let _ = client.try_publish(figures_topic.as_str(), QoS::AtMostOnce, true, json);
+            }
             Some(seqs) = finished.recv() => flight.finish(&seqs, &acks),
             Some(request) = requests.recv() => {
                 drain(std::mem::take(&mut workers), &mut finished, &mut flight, &acks).await;
@@ -319,6 +332,17 @@ pub async fn run(parts: Parts) {
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == topic::FIRMWARE => {
                     firmware_offer(&publish, &stats);
+                    let seq = flight.push(Ack::Mqtt(publish), 0);
+                    flight.finish(&[seq], &acks);
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) if publish.topic == topic::PIPELINE_CONFIG => {
+                    if let Some(new) = settings_from(&publish, &stats) {
+                        drain(std::mem::take(&mut workers), &mut finished, &mut flight, &acks).await;
+                        settings = new;
+                        stats.set_settings(settings);
+                        workers = start(settings);
+                        tracing::info!(?settings, "pipeline restarted with settings from {}", topic::PIPELINE_CONFIG);
+                    }
                     let seq = flight.push(Ack::Mqtt(publish), 0);
                     flight.finish(&[seq], &acks);
                 }
@@ -429,7 +453,7 @@ fn subscribe(client: &AsyncClient, source: &Readings) -> i32 {
         .into_iter()
         // Status is retained, so on subscribing the broker sends each scale's latest; the
         // firmware offer tells the current version.
-        .chain([STATUS_FILTER.to_owned(), topic::FIRMWARE.to_owned()])
+        .chain([STATUS_FILTER.to_owned(), topic::FIRMWARE.to_owned(), topic::PIPELINE_CONFIG.to_owned()])
         .map(|f| rumqttc::SubscribeFilter::new(f, QoS::AtLeastOnce));
     let _ = client.try_subscribe_many(filters);
     subacks_due
@@ -504,6 +528,21 @@ async fn remember_seen(registry: Registry, stats: Arc<Stats>) {
     for (client_id, at) in stats.take_seen() {
         if let Err(e) = registry.touch(&client_id, i64::try_from(at).unwrap_or(i64::MAX)).await {
             tracing::warn!(error = %e, client_id = %client_id, "could not record when a scale was last seen");
+        }
+    }
+}
+
+/// Settings published on `wages/pipeline/config`, checked as `PUT /api/pipeline/config`
+/// checks them; settings that do not read or break a bound are a dead letter.
+fn settings_from(publish: &Publish, stats: &Stats) -> Option<PipelineSettings> {
+    let checked = serde_json::from_slice::<PipelineSettings>(&publish.payload)
+        .map_err(|e| e.to_string())
+        .and_then(|s| s.checked().map_err(|e| e.to_string()));
+    match checked {
+        Ok(settings) => Some(settings),
+        Err(why) => {
+            stats.reject(&publish.topic, &publish.payload, "bad_pipeline_config", why);
+            None
         }
     }
 }

@@ -328,3 +328,49 @@ async fn protobuf_readings_are_stored_and_bad_ones_dead_lettered() {
     );
     server.stop().await;
 }
+
+/// The pipeline on the broker: its figures retained on `wages/pipeline/{node}/figures`,
+/// its settings changed by a write token publishing on `wages/pipeline/config`, with the
+/// API's bounds; a scale may not.
+#[tokio::test]
+async fn the_pipeline_publishes_its_figures_and_takes_settings_over_mqtt() {
+    let server = TestServer::start().await;
+    let (client, mut events) = rumqttc::AsyncClient::new(server.mqtt_options("test-pipeline-ops"), 100);
+    client.subscribe("wages/pipeline/+/figures", QoS::AtLeastOnce).await.expect("subscribe");
+    let figures = loop {
+        let event =
+            tokio::time::timeout(std::time::Duration::from_secs(10), events.poll()).await.expect("figures in time");
+        if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) = event.expect("connected") {
+            break serde_json::from_slice::<serde_json::Value>(&p.payload).expect("JSON figures");
+        }
+    };
+    assert_eq!(figures["settings"]["batch_size"], 500, "{figures}");
+    assert!(figures["broker"].as_str().is_some_and(|b| b.starts_with("embedded")), "{figures}");
+    tokio::spawn(async move { while events.poll().await.is_ok() {} });
+
+    let faster = json!({"batch_size": 50, "batch_timeout_ms": 5, "concurrency": 2});
+    client.publish("wages/pipeline/config", QoS::AtLeastOnce, false, faster.to_string()).await.expect("publish");
+    server.eventually("/api/pipeline", |v| v["settings"] == faster).await;
+
+    // Out of bounds: a dead letter, the settings as they were.
+    let zero = json!({"batch_size": 0, "batch_timeout_ms": 5, "concurrency": 2});
+    client.publish("wages/pipeline/config", QoS::AtLeastOnce, false, zero.to_string()).await.expect("publish");
+    server.eventually("/api/pipeline", |v| v["rejected"]["bad_pipeline_config"] == 1).await;
+    assert_eq!(server.json("/api/pipeline").await["settings"], faster);
+
+    // A scale's login may not publish there at all.
+    let password = server.register("ops-scale").await;
+    let (scale, mut scale_events) = rumqttc::AsyncClient::new(server.scale_options("ops-scale", &password), 10);
+    let defaults = json!({"batch_size": 500, "batch_timeout_ms": 50, "concurrency": 1});
+    scale.publish("wages/pipeline/config", QoS::AtLeastOnce, false, defaults.to_string()).await.expect("publish");
+    loop {
+        let event =
+            tokio::time::timeout(std::time::Duration::from_secs(10), scale_events.poll()).await.expect("cut in time");
+        if event.is_err() {
+            break;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(server.json("/api/pipeline").await["settings"], faster, "a scale changed the pipeline");
+    server.stop().await;
+}
