@@ -59,7 +59,7 @@ pub fn SimulatorPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let tab = StoredValue::new_local(wages_codec::ClientId::parse(&id).ok().map(|id| mqtt_tab::open(id, state)));
     #[cfg(not(feature = "hydrate"))]
-    let tab = StoredValue::new_local(None::<()>);
+    let tab = StoredValue::new(None::<()>);
     let _ = tab;
     let stored = Resource::new(
         {
