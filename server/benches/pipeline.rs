@@ -199,6 +199,8 @@ async fn pipeline(database: &str, mqtt_url: Option<&str>, load: Run<'_>) -> Outc
         "WAGES_MQTT_LISTEN" => Some("127.0.0.1:0".to_owned()),
         "WAGES_MQTT_URL" => mqtt_url.clone(),
         "WAGES_LOG" => Some("warn".to_owned()),
+        // The readings are from 1970: no compaction pass may fold them away mid-run.
+        "WAGES_RETENTION_RAW_DAYS" => Some("0".to_owned()),
         _ => None,
     })
     .expect("bench configuration");

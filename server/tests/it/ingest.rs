@@ -335,7 +335,7 @@ async fn protobuf_readings_are_stored_and_bad_ones_dead_lettered() {
 #[tokio::test]
 async fn the_pipeline_publishes_its_figures_and_takes_settings_over_mqtt() {
     let server = TestServer::start().await;
-    let (client, mut events) = rumqttc::AsyncClient::new(server.mqtt_options("test-pipeline-ops"), 100);
+    let (client, mut events) = AsyncClient::new(server.mqtt_options("test-pipeline-ops"), 100);
     client.subscribe("wages/pipeline/+/figures", QoS::AtLeastOnce).await.expect("subscribe");
     let figures = loop {
         let event =
@@ -360,7 +360,7 @@ async fn the_pipeline_publishes_its_figures_and_takes_settings_over_mqtt() {
 
     // A scale's login may not publish there at all.
     let password = server.register("ops-scale").await;
-    let (scale, mut scale_events) = rumqttc::AsyncClient::new(server.scale_options("ops-scale", &password), 10);
+    let (scale, mut scale_events) = AsyncClient::new(server.scale_options("ops-scale", &password), 10);
     let defaults = json!({"batch_size": 500, "batch_timeout_ms": 50, "concurrency": 1});
     scale.publish("wages/pipeline/config", QoS::AtLeastOnce, false, defaults.to_string()).await.expect("publish");
     loop {
