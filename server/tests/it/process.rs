@@ -444,3 +444,55 @@ async fn a_database_locked_for_30_s_holds_the_scales_back_and_loses_nothing() {
     let dead = wages.json("/api/dead-letters").await;
     assert_eq!(dead, serde_json::json!([]), "nothing was rejected for the lock");
 }
+
+/// With the embedded broker and PostgreSQL, the database stops for 30 s while scales
+/// publish: no PUBACK comes while it is down, memory stays bounded, and once it is back
+/// every reading is stored and acknowledged.
+#[tokio::test]
+async fn postgres_stopped_for_30_s_with_the_embedded_broker_holds_the_scales_back() {
+    const PER_SCALE: u64 = 4_000;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pg = Postgres::start(dir.path());
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let vars = [("WAGES_MQTT_LISTEN", listen.as_str()), ("WAGES_DATABASE_URL", pg.url.as_str())];
+    let wages = Wages::start(dir.path(), &vars).await;
+    let mut scales = Vec::new();
+    for n in 1..=2 {
+        let id = format!("pgdown-{n:02}");
+        let password = wages.register(&id).await;
+        scales.push((id, password));
+    }
+    let loads: Vec<_> = scales
+        .iter()
+        .map(|(id, pw)| {
+            tokio::spawn({
+                let (id, pw) = (id.clone(), pw.clone());
+                async move { publish_counting(port, &id, &pw, "s", 0, PER_SCALE).await }
+            })
+        })
+        .collect();
+    wages.eventually("/api/pipeline", 20, |v| v["stored"].as_u64() >= Some(500)).await;
+    pg.stop();
+    wages.eventually("/readyz", 15, |v| v["status"] != "ready").await;
+    let stored_when_down = wages.json("/api/pipeline").await["stored"].as_u64().unwrap_or(0);
+    let mut peak = 0;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        peak = peak.max(wages.rss_mib());
+    }
+    assert!(peak < 400, "the server grew to {peak} MiB while the database was down");
+    assert!(loads.iter().all(|l| !l.is_finished()), "a scale had every PUBACK while nothing could be stored");
+    let stored_after_30_s = wages.json("/api/pipeline").await["stored"].as_u64().unwrap_or(0);
+    assert_eq!(stored_after_30_s, stored_when_down, "stored while the database was down");
+
+    pg.resume();
+    wages.eventually("/readyz", 30, |v| v["status"] == "ready").await;
+    for load in loads {
+        assert_eq!(load.await.expect("publisher"), PER_SCALE, "every message acknowledged once stored");
+    }
+    for (id, _) in &scales {
+        assert_eq!(wages.tstamps(id, "s").await.len() as u64, PER_SCALE, "{id}");
+    }
+    assert_eq!(wages.json("/api/dead-letters").await, serde_json::json!([]), "nothing rejected for the outage");
+}
