@@ -273,6 +273,17 @@ impl Wages {
         body["mqtt_password"].as_str().expect("a password").to_owned()
     }
 
+    /// Registers scales `{prefix}-01` … `{prefix}-{n}`; each with its MQTT password.
+    async fn register_scales(&self, prefix: &str, n: u32) -> Vec<(String, String)> {
+        let mut scales = Vec::new();
+        for k in 1..=n {
+            let id = format!("{prefix}-{k:02}");
+            let password = self.register(&id).await;
+            scales.push((id, password));
+        }
+        scales
+    }
+
     /// The readings' times of one session, as stored.
     async fn tstamps(&self, id: &str, session: &str) -> std::collections::BTreeSet<u64> {
         let readings = self.json(&format!("/api/devices/{id}/sessions/{session}/readings")).await;
@@ -288,6 +299,18 @@ impl Wages {
             .and_then(|v| v.trim().split(' ').next()?.parse().ok());
         kib.unwrap_or(0) / 1024
     }
+}
+
+/// Each scale publishes readings `0..per_scale` of session `s` in the background,
+/// counting its PUBACKs (see [`publish_counting`]).
+fn spawn_loads(port: u16, scales: &[(String, String)], per_scale: u64) -> Vec<tokio::task::JoinHandle<u64>> {
+    scales
+        .iter()
+        .map(|(id, pw)| {
+            let (id, pw) = (id.clone(), pw.clone());
+            tokio::spawn(async move { publish_counting(port, &id, &pw, "s", 0, per_scale).await })
+        })
+        .collect()
 }
 
 /// A free TCP port on loopback.
@@ -336,21 +359,8 @@ async fn kill_9_with_the_embedded_broker_loses_no_acknowledged_reading() {
     let listen = format!("127.0.0.1:{port}");
     let vars = [("WAGES_MQTT_LISTEN", listen.as_str()), ("WAGES_AUTO_REGISTER", "false")];
     let wages = Wages::start(dir.path(), &vars).await;
-    let mut scales = Vec::new();
-    for n in 1..=4 {
-        let id = format!("kill-{n:02}");
-        let password = wages.register(&id).await;
-        scales.push((id, password));
-    }
-    let loads: Vec<_> = scales
-        .iter()
-        .map(|(id, pw)| {
-            tokio::spawn({
-                let (id, pw) = (id.clone(), pw.clone());
-                async move { publish_counting(port, &id, &pw, "s", 0, PER_SCALE).await }
-            })
-        })
-        .collect();
+    let scales = wages.register_scales("kill", 4).await;
+    let loads = spawn_loads(port, &scales, PER_SCALE);
     wages.eventually("/api/pipeline", 30, |v| v["stored"].as_u64() >= Some(8_000)).await;
     wages.kill_9();
     let mut acked = Vec::new();
@@ -391,12 +401,7 @@ async fn a_database_locked_for_30_s_holds_the_scales_back_and_loses_nothing() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let wages = Wages::start(dir.path(), &[("WAGES_MQTT_LISTEN", listen.as_str())]).await;
-    let mut scales = Vec::new();
-    for n in 1..=3 {
-        let id = format!("lock-{n:02}");
-        let password = wages.register(&id).await;
-        scales.push((id, password));
-    }
+    let scales = wages.register_scales("lock", 3).await;
     publish_counting(port, &scales[0].0, &scales[0].1, "warm-up", 0, 10).await;
 
     let db = dir.path().join("wages.db");
@@ -416,15 +421,7 @@ async fn a_database_locked_for_30_s_holds_the_scales_back_and_loses_nothing() {
     assert_eq!(said.trim(), "locked");
     let before = wages.json("/api/pipeline").await["stored"].as_u64().unwrap_or(0);
 
-    let loads: Vec<_> = scales
-        .iter()
-        .map(|(id, pw)| {
-            tokio::spawn({
-                let (id, pw) = (id.clone(), pw.clone());
-                async move { publish_counting(port, &id, &pw, "s", 0, PER_SCALE).await }
-            })
-        })
-        .collect();
+    let loads = spawn_loads(port, &scales, PER_SCALE);
     // While the lock holds, nothing new is stored, so nothing new is acknowledged.
     let mut peak = 0;
     for _ in 0..20 {
@@ -457,21 +454,8 @@ async fn postgres_stopped_for_30_s_with_the_embedded_broker_holds_the_scales_bac
     let listen = format!("127.0.0.1:{port}");
     let vars = [("WAGES_MQTT_LISTEN", listen.as_str()), ("WAGES_DATABASE_URL", pg.url.as_str())];
     let wages = Wages::start(dir.path(), &vars).await;
-    let mut scales = Vec::new();
-    for n in 1..=2 {
-        let id = format!("pgdown-{n:02}");
-        let password = wages.register(&id).await;
-        scales.push((id, password));
-    }
-    let loads: Vec<_> = scales
-        .iter()
-        .map(|(id, pw)| {
-            tokio::spawn({
-                let (id, pw) = (id.clone(), pw.clone());
-                async move { publish_counting(port, &id, &pw, "s", 0, PER_SCALE).await }
-            })
-        })
-        .collect();
+    let scales = wages.register_scales("pgdown", 2).await;
+    let loads = spawn_loads(port, &scales, PER_SCALE);
     wages.eventually("/api/pipeline", 20, |v| v["stored"].as_u64() >= Some(500)).await;
     pg.stop();
     wages.eventually("/readyz", 15, |v| v["status"] != "ready").await;
