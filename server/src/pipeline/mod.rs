@@ -287,7 +287,8 @@ pub async fn run(parts: Parts) {
     let mut subacks_due = 0;
     let mut remember = tokio::time::interval(SEEN_EVERY);
     remember.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut figures = tokio::time::interval(FIGURES_EVERY);
+    // The first figures once connected and running for a while, not at start.
+    let mut figures = tokio::time::interval_at(tokio::time::Instant::now() + FIGURES_EVERY, FIGURES_EVERY);
     figures.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let figures_topic = topic::pipeline_figures(&node_id);
 
