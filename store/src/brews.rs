@@ -11,7 +11,8 @@ use wages_sessions::{Compaction, LIVE_FOR_MS, Session, Summary};
 
 use crate::brew::{Beans, BeansInput, Cursor, Method, Recipe, Shot, ShotDetails, ShotFilter, ShotPage};
 use crate::error::RegistryError;
-use crate::readings::millis;
+use crate::readings::{millis, placeholders};
+use crate::store::Backend;
 use crate::store::{like_pattern, now_ms};
 
 /// Writes what a shot was, edited by `who` now; `brewed_by`, when given, replaces who
@@ -72,7 +73,14 @@ pub(crate) async fn write_details(
 /// new batch's flows are worked out without reading that second back: checked against
 /// the table by counting (cheap) before it is trusted, so a reading stored elsewhere
 /// (another node, a rolled-back batch) sends the fold back to the table.
-pub(crate) type Tails = moka::future::Cache<(ClientId, SessionId), std::sync::Arc<Vec<(u64, f64)>>>;
+pub(crate) type Tails = moka::future::Cache<(ClientId, SessionId), std::sync::Arc<Tail>>;
+
+/// A session's last second of readings, and its shot's reading count when they were
+/// stored: while the count is the same, nobody else has stored readings of the session.
+pub(crate) struct Tail {
+    count: i64,
+    samples: Vec<(u64, f64)>,
+}
 
 /// Sessions whose last second is kept in memory.
 const TAILS_KEPT: u64 = 10_000;
@@ -226,14 +234,25 @@ struct Fold {
     first: (u64, f64),
     last: (u64, f64),
     max_weight: f64,
+    /// The highest flow at the new readings.
+    peak: f64,
+    /// The session's last second after them, when worked out in memory.
+    tail: Option<Vec<(u64, f64)>>,
 }
 
 /// Folds newly stored readings into their sessions' rows of `shots`, inside the
 /// transaction that stored them: counts, first and last times and weights, the maximum,
 /// and the peak flow, computed over the new readings with the stored second before them
 /// (so a session's figures are exact however its readings were batched). A new session
-/// starts with its scale's current recipe.
-pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading], tails: &Tails) -> Result<(), RegistryError> {
+/// starts with its scale's current recipe. However many sessions the readings are of,
+/// this is two statements (one that checks the kept tails, one upsert) in the common
+/// case: a statement's round trip to the database costs more than its work here.
+pub(crate) async fn record(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    new: &[Reading],
+    tails: &Tails,
+) -> Result<(), RegistryError> {
     let mut sessions: BTreeMap<(ClientId, SessionId), Fold> = BTreeMap::new();
     for r in new {
         let (t, v) = (r.tstamp.millis(), r.value.get());
@@ -243,6 +262,8 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading], tails: &Ta
             first: (t, v),
             last: (t, v),
             max_weight: v,
+            peak: 0.0,
+            tail: None,
         });
         fold.count += 1;
         fold.new.push((t, v));
@@ -254,31 +275,83 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading], tails: &Ta
         }
         fold.max_weight = fold.max_weight.max(v);
     }
-    for ((client_id, session_id), mut fold) in sessions {
-        let key = (client_id, session_id);
+    // The tails kept in memory that end before the new readings, and whether the table
+    // still has what they say: nobody else stored readings of the session since.
+    let mut cached = BTreeMap::new();
+    for (key, fold) in &mut sessions {
         fold.new.sort_by_key(|(t, _)| *t);
-        let cached = tails.get(&key).await.filter(|tail| tail.last().is_some_and(|last| last.0 < fold.first.0));
-        let before = match cached {
-            Some(tail) if tail_holds(conn, &client_id, &session_id, &tail, &fold.new).await? => Some(tail.to_vec()),
-            _ => stored_second_before(conn, &client_id, &session_id, &fold.new).await?,
+        if let Some(tail) = tails.get(key).await.filter(|tail| tail.samples.last().is_some_and(|l| l.0 < fold.first.0))
+        {
+            cached.insert(*key, tail);
+        }
+    }
+    let counts = shot_counts(conn, backend, cached.keys()).await?;
+    for (key @ (client_id, session_id), fold) in &mut sessions {
+        let before = match cached.get(key) {
+            Some(tail) if counts.get(key) == Some(&tail.count) => Some(tail.samples.clone()),
+            _ => stored_second_before(conn, client_id, session_id, &fold.new).await?,
         };
-        let peak = match before {
+        match before {
             Some(before) => {
-                let (peak, tail) = fold_flows(&client_id, &session_id, &before, &fold.new);
-                tails.insert(key, std::sync::Arc::new(tail)).await;
-                peak
+                let (peak, tail) = fold_flows(client_id, session_id, &before, &fold.new);
+                (fold.peak, fold.tail) = (peak, Some(tail));
             }
-            None => {
-                tails.invalidate(&key).await;
-                peak_flow(conn, &client_id, &session_id, fold.first.0, fold.last.0).await?
-            }
-        };
-        sqlx::query(
+            None => fold.peak = peak_flow(conn, client_id, session_id, fold.first.0, fold.last.0).await?,
+        }
+    }
+    let counts = upsert_shots(conn, backend, &sessions).await?;
+    for (key, fold) in sessions {
+        match (fold.tail, counts.get(&key)) {
+            (Some(samples), Some(&count)) => tails.insert(key, std::sync::Arc::new(Tail { count, samples })).await,
+            _ => tails.invalidate(&key).await,
+        }
+    }
+    Ok(())
+}
+
+/// Most sessions one statement of [`record`] names (9 parameters each).
+const SESSIONS_PER_STATEMENT: usize = 100;
+
+/// The stored reading counts of the shots of `keys` (those that have a row).
+async fn shot_counts<'k>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    keys: impl Iterator<Item = &'k (ClientId, SessionId)>,
+) -> Result<BTreeMap<(ClientId, SessionId), i64>, RegistryError> {
+    let keys: Vec<_> = keys.collect();
+    let mut counts = BTreeMap::new();
+    for chunk in keys.chunks(SESSIONS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT client_id, session_id, reading_count FROM shots WHERE (client_id, session_id) IN (VALUES {})",
+            placeholders(backend, chunk.len(), 2)
+        );
+        let mut query = sqlx::query(&sql);
+        for (client_id, session_id) in chunk {
+            query = query.bind(client_id.as_str()).bind(session_id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            counts.insert(shot_key(&row)?, row.try_get::<i64, _>("reading_count")?);
+        }
+    }
+    Ok(counts)
+}
+
+/// Adds the folded readings to their shots' rows, a new row starting with its scale's
+/// recipe; returns each shot's reading count after.
+async fn upsert_shots(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    sessions: &BTreeMap<(ClientId, SessionId), Fold>,
+) -> Result<BTreeMap<(ClientId, SessionId), i64>, RegistryError> {
+    let sessions: Vec<_> = sessions.iter().collect();
+    let mut counts = BTreeMap::new();
+    for chunk in sessions.chunks(SESSIONS_PER_STATEMENT) {
+        let sql = format!(
             "INSERT INTO shots (client_id, session_id, started_at, ended_at, reading_count, first_weight, final_weight, \
                max_weight, peak_flow, method, beans_id, grinder, grind_setting, dose, target_yield, brewed_by) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, r.method, r.beans_id, r.grinder, r.grind_setting, r.dose, \
-               r.target_yield, r.set_by \
-             FROM (SELECT 1 AS one) AS o LEFT JOIN device_recipes r ON r.client_id = $1 WHERE 1 = 1 \
+             SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9, \
+               r.method, r.beans_id, r.grinder, r.grind_setting, r.dose, r.target_yield, r.set_by \
+             FROM (VALUES {}) AS v LEFT JOIN device_recipes r ON r.client_id = v.column1 WHERE 1 = 1 \
              ON CONFLICT (client_id, session_id) DO UPDATE SET \
                reading_count = shots.reading_count + excluded.reading_count, \
                first_weight = CASE WHEN excluded.started_at < shots.started_at THEN excluded.first_weight ELSE shots.first_weight END, \
@@ -287,21 +360,36 @@ pub(crate) async fn record(conn: &mut AnyConnection, new: &[Reading], tails: &Ta
                ended_at = CASE WHEN excluded.ended_at > shots.ended_at THEN excluded.ended_at ELSE shots.ended_at END, \
                max_weight = CASE WHEN excluded.max_weight > shots.max_weight THEN excluded.max_weight ELSE shots.max_weight END, \
                peak_flow = CASE WHEN shots.peak_flow IS NULL OR excluded.peak_flow > shots.peak_flow \
-                 THEN excluded.peak_flow ELSE shots.peak_flow END",
-        )
-        .bind(client_id.as_str())
-        .bind(session_id.as_str())
-        .bind(millis(fold.first.0))
-        .bind(millis(fold.last.0))
-        .bind(fold.count)
-        .bind(fold.first.1)
-        .bind(fold.last.1)
-        .bind(fold.max_weight)
-        .bind(peak)
-        .execute(&mut *conn)
-        .await?;
+                 THEN excluded.peak_flow ELSE shots.peak_flow END \
+             RETURNING client_id, session_id, reading_count",
+            placeholders(backend, chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((client_id, session_id), fold) in chunk {
+            query = query
+                .bind(client_id.as_str())
+                .bind(session_id.as_str())
+                .bind(millis(fold.first.0))
+                .bind(millis(fold.last.0))
+                .bind(fold.count)
+                .bind(fold.first.1)
+                .bind(fold.last.1)
+                .bind(fold.max_weight)
+                .bind(fold.peak);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            counts.insert(shot_key(&row)?, row.try_get::<i64, _>("reading_count")?);
+        }
     }
-    Ok(())
+    Ok(counts)
+}
+
+/// The `(client_id, session_id)` of a row of `shots`.
+fn shot_key(row: &AnyRow) -> Result<(ClientId, SessionId), RegistryError> {
+    let bad = |e: &dyn std::fmt::Display| RegistryError::Database(format!("stored shot key is invalid: {e}"));
+    let client_id: String = row.try_get("client_id")?;
+    let session_id: String = row.try_get("session_id")?;
+    Ok((ClientId::parse(&client_id).map_err(|e| bad(&e))?, SessionId::parse(&session_id).map_err(|e| bad(&e))?))
 }
 
 /// The stored second before `new` (sorted, all after every stored reading of the
@@ -344,34 +432,6 @@ async fn stored_second_before(
         }
     }
     Ok(Some(before))
-}
-
-/// Whether the table holds exactly `tail` from its first reading up to the new ones, and
-/// only the new ones from there on: counted, not read.
-async fn tail_holds(
-    conn: &mut AnyConnection,
-    client_id: &ClientId,
-    session_id: &SessionId,
-    tail: &[(u64, f64)],
-    new: &[(u64, f64)],
-) -> Result<bool, RegistryError> {
-    let (Some(&(first, _)), Some(&(from, _)), Some(&(to, _))) = (tail.first(), new.first(), new.last()) else {
-        return Ok(false);
-    };
-    let row = sqlx::query(
-        "SELECT \
-           (SELECT COUNT(*) FROM readings WHERE client_id = $1 AND session_id = $2 AND tstamp >= $3 AND tstamp < $4) AS held, \
-           (SELECT COUNT(*) FROM readings WHERE client_id = $1 AND session_id = $2 AND tstamp >= $4 AND tstamp <= $5) AS added",
-    )
-    .bind(client_id.as_str())
-    .bind(session_id.as_str())
-    .bind(millis(first))
-    .bind(millis(from))
-    .bind(millis(to))
-    .fetch_one(&mut *conn)
-    .await?;
-    let (held, added): (i64, i64) = (row.try_get("held")?, row.try_get("added")?);
-    Ok(usize::try_from(held).ok() == Some(tail.len()) && usize::try_from(added).ok() == Some(new.len()))
 }
 
 /// The peak flow at the `new` readings, each over the second before it as [`Session`]

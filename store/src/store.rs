@@ -182,6 +182,9 @@ impl Registry {
         };
         let pool = options.connect(&url).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        if backend == Backend::Sqlite && crate::readings::cluster_on_sqlite(&pool).await? {
+            tracing::info!("readings are now kept in a table clustered on their key");
+        }
         let filled = crate::Brews { pool: pool.clone() }.fill_peak_flows().await?;
         if filled > 0 {
             tracing::info!(shots = filled, "worked out the peak flow of shots stored before shots had their own table");

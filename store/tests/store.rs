@@ -198,6 +198,36 @@ async fn data_outlives_the_process_and_migrations_run_once() {
 }
 
 #[tokio::test]
+async fn readings_of_an_older_sqlite_database_move_to_a_clustered_table_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/wages.db", dir.path().display());
+    Registry::connect(&url).await.expect("first start").close().await;
+    // The table as databases made before it was clustered on its key have it.
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.expect("SQLite");
+    for step in [
+        "DROP TABLE readings",
+        "CREATE TABLE readings (client_id TEXT NOT NULL, session_id TEXT NOT NULL, tstamp BIGINT NOT NULL, \
+           value DOUBLE PRECISION NOT NULL, PRIMARY KEY (client_id, session_id, tstamp))",
+        "INSERT INTO readings VALUES ('scale-01', 'old', 1000, 1.5), ('scale-01', 'old', 1100, 2.5)",
+    ] {
+        sqlx::query(step).execute(&mut db).await.expect(step);
+    }
+    let schema = "SELECT sql FROM sqlite_master WHERE name = 'readings'";
+    let before: String = sqlx::query_scalar(schema).fetch_one(&mut db).await.expect("schema");
+    assert!(!before.contains("WITHOUT ROWID"), "{before}");
+    drop(db);
+    for _ in 0..2 {
+        let r = Registry::connect(&url).await.expect("upgraded");
+        let kept = r.readings().readings(&id("scale-01"), &SessionId::parse("old").expect("id")).await.expect("read");
+        assert_eq!(kept.iter().map(|r| r.tstamp.millis()).collect::<Vec<_>>(), vec![1000, 1100]);
+        r.close().await;
+    }
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.expect("SQLite");
+    let after: String = sqlx::query_scalar(schema).fetch_one(&mut db).await.expect("schema");
+    assert!(after.contains("WITHOUT ROWID"), "{after}");
+}
+
+#[tokio::test]
 async fn an_older_binary_refuses_a_database_a_newer_one_migrated() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/wages.db", dir.path().display());
@@ -237,9 +267,12 @@ async fn readings_are_stored_once_in_batches(r: &Registry) {
     let mut more = batch[590..].to_vec();
     more.push(reading("scale-01", "brew-1", 2_000_000, 120.5));
     assert_eq!(store.insert(&more).await.expect("stored"), 1);
+    // The same reading twice in one batch is stored once.
+    let twice = [reading("scale-01", "brew-1", 3_000_000, 1.0), reading("scale-01", "brew-1", 3_000_000, 1.0)];
+    assert_eq!(store.insert(&twice).await.expect("stored"), 1);
     assert_eq!(
         store.readings(&id("scale-01"), &SessionId::parse("brew-1").expect("valid")).await.expect("read").len(),
-        602
+        603
     );
     assert_eq!(store.insert(&[]).await.expect("nothing to store"), 0);
 }
@@ -530,6 +563,35 @@ async fn shot_summaries_are_exact_however_readings_are_batched(r: &Registry) {
     // The listing reads the same row.
     let listed = ReadingsStore::Sql(store).sessions(&id("scale-01"), 10, None, 0).await.expect("listed");
     assert_eq!(listed, vec![got]);
+}
+
+/// Two nodes storing readings of the same session by turns, each keeping its own tails in
+/// memory: each notices what the other stored, and the summary stays exact.
+async fn shot_summaries_stay_exact_with_two_writers(url: &str) {
+    let (a, b) = (Registry::connect(url).await.expect("node a"), Registry::connect(url).await.expect("node b"));
+    a.create(&new("scale-01", "Bar")).await.expect("created");
+    let pour = uneven_pour("scale-01", "brew-1", 5_000_000);
+    let whole = wages_sessions::summarize(&pour, 0).expect("summary");
+    for (turn, chunk) in pour.chunks(7).enumerate() {
+        let node = if turn % 3 == 0 { &b } else { &a };
+        node.readings().insert(chunk).await.expect("stored");
+    }
+    let shot = b.brews().shot(&id("scale-01"), &SessionId::parse("brew-1").expect("id"), 0).await.expect("read");
+    let got = shot.expect("a shot row").summary;
+    assert_eq!(got.count, whole.count);
+    assert!((got.peak_flow - whole.peak_flow).abs() < 1e-9, "peak {} vs {}", got.peak_flow, whole.peak_flow);
+    assert!((got.final_weight - whole.final_weight).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shot_summaries_stay_exact_with_two_writers_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    shot_summaries_stay_exact_with_two_writers(&format!("sqlite://{}/wages.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shot_summaries_stay_exact_with_two_writers_on_postgres() {
+    shot_summaries_stay_exact_with_two_writers(&wages_store::testing::postgres_database().await).await;
 }
 
 fn beans(roaster: &str, name: &str) -> BeansInput {
