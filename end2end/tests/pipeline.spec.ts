@@ -40,7 +40,7 @@ test('the pipeline page shows readings as they are stored, and its settings appl
   expect(figures.settings).toEqual({ batch_size: 200, batch_timeout_ms: 50, concurrency: 2 });
 
   // Back to the defaults, for whoever comes next.
-  const reset = await request.put('./api/pipeline/config', { data: { batch_size: 500, batch_timeout_ms: 50, concurrency: 1 } });
+  const reset = await request.put('./api/pipeline/config', { data: { batch_size: 2000, batch_timeout_ms: 50, concurrency: 1 } });
   expect(reset.status()).toBe(200);
   // The browser reports the refused setting's 422 on the console; nothing else.
   expect(problems).toEqual(['console: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)']);
@@ -56,7 +56,7 @@ test.describe('before the WASM loads', () => {
     await form.getByLabel('Batch timeout').fill('80');
     await form.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(async () => (await (await request.get('./api/pipeline')).json()).settings.batch_timeout_ms).toBe(80);
-    const reset = await request.put('./api/pipeline/config', { data: { batch_size: 500, batch_timeout_ms: 50, concurrency: 1 } });
+    const reset = await request.put('./api/pipeline/config', { data: { batch_size: 2000, batch_timeout_ms: 50, concurrency: 1 } });
     expect(reset.status()).toBe(200);
   });
 });

@@ -33,7 +33,7 @@ pub struct PipelineSettings {
 
 impl Default for PipelineSettings {
     fn default() -> Self {
-        Self { batch_size: 500, batch_timeout_ms: 50, concurrency: 1 }
+        Self { batch_size: 2000, batch_timeout_ms: 50, concurrency: 1 }
     }
 }
 

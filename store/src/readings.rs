@@ -25,6 +25,8 @@ pub const MAX_READINGS: u32 = 50_000;
 #[derive(Clone)]
 pub struct SqlReadings {
     pub(crate) pool: AnyPool,
+    /// Where readings are written (see [`crate::Registry`]).
+    pub(crate) writer: AnyPool,
     pub(crate) backend: Backend,
     /// SQLite has one writer at a time, and a writer that finds it busy sleeps and
     /// retries (up to 100 ms a sleep): compaction's back-to-back transactions starved
@@ -181,7 +183,7 @@ impl SqlReadings {
         &self,
         readings: &'r [Reading],
     ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Cow<'r, [Reading]>), RegistryError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut inserted = 0;
         for chunk in readings.chunks(ROWS_PER_STATEMENT) {
             let sql = self.insert_sql(chunk.len(), "");
@@ -191,7 +193,7 @@ impl SqlReadings {
             return Ok((tx, Cow::Borrowed(readings)));
         }
         tx.rollback().await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut new = Vec::with_capacity(readings.len());
         for chunk in readings.chunks(ROWS_PER_STATEMENT) {
             let sql = self.insert_sql(chunk.len(), " RETURNING client_id, session_id, tstamp, value");

@@ -52,6 +52,11 @@ struct Counters {
 #[derive(Clone)]
 pub struct Registry {
     pool: AnyPool,
+    /// Where readings are written: on SQLite one connection of its own, so its page
+    /// cache stays warm from batch to batch (SQLite writes one transaction at a time
+    /// anyway, and a connection drops its cache when another one wrote); on PostgreSQL
+    /// the pool.
+    writer: AnyPool,
     backend: Backend,
     /// `client_id` → the device, or `None` for "not registered" (so unknown scales
     /// sending every second do not reach the database either).
@@ -151,36 +156,46 @@ pub(crate) fn like_pattern(text: &str) -> String {
     pattern
 }
 
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10))
+}
+
+/// A pool of `connections` to SQLite, each in WAL mode and flushing commits as `synchronous` says.
+fn sqlite_pool(connections: u32, synchronous: Synchronous) -> AnyPoolOptions {
+    let synchronous = match synchronous {
+        Synchronous::Full => "PRAGMA synchronous = FULL",
+        Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+    };
+    pool_options().max_connections(connections).after_connect(move |conn, _| {
+        Box::pin(async move {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+            sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+            sqlx::query(synchronous).execute(&mut *conn).await?;
+            Ok(())
+        })
+    })
+}
+
 impl Registry {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Registry, RegistryError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let url = match backend {
+        let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let in_memory = url.contains(":memory:");
-                let synchronous = match sqlite_synchronous(url).map_err(|e| RegistryError::Database(e.to_string()))? {
-                    Synchronous::Full => "PRAGMA synchronous = FULL",
-                    Synchronous::Normal => "PRAGMA synchronous = NORMAL",
-                };
+                let synchronous = sqlite_synchronous(url).map_err(|e| RegistryError::Database(e.to_string()))?;
+                let url = sqlite_url(url)?;
                 // An in-memory database exists once per connection: keep just one.
-                options = options.max_connections(if in_memory { 1 } else { 4 }).after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
-                        sqlx::query(synchronous).execute(&mut *conn).await?;
-                        Ok(())
-                    })
-                });
-                sqlite_url(url)?
+                let in_memory = url.contains(":memory:");
+                let pool = sqlite_pool(if in_memory { 1 } else { 4 }, synchronous).connect(&url).await?;
+                let writer = if in_memory { pool.clone() } else { sqlite_pool(1, synchronous).connect(&url).await? };
+                (pool, writer)
             }
             Backend::Postgres => {
-                options = options.max_connections(8);
-                url.to_owned()
+                let pool = pool_options().max_connections(8).connect(url).await?;
+                (pool.clone(), pool)
             }
         };
-        let pool = options.connect(&url).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         if backend == Backend::Sqlite && crate::readings::cluster_on_sqlite(&pool).await? {
             tracing::info!("readings are now kept in a table clustered on their key");
@@ -198,6 +213,7 @@ impl Registry {
             cache,
             counters: Arc::default(),
             ticket_key: Arc::new(ticket_key),
+            writer,
             write_turns: Arc::default(),
             tails: crate::brews::tails(),
         })
@@ -226,6 +242,7 @@ impl Registry {
     pub fn readings(&self) -> crate::SqlReadings {
         crate::SqlReadings {
             pool: self.pool.clone(),
+            writer: self.writer.clone(),
             backend: self.backend,
             write_turns: self.write_turns.clone(),
             tails: self.tails.clone(),
@@ -438,6 +455,7 @@ impl Registry {
 
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -210,7 +210,7 @@ async fn settings_out_of_bounds_are_refused_and_change_nothing() {
     let (status, _) = put_config(&server, json!({"batch_size": -1, "batch_timeout_ms": 50, "concurrency": 1})).await;
     assert_eq!(status, 422);
     let figures = server.json("/api/pipeline").await;
-    assert_eq!(figures["settings"], json!({"batch_size": 500, "batch_timeout_ms": 50, "concurrency": 1}));
+    assert_eq!(figures["settings"], json!({"batch_size": 2000, "batch_timeout_ms": 50, "concurrency": 1}));
     server.stop().await;
 }
 
@@ -362,7 +362,7 @@ async fn the_pipeline_publishes_its_figures_and_takes_settings_over_mqtt() {
     // A scale's login may not publish there at all.
     let password = server.register("ops-scale").await;
     let (scale, mut scale_events) = AsyncClient::new(server.scale_options("ops-scale", &password), 10);
-    let defaults = json!({"batch_size": 500, "batch_timeout_ms": 50, "concurrency": 1});
+    let defaults = json!({"batch_size": 2000, "batch_timeout_ms": 50, "concurrency": 1});
     scale.publish("wages/pipeline/config", QoS::AtLeastOnce, false, defaults.to_string()).await.expect("publish");
     loop {
         let event =
