@@ -344,7 +344,7 @@ async fn the_pipeline_publishes_its_figures_and_takes_settings_over_mqtt() {
             break serde_json::from_slice::<serde_json::Value>(&p.payload).expect("JSON figures");
         }
     };
-    assert_eq!(figures["settings"]["batch_size"], 500, "{figures}");
+    assert_eq!(figures["settings"]["batch_size"], 2000, "{figures}");
     assert_eq!(figures["connected"], true, "the retained figures are from a running pipeline: {figures}");
     assert!(figures["broker"].as_str().is_some_and(|b| b.starts_with("embedded")), "{figures}");
     tokio::spawn(async move { while events.poll().await.is_ok() {} });
