@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of a built Wages as an operator would meet it: starts BINARY with the site
 # at SITE_ROOT, an empty SQLite database and the embedded broker on free ports, then
-# checks health and readiness, the login page and the WASM, logs in, registers a scale,
+# checks health and readiness, the login page and the WASM it names (compressed, cached
+# for good), logs in, registers a scale,
 # publishes a reading over MQTT with the scale's own password (mosquitto_pub), reads it
 # back through the API and the scale's page, and stops it with SIGTERM, which must end
 # it cleanly. RUNNER (optional) runs the binary, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu".
@@ -29,7 +30,12 @@ start_bg "$dir" "$dir/wages.log" env -i PATH="$PATH" \
 wait_for_http "$base/healthz" 200 60 || fail "/healthz did not answer within 60 s"
 wait_for_http "$base/readyz" 200 30 || fail "/readyz did not turn ready"
 curl -fsS "$base/login" | grep -q "<title>Log in" || fail "the login page is not served"
-curl -fsS -o /dev/null "$base/pkg/wages.wasm" || fail "the WASM is not served"
+# The WASM the page names (hashed), sent brotli-compressed and cached for good.
+wasm=$(curl -fsS "$base/login" | grep -o '/pkg/wages[^"'"'"']*\.wasm' | head -1)
+[ -n "$wasm" ] || fail "the login page names no WASM"
+headers=$(curl -fsS -o /dev/null -D - -H 'accept-encoding: br, gzip' "$base$wasm") || fail "the WASM is not served"
+grep -qi '^content-encoding: br' <<<"$headers" || fail "the WASM is not sent compressed: $headers"
+grep -qi '^cache-control: public, max-age=31536000, immutable' <<<"$headers" || fail "the WASM is not cached for good: $headers"
 
 jar="$dir/cookies"
 curl -fsS -o /dev/null -c "$jar" --data-urlencode username=admin --data-urlencode "password=$password" "$base/login" \

@@ -39,7 +39,7 @@ pub mod status;
 pub mod tokens;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -60,7 +60,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name=base::META_NAME content=base.as_str().to_owned() />
-                <link rel="icon" href="data:," />
+                <meta name="theme-color" content="#2b2118" />
+                <link rel="manifest" href=format!("{root}/manifest.webmanifest") />
+                <link rel="icon" href=format!("{root}/icon.svg") type="image/svg+xml" />
+                <link rel="apple-touch-icon" href=format!("{root}/icon-192.png") />
+                <HashedStylesheet options=options.clone() id="leptos" root=root.clone() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options root />
                 <MetaTags />
@@ -142,7 +146,6 @@ fn TopBar() -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let base = expect_context::<BasePath>();
-    let stylesheet = base.join("/pkg/wages.css");
 
     // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
@@ -156,7 +159,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href=stylesheet />
         <Title formatter=|page: String| if page.is_empty() { "Wages".to_owned() } else { format!("{page} · Wages") } />
         <Router base=base.as_str().to_owned()>
             <TopBar />

@@ -50,6 +50,8 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
 /// Paths anyone may reach, relative to the base path.
 fn is_public(rest: &str, metrics_public: bool) -> bool {
     matches!(rest, "/healthz" | "/readyz" | "/login" | "/mqtt" | "/favicon.ico")
+        // What a browser fetches to install the app, without the person's cookie.
+        || matches!(rest, "/manifest.webmanifest" | "/icon.svg" | "/icon-192.png" | "/icon-512.png")
         || rest.starts_with("/pkg/")
         || (rest == "/metrics" && metrics_public)
 }
@@ -165,7 +167,9 @@ mod tests {
 
     #[test]
     fn public_paths_are_few() {
-        for open in ["/healthz", "/readyz", "/login", "/pkg/wages.wasm", "/mqtt"] {
+        for open in
+            ["/healthz", "/readyz", "/login", "/pkg/wages.wasm", "/mqtt", "/manifest.webmanifest", "/icon-512.png"]
+        {
             assert!(is_public(open, false), "{open}");
         }
         for closed in ["/", "/devices", "/api/devices", "/api/fn/x", "/loginx", "/pkg", "/tokens"] {

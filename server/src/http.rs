@@ -5,7 +5,7 @@ use app::base::BasePath;
 use app::shell;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::metrics::Exposition;
@@ -41,8 +41,8 @@ pub(crate) async fn prefs(
     let path = if base.is_empty() { "/" } else { base };
     let cookie = format!("{}={}; Path={path}; Max-Age=31536000; SameSite=Lax", app::clock::UNITS_COOKIE, prefs.units);
     let mut response = Redirect::to(&back).into_response();
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(axum::http::header::SET_COOKIE, value);
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
 }
@@ -98,7 +98,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     if let Some(gate) = &state.gate {
         gate.write_metrics(&mut out);
     }
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out.into_text())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out.into_text())
 }
 
 /// `uri` with the base path taken off the front, as the inner handlers expect it.
@@ -120,13 +120,25 @@ pub(crate) async fn server_fn(State(state): State<AppState>, mut req: Request<Bo
     leptos_axum::handle_server_fns_with_context(move || state.provide(), req).await.into_response()
 }
 
-/// Files under the site root (`{base}/pkg/…`), or the app's own 404 page.
+/// Files under the site root (`{base}/pkg/…`, the icons and the manifest), or the app's
+/// own 404 page. A file goes out precompressed when the build made a `.br` or `.gz` of
+/// it and the browser takes that encoding. Those under pkg/ of a site built with hashed
+/// names are cached for good; the rest are revalidated by date (304 when unchanged).
 pub(crate) async fn assets_or_not_found(State(state): State<AppState>, req: Request<Body>) -> Response {
     let in_base = state.base.as_str().is_empty() || req.uri().path().starts_with(&format!("{}/", state.base.as_str()));
     if !in_base {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }
     let file_uri = strip_base(&state.base, req.uri());
+    // With hashed names a file under pkg/ never changes: a new build names it anew.
+    let immutable = state.leptos_options.hash_files && file_uri.path().starts_with("/pkg/");
+    let file = match file_request(&file_uri, &req) {
+        Some(file_req) => static_file(&state.leptos_options.site_root, file_req, immutable).await,
+        None => None,
+    };
+    if let Some(file) = file {
+        return file;
+    }
     let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         {
             let state = state.clone();
@@ -135,6 +147,40 @@ pub(crate) async fn assets_or_not_found(State(state): State<AppState>, req: Requ
         shell,
     );
     handler(file_uri, State(state), req).await
+}
+
+/// The site's file that `file_req` asks for, or `None` when there is none.
+async fn static_file(site_root: &str, file_req: Request<Body>, immutable: bool) -> Option<Response> {
+    use tower::ServiceExt as _;
+    let served = tower_http::services::ServeDir::new(site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false)
+        .oneshot(file_req)
+        .await
+        .ok()?;
+    if !matches!(served.status(), StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT) {
+        return None;
+    }
+    let mut response = served.into_response();
+    let headers = response.headers_mut();
+    let policy = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    // Which copy went out depends on what the browser takes, for any cache on the way.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Some(response)
+}
+
+/// `req` for the file at `uri`: its method, and the headers that choose the encoding
+/// and make it conditional.
+fn file_request(uri: &Uri, req: &Request<Body>) -> Option<Request<Body>> {
+    let mut file_req = Request::builder().method(req.method()).uri(uri.clone());
+    for name in [header::ACCEPT_ENCODING, header::IF_MODIFIED_SINCE, header::IF_UNMODIFIED_SINCE, header::RANGE] {
+        if let Some(value) = req.headers().get(&name) {
+            file_req = file_req.header(name, value);
+        }
+    }
+    file_req.body(Body::empty()).ok()
 }
 
 #[cfg(test)]

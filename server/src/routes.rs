@@ -5,11 +5,13 @@
 use app::{App, shell};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Uri;
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::Redirect;
 use axum::routing::{any, get, post, put};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
@@ -65,6 +67,14 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_login))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::count_api_errors))
         .layer(axum::middleware::from_fn(security::headers))
+        // Pages and API answers are per person and change: revalidated, never shared.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        ))
+        // On the fly for pages, JSON and CSV (not for live streams, images, or files
+        // sent precompressed).
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 

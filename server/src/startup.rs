@@ -130,14 +130,23 @@ async fn ensure_admin(registry: &Registry, config: &Config) -> Result<(), StartE
 }
 
 /// Leptos's options from our configuration. The output name is baked in by cargo-leptos.
+/// A site built with hashed file names (`wages.<hash>.wasm`) has their hashes in
+/// `hash.txt` at its root (Cargo.toml's `hash-file-name`), which goes wherever the site
+/// goes; Leptos reads it by a path it joins to the binary's folder, so an absolute one.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let hash_file = std::path::absolute(config.site_root.join(HASH_FILE)).unwrap_or_else(|_| HASH_FILE.into());
     LeptosOptions::builder()
         .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("wages"))
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.site_addr)
+        .hash_files(hash_file.is_file())
+        .hash_file(hash_file.to_string_lossy().into())
         .build()
 }
+
+/// Where a site built with hashed file names lists them, under its root.
+const HASH_FILE: &str = "hash.txt";
 
 /// Binds the web listener (`LEPTOS_SITE_ADDR`).
 pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {

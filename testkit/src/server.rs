@@ -90,6 +90,8 @@ impl Builder {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("site/pkg")).expect("pkg dir");
         std::fs::write(dir.path().join("site/pkg/wages.css"), "body{}").expect("css");
+        // As `cargo leptos build --precompress` leaves one beside it (the server sends it as is).
+        std::fs::write(dir.path().join("site/pkg/wages.css.br"), "brotli of body{}").expect("css.br");
         let site_root = dir.path().join("site").to_string_lossy().into_owned();
         let database = match db.unwrap_or(Db::Sqlite) {
             Db::Sqlite => format!("sqlite://{}/wages.db", dir.path().display()),

@@ -71,6 +71,74 @@ async fn serves_everything_under_a_base_path() {
     serves_everything_under("/wages").await;
 }
 
+/// Files go out precompressed when the browser takes it and are revalidated by date;
+/// pages and JSON are compressed on the fly and never kept by shared caches.
+async fn sends_less(base: &str) {
+    let server = TestServer::builder().base(base).start().await;
+    let http = server.http();
+    let get = |path: &str, headers: &[(&'static str, &str)]| {
+        let mut req = http.get(server.url(path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send()
+    };
+    let header = |res: &reqwest::Response, name: &str| {
+        res.headers().get(name).map(|v| v.to_str().expect("text").to_owned()).unwrap_or_default()
+    };
+
+    let res = get("/pkg/wages.css", &[("accept-encoding", "gzip, deflate, br")]).await.expect("css");
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "content-encoding"), "br");
+    assert_eq!(header(&res, "content-type"), "text/css");
+    assert_eq!(header(&res, "cache-control"), "no-cache");
+    assert_eq!(header(&res, "vary"), "accept-encoding");
+    let modified = header(&res, "last-modified");
+    assert!(!modified.is_empty(), "a date to revalidate by");
+    assert_eq!(res.text().await.expect("body"), "brotli of body{}");
+
+    // Only the plain file for a browser that takes neither, and no gzip copy is made up.
+    for accepts in [None, Some("gzip")] {
+        let headers: Vec<_> = accepts.map(|a| ("accept-encoding", a)).into_iter().collect();
+        let res = get("/pkg/wages.css", &headers).await.expect("css");
+        assert_eq!((res.status().as_u16(), header(&res, "content-encoding")), (200, String::new()), "{accepts:?}");
+        assert_eq!(res.text().await.expect("body"), "body{}");
+    }
+
+    // Unchanged since the browser's copy: 304 and no body.
+    let res = get("/pkg/wages.css", &[("if-modified-since", modified.as_str())]).await.expect("css");
+    assert_eq!(res.status(), 304);
+    assert_eq!(res.text().await.expect("body"), "");
+
+    // A page and a JSON document, compressed for a browser that takes gzip.
+    for path in ["/", "/api/openapi.json"] {
+        let res = get(path, &[("accept-encoding", "gzip")]).await.expect("page");
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(header(&res, "content-encoding"), "gzip", "{path}");
+        assert_eq!(header(&res, "cache-control"), "private, no-cache", "{path}");
+        let plain = get(path, &[]).await.expect("page");
+        assert_eq!(header(&plain, "content-encoding"), "", "{path}");
+        let (zipped, plain) = (res.bytes().await.expect("body").len(), plain.bytes().await.expect("body").len());
+        assert!(zipped * 2 < plain, "{path}: {zipped} bytes gzipped, {plain} plain");
+    }
+
+    // A missing file is still the app's own 404 page.
+    let res = get("/pkg/nothing.js", &[]).await.expect("404");
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.expect("body").contains("Nothing here"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_less_at_the_root() {
+    sends_less("").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_less_under_a_base_path() {
+    sends_less("/wages").await;
+}
+
 #[tokio::test]
 async fn under_a_base_path_nothing_leaks_to_the_root() {
     let server = TestServer::builder().base("/wages").start().await;
