@@ -1,29 +1,23 @@
 //! The browser end of the server's live WebSockets (`{base}/api/devices/{id}/live`, one
-//! reading per text frame, and `{base}/api/live`, one fleet frame per text frame).
+//! reading per text frame, and `{base}/api/live`, one fleet frame per text frame), on
+//! gloo-net's WebSocket: one task per stream reads it as a `Stream` of messages.
 //!
 //! The socket reconnects two seconds after it drops (a server restart, a network blip on
 //! a cafe's tablet) and closes when the reactive owner that opened it is cleaned up.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::pin::Pin;
 use std::time::Duration;
 
+use futures_channel::oneshot;
+use futures_util::future::{Either, select};
+use futures_util::{Sink, StreamExt};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, State};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 /// How long to wait before opening a dropped socket again.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
-
-struct Follower<T> {
-    url: String,
-    on_open: RefCell<Box<dyn FnMut()>>,
-    on_frame: RefCell<Box<dyn FnMut(T)>>,
-    socket: RefCell<Option<WebSocket>>,
-    stopped: Cell<bool>,
-}
 
 /// Follows the live stream at `path` (already under the base), calling `on_frame` with
 /// every frame that reads as a `T`, for as long as the current reactive owner lives, and
@@ -38,74 +32,67 @@ pub fn follow_and_catch_up<T: DeserializeOwned + 'static>(
     let location = window().location();
     let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
     let Ok(host) = location.host() else { return };
-    let follower = Rc::new(Follower {
-        url: format!("{scheme}://{host}{path}"),
-        on_open: RefCell::new(Box::new(on_open)),
-        on_frame: RefCell::new(Box::new(on_frame)),
-        socket: RefCell::new(None),
-        stopped: Cell::new(false),
-    });
-    connect(&follower);
-    let follower = StoredValue::new_local(follower);
+    let (stop, stopped) = oneshot::channel::<()>();
+    leptos::task::spawn_local(follow(format!("{scheme}://{host}{path}"), on_open, on_frame, stopped));
+    let stop = StoredValue::new_local(Some(stop));
     on_cleanup(move || {
-        follower.with_value(|f| {
-            f.stopped.set(true);
-            if let Some(socket) = f.socket.borrow_mut().take() {
-                drop(socket.close());
-            }
-        });
+        if let Some(stop) = stop.try_update_value(Option::take).flatten() {
+            stop.send(()).ok();
+        }
     });
 }
 
-fn connect<T: DeserializeOwned + 'static>(follower: &Rc<Follower<T>>) {
-    let Ok(socket) = WebSocket::new(&follower.url) else {
-        leptos::logging::warn!("cannot open {}: no WebSocket", follower.url);
-        return;
-    };
-    let on_message = {
-        let follower = follower.clone();
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            // A frame already queued when the page was left finds its signals gone.
-            if follower.stopped.get() {
-                return;
-            }
-            let Some(text) = event.data().as_string() else { return };
-            if let Ok(frame) = serde_json::from_str::<T>(&text) {
-                (follower.on_frame.borrow_mut())(frame);
-            }
-        })
-    };
-    let on_close = {
-        let follower = follower.clone();
-        Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-            if follower.stopped.get() {
-                return;
-            }
-            let follower = follower.clone();
-            set_timeout(
-                move || {
-                    if !follower.stopped.get() {
-                        connect(&follower);
+/// Reads the stream at `url` until `stopped`, opening it again whenever it drops.
+async fn follow<T: DeserializeOwned>(
+    url: String,
+    mut on_open: impl FnMut(),
+    mut on_frame: impl FnMut(T),
+    mut stopped: oneshot::Receiver<()>,
+) {
+    loop {
+        let Ok(mut socket) = WebSocket::open(&url) else {
+            leptos::logging::warn!("cannot open {url}: no WebSocket");
+            return;
+        };
+        // The socket takes messages to send once it is open (or has failed to open).
+        let ready = futures_util::future::poll_fn(|cx| Pin::new(&mut socket).poll_ready(cx));
+        let opened = match select(ready, &mut stopped).await {
+            Either::Left((answer, _)) => answer.is_ok(),
+            Either::Right(_) => return close(socket),
+        };
+        if opened && matches!(socket.state(), State::Open) {
+            on_open();
+        }
+        loop {
+            match select(socket.next(), &mut stopped).await {
+                Either::Left((Some(Ok(Message::Text(text))), _)) => {
+                    if let Ok(frame) = serde_json::from_str::<T>(&text) {
+                        on_frame(frame);
                     }
-                },
-                RECONNECT_AFTER,
-            );
-        })
-    };
-    let on_open = {
-        let follower = follower.clone();
-        Closure::<dyn FnMut()>::new(move || {
-            if !follower.stopped.get() {
-                (follower.on_open.borrow_mut())();
+                }
+                Either::Left((Some(Ok(Message::Bytes(_))), _)) => {}
+                Either::Left((Some(Err(_)) | None, _)) => break,
+                Either::Right(_) => return close(socket),
             }
-        })
-    };
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    // The socket owns its handlers from now on; they live as long as the page.
-    on_open.forget();
-    on_message.forget();
-    on_close.forget();
-    *follower.socket.borrow_mut() = Some(socket);
+        }
+        if let Either::Right(_) = select(std::pin::pin!(sleep(RECONNECT_AFTER)), &mut stopped).await {
+            return;
+        }
+    }
+}
+
+fn close(socket: WebSocket) {
+    drop(socket.close(None, None));
+}
+
+/// Resolves after `duration`, on the browser's timer.
+async fn sleep(duration: Duration) {
+    let (done, wait) = oneshot::channel::<()>();
+    set_timeout(
+        move || {
+            done.send(()).ok();
+        },
+        duration,
+    );
+    wait.await.ok();
 }

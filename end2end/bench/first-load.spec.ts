@@ -6,7 +6,7 @@ import type { Browser, CDPSession } from '@playwright/test';
 
 // First load on a tablet or a phone, measured in Chromium; a benchmark of
 // docs/benchmarks.md, not part of the test run:
-//   cd end2end && npx playwright test --config bench.config.ts --project root first-load
+//   cd end2end && npx playwright test first-load --config bench.config.ts --project root
 // For each page (the dashboard, a scale's live page, a shot) and each profile (as is; the
 // CPU slowed 4× on 10 Mbit/s; the CPU slowed 4× on Fast 3G), a fresh browser context
 // (nothing cached) logged in by its cookie loads the page once. Reported: bytes moved

@@ -1,4 +1,5 @@
 import { test, expect, hydrated, screenshot } from './fixtures';
+import type { WebSocketRoute } from '@playwright/test';
 import { publishReadings, publishStatus, line } from './mqtt';
 
 /** 30 s of a typical espresso at 10 Hz, in messages of one second each. */
@@ -61,6 +62,34 @@ test('the device page draws an extraction live and lists it afterwards', async (
   expect(rows).toHaveLength(301);
   expect(rows[1]).toBe(`${id},brew-1,0,${start}`);
   expect(problems).toEqual([]);
+});
+
+test('a live stream that drops opens again and catches up on what it missed', async ({ page, request, baseURL }, info) => {
+  const id = `drop-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Dropping' } })).status()).toBe(201);
+  // The page's live sockets pass through the test, which can cut them as a network blip would.
+  const streams: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/api\/devices\/[^/]+\/live$/, (ws) => {
+    ws.connectToServer();
+    streams.push(ws);
+  });
+  await page.goto(`./devices/${id}`);
+  await hydrated(page);
+  // A shot running now: its readings from 7 s ago on (a session is live for 10 s after its last reading).
+  const brew = extraction(id, 'brew-3', Date.now() - 7_000);
+  await publishReadings(baseURL!, id, brew.slice(0, 3));
+  const graph = page.getByTestId('live-graph');
+  await expect(graph).toHaveAttribute('data-points', '30', { timeout: 10_000 });
+  expect(streams).toHaveLength(1);
+
+  // The stream drops; readings go on arriving at the server meanwhile.
+  await streams[0].close();
+  await publishReadings(baseURL!, id, brew.slice(3, 6));
+  // It opens again within seconds and the graph catches up on what came as no frame.
+  await expect.poll(() => streams.length, { timeout: 10_000 }).toBe(2);
+  await expect(graph).toHaveAttribute('data-points', '60', { timeout: 10_000 });
+  await publishReadings(baseURL!, id, brew.slice(6, 7));
+  await expect(graph).toHaveAttribute('data-points', '70', { timeout: 10_000 });
 });
 
 test('an unknown scale gets a readable page', async ({ page }) => {
