@@ -198,12 +198,14 @@ mod mqtt_tab {
     use std::rc::Rc;
     use std::time::Duration;
 
+    use futures_channel::mpsc;
+    use futures_util::future::select;
+    use futures_util::{SinkExt, StreamExt};
+    use gloo_net::websocket::Message;
+    use gloo_net::websocket::futures::WebSocket;
     use leptos::prelude::*;
     use mqtt_proto::v3::{Connect, ConnectReturnCode, LastWill, Packet, Publish, Subscribe};
     use mqtt_proto::{Pid, QoS, QosPid, TopicFilter, TopicName};
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    use web_sys::{BinaryType, MessageEvent, WebSocket};
 
     use wages_codec::ClientId;
     use wages_codec::topic::{self, Channel};
@@ -217,7 +219,9 @@ mod mqtt_tab {
         id: ClientId,
         url: String,
         state: TabState,
-        socket: RefCell<Option<WebSocket>>,
+        /// What to send on the open connection, if there is one: its socket sends it in
+        /// order once open.
+        outgoing: RefCell<Option<mpsc::UnboundedSender<Vec<u8>>>>,
         received: RefCell<Vec<u8>>,
         next_pid: Cell<u16>,
         /// Readings published and not yet acknowledged, by packet id.
@@ -248,7 +252,7 @@ mod mqtt_tab {
             id,
             url: format!("{scheme}://{host}{path}"),
             state,
-            socket: RefCell::new(None),
+            outgoing: RefCell::new(None),
             received: RefCell::new(Vec::new()),
             next_pid: Cell::new(1),
             unacked: RefCell::new(HashSet::new()),
@@ -325,58 +329,63 @@ mod mqtt_tab {
             );
         }
 
+        /// Opens the WebSocket (gloo-net's: a sink of frames to send and a stream of frames
+        /// received, each half worked by this connection's task) and says hello on it.
         fn open_socket(&self) {
             let inner = &self.0;
             inner.state.connection.set("connecting");
-            let Ok(socket) = WebSocket::new_with_str(&inner.url, "mqtt") else {
+            let Ok(socket) = WebSocket::open_with_protocol(&inner.url, "mqtt") else {
                 inner.state.connection.set("no WebSocket");
                 return;
             };
-            socket.set_binary_type(BinaryType::Arraybuffer);
             inner.received.borrow_mut().clear();
-            let on_open = {
-                let tab = self.clone();
-                Closure::<dyn FnMut()>::new(move || tab.hello())
-            };
-            let on_message = {
-                let tab = self.clone();
-                Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                    if let Ok(buffer) = event.data().dyn_into::<web_sys::js_sys::ArrayBuffer>() {
-                        tab.received(&web_sys::js_sys::Uint8Array::new(&buffer).to_vec());
+            let (outgoing, mut queued) = mpsc::unbounded::<Vec<u8>>();
+            *inner.outgoing.borrow_mut() = Some(outgoing);
+            // CONNECT goes first: the socket sends what is queued once it is open.
+            self.hello();
+            let tab = self.clone();
+            leptos::task::spawn_local(async move {
+                let (mut sink, mut stream) = socket.split();
+                let write = async move {
+                    while let Some(bytes) = queued.next().await {
+                        if sink.send(Message::Bytes(bytes)).await.is_err() {
+                            return;
+                        }
                     }
-                })
-            };
-            let on_close = {
-                let tab = self.clone();
-                Closure::<dyn FnMut()>::new(move || {
-                    if tab.0.state.connection.get_untracked() != "refused" {
-                        tab.0.state.connection.set("offline");
+                    // The queue was dropped ([`Tab::close`]).
+                    sink.close().await.ok();
+                };
+                let read = async {
+                    while let Some(Ok(message)) = stream.next().await {
+                        if let Message::Bytes(bytes) = message {
+                            tab.received(&bytes);
+                        }
                     }
-                    tab.retry_later();
-                })
-            };
-            socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-            socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-            on_open.forget();
-            on_message.forget();
-            on_close.forget();
-            *inner.socket.borrow_mut() = Some(socket);
+                };
+                select(std::pin::pin!(write), std::pin::pin!(read)).await;
+                tab.0.outgoing.borrow_mut().take();
+                if tab.0.closed.get() {
+                    return;
+                }
+                if tab.0.state.connection.get_untracked() != "refused" {
+                    tab.0.state.connection.set("offline");
+                }
+                tab.retry_later();
+            });
         }
 
         /// Closing the page drops the connection without a DISCONNECT: the broker then
         /// publishes the last will, `offline`.
         fn close(&self) {
             self.0.closed.set(true);
-            if let Some(socket) = self.0.socket.borrow_mut().take() {
-                drop(socket.close());
-            }
+            // Its connection's task closes the socket once the queue is gone.
+            self.0.outgoing.borrow_mut().take();
         }
 
         fn send(&self, packet: &Packet) {
             let Ok(bytes) = packet.encode() else { return };
-            if let Some(socket) = self.0.socket.borrow().as_ref() {
-                drop(socket.send_with_u8_array(bytes.as_ref()));
+            if let Some(outgoing) = self.0.outgoing.borrow().as_ref() {
+                outgoing.unbounded_send(bytes.as_ref().to_vec()).ok();
             }
         }
 
