@@ -159,10 +159,14 @@ async fn static_file(site_root: &str, file_req: Request<Body>, immutable: bool) 
         .oneshot(file_req)
         .await
         .ok()?;
-    if !matches!(served.status(), StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT) {
+    if served.status() == StatusCode::NOT_FOUND {
         return None;
     }
+    // The file's own answer, a refusal included (an unreadable range: 416).
     let mut response = served.into_response();
+    if !matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT) {
+        return Some(response);
+    }
     let headers = response.headers_mut();
     let policy = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));

@@ -122,6 +122,10 @@ async fn sends_less(base: &str) {
         assert!(zipped * 2 < plain, "{path}: {zipped} bytes gzipped, {plain} plain");
     }
 
+    // A range it cannot read is the file's refusal, not the app's page.
+    let res = get("/pkg/wages.css", &[("range", "bytes=abc")]).await.expect("css");
+    assert_eq!(res.status(), 416);
+
     // A missing file is still the app's own 404 page.
     let res = get("/pkg/nothing.js", &[]).await.expect("404");
     assert_eq!(res.status(), 404);
