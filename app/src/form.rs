@@ -3,7 +3,8 @@
 //! Leptos's own `ActionForm` renders `action="/api/fn/…"` without the base path, so
 //! before the WASM loads, a form under `/wages` would post outside it (and past any
 //! reverse proxy that serves only `/wages`). This one renders `{base}/api/fn/…` and,
-//! once hydrated, dispatches the action without a page load, like the original.
+//! once hydrated, dispatches the action without a page load, like the original. A form
+//! for a server function the person's role does not allow is not shown at all.
 
 use leptos::form::FromFormData;
 use leptos::prelude::*;
@@ -34,6 +35,13 @@ where
     ServFn::Error: Send + Sync + 'static,
     <ServFn as ServerFn>::Client: Client<<ServFn as ServerFn>::Error>,
 {
+    // A form for what the person may not do is not shown (the server refuses it anyway).
+    let allowed = crate::rights::server_fn_rule(ServFn::url().trim_start_matches("/api/fn/"))
+        .and_then(|rule| rule.need.role())
+        .is_none_or(crate::people::may);
+    if !allowed {
+        return None;
+    }
     let url = expect_context::<BasePath>().join(ServFn::url());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         if ev.default_prevented() {
@@ -45,9 +53,9 @@ where
             action.dispatch(input);
         }
     };
-    view! {
+    Some(view! {
         <form action=url method="post" class=class data-testid=testid on:submit=on_submit>
             {children()}
         </form>
-    }
+    })
 }

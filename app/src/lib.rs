@@ -34,7 +34,9 @@ pub mod graph;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 mod pages;
+pub mod people;
 pub mod pipeline;
+pub mod rights;
 pub mod status;
 pub mod tokens;
 
@@ -45,14 +47,15 @@ use leptos_router::{SsrMode, path};
 
 use crate::base::BasePath;
 use crate::pages::{
-    BeansPage, ComparePage, DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, NotFound, PipelinePage,
-    SessionPage, ShotImportPage, ShotsPage, SimulatorPage, TokensPage,
+    AuditPage, BeansPage, ComparePage, DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, MePage, NotFound,
+    PeoplePage, PipelinePage, SessionPage, ShotImportPage, ShotsPage, SimulatorPage, TokensPage,
 };
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let base = expect_context::<BasePath>();
     let root = base.as_str().to_owned();
+    let me = people::Me::current();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -60,6 +63,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name=base::META_NAME content=base.as_str().to_owned() />
+                <meta name=people::META_USER content=me.user.clone() />
+                <meta name=people::META_ROLE content=me.role.map_or("", |r| r.as_str()) />
                 <meta name="theme-color" content="#2b2118" />
                 <link rel="manifest" href=format!("{root}/manifest.webmanifest") />
                 <link rel="icon" href=format!("{root}/icon.svg") type="image/svg+xml" />
@@ -113,6 +118,12 @@ fn TopBar() -> impl IntoView {
     let pipeline = base.join("/pipeline");
     let firmware = base.join("/firmware");
     let tokens = base.join("/tokens");
+    let people = base.join("/people");
+    let audit = base.join("/audit");
+    let me_page = base.join("/me");
+    let me = use_context::<people::Me>().unwrap_or_default();
+    let admin = me.may(wages_store::Role::Admin);
+    let my_name = StoredValue::new(me.user);
     let logout = base.join("/logout");
     let login = base.join("/login");
     let location = leptos_router::hooks::use_location();
@@ -131,8 +142,13 @@ fn TopBar() -> impl IntoView {
                     <A href=devices.clone()>"Scales"</A>
                     <A href=pipeline.clone()>"Pipeline"</A>
                     <A href=firmware.clone()>"Firmware"</A>
-                    <A href=tokens.clone()>"Tokens"</A>
+                    {admin.then(|| view! {
+                        <A href=tokens.clone()>"Tokens"</A>
+                        <A href=people.clone()>"People"</A>
+                        <A href=audit.clone()>"Audit"</A>
+                    })}
                 </nav>
+                <A href=me_page.clone() attr:class="me" attr:data-testid="me-link">{move || my_name.get_value()}</A>
                 <form action=logout.clone() method="post" class="logout">
                     <button type="submit" class="link">"Log out"</button>
                 </form>
@@ -146,6 +162,7 @@ fn TopBar() -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let base = expect_context::<BasePath>();
+    provide_context(people::Me::current());
 
     // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
@@ -179,6 +196,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/firmware") view=FirmwarePage ssr=SsrMode::InOrder />
                     <Route path=path!("/simulator/:client_id") view=SimulatorPage ssr=SsrMode::InOrder />
                     <Route path=path!("/tokens") view=TokensPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/people") view=PeoplePage ssr=SsrMode::InOrder />
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/me") view=MePage ssr=SsrMode::InOrder />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder />
                 </Routes>
             </main>

@@ -40,6 +40,7 @@ pub mod pipeline;
 pub mod retention;
 pub mod routes;
 pub mod security;
+pub mod share;
 pub mod simulate;
 pub mod startup;
 pub mod state;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::Redirect;
-use axum::routing::{any, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
@@ -15,20 +15,29 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    self, IMPORT_BODY_BYTES, MAX_BODY_BYTES, brews, devices, firmware, live, pipeline, sessions, shot_files,
+    self, IMPORT_BODY_BYTES, MAX_BODY_BYTES, brews, devices, firmware, live, people, pipeline, sessions, shot_files,
 };
 use crate::state::AppState;
-use crate::{auth, http, metrics, mqtt, security};
+use crate::{auth, http, metrics, mqtt, security, share};
+
+/// The app's pages as `leptos_axum` routes them, under `base`.
+fn page_routes(base: &app::base::BasePath) -> Vec<leptos_axum::AxumRouteListing> {
+    let base = base.clone();
+    generate_route_list(move || {
+        provide_context(base.clone());
+        view! { <App /> }
+    })
+}
+
+/// The paths of the app's pages under the base path (`/devices/{client_id}`…), for the
+/// test that every route has a rule in [`app::rights`].
+pub fn page_paths() -> Vec<String> {
+    page_routes(&app::base::BasePath::default()).iter().map(|r| r.path().to_owned()).collect()
+}
 
 /// The whole server as one router.
 pub fn router(state: AppState) -> Router {
-    let route_list = {
-        let base = state.base.clone();
-        generate_route_list(move || {
-            provide_context(base.clone());
-            view! { <App /> }
-        })
-    };
+    let route_list = page_routes(&state.base);
     let context = {
         let state = state.clone();
         move || state.provide()
@@ -44,6 +53,9 @@ pub fn router(state: AppState) -> Router {
         .route(&at("/logout"), post(auth::logout))
         .route(&at("/shots/import/upload"), post(shot_files::upload).layer(DefaultBodyLimit::max(IMPORT_BODY_BYTES)))
         .route(&at("/prefs"), get(http::prefs))
+        .route(&at("/s/{code}"), get(share::page))
+        .route(&at("/s/{code}/preview.png"), get(share::preview))
+        .route(&at("/s/{code}/readings.csv"), get(share::readings))
         .route(&at("/healthz"), get(http::healthz))
         .route(&at("/readyz"), get(http::readyz))
         .route(&at("/metrics"), get(http::metrics))
@@ -107,6 +119,12 @@ fn api_routes(base: &str) -> Router<AppState> {
         .route(&at("/api/pipeline/config"), put(pipeline::configure))
         .route(&at("/api/dead-letters"), get(pipeline::dead_letters))
         .route(&at("/api/firmware"), get(firmware::rollout).post(firmware::offer))
+        .route(&at("/api/devices/{client_id}/sessions/{session_id}/share"), get(people::read_share).put(people::share))
+        .route(&at("/api/shares"), get(people::shares))
+        .route(&at("/api/shares/{code}"), delete(people::withdraw))
+        .route(&at("/api/people"), get(people::list).post(people::add))
+        .route(&at("/api/people/{username}"), get(people::read).patch(people::update).delete(people::delete))
+        .route(&at("/api/audit"), get(people::audit))
         .route(&at("/api/{*rest}"), any(api::not_found))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .merge(docs)

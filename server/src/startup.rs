@@ -108,7 +108,9 @@ impl Application {
         tracing::info!(address = %local, base_path = base.as_str(), "wages is listening: http://{local}{}", base.home());
         // Live frames are small and must leave at once, not wait for Nagle's algorithm.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| drop(tcp.set_nodelay(true)));
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         ingest.stop().await;
         registry.close().await;
         served

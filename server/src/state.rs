@@ -39,6 +39,8 @@ pub struct AppState {
     pub streams: Arc<crate::api::StreamLimits>,
     /// The counters that belong to no other part, for `{base}/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Failed logins, per user name and per address.
+    pub login_throttle: Arc<crate::auth::LoginThrottle>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -61,6 +63,7 @@ impl AppState {
             hub: ingest.hub.clone(),
             gate: ingest.gate.clone(),
             metrics_public: config.metrics_public,
+            login_throttle: Arc::default(),
             streams: crate::api::StreamLimits::new(config.live_per_client),
             metrics,
         }

@@ -13,7 +13,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 
-use crate::account::{ADMIN, MAX_PASSWORD_BYTES, Scope, TokenInfo, token_name};
+use crate::account::{
+    ADMIN, LoginSession, MAX_PASSWORD_BYTES, NewPerson, Person, PersonPatch, Role, Scope, TokenInfo, display_name,
+    token_name, token_role, username,
+};
 use crate::error::RegistryError;
 use crate::store::now_ms;
 
@@ -21,6 +24,34 @@ use crate::store::now_ms;
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Most tokens one listing returns.
 pub const MAX_TOKENS: i64 = 1000;
+/// Most people one listing returns, and most accounts an installation holds.
+pub const MAX_PEOPLE: i64 = 1000;
+/// Longest `User-Agent` kept with a login session, in characters.
+const MAX_USER_AGENT_CHARS: usize = 200;
+
+/// Who a login session belongs to, while it lasts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionOwner {
+    pub username: String,
+    pub role: Role,
+    pub must_change_password: bool,
+}
+
+const PERSON_COLUMNS: &str = "username, display_name, role, must_change_password, disabled, created_at";
+
+fn person(row: &sqlx::any::AnyRow) -> Result<Person, RegistryError> {
+    let role: String = row.try_get("role")?;
+    let username: String = row.try_get("username")?;
+    let display: String = row.try_get("display_name")?;
+    Ok(Person {
+        display_name: if display.is_empty() { username.clone() } else { display },
+        username,
+        role: Role::parse(&role).map_err(|e| RegistryError::Database(format!("stored role: {e}")))?,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
 
 /// People, their login sessions and API tokens. Cheap to clone.
 #[derive(Clone)]
@@ -153,8 +184,9 @@ impl Accounts {
         check_password(&password)?;
         let hash = on_hasher(move || hash_password(&password)).await?;
         sqlx::query(
-            "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
+            "INSERT INTO users (username, password_hash, created_at, role) VALUES ($1, $2, $3, 'admin') \
+             ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = 'admin', \
+             disabled = 0, must_change_password = 0",
         )
         .bind(ADMIN)
         .bind(hash)
@@ -169,10 +201,11 @@ impl Accounts {
         if password.len() > MAX_PASSWORD_BYTES || username.len() > 100 {
             return Ok(false);
         }
-        let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE username = $1 AND disabled = 0")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
         let password = password.to_owned();
         on_hasher(move || {
             let hash = stored.as_deref().unwrap_or_else(|| decoy());
@@ -181,35 +214,243 @@ impl Accounts {
         .await
     }
 
-    /// Starts a login session; returns the cookie's secret.
-    pub async fn start_session(&self, username: &str) -> Result<String, RegistryError> {
+    /// Starts a login session from a browser saying `user_agent`; returns the cookie's secret.
+    pub async fn start_session(&self, username: &str, user_agent: &str) -> Result<String, RegistryError> {
         let secret = random_hex(32);
         let now = now_ms();
         let lifetime = i64::try_from(SESSION_LIFETIME.as_millis()).unwrap_or(i64::MAX);
         sqlx::query("DELETE FROM login_sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         sqlx::query(
-            "INSERT INTO login_sessions (secret_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO login_sessions (secret_hash, username, created_at, expires_at, user_agent) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(sha256_hex(&secret))
         .bind(username)
         .bind(now)
         .bind(now.saturating_add(lifetime))
+        .bind(user_agent.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect::<String>())
         .execute(&self.pool)
         .await?;
         Ok(secret)
     }
 
-    /// Who the session cookie `secret` belongs to, while it has not expired.
-    pub async fn session_user(&self, secret: &str) -> Result<Option<String>, RegistryError> {
+    /// Who the session cookie `secret` belongs to, while it has not expired and its
+    /// person is neither disabled nor deleted.
+    pub async fn session_user(&self, secret: &str) -> Result<Option<SessionOwner>, RegistryError> {
         if secret.len() != 64 {
             return Ok(None);
         }
-        let user = sqlx::query_scalar("SELECT username FROM login_sessions WHERE secret_hash = $1 AND expires_at > $2")
-            .bind(sha256_hex(secret))
-            .bind(now_ms())
+        let row = sqlx::query(
+            "SELECT u.username, u.role, u.must_change_password FROM login_sessions s \
+             JOIN users u ON u.username = s.username \
+             WHERE s.secret_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+        )
+        .bind(sha256_hex(secret))
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role: String = row.try_get("role")?;
+        Ok(Some(SessionOwner {
+            username: row.try_get("username")?,
+            role: Role::parse(&role).map_err(|e| RegistryError::Database(format!("stored role: {e}")))?,
+            must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
+        }))
+    }
+
+    /// A person's login sessions, newest first; `current` is the asking session's key
+    /// ([`session_key`]).
+    pub async fn sessions_of(&self, username: &str, current: &str) -> Result<Vec<LoginSession>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT secret_hash, created_at, expires_at, user_agent FROM login_sessions \
+             WHERE username = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 100",
+        )
+        .bind(username)
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let hash: String = row.try_get("secret_hash")?;
+                Ok(LoginSession {
+                    current: hash.starts_with(current) && !current.is_empty(),
+                    id: hash,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    user_agent: row.try_get("user_agent")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends one of `username`'s sessions by its listed id. False if there was none.
+    pub async fn end_session_of(&self, username: &str, id: &str) -> Result<bool, RegistryError> {
+        let gone = sqlx::query("DELETE FROM login_sessions WHERE secret_hash = $1 AND username = $2")
+            .bind(id)
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(gone.rows_affected() > 0)
+    }
+
+    /// Every account, by user name.
+    pub async fn people(&self) -> Result<Vec<Person>, RegistryError> {
+        let rows = sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM users ORDER BY username LIMIT $1"))
+            .bind(MAX_PEOPLE)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(person).collect()
+    }
+
+    /// One account.
+    pub async fn person(&self, username: &str) -> Result<Person, RegistryError> {
+        let row = sqlx::query(&format!("SELECT {PERSON_COLUMNS} FROM users WHERE username = $1"))
+            .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(user)
+        match row {
+            Some(row) => person(&row),
+            None => Err(RegistryError::Unknown(format!("no person with user name {username}"))),
+        }
+    }
+
+    /// Adds an account; its password must be changed at the first login.
+    pub async fn add_person(&self, new: &NewPerson) -> Result<Person, RegistryError> {
+        let name = username(&new.username)?;
+        let display = display_name(&new.display_name)?;
+        check_password(&new.password)?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        if count >= MAX_PEOPLE {
+            return Err(RegistryError::Conflict(format!("an installation holds at most {MAX_PEOPLE} accounts")));
+        }
+        let password = new.password.clone();
+        let hash = on_hasher(move || hash_password(&password)).await?;
+        let added = sqlx::query(
+            "INSERT INTO users (username, password_hash, created_at, display_name, role, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&name)
+        .bind(hash)
+        .bind(now_ms())
+        .bind(&display)
+        .bind(new.role.as_str())
+        .execute(&self.pool)
+        .await?;
+        if added.rows_affected() == 0 {
+            return Err(RegistryError::Conflict(format!("there is already a person with user name {name}")));
+        }
+        self.person(&name).await
+    }
+
+    /// Changes an account as an admin asks. Never leaves no enabled admin.
+    pub async fn update_person(&self, username: &str, patch: &PersonPatch) -> Result<Person, RegistryError> {
+        let before = self.person(username).await?;
+        let display = patch.display_name.as_deref().map(display_name).transpose()?;
+        if let Some(password) = &patch.password {
+            check_password(password)?;
+        }
+        let role = patch.role.unwrap_or(before.role);
+        let disabled = patch.disabled.unwrap_or(before.disabled);
+        if before.role == Role::Admin && !before.disabled && (role != Role::Admin || disabled) {
+            self.keep_an_admin(username).await?;
+        }
+        if let Some(password) = patch.password.clone() {
+            let hash = on_hasher(move || hash_password(&password)).await?;
+            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 1 WHERE username = $2")
+                .bind(hash)
+                .bind(username)
+                .execute(&self.pool)
+                .await?;
+            self.end_sessions(username).await?;
+        }
+        sqlx::query("UPDATE users SET display_name = $1, role = $2, disabled = $3 WHERE username = $4")
+            .bind(display.unwrap_or_else(|| {
+                if before.display_name == before.username { String::new() } else { before.display_name.clone() }
+            }))
+            .bind(role.as_str())
+            .bind(i64::from(disabled))
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        if disabled {
+            self.end_sessions(username).await?;
+        }
+        self.person(username).await
+    }
+
+    /// Deletes an account, its sessions and its tokens. Never the last enabled admin.
+    pub async fn delete_person(&self, username: &str) -> Result<(), RegistryError> {
+        let before = self.person(username).await?;
+        if before.role == Role::Admin && !before.disabled {
+            self.keep_an_admin(username).await?;
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM users WHERE username = $1").bind(username).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM login_sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM api_tokens WHERE created_by = $1").bind(username).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Refuses when `username` is the only enabled admin.
+    async fn keep_an_admin(&self, username: &str) -> Result<(), RegistryError> {
+        let others: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND username <> $1")
+                .bind(username)
+                .fetch_one(&self.pool)
+                .await?;
+        if others == 0 {
+            return Err(RegistryError::Conflict(format!(
+                "{username} is the last admin: make someone else an admin first"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn end_sessions(&self, username: &str) -> Result<(), RegistryError> {
+        sqlx::query("DELETE FROM login_sessions WHERE username = $1").bind(username).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A person changes their own password: the current one must match; their other
+    /// sessions end (`keep` is this session's key, [`session_key`]).
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+        keep: &str,
+    ) -> Result<(), RegistryError> {
+        check_password(new)?;
+        if !self.verify_password(username, current).await? {
+            return Err(RegistryError::invalid("current_password", "is not your password"));
+        }
+        if current == new {
+            return Err(RegistryError::invalid("password", "must differ from the current one"));
+        }
+        let new = new.to_owned();
+        let hash = on_hasher(move || hash_password(&new)).await?;
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE username = $2")
+            .bind(hash)
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        let sessions = self.sessions_of(username, keep).await?;
+        for other in sessions.iter().filter(|s| !s.current) {
+            self.end_session_of(username, &other.id).await?;
+        }
+        Ok(())
+    }
+
+    /// A person changes their own display name.
+    pub async fn set_display_name(&self, username: &str, name: &str) -> Result<Person, RegistryError> {
+        let name = display_name(name)?;
+        sqlx::query("UPDATE users SET display_name = $1 WHERE username = $2")
+            .bind(name)
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        self.person(username).await
     }
 
     /// Ends a login session (logout).
@@ -241,25 +482,32 @@ impl Accounts {
         Ok((info, secret))
     }
 
-    /// The token whose secret this is, unless revoked or wrong.
-    pub async fn token(&self, secret: &str) -> Result<Option<TokenInfo>, RegistryError> {
+    /// The token whose secret this is and what it may do, unless revoked or wrong or
+    /// its person is disabled or gone.
+    pub async fn token(&self, secret: &str) -> Result<Option<(TokenInfo, Role)>, RegistryError> {
         let Some(id) = secret.strip_prefix("wages_").and_then(|rest| rest.split_once('_')).map(|(id, _)| id) else {
             return Ok(None);
         };
         if id.len() != 12 || secret.len() > 100 {
             return Ok(None);
         }
-        let row =
-            sqlx::query("SELECT id, name, scope, secret_hash, created_by, created_at FROM api_tokens WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT t.id, t.name, t.scope, t.secret_hash, t.created_by, t.created_at, u.role FROM api_tokens t \
+             JOIN users u ON u.username = t.created_by WHERE t.id = $1 AND u.disabled = 0",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let stored: String = row.try_get("secret_hash")?;
         if stored != sha256_hex(secret) {
             return Ok(None);
         }
-        token_info(&row).map(Some)
+        let owner: String = row.try_get("role")?;
+        let owner = Role::parse(&owner).map_err(|e| RegistryError::Database(format!("stored role: {e}")))?;
+        let info = token_info(&row)?;
+        let role = token_role(info.scope, owner);
+        Ok(Some((info, role)))
     }
 
     /// Every token, newest first.

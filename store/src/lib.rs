@@ -19,7 +19,9 @@
 //!   (feature `db`): [`Brews`], the beans library, recipes and the `shots` table (one row
 //!   per session, its summary kept as readings are stored).
 //! - [`account`]: API token scopes and listings, shared with the pages; `accounts`
-//!   (feature `db`): [`Accounts`], passwords, login sessions and tokens, stored hashed.
+//!   (feature `db`): [`Accounts`], people and their roles, passwords, login sessions and
+//!   tokens, stored hashed; `shares` (feature `db`): [`Shares`], shots shared by a link,
+//!   and the audit list.
 //! - `credentials` (feature `db`): [`DeviceCredentials`], devices' MQTT passwords and the
 //!   simulator's short-lived tickets.
 //! - `lease` (feature `db`): [`Lease`], a role one node holds at a time (the embedded
@@ -51,15 +53,17 @@ mod lease;
 #[cfg(feature = "db")]
 mod readings;
 #[cfg(feature = "db")]
+mod shares;
+#[cfg(feature = "db")]
 mod store;
 #[cfg(feature = "db")]
 pub mod testing;
 #[cfg(feature = "db")]
 mod timeseries;
 
-pub use account::{Identity, Scope, TokenInfo};
+pub use account::{AuditEntry, Identity, LoginSession, NewPerson, Person, PersonPatch, Role, Scope, Share, TokenInfo};
 #[cfg(feature = "db")]
-pub use accounts::{Accounts, SESSION_LIFETIME, session_key};
+pub use accounts::{Accounts, SESSION_LIFETIME, SessionOwner, session_key};
 pub use brew::{
     Beans, BeansInput, BeansPatch, Cursor, Method, Recipe, Shot, ShotDetails, ShotFilter, ShotPage, ShotPatch,
 };
@@ -77,6 +81,8 @@ pub use influx::{InfluxReadings, line_protocol};
 pub use lease::{HeldElsewhere, LEASE_RENEW, LEASE_TTL, Lease};
 #[cfg(feature = "db")]
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
+#[cfg(feature = "db")]
+pub use shares::{AUDIT_KEPT, MAX_AUDIT_PAGE, Shares};
 #[cfg(feature = "db")]
 pub use store::{Backend, CacheStats, DEVICES_CHANNEL, MAX_LIST, Registry, Synchronous, sqlite_synchronous};
 #[cfg(feature = "db")]

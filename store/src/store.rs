@@ -228,6 +228,11 @@ impl Registry {
         crate::Accounts { pool: self.pool.clone() }
     }
 
+    /// Shots shared by a link and the audit list, in the same database.
+    pub fn shares(&self) -> crate::Shares {
+        crate::Shares { pool: self.pool.clone() }
+    }
+
     /// Beans, scales' recipes and shots, in the same database.
     pub fn brews(&self) -> crate::Brews {
         crate::Brews { pool: self.pool.clone() }

@@ -119,6 +119,9 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
             </p>
         </section>
         <super::brew_forms::ShotCard client_id=client_id.clone() session_id=session_id.clone() shot beans />
+        {crate::people::may(wages_store::Role::Barista).then(|| view! {
+            <ShareCard client_id=client_id.clone() session_id=session_id.clone() />
+        })}
         <section class="card wide" aria-labelledby="compare-title">
             <h2 id="compare-title">"Compare"</h2>
             <CompareTable this=shot_for_table compared=compared.clone() />
@@ -161,6 +164,53 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
 }
 
 /// The shots on the graph side by side: what they were and what they gave.
+/// Share the shot by a link anyone can open without logging in, or withdraw it.
+#[component]
+fn ShareCard(client_id: String, session_id: String) -> impl IntoView {
+    let base = expect_context::<crate::base::BasePath>();
+    let share = ServerAction::<crate::people::ShareShot>::new();
+    let withdraw = ServerAction::<crate::people::WithdrawShare>::new();
+    let (id, sid) = (client_id.clone(), session_id.clone());
+    let current = Resource::new(
+        move || (share.version().get(), withdraw.version().get()),
+        move |_| crate::people::read_share(id.clone(), sid.clone()),
+    );
+    view! {
+        <section class="card wide" aria-labelledby="share-title">
+            <h2 id="share-title">"Share"</h2>
+            <Transition fallback=|| view! { <p class="muted">"…"</p> }>
+                {move || {
+                    let (client_id, session_id, base) = (client_id.clone(), session_id.clone(), base.clone());
+                    Suspend::new(async move {
+                        match current.await {
+                            Ok(Some(s)) => {
+                                let link = base.join(&format!("/s/{}", s.code));
+                                view! {
+                                    <p>"Anyone with this link sees this shot, its graph, recipe and notes, and nothing else:"</p>
+                                    <p><a href=link.clone() rel="external" data-testid="share-link">{link.clone()}</a></p>
+                                    <crate::form::BasedActionForm action=withdraw class="inline" testid="withdraw-form">
+                                        <input type="hidden" name="code" value=s.code />
+                                        <button type="submit" class="danger">"Stop sharing"</button>
+                                    </crate::form::BasedActionForm>
+                                }.into_any()
+                            }
+                            Ok(None) => view! {
+                                <p class="muted">"Make a link that shows this shot alone to anyone, without a login."</p>
+                                <crate::form::BasedActionForm action=share class="inline" testid="share-form">
+                                    <input type="hidden" name="client_id" value=client_id />
+                                    <input type="hidden" name="session_id" value=session_id />
+                                    <button type="submit">"Share"</button>
+                                </crate::form::BasedActionForm>
+                            }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
 #[component]
 fn CompareTable(this: wages_store::Shot, compared: Vec<crate::devices::Compared>) -> impl IntoView {
     if compared.is_empty() {

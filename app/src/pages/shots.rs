@@ -35,7 +35,9 @@ pub fn ShotsPage() -> impl IntoView {
     view! {
         <Title text="Shots" />
         <h1>"Shots"</h1>
-        <p><a href=import data-testid="import-link">"Import a shot from Beanconqueror or Visualizer"</a></p>
+        {crate::people::may(wages_store::Role::Barista).then(|| view! {
+            <p><a href=import data-testid="import-link">"Import a shot from Beanconqueror or Visualizer"</a></p>
+        })}
         <Transition fallback=|| view! { <p class="muted">"Finding shots…"</p> }>
             {move || {
                 let page = page.clone();

@@ -21,6 +21,8 @@ pub const CLIENT_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
 const DATE: &str = r"^$|^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$";
 /// A roast level, or empty for none.
 const ROAST_LEVEL: &str = "^$|^(light|medium-light|medium|medium-dark|dark)$";
+/// A user name as the server keeps it.
+const USERNAME: &str = "^[a-z0-9._-]{1,50}$";
 /// A tag: letters, digits, `-` and spaces.
 const TAG: &str = "^[A-Za-z0-9 -]*$";
 
@@ -72,7 +74,19 @@ fn bodies(doc: &mut Value) {
     ];
     let name = required_text(wages_store::device::MAX_NAME_CHARS);
     let pipeline = |range: std::ops::RangeInclusive<u32>| json!({ "minimum": range.start(), "maximum": range.end() });
+    // A password of 8 to 256 characters is 8 to 1,024 bytes at most, as the server takes.
+    let password = json!({ "minLength": 8, "maxLength": 256 });
+    let display_name = text(wages_store::device::MAX_NAME_CHARS);
     let fields: Vec<(&str, Vec<(&str, Value)>)> = vec![
+        (
+            "NewPerson",
+            vec![
+                ("username", json!({ "pattern": USERNAME })),
+                ("display_name", display_name.clone()),
+                ("password", password.clone()),
+            ],
+        ),
+        ("PersonPatch", vec![("display_name", display_name), ("password", password)]),
         ("Registration", vec![("client_id", json!({ "pattern": CLIENT_ID })), ("name", name.clone())]),
         ("Rename", vec![("name", name)]),
         ("BeansInput", beans.to_vec()),
@@ -135,7 +149,7 @@ fn statuses(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else { return };
     for item in paths.values_mut() {
         let Some(item) = item.as_object_mut() else { continue };
-        for (method, operation) in item.iter_mut() {
+        for operation in item.values_mut() {
             let has_body = operation.get("requestBody").is_some();
             let has_params = operation.get("parameters").is_some();
             let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else { continue };
@@ -143,9 +157,10 @@ fn statuses(doc: &mut Value) {
                 responses.entry(status).or_insert_with(|| error(description));
             };
             add("401", "No login and no API token (`Authorization: Bearer wages_…`)");
-            if method != "get" {
-                add("403", "A read token: it may only GET");
-            }
+            add(
+                "403",
+                "The role of the person (or of the token's person) does not allow this; a read token only reads",
+            );
             if has_params || has_body {
                 add("400", "A parameter or the body cannot be read; `message` says which");
                 add("422", "A parameter or a field is out of its bounds; `field` names it");

@@ -7,6 +7,7 @@ pub(crate) mod error;
 mod extract;
 pub(crate) mod firmware;
 pub(crate) mod live;
+pub(crate) mod people;
 pub(crate) mod pipeline;
 pub(crate) mod sessions;
 pub(crate) mod shot_files;
@@ -30,7 +31,9 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         sessions::list, sessions::read, sessions::readings, sessions::buckets, live::live, live::fleet, pipeline::figures, pipeline::configure,
         pipeline::dead_letters, firmware::offer, firmware::rollout,
         brews::list_beans, brews::add_beans, brews::read_beans, brews::update_beans, brews::delete_beans,
-        brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search, shot_files::export, shot_files::import
+        brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search, shot_files::export, shot_files::import,
+        people::list, people::add, people::read, people::update, people::delete, people::read_share, people::share,
+        people::shares, people::withdraw, people::audit
     ),
     components(schemas(
         wages_store::Device, wages_store::Registration, wages_store::Rename, wages_store::Registered,
@@ -40,21 +43,24 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         firmware::OfferBody, firmware::Published, app::firmware::Rollout, app::firmware::RolloutDevice,
         app::firmware::RolloutState, wages_store::Beans, wages_store::BeansInput, wages_store::BeansPatch,
         wages_store::Recipe, wages_store::Method, wages_store::ShotDetails, wages_store::ShotPatch, brews::ShotBody,
-        brews::ShotPageBody
+        brews::ShotPageBody, wages_store::Person, wages_store::NewPerson, wages_store::PersonPatch, wages_store::Role,
+        wages_store::Share, wages_store::AuditEntry
     )),
     tags(
         (name = "devices", description = "The scales of a cafe or a home"),
         (name = "sessions", description = "Extractions: all readings of one device with one session_id"),
         (name = "pipeline", description = "Ingestion: figures, rejections, dead letters, settings"),
         (name = "brews", description = "What was brewed: beans, scales' recipes, shots across scales"),
-        (name = "firmware", description = "Firmware offers and their rollout across the fleet")
+        (name = "firmware", description = "Firmware offers and their rollout across the fleet"),
+        (name = "people", description = "Accounts and roles (admins), shots shared by a link, the audit list")
     )
 )]
 struct ApiDoc;
 
 /// The OpenAPI document, with the base path as its server URL and every bound the server
 /// enforces ([`bounds`]). Every operation takes an API token
-/// (`Authorization: Bearer wages_…`) or a login session's cookie.
+/// (`Authorization: Bearer wages_…`) or a login session's cookie; what each needs is
+/// in the operation's description ([`app::rights`]).
 pub fn openapi(base: &str) -> serde_json::Value {
     use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement};
     let mut doc = ApiDoc::openapi();
@@ -62,7 +68,9 @@ pub fn openapi(base: &str) -> serde_json::Value {
     let components = doc.components.get_or_insert_with(Default::default);
     let bearer = HttpBuilder::new()
         .scheme(HttpAuthScheme::Bearer)
-        .description(Some("An API token from the Tokens page: read (GET only) or write"))
+        .description(Some(
+            "An API token from the Tokens page: read (no more than a viewer) or write (what its person's role allows)",
+        ))
         .build();
     components.add_security_scheme("token", utoipa::openapi::security::SecurityScheme::Http(bearer));
     components.add_security_scheme(

@@ -17,6 +17,7 @@ mod influx;
 mod ingest;
 mod live;
 mod mqtt5;
+mod people;
 mod presence;
 mod process;
 mod retention;
