@@ -54,7 +54,7 @@ fn not_shared() -> Response {
             <h1>"This shot is not shared"</h1>
             <p>"The link is wrong, or whoever shared the shot has withdrawn it."</p>
         },
-        String::new(),
+        "",
     );
     (StatusCode::NOT_FOUND, headers_for_page(), html).into_response()
 }
@@ -69,7 +69,7 @@ fn headers_for_page() -> [(header::HeaderName, HeaderValue); 3] {
 }
 
 /// A whole page around `body`, with the shared page's own small style.
-fn document(title: &str, body: impl IntoView + 'static, head: String) -> String {
+fn document(title: &str, body: impl IntoView + 'static, head: &str) -> String {
     let title = title.to_owned();
     let page = Owner::new().with(move || {
         view! {
@@ -183,7 +183,7 @@ pub async fn page(State(state): State<AppState>, Path(code): Path<String>, heade
         <p><a href=csv download="">"The readings (CSV)"</a></p>
     };
     // The page's relative links resolve under `{base}/s/`.
-    let html = document(&title, body, head);
+    let html = document(&title, body, &head);
     (headers_for_page(), html).into_response()
 }
 

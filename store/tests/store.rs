@@ -329,8 +329,9 @@ async fn the_admin_logs_in_with_the_password_shown_once(r: &Registry) {
     assert!(!accounts.verify_password("admin", &shown).await.expect("verify"));
     assert!(accounts.ensure_admin(Some("short")).await.is_err(), "8 characters at least");
 
-    let cookie = accounts.start_session("admin").await.expect("login");
-    assert_eq!(accounts.session_user(&cookie).await.expect("lookup").as_deref(), Some("admin"));
+    let cookie = accounts.start_session("admin", "test").await.expect("login");
+    let owner = accounts.session_user(&cookie).await.expect("lookup").expect("a session");
+    assert_eq!((owner.username.as_str(), owner.role), ("admin", wages_store::Role::Admin));
     assert_eq!(accounts.session_user(&"0".repeat(64)).await.expect("lookup"), None);
     accounts.end_session(&cookie).await.expect("logout");
     assert_eq!(accounts.session_user(&cookie).await.expect("lookup"), None);
@@ -362,7 +363,7 @@ async fn tokens_work_until_revoked(r: &Registry) {
     let accounts = r.accounts();
     let (info, secret) = accounts.create_token("Grafana", Scope::Read, "admin").await.expect("create");
     assert!(secret.starts_with(&format!("wages_{}_", info.id)));
-    assert_eq!(accounts.token(&secret).await.expect("lookup"), Some(info.clone()));
+    assert_eq!(accounts.token(&secret).await.expect("lookup"), Some((info.clone(), wages_store::Role::Admin)));
     assert_eq!(accounts.tokens().await.expect("list"), vec![info.clone()]);
     // The same secret with its last digit changed (to another digit, always).
     let last = if secret.ends_with('0') { '1' } else { '0' };

@@ -280,6 +280,7 @@ async fn failed_logins_are_throttled_per_user_name() {
 
 #[tokio::test]
 async fn a_shared_shot_shows_that_shot_and_nothing_else() {
+    let links = regex::Regex::new(r#"(?:href|src|content)="([^"]+)""#).expect("regex");
     for base in ["", "/wages"] {
         let server = TestServer::builder().base(base).start().await;
         server.register("scale-07").await;
@@ -320,7 +321,6 @@ async fn a_shared_shot_shows_that_shot_and_nothing_else() {
         assert!(!html.contains("<script"), "{html}");
 
         // A crawler from the shared page reaches the shot's own parts and nothing else.
-        let links = regex::Regex::new(r#"(?:href|src|content)="([^"]+)""#).expect("regex");
         let mut reached = Vec::new();
         for found in links.captures_iter(&html) {
             let link = &found[1];
