@@ -234,6 +234,9 @@ pub struct ShotQuery {
     pub from: String,
     pub to: String,
     pub q: String,
+    /// A site's id: its scales' shots only.
+    #[serde(default)]
+    pub site: String,
     pub cursor: String,
 }
 
@@ -265,6 +268,8 @@ impl ShotQuery {
             from: day("from", &self.from)?,
             to: day("to", &self.to)?.map(|t| t + 86_400_000),
             q: text(self.q.trim().chars().take(100).collect()),
+            site: text(self.site.trim().to_owned()),
+            within: wages_store::Sites::all(),
         };
         let cursor = text(self.cursor.clone()).map(|c| wages_store::Cursor::parse(&c)).transpose()?;
         Ok((filter, cursor))
@@ -280,23 +285,28 @@ pub struct ShotsView {
     pub page: ShotPage,
     pub beans: Vec<Beans>,
     pub scales: Vec<(String, String)>,
+    /// The sites to filter by: those the asker sees.
+    pub sites: Vec<wages_store::Site>,
 }
 
 #[server(prefix = "/api/fn")]
 pub async fn find_shots(query: ShotQuery) -> Result<ShotsView, AppError> {
     let found = async {
-        let (filter, cursor) = query.filter()?;
+        let (mut filter, cursor) = query.filter()?;
+        filter.within = crate::people::within(filter.site.as_deref().unwrap_or_default())?;
         let registry = expect_context::<wages_store::Registry>();
         let brews = registry.brews();
         let now = wages_codec::clock::now_ms();
         let page = brews.search(&filter, cursor.as_ref(), SHOTS_PER_PAGE, now).await?;
         let scales = registry
-            .list(None, wages_store::MAX_LIST)
+            .list_in(None, wages_store::MAX_LIST, &crate::people::within("")?)
             .await?
             .into_iter()
             .map(|d| (d.client_id.to_string(), d.name))
             .collect();
-        Ok(ShotsView { page, beans: brews.beans(true).await?, scales })
+        let mine = crate::people::within("")?;
+        let sites = registry.sites().await?.into_iter().filter(|s| mine.allows(Some(&s.id))).collect();
+        Ok(ShotsView { page, beans: brews.beans(true).await?, scales, sites })
     };
     with_status(found.await)
 }

@@ -13,7 +13,8 @@ use crate::error::with_status;
 #[server(prefix = "/api/fn")]
 pub async fn list_devices(q: String) -> Result<Vec<Device>, AppError> {
     let registry = expect_context::<wages_store::Registry>();
-    with_status(registry.list(Some(&q), wages_store::MAX_LIST).await.map_err(AppError::from))
+    let found = async { Ok(registry.list_in(Some(&q), wages_store::MAX_LIST, &crate::people::within("")?).await?) };
+    with_status(found.await)
 }
 
 /// Registers a scale; the answer carries its MQTT password, shown this once.
@@ -192,9 +193,10 @@ pub fn dashboard_order(scales: &mut [ScaleCard]) {
 
 /// Every registered scale (up to [`FLEET_SIZE`]) with its newest reading.
 #[server(prefix = "/api/fn")]
-pub async fn read_fleet() -> Result<Fleet, AppError> {
+pub async fn read_fleet(#[server(default)] site: String) -> Result<Fleet, AppError> {
     let found = async {
-        let devices = expect_context::<wages_store::Registry>().list(None, FLEET_SIZE).await?;
+        let sites = crate::people::within(&site)?;
+        let devices = expect_context::<wages_store::Registry>().list_in(None, FLEET_SIZE, &sites).await?;
         let now = now_ms();
         let mut scales = Vec::with_capacity(devices.len());
         for device in devices {
@@ -351,6 +353,7 @@ mod tests {
             online: false,
             last_seen_at: None,
             firmware_version: None,
+            site: None,
         };
         let latest = latest.map(|(live, at)| Latest { session_id: "s".into(), grams: 1.0, started_at: at, at, live });
         ScaleCard { device, latest }

@@ -77,11 +77,13 @@ impl Rollout {
 
 /// The rollout as it stands, from the registry and the offer the broker holds.
 #[server(prefix = "/api/fn")]
-pub async fn read_rollout() -> Result<Rollout, AppError> {
+pub async fn read_rollout(#[server(default)] site: String) -> Result<Rollout, AppError> {
     crate::error::with_status(
         async {
+            let sites = crate::people::within(&site)?;
             let offer = crate::pipeline::handle()?.0.firmware_offer();
-            let devices = expect_context::<wages_store::Registry>().list(None, wages_store::MAX_LIST).await?;
+            let devices =
+                expect_context::<wages_store::Registry>().list_in(None, wages_store::MAX_LIST, &sites).await?;
             Ok(Rollout::new(offer, devices))
         }
         .await,
@@ -116,6 +118,7 @@ mod tests {
             online,
             last_seen_at: None,
             firmware_version: firmware.map(str::to_owned),
+            site: None,
         }
     }
 

@@ -75,6 +75,15 @@ fn identity() -> Result<wages_store::Identity, AppError> {
         .ok_or_else(|| AppError::Forbidden("log in first".into()))
 }
 
+/// Whose scales the asker sees, narrowed to `site` when one is asked for (`?site=`).
+#[cfg(feature = "ssr")]
+pub fn within(site: &str) -> Result<wages_store::Sites, AppError> {
+    let sites = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<wages_store::Identity>().map(|i| i.sites().clone()))
+        .unwrap_or_default();
+    Ok(sites.narrow(Some(site))?)
+}
+
 /// The person who logged in (not a token) and their session's key.
 #[cfg(feature = "ssr")]
 fn person() -> Result<(String, String), AppError> {
@@ -160,7 +169,7 @@ pub async fn add_person(
     crate::error::with_status(
         async {
             let role = Role::parse(&role)?;
-            let new = wages_store::NewPerson { username, display_name, role, password };
+            let new = wages_store::NewPerson { username, display_name, role, password, sites: Vec::new() };
             Ok(accounts().add_person(&new).await?)
         }
         .await,
@@ -174,11 +183,15 @@ pub async fn update_person(
     #[server(default)] role: Option<String>,
     #[server(default)] disabled: Option<bool>,
     #[server(default)] password: Option<String>,
+    #[server(default)] sites: Option<String>,
 ) -> Result<Person, AppError> {
     crate::error::with_status(
         async {
             let role = role.as_deref().map(Role::parse).transpose()?;
-            let patch = wages_store::PersonPatch { display_name: None, role, disabled, password };
+            // Site ids as typed: separated by commas or spaces.
+            let sites = sites
+                .map(|s| s.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
+            let patch = wages_store::PersonPatch { display_name: None, role, disabled, password, sites };
             Ok(accounts().update_person(&username, &patch).await?)
         }
         .await,
@@ -199,6 +212,52 @@ pub async fn read_audit(
         async {
             let before = before_at.zip(before_id.as_deref());
             Ok(shares().audit(before, 50).await?)
+        }
+        .await,
+    )
+}
+
+/// The sites the asker sees: every site, or those they are limited to.
+#[server(prefix = "/api/fn")]
+pub async fn list_sites() -> Result<Vec<wages_store::Site>, AppError> {
+    crate::error::with_status(
+        async {
+            let mine = within("")?;
+            let sites = expect_context::<wages_store::Registry>().sites().await?;
+            Ok(sites.into_iter().filter(|s| mine.allows(Some(&s.id))).collect())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn")]
+pub async fn add_site(id: String, name: String, time_zone: String) -> Result<wages_store::Site, AppError> {
+    crate::error::with_status(
+        async {
+            let input = wages_store::SiteInput { id, name, time_zone };
+            Ok(expect_context::<wages_store::Registry>().add_site(&input).await?)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn")]
+pub async fn delete_site(id: String) -> Result<(), AppError> {
+    crate::error::with_status(async { Ok(expect_context::<wages_store::Registry>().delete_site(&id).await?) }.await)
+}
+
+/// Moves a scale to a site, or to none (an empty `site`).
+#[server(prefix = "/api/fn")]
+pub async fn set_device_site(
+    client_id: String,
+    #[server(default)] site: String,
+) -> Result<wages_store::Device, AppError> {
+    crate::error::with_status(
+        async {
+            let id = wages_codec::ClientId::parse(&client_id)
+                .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
+            let site = Some(site.as_str()).filter(|s| !s.trim().is_empty());
+            Ok(expect_context::<wages_store::Registry>().set_device_site(&id, site).await?)
         }
         .await,
     )

@@ -123,6 +123,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/api/devices/{client_id}/sessions/{session_id}/buckets", V),
     ("GET", "/api/devices/{client_id}/sessions/{session_id}/share", B),
     ("PUT", "/api/devices/{client_id}/sessions/{session_id}/share", B),
+    ("PUT", "/api/devices/{client_id}/site", audited(A, "move scale to a site")),
     ("GET", "/api/devices/{client_id}/recipe", V),
     ("PUT", "/api/devices/{client_id}/recipe", B),
     ("GET", "/api/beans", V),
@@ -145,6 +146,10 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("PATCH", "/api/people/{username}", audited(A, "change person")),
     ("DELETE", "/api/people/{username}", audited(A, "delete person")),
     ("GET", "/api/audit", A),
+    ("GET", "/api/sites", V),
+    ("POST", "/api/sites", audited(A, "add site")),
+    ("PATCH", "/api/sites/{site}", audited(A, "change site")),
+    ("DELETE", "/api/sites/{site}", audited(A, "delete site")),
 ];
 
 /// Server functions (`{base}/api/fn/{name}…`) by name.
@@ -183,6 +188,10 @@ pub const SERVER_FNS: &[(&str, Rule)] = &[
     ("update_person", audited(A, "change person")),
     ("delete_person", audited(A, "delete person")),
     ("read_audit", A),
+    ("list_sites", V),
+    ("add_site", audited(A, "add site")),
+    ("delete_site", audited(A, "delete site")),
+    ("set_device_site", audited(A, "move scale to a site")),
     ("read_me", ME),
     ("change_own_password", ME),
     ("set_own_display_name", ME),
@@ -248,6 +257,13 @@ pub fn parameters(method: &str, rest: &str) -> Vec<String> {
         .collect()
 }
 
+/// The scale a route of the table names in its path (`{client_id}`), if any.
+pub fn scale_parameter(method: &str, rest: &str) -> Option<String> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    let (_, pattern, _) = ROUTES.iter().find(|(m, p, _)| (*m == "*" || *m == method) && matches(p, rest))?;
+    pattern.split('/').zip(rest.split('/')).find(|(w, _)| *w == "{client_id}").map(|(_, h)| percent_decode(h))
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -295,5 +311,8 @@ mod tests {
         assert!(lookup("DELETE", "/api/pipeline").is_none());
         assert_eq!(fallback("DELETE").need, Need::Role(Role::Admin));
         assert_eq!(parameters("PATCH", "/api/people/sam%20k"), vec!["sam k".to_owned()]);
+        assert_eq!(scale_parameter("GET", "/api/devices/scale-01/sessions/s1").as_deref(), Some("scale-01"));
+        assert_eq!(scale_parameter("GET", "/devices/scale-01").as_deref(), Some("scale-01"));
+        assert_eq!(scale_parameter("GET", "/api/shots"), None);
     }
 }

@@ -39,7 +39,7 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
     let accounts = state.registry.accounts();
     if let Some(bearer) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let secret = bearer.strip_prefix("Bearer ").unwrap_or_default().trim();
-        return Ok(accounts.token(secret).await?.map(|(info, role)| Identity::Token(info, role)));
+        return Ok(accounts.token(secret).await?.map(|(info, role, sites)| Identity::Token(info, role, sites)));
     }
     match session_cookie(headers) {
         Some(secret) => {
@@ -50,6 +50,7 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
                 session: wages_store::session_key(secret),
                 role: owner.role,
                 must_change_password: owner.must_change_password,
+                sites: owner.sites,
             }))
         }
         None => Ok(None),
@@ -81,7 +82,7 @@ fn refusal(identity: &Identity, rule: &Rule) -> Option<String> {
     }
     if identity.role() < need {
         let what = match identity {
-            Identity::Token(t, _) if t.scope == wages_store::Scope::Read => "this token may only read".to_owned(),
+            Identity::Token(t, ..) if t.scope == wages_store::Scope::Read => "this token may only read".to_owned(),
             Identity::Token(..) => format!("this token's person is a {}", identity.role().as_str()),
             Identity::Person { .. } => format!("you are a {}", identity.role().as_str()),
         };
@@ -114,6 +115,14 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
         Ok(Some(identity)) => match refusal(&identity, &rule) {
             None => {
                 req.extensions_mut().insert(identity.clone());
+                // Someone limited to some sites reaches only those sites' scales.
+                let req = match identity.sites().limited() {
+                    Some(_) => match within_sites(&state, req, &identity).await {
+                        Ok(req) => req,
+                        Err(refused) => return refused.into_response(),
+                    },
+                    None => req,
+                };
                 match rule.audit {
                     Some(action) => audited(&state, req, next, &identity, action).await,
                     None => next.run(req).await,
@@ -139,6 +148,34 @@ pub async fn require_login(State(state): State<AppState>, mut req: Request, next
                 .into_response()
         }
         Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
+    }
+}
+
+/// The request when the scale it names (in its path, or a server function's
+/// `client_id`) is within `identity`'s sites or unknown; a 404 as for an unknown scale
+/// otherwise.
+async fn within_sites(state: &AppState, req: Request, identity: &Identity) -> Result<Request, ApiError> {
+    let rest = req.uri().path().strip_prefix(state.base.as_str()).unwrap_or(req.uri().path()).to_owned();
+    let method = req.method().as_str().to_owned();
+    let (req, named) = if rest.starts_with("/api/fn/") {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, AUDITED_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(format!("at most {AUDITED_BODY_BYTES} bytes")))?;
+        let named = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == "client_id").map(|(_, v)| v.into_owned());
+        (Request::from_parts(parts, Body::from(bytes)), named)
+    } else {
+        let named = rights::scale_parameter(&method, &rest);
+        (req, named)
+    };
+    let Some(raw) = named else { return Ok(req) };
+    let Ok(client_id) = wages_codec::ClientId::parse(&raw) else { return Ok(req) };
+    match state.registry.get(&client_id).await {
+        Ok(Some(device)) if !identity.sites().allows(device.site.as_deref()) => {
+            Err(ApiError::NotFound(format!("no device with client_id {client_id}")))
+        }
+        Ok(_) => Ok(req),
+        Err(e) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
 

@@ -201,6 +201,7 @@ mod tests {
             online: true,
             last_seen_at: Some(5),
             firmware_version: Some("1.0".into()),
+            site: None,
         };
         hub.presence(&device);
         let frame: FleetFrame = serde_json::from_str(&fleet.try_recv().unwrap()).unwrap();

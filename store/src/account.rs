@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::RegistryError;
+use crate::site::Sites;
 
 /// Longest password accepted at login, in bytes: argon2 would hash megabytes too.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -93,6 +94,9 @@ pub struct Person {
     pub must_change_password: bool,
     /// A disabled person cannot log in; their sessions and tokens stop at once.
     pub disabled: bool,
+    /// The sites whose scales they see; empty: every scale.
+    #[serde(default)]
+    pub sites: Vec<String>,
     pub created_at: i64,
 }
 
@@ -110,6 +114,9 @@ pub struct NewPerson {
     pub role: Role,
     /// 8 to 1024 bytes; the person replaces it at their first login.
     pub password: String,
+    /// The sites whose scales they see (ids); empty or absent: every scale.
+    #[serde(default)]
+    pub sites: Vec<String>,
 }
 
 /// A change to an account by an admin: only the fields given change.
@@ -123,6 +130,8 @@ pub struct PersonPatch {
     /// A new password, which the person must replace at their next login; their
     /// sessions end.
     pub password: Option<String>,
+    /// The sites whose scales they see (ids); empty: every scale.
+    pub sites: Option<Vec<String>>,
 }
 
 /// One of a person's login sessions (a browser), as they see it listed.
@@ -165,10 +174,12 @@ pub struct AuditEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Identity {
     /// Someone logged in: the user name, which login session (a browser), their role,
-    /// and whether they must choose a new password before anything else.
-    Person { user: String, session: String, role: Role, must_change_password: bool },
-    /// A token, and what it may do: its owner's role, no more than viewer for a read token.
-    Token(TokenInfo, Role),
+    /// whether they must choose a new password before anything else, and whose scales
+    /// they see.
+    Person { user: String, session: String, role: Role, must_change_password: bool, sites: Sites },
+    /// A token, and what it may do: its owner's role (no more than viewer for a read
+    /// token) and sites.
+    Token(TokenInfo, Role, Sites),
 }
 
 impl Identity {
@@ -177,7 +188,7 @@ impl Identity {
     pub fn who(&self) -> String {
         match self {
             Identity::Person { user, .. } => user.clone(),
-            Identity::Token(t, _) => format!("{} (token {})", t.created_by, t.name),
+            Identity::Token(t, ..) => format!("{} (token {})", t.created_by, t.name),
         }
     }
 
@@ -185,14 +196,21 @@ impl Identity {
     pub fn user(&self) -> &str {
         match self {
             Identity::Person { user, .. } => user,
-            Identity::Token(t, _) => &t.created_by,
+            Identity::Token(t, ..) => &t.created_by,
         }
     }
 
     /// What it may do.
     pub fn role(&self) -> Role {
         match self {
-            Identity::Person { role, .. } | Identity::Token(_, role) => *role,
+            Identity::Person { role, .. } | Identity::Token(_, role, _) => *role,
+        }
+    }
+
+    /// Whose scales it sees.
+    pub fn sites(&self) -> &Sites {
+        match self {
+            Identity::Person { sites, .. } | Identity::Token(_, _, sites) => sites,
         }
     }
 
@@ -209,7 +227,7 @@ impl Identity {
     pub fn client_key(&self) -> String {
         match self {
             Identity::Person { session, .. } => format!("session {session}"),
-            Identity::Token(t, _) => format!("token {}", t.id),
+            Identity::Token(t, ..) => format!("token {}", t.id),
         }
     }
 }

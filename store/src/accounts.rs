@@ -35,6 +35,7 @@ pub struct SessionOwner {
     pub username: String,
     pub role: Role,
     pub must_change_password: bool,
+    pub sites: crate::Sites,
 }
 
 const PERSON_COLUMNS: &str = "username, display_name, role, must_change_password, disabled, created_at";
@@ -49,6 +50,7 @@ fn person(row: &sqlx::any::AnyRow) -> Result<Person, RegistryError> {
         role: Role::parse(&role).map_err(|e| RegistryError::Database(format!("stored role: {e}")))?,
         must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
+        sites: Vec::new(),
         created_at: row.try_get("created_at")?,
     })
 }
@@ -251,11 +253,23 @@ impl Accounts {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let role: String = row.try_get("role")?;
+        let username: String = row.try_get("username")?;
         Ok(Some(SessionOwner {
-            username: row.try_get("username")?,
+            sites: self.sites_of(&username).await?,
+            username,
             role: Role::parse(&role).map_err(|e| RegistryError::Database(format!("stored role: {e}")))?,
             must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
         }))
+    }
+
+    /// The sites `username` is limited to (every site when none).
+    pub async fn sites_of(&self, username: &str) -> Result<crate::Sites, RegistryError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT site_id FROM person_sites WHERE username = $1 ORDER BY site_id")
+                .bind(username)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(crate::Sites::only(ids))
     }
 
     /// A person's login sessions, newest first; `current` is the asking session's key
@@ -299,7 +313,16 @@ impl Accounts {
             .bind(MAX_PEOPLE)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(person).collect()
+        let limits =
+            sqlx::query("SELECT username, site_id FROM person_sites ORDER BY site_id").fetch_all(&self.pool).await?;
+        let mut people = rows.iter().map(person).collect::<Result<Vec<_>, _>>()?;
+        for limit in &limits {
+            let (user, site): (String, String) = (limit.try_get("username")?, limit.try_get("site_id")?);
+            if let Some(p) = people.iter_mut().find(|p| p.username == user) {
+                p.sites.push(site);
+            }
+        }
+        Ok(people)
     }
 
     /// One account.
@@ -309,7 +332,11 @@ impl Accounts {
             .fetch_optional(&self.pool)
             .await?;
         match row {
-            Some(row) => person(&row),
+            Some(row) => {
+                let mut found = person(&row)?;
+                found.sites = self.sites_of(username).await?.limited().map(<[String]>::to_vec).unwrap_or_default();
+                Ok(found)
+            }
             None => Err(RegistryError::Unknown(format!("no person with user name {username}"))),
         }
     }
@@ -338,6 +365,10 @@ impl Accounts {
         .await?;
         if added.rows_affected() == 0 {
             return Err(RegistryError::Conflict(format!("there is already a person with user name {name}")));
+        }
+        if let Err(e) = self.set_sites(&name, &new.sites).await {
+            sqlx::query("DELETE FROM users WHERE username = $1").bind(&name).execute(&self.pool).await?;
+            return Err(e);
         }
         self.person(&name).await
     }
@@ -375,7 +406,39 @@ impl Accounts {
         if disabled {
             self.end_sessions(username).await?;
         }
+        if let Some(sites) = &patch.sites {
+            self.set_sites(username, sites).await?;
+        }
         self.person(username).await
+    }
+
+    /// Limits `username` to `sites` (ids of existing sites; none: every site).
+    async fn set_sites(&self, username: &str, sites: &[String]) -> Result<(), RegistryError> {
+        if sites.len() > crate::site::MAX_SITES {
+            return Err(RegistryError::invalid("sites", format!("at most {}", crate::site::MAX_SITES)));
+        }
+        let mut ids = Vec::with_capacity(sites.len());
+        for raw in sites {
+            let id = crate::site::site_id(raw)
+                .map_err(|_| RegistryError::invalid("sites", format!("{raw} is not a site id")))?;
+            let known: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM sites WHERE id = $1").bind(&id).fetch_one(&self.pool).await?;
+            if known == 0 {
+                return Err(RegistryError::invalid("sites", format!("there is no site {id}")));
+            }
+            ids.push(id);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM person_sites WHERE username = $1").bind(username).execute(&mut *tx).await?;
+        for id in ids {
+            sqlx::query("INSERT INTO person_sites (username, site_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(username)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Deletes an account, its sessions and its tokens. Never the last enabled admin.
@@ -388,6 +451,7 @@ impl Accounts {
         sqlx::query("DELETE FROM users WHERE username = $1").bind(username).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM login_sessions WHERE username = $1").bind(username).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM api_tokens WHERE created_by = $1").bind(username).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM person_sites WHERE username = $1").bind(username).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -484,7 +548,7 @@ impl Accounts {
 
     /// The token whose secret this is and what it may do, unless revoked or wrong or
     /// its person is disabled or gone.
-    pub async fn token(&self, secret: &str) -> Result<Option<(TokenInfo, Role)>, RegistryError> {
+    pub async fn token(&self, secret: &str) -> Result<Option<(TokenInfo, Role, crate::Sites)>, RegistryError> {
         let Some(id) = secret.strip_prefix("wages_").and_then(|rest| rest.split_once('_')).map(|(id, _)| id) else {
             return Ok(None);
         };
@@ -507,7 +571,8 @@ impl Accounts {
         let owner = Role::parse(&owner).map_err(|e| RegistryError::Database(format!("stored role: {e}")))?;
         let info = token_info(&row)?;
         let role = token_role(info.scope, owner);
-        Ok(Some((info, role)))
+        let sites = self.sites_of(&info.created_by).await?;
+        Ok(Some((info, role, sites)))
     }
 
     /// Every token, newest first.

@@ -575,6 +575,12 @@ pub struct ShotFilter {
     pub to: Option<u64>,
     /// Text in the notes, the tags, or the beans' roaster or name, ignoring case.
     pub q: Option<String>,
+    /// Shots of this site's scales.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// The sites whose shots the asker may see, `site` applied: set by the server.
+    #[serde(skip)]
+    pub within: crate::Sites,
 }
 
 /// A place in the shot list, newest first: the last shot of a page. Written as

@@ -746,6 +746,13 @@ impl Brews {
                 " JOIN shot_tags t ON t.client_id = s.client_id AND t.session_id = s.session_id AND t.tag = {p}"
             ));
         }
+        if let Some(sites) = filter.within.limited() {
+            let marks: Vec<String> = sites.iter().map(|site| param(&mut binds, Bind::Text(site.clone()))).collect();
+            conditions.push(format!(
+                "s.client_id IN (SELECT client_id FROM devices WHERE site_id IN ({}))",
+                marks.join(", ")
+            ));
+        }
         if let Some(r) = filter.min_rating {
             let p = param(&mut binds, Bind::Int(r));
             conditions.push(format!("s.rating >= {p}"));

@@ -26,6 +26,10 @@ pub struct Device {
     pub last_seen_at: Option<i64>,
     /// The firmware the scale last reported, if any.
     pub firmware_version: Option<String>,
+    /// The site (shop) it belongs to, if any.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "soho"))]
+    pub site: Option<String>,
 }
 
 /// A device's login to the embedded MQTT broker; the password is shown only when it is

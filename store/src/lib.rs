@@ -37,6 +37,7 @@ pub mod device;
 pub mod error;
 pub mod pipeline;
 pub mod shot_file;
+pub mod site;
 
 #[cfg(feature = "db")]
 mod accounts;
@@ -54,6 +55,8 @@ mod lease;
 mod readings;
 #[cfg(feature = "db")]
 mod shares;
+#[cfg(feature = "db")]
+mod sites;
 #[cfg(feature = "db")]
 mod store;
 #[cfg(feature = "db")]
@@ -83,6 +86,7 @@ pub use lease::{HeldElsewhere, LEASE_RENEW, LEASE_TTL, Lease};
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
 #[cfg(feature = "db")]
 pub use shares::{AUDIT_KEPT, MAX_AUDIT_PAGE, Shares};
+pub use site::{Site, SiteInput, Sites};
 #[cfg(feature = "db")]
 pub use store::{Backend, CacheStats, DEVICES_CHANNEL, MAX_LIST, Registry, Synchronous, sqlite_synchronous};
 #[cfg(feature = "db")]

@@ -51,7 +51,7 @@ struct Counters {
 /// The device registry. Cheap to clone: clones share the pool, cache and counters.
 #[derive(Clone)]
 pub struct Registry {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     /// Where readings are written: on SQLite one connection of its own, so its page
     /// cache stays warm from batch to batch (SQLite writes one transaction at a time
     /// anyway, and a connection drops its cache when another one wrote); on PostgreSQL
@@ -137,10 +137,11 @@ fn device(row: &AnyRow) -> Result<Device, RegistryError> {
         online: row.try_get::<i64, _>("online")? != 0,
         last_seen_at: row.try_get("last_seen_at")?,
         firmware_version: row.try_get("firmware_version")?,
+        site: row.try_get("site_id")?,
     })
 }
 
-const COLUMNS: &str = "client_id, name, created_at, updated_at, online, last_seen_at, firmware_version";
+const COLUMNS: &str = "client_id, name, created_at, updated_at, online, last_seen_at, firmware_version, site_id";
 
 /// `%text%` for LIKE, with LIKE's own wildcards in `text` taken literally.
 pub(crate) fn like_pattern(text: &str) -> String {
@@ -271,26 +272,39 @@ impl Registry {
 
     /// Devices ordered by `client_id`; `search` matches id or name, ignoring case.
     pub async fn list(&self, search: Option<&str>, limit: u32) -> Result<Vec<Device>, RegistryError> {
+        self.list_in(search, limit, &crate::Sites::all()).await
+    }
+
+    /// Devices of `sites` ordered by `client_id`; `search` matches id or name, ignoring case.
+    pub async fn list_in(
+        &self,
+        search: Option<&str>,
+        limit: u32,
+        sites: &crate::Sites,
+    ) -> Result<Vec<Device>, RegistryError> {
         let limit = i64::from(limit.min(MAX_LIST));
-        let rows = match search.map(str::trim).filter(|s| !s.is_empty()) {
-            None => {
-                sqlx::query(&format!("SELECT {COLUMNS} FROM devices ORDER BY client_id LIMIT $1"))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Some(text) => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM devices \
-                     WHERE lower(client_id) LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\' \
-                     ORDER BY client_id LIMIT $2"
-                ))
-                .bind(like_pattern(text))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        let mut conditions = Vec::new();
+        if search.is_some() {
+            conditions.push("(lower(client_id) LIKE $1 ESCAPE '\\' OR lower(name) LIKE $1 ESCAPE '\\')".to_owned());
+        }
+        let first_site = if search.is_some() { 2 } else { 1 };
+        let only = sites.limited().unwrap_or_default();
+        if sites.limited().is_some() {
+            let marks: Vec<String> = (0..only.len()).map(|i| format!("${}", first_site + i)).collect();
+            conditions.push(format!("site_id IN ({})", marks.join(", ")));
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql =
+            format!("SELECT {COLUMNS} FROM devices {filter} ORDER BY client_id LIMIT ${}", first_site + only.len());
+        let mut query = sqlx::query(&sql);
+        if let Some(text) = search {
+            query = query.bind(like_pattern(text));
+        }
+        for site in only {
+            query = query.bind(site.clone());
+        }
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(device).collect()
     }
 
@@ -344,6 +358,7 @@ impl Registry {
             online: false,
             last_seen_at: None,
             firmware_version: None,
+            site: None,
         })
     }
 
@@ -388,7 +403,7 @@ impl Registry {
 
     /// After an UPDATE of one device: drops its cache entry, and reads it back (a 404 when
     /// no row matched).
-    async fn updated(&self, client_id: &ClientId, rows: u64) -> Result<Device, RegistryError> {
+    pub(crate) async fn updated(&self, client_id: &ClientId, rows: u64) -> Result<Device, RegistryError> {
         self.changed(client_id).await;
         if rows == 0 {
             return Err(RegistryError::NotFound(client_id.to_string()));

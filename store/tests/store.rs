@@ -364,7 +364,10 @@ async fn tokens_work_until_revoked(r: &Registry) {
     accounts.ensure_admin(Some("the admin's password")).await.expect("admin");
     let (info, secret) = accounts.create_token("Grafana", Scope::Read, "admin").await.expect("create");
     assert!(secret.starts_with(&format!("wages_{}_", info.id)));
-    assert_eq!(accounts.token(&secret).await.expect("lookup"), Some((info.clone(), wages_store::Role::Viewer)));
+    assert_eq!(
+        accounts.token(&secret).await.expect("lookup"),
+        Some((info.clone(), wages_store::Role::Viewer, wages_store::Sites::all()))
+    );
     assert_eq!(accounts.tokens().await.expect("list"), vec![info.clone()]);
     // The same secret with its last digit changed (to another digit, always).
     let last = if secret.ends_with('0') { '1' } else { '0' };

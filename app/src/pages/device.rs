@@ -65,7 +65,10 @@ pub fn DevicePage() -> impl IntoView {
                                     })
                                 }}
                             </Transition>
-                            <MqttLogin client_id=device.client_id.to_string() />
+                            {crate::people::may(wages_store::Role::Admin).then(|| view! {
+                                <SiteCard client_id=device.client_id.to_string() site=device.site.clone() />
+                                <MqttLogin client_id=device.client_id.to_string() />
+                            })}
                         }
                             .into_any()
                     }
@@ -240,6 +243,46 @@ pub fn ShownOnce(credential: wages_store::MqttCredential) -> impl IntoView {
             <p>"User name "<code data-testid="mqtt-username">{credential.mqtt_username}</code></p>
             <p>"Password "<code class="secret-value" data-testid="mqtt-password">{credential.mqtt_password}</code></p>
         </div>
+    }
+}
+
+/// Which site (shop) the scale belongs to (admins).
+#[component]
+fn SiteCard(client_id: String, site: Option<String>) -> impl IntoView {
+    let set = ServerAction::<crate::people::SetDeviceSite>::new();
+    let sites = Resource::new(|| (), |()| crate::people::list_sites());
+    let value = set.value();
+    let current = move || value.get().and_then(Result::ok).map_or_else(|| site.clone(), |d| d.site);
+    let failed = move || value.get().and_then(Result::err).map(|e| e.to_string());
+    view! {
+        <section class="card" aria-labelledby="site-title">
+            <h2 id="site-title">"Site"</h2>
+            <Transition fallback=|| ()>
+                {move || {
+                    let (client_id, now) = (client_id.clone(), current());
+                    Suspend::new(async move {
+                        let sites = sites.await.unwrap_or_default();
+                        if sites.is_empty() {
+                            return view! { <p class="muted">"No sites yet: an admin adds them on the People page."</p> }.into_any();
+                        }
+                        view! {
+                            <crate::form::BasedActionForm action=set class="inline" testid="site-form">
+                                <input type="hidden" name="client_id" value=client_id />
+                                <select name="site" aria-label="Site">
+                                    <option value="" selected=now.is_none()>"no site"</option>
+                                    {sites.into_iter().map(|s| {
+                                        let selected = now.as_deref() == Some(s.id.as_str());
+                                        view! { <option value=s.id.clone() selected=selected>{s.name}</option> }
+                                    }).collect_view()}
+                                </select>
+                                <button type="submit" class="secondary">"Move"</button>
+                            </crate::form::BasedActionForm>
+                        }.into_any()
+                    })
+                }}
+            </Transition>
+            {move || failed().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+        </section>
     }
 }
 

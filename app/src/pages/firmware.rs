@@ -29,7 +29,9 @@ pub fn FirmwarePage() -> impl IntoView {
             );
         });
     }
-    let rollout = Resource::new(move || (offer.version().get(), seen.get()), |_| read_rollout());
+    let site = super::site_in_query();
+    let rollout =
+        Resource::new(move || (offer.version().get(), seen.get(), site.get()), |(_, _, site)| read_rollout(site));
     view! {
         <Title text="Firmware" />
         <h1>"Firmware"</h1>
@@ -39,6 +41,7 @@ pub fn FirmwarePage() -> impl IntoView {
         </section>
         <section class="card" aria-labelledby="rollout-title">
             <h2 id="rollout-title">"Rollout"</h2>
+            <super::SitePicker />
             <Transition fallback=|| view! { <p class="muted">"Reading the fleet…"</p> }>
                 {move || Suspend::new(async move {
                     match rollout.await {

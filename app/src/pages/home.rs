@@ -33,13 +33,14 @@ pub fn HomePage() -> impl IntoView {
 /// Every scale as a card; once hydrated, the cards follow `{base}/api/live`.
 #[component]
 fn FleetSection() -> impl IntoView {
-    let fleet = Resource::new(|| (), |()| read_fleet());
+    let site = super::site_in_query();
+    let fleet = Resource::new(move || site.get(), read_fleet);
     view! {
         <section class="fleet" aria-labelledby="fleet-title">
             <Suspense fallback=|| view! { <p class="muted">"Finding your scales…"</p> }>
                 {move || Suspend::new(async move {
                     match fleet.await {
-                        Ok(fleet) => view! { <FleetBoard fleet /> }.into_any(),
+                        Ok(fleet) => view! { <FleetBoard fleet site=site.get_untracked() /> }.into_any(),
                         Err(e) => view! {
                             <h2 id="fleet-title">"Scales"</h2>
                             <p class="error" role="alert">{e.to_string()}</p>
@@ -52,19 +53,22 @@ fn FleetSection() -> impl IntoView {
 }
 
 #[component]
-fn FleetBoard(fleet: Fleet) -> impl IntoView {
+fn FleetBoard(fleet: Fleet, site: String) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
     let scales_href = base.join("/devices");
     let Fleet { now, scales } = fleet;
     let now = RwSignal::new(now);
     let cards = RwSignal::new(scales);
     #[cfg(feature = "hydrate")]
-    live::follow(cards, now);
+    live::follow(cards, now, site);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = site;
     let brewing = move || cards.with(|c| c.iter().filter(|c| c.latest.as_ref().is_some_and(|l| l.live)).count());
     let count = move || cards.with(Vec::len);
     view! {
         <header class="fleet-head">
             <h2 id="fleet-title">"Scales"</h2>
+            <super::SitePicker />
             <p class="muted" data-testid="fleet-count" data-scales=count data-brewing=brewing>
                 {move || match (count(), brewing()) {
                     (1, _) => format!("1 scale, {} brewing", brewing()),
@@ -172,8 +176,12 @@ mod live {
     /// Applies the fleet's readings to `cards` (redrawn at most once per animation frame)
     /// and, every second, moves `now` on and ends brews that went quiet. Quiet is judged
     /// by this browser's clock, so a scale's own clock does not matter.
-    pub fn follow(cards: RwSignal<Vec<ScaleCard>>, now: RwSignal<u64>) {
+    pub fn follow(cards: RwSignal<Vec<ScaleCard>>, now: RwSignal<u64>, site: String) {
+        // With a site chosen, scales of other sites do not join the board.
+        let belongs =
+            move |device: &wages_store::Device| site.is_empty() || device.site.as_deref() == Some(site.as_str());
         Effect::new(move || {
+            let belongs = belongs.clone();
             let opened = clock();
             let heard = Rc::new(RefCell::new(HashMap::<String, u64>::new()));
             let scheduled = Rc::new(Cell::new(false));
@@ -184,7 +192,7 @@ mod live {
                 // Caught up when the stream opens: presence that changed after the render.
                 let catch_up = move || {
                     leptos::task::spawn_local(async move {
-                        let Ok(fleet) = crate::devices::read_fleet().await else { return };
+                        let Ok(fleet) = crate::devices::read_fleet(String::new()).await else { return };
                         cards.update(|cards| {
                             // Only where no newer frame came meanwhile.
                             for fresh in fleet.scales {
@@ -206,7 +214,8 @@ mod live {
                             cards.update(|cards| {
                                 match cards.iter_mut().find(|c| c.device.client_id == device.client_id) {
                                     Some(card) => card.device = device,
-                                    None => cards.push(ScaleCard { device, latest: None }),
+                                    None if belongs(&device) => cards.push(ScaleCard { device, latest: None }),
+                                    None => {}
                                 }
                                 dashboard_order(cards);
                             });
@@ -224,12 +233,14 @@ mod live {
                     // A session that started unseen, or a scale new to the page: ask for its card.
                     if same_session.flatten() != Some(true) && fetching.borrow_mut().insert(id.clone()) {
                         let fetching = fetching.clone();
+                        let belongs = belongs.clone();
                         leptos::task::spawn_local(async move {
                             if let Ok(fetched) = crate::devices::read_scale_card(id.clone()).await {
                                 cards.update(|cards| {
                                     match cards.iter_mut().find(|c| c.device.client_id == fetched.device.client_id) {
                                         Some(card) => *card = fetched,
-                                        None => cards.push(fetched),
+                                        None if belongs(&fetched.device) => cards.push(fetched),
+                                        None => {}
                                     }
                                     dashboard_order(cards);
                                 });

@@ -44,3 +44,40 @@ fn tile(label: &'static str, testid: &'static str, value: String) -> impl IntoVi
         </div>
     }
 }
+
+/// `?site=` of the page's address: a site's id, or empty for every site.
+fn site_in_query() -> Memo<String> {
+    let query = leptos_router::hooks::use_query_map();
+    Memo::new(move |_| query.read().get("site").unwrap_or_default())
+}
+
+/// Chooses a site to show (`?site=`), as a plain GET form that works before the WASM
+/// loads. Shown only where there are sites.
+#[component]
+fn SitePicker() -> impl IntoView {
+    let chosen = site_in_query();
+    let sites = Resource::new(|| (), |()| crate::people::list_sites());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let sites = sites.await.unwrap_or_default();
+                (!sites.is_empty()).then(|| {
+                    let now = chosen.get_untracked();
+                    view! {
+                        <form method="get" class="site-picker" data-testid="site-picker">
+                            <label for="site">"Site"</label>
+                            <select id="site" name="site">
+                                <option value="" selected=now.is_empty()>"Every site"</option>
+                                {sites.into_iter().map(|s| {
+                                    let selected = s.id == now;
+                                    view! { <option value=s.id.clone() selected=selected>{s.name}</option> }
+                                }).collect_view()}
+                            </select>
+                            <button type="submit" class="secondary">"Show"</button>
+                        </form>
+                    }
+                })
+            })}
+        </Transition>
+    }
+}

@@ -8,7 +8,7 @@ use wages_store::{AuditEntry, Person, Role};
 
 use crate::error::AppError;
 use crate::form::BasedActionForm;
-use crate::people::{AddPerson, DeletePerson, UpdatePerson, list_people, read_audit};
+use crate::people::{AddPerson, AddSite, DeletePerson, DeleteSite, UpdatePerson, list_people, list_sites, read_audit};
 
 /// What an action's last error says, if it failed.
 fn failure<T: Clone + Send + Sync + 'static>(
@@ -65,6 +65,63 @@ pub fn PeoplePage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <SitesCard />
+    }
+}
+
+/// The sites (shops): listed, added, deleted once no scale belongs to them.
+#[component]
+fn SitesCard() -> impl IntoView {
+    let add = ServerAction::<AddSite>::new();
+    let delete = ServerAction::<DeleteSite>::new();
+    let sites = Resource::new(move || (add.version().get(), delete.version().get()), |_| list_sites());
+    let (add_error, delete_error) = (failure(add.value()), failure(delete.value()));
+    view! {
+        <section class="card" aria-labelledby="sites-title">
+            <h2 id="sites-title">"Sites"</h2>
+            <p class="muted">"A cafe's shops. A scale belongs to one (on its page); a person limited to some sites sees only their scales, shots and rollout."</p>
+            <Transition fallback=|| view! { <p class="muted">"Reading sites…"</p> }>
+                {move || Suspend::new(async move {
+                    let sites = sites.await.unwrap_or_default();
+                    view! {
+                        <table class="compact" data-testid="sites">
+                            <thead><tr><th>"Id"</th><th>"Name"</th><th>"Time zone"</th><th></th></tr></thead>
+                            <tbody>
+                                {sites.into_iter().map(|site| {
+                                    let (id, row, shown) = (site.id.clone(), site.id.clone(), site.id);
+                                    view! {
+                                    <tr data-site=row>
+                                        <td><code>{shown}</code></td>
+                                        <td>{site.name}</td>
+                                        <td>{site.time_zone}</td>
+                                        <td>
+                                            <BasedActionForm action=delete class="inline">
+                                                <input type="hidden" name="id" value=id />
+                                                <button type="submit" class="danger">"Delete"</button>
+                                            </BasedActionForm>
+                                        </td>
+                                    </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }
+                })}
+            </Transition>
+            {move || delete_error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <BasedActionForm action=add class="stacked" testid="site-form">
+                <label for="site-id">"Id"</label>
+                <input id="site-id" name="id" required maxlength="32" pattern="[a-z0-9\\-]+" placeholder="soho" />
+                <label for="site-name">"Name"</label>
+                <input id="site-name" name="name" required maxlength="100" placeholder="Soho, Old Compton St" />
+                <label for="site-zone">"Time zone"</label>
+                <input id="site-zone" name="time_zone" required maxlength="64" placeholder="Europe/London" />
+                <div class="actions">
+                    <button type="submit">"Add site"</button>
+                    {move || add_error().map(|m| view! { <span class="error" role="alert">{m}</span> })}
+                </div>
+            </BasedActionForm>
+        </section>
     }
 }
 
@@ -76,17 +133,20 @@ fn PeopleList(
 ) -> impl IntoView {
     view! {
         <table class="compact" data-testid="people">
-            <thead><tr><th>"User"</th><th>"Role"</th><th>"State"</th><th>"Change"</th></tr></thead>
+            <thead><tr><th>"User"</th><th>"Role"</th><th>"Sites"</th><th>"State"</th><th>"Change"</th></tr></thead>
             <tbody>
                 {list.into_iter().map(|p| {
                     let name = p.username.clone();
                     let state = if p.disabled { "disabled" } else if p.must_change_password { "must choose a password" } else { "active" };
-                    let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
+                    let (n1, n2, n3, n4, n5) = (name.clone(), name.clone(), name.clone(), name.clone(), name.clone());
+                    let sites = if p.sites.is_empty() { "every site".to_owned() } else { p.sites.join(", ") };
+                    let sites_typed = p.sites.join(", ");
                     let current = p.role;
                     view! {
                         <tr data-person=name.clone()>
                             <td><strong>{p.display_name}</strong><br /><code>{p.username}</code></td>
                             <td>{p.role.as_str()}</td>
+                            <td>{sites}</td>
                             <td>{state}</td>
                             <td class="person-actions">
                                 <BasedActionForm action=update class="inline">
@@ -103,6 +163,12 @@ fn PeopleList(
                                     <input name="password" type="password" autocomplete="new-password" minlength="8" required
                                         placeholder="new password" aria-label="New password" />
                                     <button type="submit">"Reset password"</button>
+                                </BasedActionForm>
+                                <BasedActionForm action=update class="inline">
+                                    <input type="hidden" name="username" value=n5 />
+                                    <input name="sites" value=sites_typed placeholder="site ids, or empty for every site"
+                                        aria-label="Sites" maxlength="2000" />
+                                    <button type="submit">"Set sites"</button>
                                 </BasedActionForm>
                                 <BasedActionForm action=update class="inline">
                                     <input type="hidden" name="username" value=n3 />

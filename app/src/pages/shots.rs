@@ -26,6 +26,7 @@ pub fn ShotsPage() -> impl IntoView {
             from: get("from"),
             to: get("to"),
             q: get("q"),
+            site: get("site"),
             cursor: get("cursor"),
         }
     };
@@ -45,7 +46,7 @@ pub fn ShotsPage() -> impl IntoView {
                     let typed = shot_query();
                     match shots.await {
                         Ok(found) => view! {
-                            <Filters typed=typed.clone() beans=found.beans scales=found.scales page=page.clone() />
+                            <Filters typed=typed.clone() beans=found.beans scales=found.scales sites=found.sites page=page.clone() />
                             <ShotTable shots=found.page.shots />
                             {found.page.next_cursor.map(|c| {
                                 let next = older_link(&page, &query.read_untracked(), &c);
@@ -53,7 +54,7 @@ pub fn ShotsPage() -> impl IntoView {
                             })}
                         }.into_any(),
                         Err(e) => view! {
-                            <Filters typed beans=Vec::new() scales=Vec::new() page=page.clone() />
+                            <Filters typed beans=Vec::new() scales=Vec::new() sites=Vec::new() page=page.clone() />
                             <p class="error banner" role="alert" data-testid="shots-error">{e.to_string()}</p>
                         }.into_any(),
                     }
@@ -79,6 +80,7 @@ fn Filters(
     typed: ShotQuery,
     beans: Vec<wages_store::Beans>,
     scales: Vec<(String, String)>,
+    sites: Vec<wages_store::Site>,
     page: String,
 ) -> impl IntoView {
     let clear = page.clone();
@@ -87,6 +89,17 @@ fn Filters(
             <h2 id="filters-title" class="visually-hidden">"Filters"</h2>
             <form method="get" action=page class="filters" data-testid="shot-filters">
                 <label>"Text"<input type="search" name="q" value=typed.q.clone() placeholder="notes, beans, tags" maxlength="100" /></label>
+                {(!sites.is_empty()).then(|| view! {
+                    <label>"Site"
+                        <select name="site">
+                            <option value="">"any"</option>
+                            {sites.into_iter().map(|site| {
+                                let selected = typed.site == site.id;
+                                view! { <option value=site.id.clone() selected=selected>{site.name}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                })}
                 <label>"Scale"
                     <select name="scale">
                         <option value="">"any"</option>

@@ -86,7 +86,18 @@ fn bodies(doc: &mut Value) {
                 ("password", password.clone()),
             ],
         ),
-        ("PersonPatch", vec![("display_name", display_name), ("password", password)]),
+        ("PersonPatch", vec![("display_name", display_name.clone()), ("password", password)]),
+        (
+            "SiteInput",
+            vec![
+                ("id", json!({ "pattern": "^[a-z0-9-]{1,32}$" })),
+                ("name", required_text(wages_store::device::MAX_NAME_CHARS)),
+                (
+                    "time_zone",
+                    json!({ "enum": ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo"] }),
+                ),
+            ],
+        ),
         ("Registration", vec![("client_id", json!({ "pattern": CLIENT_ID })), ("name", name.clone())]),
         ("Rename", vec![("name", name)]),
         ("BeansInput", beans.to_vec()),

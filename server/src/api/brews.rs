@@ -178,6 +178,9 @@ pub struct ShotsQuery {
     /// Text in the notes, tags, or the beans' roaster or name, ignoring case (up to 100 characters).
     #[param(max_length = 100)]
     q: Option<String>,
+    /// Only shots of this site's scales (a site id).
+    #[param(pattern = "^$|^[a-z0-9-]{1,32}$")]
+    site: Option<String>,
     /// `next_cursor` of the page before.
     #[param(pattern = r"^$|^[0-9]{1,18}\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,64}$")]
     cursor: Option<String>,
@@ -216,6 +219,8 @@ impl ShotsQuery {
             from: super::sessions::millis("from", self.from)?,
             to: super::sessions::millis("to", self.to)?,
             q: self.q,
+            site: self.site.filter(|s| !s.is_empty()),
+            within: wages_store::Sites::all(),
         };
         Ok((filter, cursor, limit))
     }
@@ -223,13 +228,15 @@ impl ShotsQuery {
 
 /// Shots across scales, newest first: filter, and page with `cursor`.
 #[utoipa::path(get, path = "/api/shots", tag = "brews", params(ShotsQuery),
-    responses((status = 200, body = ShotPageBody), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = ShotPageBody), (status = 400, body = ErrorBody), (status = 404, description = "No such site of yours", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     query: Result<Query<ShotsQuery>, QueryRejection>,
 ) -> Result<Json<ShotPage>, ApiError> {
     let Query(query) = query?;
-    let (filter, cursor, limit) = query.check()?;
+    let (mut filter, cursor, limit) = query.check()?;
+    filter.within = identity.sites().narrow(filter.site.as_deref())?;
     Ok(Json(state.registry.brews().search(&filter, cursor.as_ref(), limit, now_ms()).await?))
 }
 

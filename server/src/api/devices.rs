@@ -1,11 +1,11 @@
 //! `{base}/api/devices`: list, search, register, read, rename, delete.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use wages_codec::ClientId;
-use wages_store::{Device, DeviceName, MqttCredential, Registered, Registration, Rename};
+use wages_store::{Device, DeviceName, Identity, MqttCredential, Registered, Registration, Rename};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
@@ -21,6 +21,9 @@ pub struct ListQuery {
     /// At most this many devices (1 to 1000, default 1000).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// Only this site's scales (a site id).
+    #[param(pattern = "^$|^[a-z0-9-]{1,32}$")]
+    site: Option<String>,
 }
 
 /// An id from the path; an id that breaks the rules cannot be registered, so it is not found.
@@ -30,9 +33,11 @@ fn client_id(raw: &str) -> Result<ClientId, ApiError> {
 
 /// List or search devices, ordered by `client_id`.
 #[utoipa::path(get, path = "/api/devices", tag = "devices", params(ListQuery),
-    responses((status = 200, description = "The devices", body = [Device]), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "The devices", body = [Device]), (status = 400, body = ErrorBody),
+        (status = 404, description = "No such site of yours", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Device>>, ApiError> {
     let Query(query) = query?;
@@ -40,7 +45,8 @@ pub async fn list(
     if !(1..=wages_store::MAX_LIST).contains(&limit) {
         return Err(ApiError::Invalid { field: "limit".into(), message: "must be between 1 and 1000".into() });
     }
-    Ok(Json(state.registry.list(query.q.as_deref(), limit).await?))
+    let sites = identity.sites().narrow(query.site.as_deref())?;
+    Ok(Json(state.registry.list_in(query.q.as_deref(), limit, &sites).await?))
 }
 
 /// Register a device.
@@ -100,4 +106,26 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
     state.registry.delete(&client_id(&id)?).await?;
     tracing::info!(client_id = %id, "device deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `PUT /api/devices/{client_id}/site`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteBody {
+    /// A site's id, or `null` for none.
+    #[schema(example = "soho")]
+    site: Option<String>,
+}
+
+/// Move a scale to a site, or to none.
+#[utoipa::path(put, path = "/api/devices/{client_id}/site", tag = "devices", request_body = SiteBody,
+    params(("client_id" = String, Path, description = "The device's client_id", example = "scale-01")),
+    responses((status = 200, body = Device), (status = 404, description = "No such device or site", body = ErrorBody)))]
+pub async fn set_site(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ApiJson(body): ApiJson<SiteBody>,
+) -> Result<Json<Device>, ApiError> {
+    let id = client_id(&raw)?;
+    Ok(Json(state.registry.set_device_site(&id, body.site.as_deref()).await?))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use wages_codec::{ClientId, FirmwareOffer};
 use wages_store::pipeline::PipelineControl;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use crate::state::AppState;
 
@@ -41,8 +41,8 @@ pub struct Published {
 
 /// Publishes a firmware offer, retained, once the broker has acknowledged it.
 #[utoipa::path(post, path = "/api/firmware", tag = "firmware", request_body = OfferBody,
-    responses((status = 201, body = Published), (status = 404, body = super::error::ErrorBody),
-        (status = 422, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+    responses((status = 201, body = Published), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn offer(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<OfferBody>,
@@ -64,9 +64,26 @@ pub async fn offer(
     Ok((StatusCode::CREATED, Json(published)))
 }
 
+/// `?site=` of the rollout.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutQuery {
+    /// Only this site's scales (a site id).
+    #[param(pattern = "^$|^[a-z0-9-]{1,32}$")]
+    site: Option<String>,
+}
+
 /// The fleet's current offer and, scale by scale, `updated`, `pending` or `offline`.
-#[utoipa::path(get, path = "/api/firmware", tag = "firmware", responses((status = 200, body = Rollout)))]
-pub async fn rollout(State(state): State<AppState>) -> Result<Json<Rollout>, ApiError> {
-    let devices = state.registry.list(None, wages_store::MAX_LIST).await?;
+#[utoipa::path(get, path = "/api/firmware", tag = "firmware", params(RolloutQuery),
+    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 404, description = "No such site of yours", body = ErrorBody)))]
+pub async fn rollout(
+    State(state): State<AppState>,
+    axum::extract::Extension(identity): axum::extract::Extension<wages_store::Identity>,
+    query: Result<axum::extract::Query<RolloutQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Rollout>, ApiError> {
+    let axum::extract::Query(query) = query?;
+    let sites = identity.sites().narrow(query.site.as_deref())?;
+    let devices = state.registry.list_in(None, wages_store::MAX_LIST, &sites).await?;
     Ok(Json(Rollout::new(state.control.firmware_offer(), devices)))
 }

@@ -110,7 +110,7 @@ pub async fn live(
     };
     let readings = state.hub.subscribe(id);
     let metrics = state.metrics.clone();
-    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit, metrics))
+    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit, metrics, None))
 }
 
 /// Upgrades to the live stream of the whole fleet: each scale's newest reading of every
@@ -132,9 +132,18 @@ pub async fn fleet(
         Ok(permit) => permit,
         Err(e) => return e.into_response(),
     };
+    // Someone limited to some sites follows those sites' scales (as they are when the
+    // stream opens).
+    let only = match identity.sites().limited() {
+        None => None,
+        Some(_) => match state.registry.list_in(None, wages_store::MAX_LIST, identity.sites()).await {
+            Ok(devices) => Some(devices.into_iter().map(|d| d.client_id.to_string()).collect()),
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+    };
     let readings = state.hub.subscribe_fleet();
     let metrics = state.metrics.clone();
-    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit, metrics))
+    viewer(ws).on_upgrade(move |socket| follow(socket, readings, permit, metrics, only))
 }
 
 /// A viewer only listens: small buffers (tungstenite reserves 128 KiB to read by default,
@@ -155,6 +164,13 @@ trait Frame: Clone + Send + 'static {
     fn json(self) -> axum::extract::ws::Utf8Bytes;
 }
 
+/// The scale a fleet frame is about: `{"client_id":…}` or `{"device":{"client_id":…}}`.
+fn scale_of(frame: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(frame).ok()?;
+    let id = value.get("client_id").or_else(|| value.get("device")?.get("client_id"))?;
+    id.as_str().map(str::to_owned)
+}
+
 impl Frame for LiveReading {
     fn json(self) -> axum::extract::ws::Utf8Bytes {
         self.json
@@ -167,18 +183,26 @@ impl Frame for axum::extract::ws::Utf8Bytes {
     }
 }
 
-/// `_permit` counts the stream against its client until it ends.
+/// `_permit` counts the stream against its client until it ends; with `only`, frames of
+/// other scales are left out.
 async fn follow<T: Frame>(
     mut socket: WebSocket,
     mut readings: broadcast::Receiver<T>,
     _permit: StreamPermit,
     metrics: Arc<Metrics>,
+    only: Option<std::collections::HashSet<String>>,
 ) {
     loop {
         tokio::select! {
             next = readings.recv() => match next {
                 Ok(frame) => {
-                    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(frame.json()))).await {
+                    let json = frame.json();
+                    if let Some(only) = &only
+                        && !scale_of(json.as_str()).is_some_and(|id| only.contains(&id))
+                    {
+                        continue;
+                    }
+                    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(json))).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) | Err(_) => return,
                     }

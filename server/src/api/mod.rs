@@ -33,7 +33,8 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         brews::list_beans, brews::add_beans, brews::read_beans, brews::update_beans, brews::delete_beans,
         brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search, shot_files::export, shot_files::import,
         people::list, people::add, people::read, people::update, people::delete, people::read_share, people::share,
-        people::shares, people::withdraw, people::audit
+        people::shares, people::withdraw, people::audit, people::sites, people::add_site, people::update_site,
+        people::delete_site, devices::set_site
     ),
     components(schemas(
         wages_store::Device, wages_store::Registration, wages_store::Rename, wages_store::Registered,
@@ -44,7 +45,7 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         app::firmware::RolloutState, wages_store::Beans, wages_store::BeansInput, wages_store::BeansPatch,
         wages_store::Recipe, wages_store::Method, wages_store::ShotDetails, wages_store::ShotPatch, brews::ShotBody,
         brews::ShotPageBody, wages_store::Person, wages_store::NewPerson, wages_store::PersonPatch, wages_store::Role,
-        wages_store::Share, wages_store::AuditEntry
+        wages_store::Share, wages_store::AuditEntry, wages_store::Site, wages_store::SiteInput, devices::SiteBody
     )),
     tags(
         (name = "devices", description = "The scales of a cafe or a home"),
@@ -52,7 +53,7 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         (name = "pipeline", description = "Ingestion: figures, rejections, dead letters, settings"),
         (name = "brews", description = "What was brewed: beans, scales' recipes, shots across scales"),
         (name = "firmware", description = "Firmware offers and their rollout across the fleet"),
-        (name = "people", description = "Accounts and roles (admins), shots shared by a link, the audit list")
+        (name = "people", description = "Accounts and roles (admins), sites, shots shared by a link, the audit list")
     )
 )]
 struct ApiDoc;

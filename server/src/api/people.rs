@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use wages_store::{AuditEntry, Identity, NewPerson, Person, PersonPatch, Role, Share};
+use wages_store::{AuditEntry, Identity, NewPerson, Person, PersonPatch, Role, Share, Site, SiteInput};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
@@ -160,4 +160,46 @@ pub async fn audit(
         }
     };
     Ok(Json(state.registry.shares().audit(before, i64::from(limit)).await?))
+}
+
+/// The sites (shops): every one, or those the caller is limited to.
+#[utoipa::path(get, path = "/api/sites", tag = "people", responses((status = 200, body = [Site])))]
+pub async fn sites(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+) -> Result<Json<Vec<Site>>, ApiError> {
+    let sites = state.registry.sites().await?;
+    Ok(Json(sites.into_iter().filter(|s| identity.sites().allows(Some(&s.id))).collect()))
+}
+
+/// Add a site.
+#[utoipa::path(post, path = "/api/sites", tag = "people", request_body = SiteInput,
+    responses((status = 201, body = Site), (status = 409, description = "The id is taken", body = ErrorBody),
+        (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody)))]
+pub async fn add_site(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SiteInput>,
+) -> Result<(StatusCode, Json<Site>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.registry.add_site(&body).await?)))
+}
+
+/// Rename a site or change its time zone (the body's `id` is ignored: a site keeps its id).
+#[utoipa::path(patch, path = "/api/sites/{site}", tag = "people", request_body = SiteInput,
+    params(("site" = String, Path, description = "The site's id", example = "soho")),
+    responses((status = 200, body = Site), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_site(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SiteInput>,
+) -> Result<Json<Site>, ApiError> {
+    Ok(Json(state.registry.update_site(&id, &body).await?))
+}
+
+/// Delete a site no scale belongs to; people limited to it lose it.
+#[utoipa::path(delete, path = "/api/sites/{site}", tag = "people",
+    params(("site" = String, Path, description = "The site's id", example = "soho")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, description = "Scales still belong to it", body = ErrorBody)))]
+pub async fn delete_site(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    state.registry.delete_site(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

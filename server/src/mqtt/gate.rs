@@ -386,7 +386,7 @@ impl Gate {
             // Over MQTT a token writes (any scale's readings, the pipeline's settings)
             // only when its person is an admin; everyone else's tokens read.
             let scope = |role| if role == wages_store::Role::Admin { Scope::Write } else { Scope::Read };
-            return token.map(|(_, role)| Client::Token(scope(role))).ok_or_else(bad);
+            return token.map(|(_, role, _)| Client::Token(scope(role))).ok_or_else(bad);
         }
         let Ok(device) = ClientId::parse(&login.username) else { return Err(bad()) };
         if !self.registry.credentials().verify(&device, &login.password).await.map_err(unavailable)? {

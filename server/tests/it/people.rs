@@ -28,7 +28,13 @@ async fn log_in(server: &TestServer, user: &str, password: &str) -> String {
 /// Adds a person with `role` who has already chosen their own password.
 async fn person(server: &TestServer, user: &str, role: Role) -> String {
     let accounts = server.registry.accounts();
-    let new = NewPerson { username: user.into(), display_name: String::new(), role, password: "first password".into() };
+    let new = NewPerson {
+        username: user.into(),
+        display_name: String::new(),
+        role,
+        password: "first password".into(),
+        sites: Vec::new(),
+    };
     accounts.add_person(&new).await.expect("added");
     accounts.change_password(user, "first password", PASSWORD, "").await.expect("own password");
     log_in(server, user, PASSWORD).await
@@ -372,6 +378,110 @@ async fn a_shared_shot_shows_that_shot_and_nothing_else() {
         assert!(a == b && b == c && a.contains("not shared"), "{a}");
         let png = client.get(format!("{page_url}/preview.png")).send().await.expect("png");
         assert_eq!(png.status(), StatusCode::NOT_FOUND);
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_person_limited_to_a_site_sees_only_its_scales() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    for db in [Db::Sqlite, Db::Postgres] {
+        let server = TestServer::builder().db(db).start().await;
+        let api = server.http();
+        for (id, name) in [("soho", "Soho"), ("leeds", "Leeds")] {
+            let site = serde_json::json!({"id": id, "name": name, "time_zone": "Europe/London"});
+            assert_eq!(
+                api.post(server.url("/api/sites")).json(&site).send().await.expect("site").status(),
+                StatusCode::CREATED
+            );
+        }
+        let bad = serde_json::json!({"id": "mars", "name": "Mars", "time_zone": "Mars/Olympus_Mons"});
+        let res = api.post(server.url("/api/sites")).json(&bad).send().await.expect("site");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let shot = r#"{"id":"0f2b","start_time":"2026-11-30T07:15:00.000Z","timeframe":["0.0","0.5"],
+            "data":{"espresso_weight":["0.0","2.0"]}}"#;
+        for (scale, site) in [("scale-s1", "soho"), ("scale-l1", "leeds")] {
+            server.register(scale).await;
+            let res = api
+                .put(server.url(&format!("/api/devices/{scale}/site")))
+                .json(&serde_json::json!({"site": site}))
+                .send();
+            assert_eq!(res.await.expect("site").status(), StatusCode::OK);
+            let url = server.url(&format!("/api/shots/import?scale={scale}&session_id=shot-1"));
+            let res = api.post(url).header("content-type", "application/json").body(shot).send().await.expect("import");
+            assert!(res.status().is_success(), "{}", res.status());
+        }
+        let cookie = person(&server, "bea", Role::Barista).await;
+        let limit = serde_json::json!({"sites": ["soho"]});
+        let res = api.patch(server.url("/api/people/bea")).json(&limit).send().await.expect("limit");
+        assert_eq!(res.status(), StatusCode::OK);
+        let client = anonymous();
+        let get = |path: String| client.get(server.url(&path)).header("cookie", &cookie).send();
+        let json = |path: &'static str| {
+            let res = get(path.to_owned());
+            async move { res.await.expect("get").json::<serde_json::Value>().await.expect("json") }
+        };
+        let ids = |list: &serde_json::Value, key: &str| -> Vec<String> {
+            list.as_array().expect("list").iter().filter_map(|d| d[key].as_str().map(str::to_owned)).collect()
+        };
+        assert_eq!(ids(&json("/api/devices").await, "client_id"), vec!["scale-s1"]);
+        assert_eq!(ids(&json("/api/shots").await["shots"], "client_id"), vec!["scale-s1"]);
+        assert_eq!(ids(&json("/api/firmware").await["devices"], "client_id"), vec!["scale-s1"]);
+        assert_eq!(ids(&json("/api/sites").await, "id"), vec!["soho"]);
+        for path in [
+            "/api/devices/scale-l1",
+            "/api/devices/scale-l1/sessions/shot-1",
+            "/api/shots?site=leeds",
+            "/devices/scale-l1",
+        ] {
+            assert_eq!(get(path.to_owned()).await.expect("get").status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let read_scale = server_fn_paths().into_iter().find(|p| p.contains("/read_scale_card")).expect("the function");
+        let res =
+            client.post(server.url(&read_scale)).header("cookie", &cookie).form(&[("client_id", "scale-l1")]).send();
+        assert_eq!(res.await.expect("post").status(), StatusCode::NOT_FOUND);
+        let res =
+            client.post(server.url(&read_scale)).header("cookie", &cookie).form(&[("client_id", "scale-s1")]).send();
+        assert_eq!(res.await.expect("post").status(), StatusCode::OK);
+        // Everyone else still sees every scale, and can narrow to a site.
+        let all: serde_json::Value = server.json("/api/devices").await;
+        assert_eq!(ids(&all, "client_id"), vec!["scale-l1", "scale-s1"]);
+        let leeds: serde_json::Value = server.json("/api/shots?site=leeds").await;
+        assert_eq!(ids(&leeds["shots"], "client_id"), vec!["scale-l1"]);
+        // A site with scales stays until they move.
+        assert_eq!(
+            api.delete(server.url("/api/sites/leeds")).send().await.expect("delete").status(),
+            StatusCode::CONFLICT
+        );
+
+        // The fleet's live stream brings only the site's scales.
+        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://{}/api/live",
+            server.addr
+        ))
+        .expect("request");
+        request.headers_mut().insert("cookie", cookie.parse().expect("header"));
+        let (mut viewer, _) = tokio_tungstenite::connect_async(request).await.expect("WebSocket");
+        let mqtt = server.mqtt_client("site-pub").await;
+        for scale in ["scale-l1", "scale-s1", "scale-l1"] {
+            let line = format!("client_id={scale};session_id=live;value=5;tstamp={}", wages_codec::clock::now_ms());
+            mqtt.publish(format!("wages/devices/{scale}/readings"), rumqttc::QoS::AtLeastOnce, false, line)
+                .await
+                .expect("publish");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let mut seen = Vec::new();
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(std::time::Duration::from_secs(2), viewer.next()).await
+        {
+            let frame: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            seen.push(
+                frame["client_id"].as_str().or(frame["device"]["client_id"].as_str()).unwrap_or_default().to_owned(),
+            );
+        }
+        assert!(seen.contains(&"scale-s1".to_owned()), "{seen:?}");
+        assert!(!seen.contains(&"scale-l1".to_owned()), "{seen:?}");
         server.stop().await;
     }
 }
