@@ -55,6 +55,27 @@ impl Me {
     }
 }
 
+/// This server's address as the browser reached it (`http://host:port`), for links
+/// meant to be copied out of the app: from the request's `Host` on the server, from
+/// the address bar in the browser.
+pub fn origin() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>();
+        let header = |name: &str| {
+            parts.as_ref().and_then(|p| p.headers.get(name)).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        let https = header("x-forwarded-proto").as_deref() == Some("https");
+        header("host").map(|host| format!("{}://{host}", if https { "https" } else { "http" })).unwrap_or_default()
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        window().location().origin().unwrap_or_default()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    String::new()
+}
+
 /// Whether the person using the app may do what takes `role` (from context).
 pub fn may(role: Role) -> bool {
     use_context::<Me>().is_some_and(|me| me.may(role))

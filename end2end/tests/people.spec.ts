@@ -64,8 +64,10 @@ test('a cafe gives each person their own login, and a shot is shared by a link',
   await bea.getByTestId('share-form').getByRole('button', { name: 'Share' }).click();
   const link = bea.getByTestId('share-link');
   await expect(link).toBeVisible();
-  const shared = (await link.textContent())!.trim();
-  expect(shared).toMatch(new RegExp(`^${basePath(baseURL)}/s/[0-9a-f]{32}$`));
+  const sharedUrl = (await link.textContent())!.trim();
+  const origin = new URL(baseURL!).origin;
+  expect(sharedUrl).toMatch(new RegExp(`^${origin}${basePath(baseURL)}/s/[0-9a-f]{32}$`));
+  const shared = new URL(sharedUrl).pathname;
   await screenshot(bea, info.project.name, 'shot-shared');
 
   // The viewer reads everything and can change nothing.
@@ -85,7 +87,6 @@ test('a cafe gives each person their own login, and a shot is shared by a link',
   // Anyone with the link, logged out, sees the shot and its notes.
   const stranger = await browser.newContext({ storageState: { cookies: [], origins: [] } });
   const anyone = await stranger.newPage();
-  const origin = new URL(baseURL!).origin;
   await anyone.goto(origin + shared);
   await expect(anyone.getByRole('heading', { level: 1 })).toContainText('Shot');
   await expect(anyone.getByText('Sweet, a touch of cocoa.')).toBeVisible();
@@ -105,10 +106,35 @@ test('a cafe gives each person their own login, and a shot is shared by a link',
   expect(gone?.status()).toBe(404);
   await expect(anyone.getByRole('heading', { level: 1 })).toHaveText('This shot is not shared');
 
+  // Sites: the admin adds the shop, moves the scale into it, and the dashboard shows
+  // that shop's scales alone.
+  const shop = `shop-${suffix}`;
+  await page.goto('./people');
+  await hydrated(page);
+  await page.getByLabel('Id', { exact: true }).fill(shop);
+  await page.locator('#site-name').fill('Soho');
+  await page.getByLabel('Time zone').fill('Europe/London');
+  await page.getByRole('button', { name: 'Add site' }).click();
+  await expect(page.locator(`tr[data-site="${shop}"]`)).toContainText('Europe/London');
+  await page.goto(`./devices/${scale}`);
+  await hydrated(page);
+  await page.getByTestId('site-form').getByLabel('Site').selectOption(shop);
+  await page.getByTestId('site-form').getByRole('button', { name: 'Move' }).click();
+  await expect.poll(async () => (await (await request.get(`./api/devices/${scale}`)).json()).site).toBe(shop);
+  await page.goto('./');
+  await hydrated(page);
+  await page.getByTestId('site-picker').getByLabel('Site').selectOption(shop);
+  await page.getByTestId('site-picker').getByRole('button', { name: 'Show' }).click();
+  await expect(page).toHaveURL(new RegExp(`\\?site=${shop}$`));
+  await expect(page.locator('.scale-card')).toHaveCount(1);
+  await expect(page.locator(`.scale-card[data-client-id="${scale}"]`)).toBeVisible();
+  await screenshot(page, info.project.name, 'dashboard-site');
+
   // The audit list shows the admin's changes.
   await page.goto('./audit');
   await expect(page.getByTestId('audit')).toContainText('add person');
   await expect(page.getByTestId('audit')).toContainText(`username=${viewer}`);
+  await expect(page.getByTestId('audit')).toContainText('move scale to a site');
   await screenshot(page, info.project.name, 'audit');
   for (const context of [bea.context(), vic.context(), stranger]) await context.close();
   expect(problems).toEqual([]);

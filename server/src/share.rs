@@ -97,7 +97,7 @@ main{max-width:60rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.5rem
 img{width:100%;height:auto;border-radius:.5rem;background:#fff}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{color:#6b5a4a}dd{margin:0}\
 .axes{display:flex;justify-content:space-between;color:#6b5a4a;font-size:.875rem}\
-footer{max-width:60rem;margin:0 auto;padding:1rem;color:#6b5a4a;font-size:.875rem}";
+a{color:#8a4b22}footer{max-width:60rem;margin:0 auto;padding:1rem;color:#6b5a4a;font-size:.875rem}";
 
 /// Escapes text for an HTML attribute.
 fn attr(s: &str) -> String {
@@ -109,8 +109,8 @@ fn headline(shot: &Shot) -> String {
     let method = shot.details.method.map_or("Shot", |m| m.label());
     let seconds = shot.summary.duration_ms as f64 / 1000.0;
     match shot.details.dose {
-        Some(dose) => format!("{method}: {dose:.1} g → {:.1} g in {seconds:.0} s", shot.effective_yield),
-        None => format!("{method}: {:.1} g in {seconds:.0} s", shot.effective_yield),
+        Some(dose) => format!("{method}: {dose:.1} g → {:.1} g in {seconds:.1} s", shot.effective_yield),
+        None => format!("{method}: {:.1} g in {seconds:.1} s", shot.effective_yield),
     }
 }
 
@@ -175,9 +175,9 @@ pub async fn page(State(state): State<AppState>, Path(code): Path<String>, heade
     let csv = format!("{code}/readings.csv");
     let body = view! {
         <h1>{title.clone()}</h1>
-        <div class="axes"><span>{format!("{max:.0} g")}</span></div>
+        <div class="axes"><span>{format!("Weight in the cup, up to {max:.1} g")}</span></div>
         <img src=image alt="The weight in the cup over the shot's time" width=WIDTH height=HEIGHT />
-        <div class="axes"><span>"0 s"</span><span>{format!("{seconds:.0} s")}</span></div>
+        <div class="axes"><span>"0 s"</span><span>{format!("{seconds:.1} s")}</span></div>
         <dl>{rows}</dl>
         {notes.map(|n| view! { <h2>"Notes"</h2><p style="white-space:pre-wrap">{n}</p> })}
         <p><a href=csv download="">"The readings (CSV)"</a></p>

@@ -443,7 +443,11 @@ mod live {
             crate::live_socket::follow_and_catch_up(&path, catch_up, move |reading: Reading| {
                 let mut seeding = seeding.borrow_mut();
                 if seeding.done {
-                    add(&live, &reading, canvas, figures, Some(sessions_seen), target);
+                    // A frame can come after the catch-up already read its reading from
+                    // storage (the hub sends once the batch is committed): drawn once.
+                    if !drawn(&live, &reading) {
+                        add(&live, &reading, canvas, figures, Some(sessions_seen), target);
+                    }
                 } else {
                     seeding.pending.push(reading);
                 }

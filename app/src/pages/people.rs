@@ -83,6 +83,9 @@ fn SitesCard() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Reading sites…"</p> }>
                 {move || Suspend::new(async move {
                     let sites = sites.await.unwrap_or_default();
+                    if sites.is_empty() {
+                        return view! { <p class="empty">"No sites yet: every scale is in no site, and everyone sees every scale."</p> }.into_any();
+                    }
                     view! {
                         <table class="compact" data-testid="sites">
                             <thead><tr><th>"Id"</th><th>"Name"</th><th>"Time zone"</th><th></th></tr></thead>
@@ -105,7 +108,7 @@ fn SitesCard() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    }
+                    }.into_any()
                 })}
             </Transition>
             {move || delete_error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
@@ -133,7 +136,7 @@ fn PeopleList(
 ) -> impl IntoView {
     view! {
         <table class="compact" data-testid="people">
-            <thead><tr><th>"User"</th><th>"Role"</th><th>"Sites"</th><th>"State"</th><th>"Change"</th></tr></thead>
+            <thead><tr><th>"User"</th><th>"Role"</th><th>"Sites"</th><th>"State"</th><th></th></tr></thead>
             <tbody>
                 {list.into_iter().map(|p| {
                     let name = p.username.clone();
@@ -148,7 +151,7 @@ fn PeopleList(
                             <td>{p.role.as_str()}</td>
                             <td>{sites}</td>
                             <td>{state}</td>
-                            <td class="person-actions">
+                            <td class="person-actions"><details><summary>"Change…"</summary>
                                 <BasedActionForm action=update class="inline">
                                     <input type="hidden" name="username" value=n1 />
                                     <select name="role" aria-label="Role">
@@ -179,7 +182,7 @@ fn PeopleList(
                                     <input type="hidden" name="username" value=n4 />
                                     <button type="submit" class="danger">"Delete"</button>
                                 </BasedActionForm>
-                            </td>
+                            </details></td>
                         </tr>
                     }
                 }).collect_view()}

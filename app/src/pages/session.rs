@@ -185,9 +185,10 @@ fn ShareCard(client_id: String, session_id: String) -> impl IntoView {
                         match current.await {
                             Ok(Some(s)) => {
                                 let link = base.join(&format!("/s/{}", s.code));
+                                let full = format!("{}{link}", crate::people::origin());
                                 view! {
                                     <p>"Anyone with this link sees this shot, its graph, recipe and notes, and nothing else:"</p>
-                                    <p><a href=link.clone() rel="external" data-testid="share-link">{link.clone()}</a></p>
+                                    <p><a href=link.clone() rel="external" data-testid="share-link">{full}</a></p>
                                     <crate::form::BasedActionForm action=withdraw class="inline" testid="withdraw-form">
                                         <input type="hidden" name="code" value=s.code />
                                         <button type="submit" class="danger">"Stop sharing"</button>
