@@ -34,6 +34,9 @@ test('the pages fit a tablet, upright and on its side, and a phone', async ({ pa
     ['pipeline', './pipeline'],
     ['firmware', './firmware'],
     ['tokens', './tokens'],
+    ['people', './people'],
+    ['audit', './audit'],
+    ['me', './me'],
     ['simulator', `./simulator/${id}`],
   ];
   for (const tablet of tablets) {

@@ -28,7 +28,7 @@ pub(crate) async fn write_details(
     let updated = sqlx::query(
         "UPDATE shots SET method = $1, beans_id = $2, grinder = $3, grind_setting = $4, dose = $5, target_yield = $6, \
          yield_grams = $7, water_temp = $8, tds = $9, rating = $10, notes = $11, tags = $12, starred = $13, \
-         edited_by = $14, edited_at = $15, brewed_by = COALESCE($16, brewed_by) WHERE client_id = $17 AND session_id = $18",
+         edited_by = $14, edited_at = $15, brewed_by = COALESCE($16, brewed_by, $14) WHERE client_id = $17 AND session_id = $18",
     )
     .bind(details.method.map(Method::as_str))
     .bind(details.beans_id)

@@ -707,6 +707,12 @@ async fn shots_are_edited_and_found(r: &Registry) {
     let edited = brews.shot(&id("scale-02"), &sid("b07"), 0).await.expect("read").expect("shot");
     assert_eq!(edited.details.tags, ["sweet", "dialing in"]);
     assert_eq!((edited.details.edited_by.as_deref(), edited.effective_yield), (Some("ana"), 250.0));
+    // A shot brewed without a recipe was brewed by its first editor; a later editor
+    // does not change that.
+    assert_eq!(edited.details.brewed_by.as_deref(), Some("ana"));
+    brews.edit(&id("scale-02"), &sid("b07"), &details, "ben").await.expect("edited");
+    let again = brews.shot(&id("scale-02"), &sid("b07"), 0).await.expect("read").expect("shot");
+    assert_eq!((again.details.brewed_by.as_deref(), again.details.edited_by.as_deref()), (Some("ana"), Some("ben")));
     assert!(edited.extraction_yield.is_some_and(|ey| (ey - 1.4 * 250.0 / 15.0).abs() < 1e-9));
     assert!(matches!(brews.edit(&id("scale-02"), &sid("nope"), &details, "ana").await, Err(RegistryError::Unknown(_))));
 

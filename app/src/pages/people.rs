@@ -147,7 +147,10 @@ fn PeopleList(
                     let current = p.role;
                     view! {
                         <tr data-person=name.clone()>
-                            <td><strong>{p.display_name}</strong><br /><code>{p.username}</code></td>
+                            <td>
+                                <strong>{p.display_name.clone()}</strong>
+                                {(p.display_name != p.username).then(|| view! { <br /><code>{p.username.clone()}</code> })}
+                            </td>
                             <td>{p.role.as_str()}</td>
                             <td>{sites}</td>
                             <td>{state}</td>
