@@ -7,6 +7,8 @@ use crate::site::Sites;
 
 /// Longest password accepted at login, in bytes: argon2 would hash megabytes too.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest password a person may choose or be given, in characters (at most 1,024 bytes).
+pub const MAX_PASSWORD_CHARS: usize = 256;
 /// The account created at first start.
 pub const ADMIN: &str = "admin";
 
@@ -112,7 +114,7 @@ pub struct NewPerson {
     #[serde(default)]
     pub display_name: String,
     pub role: Role,
-    /// 8 to 1024 bytes; the person replaces it at their first login.
+    /// 8 to 256 characters; the person replaces it at their first login.
     pub password: String,
     /// The sites whose scales they see (ids); empty or absent: every scale.
     #[serde(default)]

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyPool, Row};
 
 use crate::account::{
-    ADMIN, LoginSession, MAX_PASSWORD_BYTES, NewPerson, Person, PersonPatch, Role, Scope, TokenInfo, display_name,
-    token_name, token_role, username,
+    ADMIN, LoginSession, MAX_PASSWORD_BYTES, MAX_PASSWORD_CHARS, NewPerson, Person, PersonPatch, Role, Scope,
+    TokenInfo, display_name, token_name, token_role, username,
 };
 use crate::error::RegistryError;
 use crate::store::now_ms;
@@ -143,7 +143,19 @@ fn decoy() -> &'static str {
     DECOY.get_or_init(|| hash_password("no such user").unwrap_or_default())
 }
 
-/// A password worth storing: 8 to 1024 bytes.
+/// A password a person chooses or is given: 8 to 256 characters.
+fn check_person_password(password: &str) -> Result<(), RegistryError> {
+    let chars = password.chars().count();
+    if chars < 8 {
+        return Err(RegistryError::invalid("password", "must be at least 8 characters"));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(RegistryError::invalid("password", format!("must be at most {MAX_PASSWORD_CHARS} characters")));
+    }
+    Ok(())
+}
+
+/// The first admin's password (`WAGES_ADMIN_PASSWORD`): 8 to 1024 bytes.
 fn check_password(password: &str) -> Result<(), RegistryError> {
     if password.len() < 8 {
         return Err(RegistryError::invalid("password", "must be at least 8 characters"));
@@ -345,7 +357,7 @@ impl Accounts {
     pub async fn add_person(&self, new: &NewPerson) -> Result<Person, RegistryError> {
         let name = username(&new.username)?;
         let display = display_name(&new.display_name)?;
-        check_password(&new.password)?;
+        check_person_password(&new.password)?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
         if count >= MAX_PEOPLE {
             return Err(RegistryError::Conflict(format!("an installation holds at most {MAX_PEOPLE} accounts")));
@@ -378,7 +390,7 @@ impl Accounts {
         let before = self.person(username).await?;
         let display = patch.display_name.as_deref().map(display_name).transpose()?;
         if let Some(password) = &patch.password {
-            check_password(password)?;
+            check_person_password(password)?;
         }
         let role = patch.role.unwrap_or(before.role);
         let disabled = patch.disabled.unwrap_or(before.disabled);
@@ -424,7 +436,7 @@ impl Accounts {
             let known: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM sites WHERE id = $1").bind(&id).fetch_one(&self.pool).await?;
             if known == 0 {
-                return Err(RegistryError::invalid("sites", format!("there is no site {id}")));
+                return Err(RegistryError::Unknown(format!("there is no site {id}")));
             }
             ids.push(id);
         }
@@ -485,7 +497,7 @@ impl Accounts {
         new: &str,
         keep: &str,
     ) -> Result<(), RegistryError> {
-        check_password(new)?;
+        check_person_password(new)?;
         if !self.verify_password(username, current).await? {
             return Err(RegistryError::invalid("current_password", "is not your password"));
         }

@@ -86,7 +86,7 @@ pub use lease::{HeldElsewhere, LEASE_RENEW, LEASE_TTL, Lease};
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
 #[cfg(feature = "db")]
 pub use shares::{AUDIT_KEPT, MAX_AUDIT_PAGE, Shares};
-pub use site::{Site, SiteInput, Sites};
+pub use site::{Site, SiteInput, SitePatch, Sites};
 #[cfg(feature = "db")]
 pub use store::{Backend, CacheStats, DEVICES_CHANNEL, MAX_LIST, Registry, Synchronous, sqlite_synchronous};
 #[cfg(feature = "db")]

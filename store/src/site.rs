@@ -39,6 +39,17 @@ pub struct SiteInput {
     pub time_zone: String,
 }
 
+/// A change to a site: its name and time zone (its id stays).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SitePatch {
+    #[cfg_attr(feature = "openapi", schema(example = "Soho, Old Compton St"))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(example = "Europe/London"))]
+    pub time_zone: String,
+}
+
 /// A site id: trimmed, lower case, 1 to 32 of `a-z 0-9 -`.
 pub fn site_id(raw: &str) -> Result<String, RegistryError> {
     let id = raw.trim().to_lowercase();

@@ -71,8 +71,9 @@ impl Registry {
     }
 
     /// Renames a site or changes its time zone (its id stays).
-    pub async fn update_site(&self, id: &str, input: &SiteInput) -> Result<Site, RegistryError> {
-        let input = checked(&SiteInput { id: id.to_owned(), ..input.clone() })?;
+    pub async fn update_site(&self, id: &str, patch: &crate::SitePatch) -> Result<Site, RegistryError> {
+        let input =
+            checked(&SiteInput { id: id.to_owned(), name: patch.name.clone(), time_zone: patch.time_zone.clone() })?;
         let updated = sqlx::query("UPDATE sites SET name = $1, time_zone = $2 WHERE id = $3")
             .bind(&input.name)
             .bind(&input.time_zone)

@@ -21,6 +21,8 @@ pub const CLIENT_ID: &str = "^[A-Za-z0-9_-]{1,64}$";
 const DATE: &str = r"^$|^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$";
 /// A roast level, or empty for none.
 const ROAST_LEVEL: &str = "^$|^(light|medium-light|medium|medium-dark|dark)$";
+/// A site's id.
+const SITE: &str = "^[a-z0-9-]{1,32}$";
 /// A user name as the server keeps it.
 const USERNAME: &str = "^[a-z0-9._-]{1,50}$";
 /// A tag: letters, digits, `-` and spaces.
@@ -74,9 +76,12 @@ fn bodies(doc: &mut Value) {
     ];
     let name = required_text(wages_store::device::MAX_NAME_CHARS);
     let pipeline = |range: std::ops::RangeInclusive<u32>| json!({ "minimum": range.start(), "maximum": range.end() });
-    // A password of 8 to 256 characters is 8 to 1,024 bytes at most, as the server takes.
-    let password = json!({ "minLength": 8, "maxLength": 256 });
+    let password = json!({ "minLength": 8, "maxLength": wages_store::account::MAX_PASSWORD_CHARS });
     let display_name = text(wages_store::device::MAX_NAME_CHARS);
+    let sites = json!({ "maxItems": wages_store::site::MAX_SITES, "items": { "type": "string", "pattern": SITE } });
+    // Any IANA zone the server knows is taken; the document names a few so that a
+    // generated client sends only zones every server knows.
+    let zones = json!({ "enum": ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo"] });
     let fields: Vec<(&str, Vec<(&str, Value)>)> = vec![
         (
             "NewPerson",
@@ -84,20 +89,20 @@ fn bodies(doc: &mut Value) {
                 ("username", json!({ "pattern": USERNAME })),
                 ("display_name", display_name.clone()),
                 ("password", password.clone()),
+                ("sites", sites.clone()),
             ],
         ),
-        ("PersonPatch", vec![("display_name", display_name.clone()), ("password", password)]),
+        ("PersonPatch", vec![("display_name", display_name.clone()), ("password", password), ("sites", sites.clone())]),
+        ("SiteBody", vec![("site", json!({ "pattern": SITE }))]),
         (
             "SiteInput",
             vec![
-                ("id", json!({ "pattern": "^[a-z0-9-]{1,32}$" })),
+                ("id", json!({ "pattern": SITE })),
                 ("name", required_text(wages_store::device::MAX_NAME_CHARS)),
-                (
-                    "time_zone",
-                    json!({ "enum": ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo"] }),
-                ),
+                ("time_zone", zones.clone()),
             ],
         ),
+        ("SitePatch", vec![("name", required_text(wages_store::device::MAX_NAME_CHARS)), ("time_zone", zones)]),
         ("Registration", vec![("client_id", json!({ "pattern": CLIENT_ID })), ("name", name.clone())]),
         ("Rename", vec![("name", name)]),
         ("BeansInput", beans.to_vec()),

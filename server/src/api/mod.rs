@@ -45,7 +45,7 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         app::firmware::RolloutState, wages_store::Beans, wages_store::BeansInput, wages_store::BeansPatch,
         wages_store::Recipe, wages_store::Method, wages_store::ShotDetails, wages_store::ShotPatch, brews::ShotBody,
         brews::ShotPageBody, wages_store::Person, wages_store::NewPerson, wages_store::PersonPatch, wages_store::Role,
-        wages_store::Share, wages_store::AuditEntry, wages_store::Site, wages_store::SiteInput, devices::SiteBody
+        wages_store::Share, wages_store::AuditEntry, wages_store::Site, wages_store::SiteInput, wages_store::SitePatch, devices::SiteBody
     )),
     tags(
         (name = "devices", description = "The scales of a cafe or a home"),

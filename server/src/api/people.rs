@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use wages_store::{AuditEntry, Identity, NewPerson, Person, PersonPatch, Role, Share, Site, SiteInput};
+use wages_store::{AuditEntry, Identity, NewPerson, Person, PersonPatch, Role, Share, Site, SiteInput, SitePatch};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
@@ -23,7 +23,8 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Person>>, Ap
 
 /// Add a person. They must replace the password given here when they first log in.
 #[utoipa::path(post, path = "/api/people", tag = "people", request_body = NewPerson,
-    responses((status = 201, body = Person), (status = 409, description = "The user name is taken", body = ErrorBody),
+    responses((status = 201, body = Person), (status = 404, description = "A site that does not exist", body = ErrorBody),
+        (status = 409, description = "The user name is taken", body = ErrorBody),
         (status = 422, description = "A field is invalid; `field` names it", body = ErrorBody)))]
 pub async fn add(
     State(state): State<AppState>,
@@ -127,9 +128,9 @@ pub async fn withdraw(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    /// The last entry's `at` of the page before, to page on.
+    /// The last entry's `at` of the page before, to page on (alone: entries before this time).
     before_at: Option<i64>,
-    /// The last entry's `id` of the page before.
+    /// The last entry's `id` of the page before (only with `before_at`).
     before_id: Option<String>,
     /// At most this many entries (1 to 200, default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -149,16 +150,8 @@ pub async fn audit(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::Invalid { field: "limit".into(), message: "must be 1 to 200".into() });
     }
-    let before = match (query.before_at, query.before_id.as_deref()) {
-        (Some(at), Some(id)) => Some((at, id)),
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::Invalid {
-                field: "before_id".into(),
-                message: "before_at and before_id go together".into(),
-            });
-        }
-    };
+    // Entries before the given time, and at that time before the given id, if any.
+    let before = query.before_at.map(|at| (at, query.before_id.as_deref().unwrap_or("")));
     Ok(Json(state.registry.shares().audit(before, i64::from(limit)).await?))
 }
 
@@ -183,14 +176,14 @@ pub async fn add_site(
     Ok((StatusCode::CREATED, Json(state.registry.add_site(&body).await?)))
 }
 
-/// Rename a site or change its time zone (the body's `id` is ignored: a site keeps its id).
-#[utoipa::path(patch, path = "/api/sites/{site}", tag = "people", request_body = SiteInput,
+/// Rename a site or change its time zone (a site keeps its id).
+#[utoipa::path(patch, path = "/api/sites/{site}", tag = "people", request_body = SitePatch,
     params(("site" = String, Path, description = "The site's id", example = "soho")),
     responses((status = 200, body = Site), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_site(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<SiteInput>,
+    ApiJson(body): ApiJson<SitePatch>,
 ) -> Result<Json<Site>, ApiError> {
     Ok(Json(state.registry.update_site(&id, &body).await?))
 }
