@@ -213,7 +213,7 @@ pub async fn update_person(
             let sites = sites
                 .map(|s| s.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect());
             let patch = wages_store::PersonPatch { display_name: None, role, disabled, password, sites };
-            Ok(accounts().update_person(&username, &patch).await?)
+            Ok(accounts().update_person(&username, &patch, identity()?.user()).await?)
         }
         .await,
     )
@@ -221,7 +221,7 @@ pub async fn update_person(
 
 #[server(prefix = "/api/fn")]
 pub async fn delete_person(username: String) -> Result<(), AppError> {
-    crate::error::with_status(async { Ok(accounts().delete_person(&username).await?) }.await)
+    crate::error::with_status(async { Ok(accounts().delete_person(&username, identity()?.user()).await?) }.await)
 }
 
 #[server(prefix = "/api/fn")]

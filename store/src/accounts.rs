@@ -385,9 +385,15 @@ impl Accounts {
         self.person(&name).await
     }
 
-    /// Changes an account as an admin asks. Never leaves no enabled admin.
-    pub async fn update_person(&self, username: &str, patch: &PersonPatch) -> Result<Person, RegistryError> {
+    /// Changes an account as the admin `by` asks. Never leaves no enabled admin, and
+    /// no admin changes their own role or disables themselves (another admin may).
+    pub async fn update_person(&self, username: &str, patch: &PersonPatch, by: &str) -> Result<Person, RegistryError> {
         let before = self.person(username).await?;
+        if username == by && (patch.role.is_some_and(|r| r != before.role) || patch.disabled == Some(true)) {
+            return Err(RegistryError::Conflict(
+                "you cannot change your own role or disable yourself: another admin can".into(),
+            ));
+        }
         let display = patch.display_name.as_deref().map(display_name).transpose()?;
         if let Some(password) = &patch.password {
             check_person_password(password)?;
@@ -453,9 +459,13 @@ impl Accounts {
         Ok(())
     }
 
-    /// Deletes an account, its sessions and its tokens. Never the last enabled admin.
-    pub async fn delete_person(&self, username: &str) -> Result<(), RegistryError> {
+    /// Deletes an account, its sessions and its tokens, as the admin `by` asks. Never the
+    /// last enabled admin, and never `by` themselves.
+    pub async fn delete_person(&self, username: &str, by: &str) -> Result<(), RegistryError> {
         let before = self.person(username).await?;
+        if username == by {
+            return Err(RegistryError::Conflict("you cannot delete yourself: another admin can".into()));
+        }
         if before.role == Role::Admin && !before.disabled {
             self.keep_an_admin(username).await?;
         }

@@ -72,6 +72,8 @@ impl Registry {
 
     /// Renames a site or changes its time zone (its id stays).
     pub async fn update_site(&self, id: &str, patch: &crate::SitePatch) -> Result<Site, RegistryError> {
+        // A path naming no site is not found, whatever it holds.
+        self.site(id).await?;
         let input =
             checked(&SiteInput { id: id.to_owned(), name: patch.name.clone(), time_zone: patch.time_zone.clone() })?;
         let updated = sqlx::query("UPDATE sites SET name = $1, time_zone = $2 WHERE id = $3")

@@ -43,25 +43,32 @@ pub async fn read(State(state): State<AppState>, Path(username): Path<String>) -
 
 /// Change a person's display name or role, disable or enable them, or set a new
 /// password (which they must replace at their next login; their sessions end). The last
-/// enabled admin cannot be demoted or disabled.
+/// enabled admin cannot be demoted or disabled, and no admin changes their own role or
+/// disables themselves.
 #[utoipa::path(patch, path = "/api/people/{username}", tag = "people", request_body = PersonPatch,
     params(("username" = String, Path, description = "The person's user name", example = "sam")),
     responses((status = 200, body = Person), (status = 404, body = ErrorBody),
-        (status = 409, description = "It would leave no admin", body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, description = "It would leave no admin, or it is the caller's own role", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     Path(username): Path<String>,
     ApiJson(body): ApiJson<PersonPatch>,
 ) -> Result<Json<Person>, ApiError> {
-    Ok(Json(state.registry.accounts().update_person(&username, &body).await?))
+    Ok(Json(state.registry.accounts().update_person(&username, &body, identity.user()).await?))
 }
 
-/// Delete a person, their sessions and their tokens. Never the last enabled admin.
+/// Delete a person, their sessions and their tokens. Never the last enabled admin, nor
+/// the caller.
 #[utoipa::path(delete, path = "/api/people/{username}", tag = "people",
     params(("username" = String, Path, description = "The person's user name", example = "sam")),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, description = "The last admin", body = ErrorBody)))]
-pub async fn delete(State(state): State<AppState>, Path(username): Path<String>) -> Result<StatusCode, ApiError> {
-    state.registry.accounts().delete_person(&username).await?;
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, description = "The last admin, or the caller", body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.registry.accounts().delete_person(&username, identity.user()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -244,9 +244,21 @@ async fn an_account_from_first_login_to_deletion() {
         assert_eq!(req.send().await.expect("request").status(), StatusCode::CONFLICT, "{method} {body}");
     }
     accounts
-        .update_person("sam", &PersonPatch { role: Some(Role::Admin), disabled: Some(false), ..Default::default() })
+        .update_person(
+            "sam",
+            &PersonPatch { role: Some(Role::Admin), disabled: Some(false), ..Default::default() },
+            "admin",
+        )
         .await
         .expect("sam an admin");
+    // With another admin, still nobody demotes, disables or deletes themselves.
+    for (method, body) in [("PATCH", r#"{"role":"viewer"}"#), ("PATCH", r#"{"disabled":true}"#), ("DELETE", "")] {
+        let req = api.request(method.parse().expect("method"), server.url("/api/people/admin"));
+        let req = if body.is_empty() { req } else { req.header("content-type", "application/json").body(body) };
+        let res = req.send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::CONFLICT, "{method} {body}");
+        assert!(res.text().await.expect("body").contains("another admin can"));
+    }
     let res = api.delete(server.url("/api/people/sam")).send().await.expect("delete");
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(api.get(server.url("/api/people/sam")).send().await.expect("get").status(), StatusCode::NOT_FOUND);
