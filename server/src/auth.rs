@@ -159,9 +159,9 @@ async fn within_sites(state: &AppState, req: Request, identity: &Identity) -> Re
     let method = req.method().as_str().to_owned();
     let (req, named) = if rest.starts_with("/api/fn/") {
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, AUDITED_BODY_BYTES)
+        let bytes = axum::body::to_bytes(body, SERVER_FN_BODY_BYTES)
             .await
-            .map_err(|_| ApiError::PayloadTooLarge(format!("at most {AUDITED_BODY_BYTES} bytes")))?;
+            .map_err(|_| ApiError::PayloadTooLarge(format!("at most {SERVER_FN_BODY_BYTES} bytes")))?;
         let named = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == "client_id").map(|(_, v)| v.into_owned());
         (Request::from_parts(parts, Body::from(bytes)), named)
     } else {
@@ -178,6 +178,10 @@ async fn within_sites(state: &AppState, req: Request, identity: &Identity) -> Re
         Err(e) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
+
+/// Largest server function body read to find the scale it names (axum's own default
+/// bound for a body).
+const SERVER_FN_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Largest body an audited request may have: its fields are read for the audit list.
 const AUDITED_BODY_BYTES: usize = 64 * 1024;
