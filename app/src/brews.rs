@@ -16,11 +16,7 @@ use crate::error::with_status;
 /// Who is calling, as recorded on what they change.
 #[cfg(feature = "ssr")]
 fn who() -> String {
-    let parts = use_context::<http::request::Parts>();
-    parts
-        .as_ref()
-        .and_then(|p| p.extensions.get::<wages_store::Identity>())
-        .map_or_else(|| "unknown".into(), |i| i.who())
+    crate::people::identity().map_or_else(|_| "unknown".into(), |i| i.who())
 }
 
 /// A number typed in a form: empty is none; a decimal comma is taken as a point.

@@ -27,10 +27,9 @@ impl Me {
     pub fn current() -> Me {
         #[cfg(feature = "ssr")]
         {
-            let parts = use_context::<http::request::Parts>();
-            match parts.as_ref().and_then(|p| p.extensions.get::<wages_store::Identity>()) {
-                Some(identity) => Me { user: identity.user().to_owned(), role: Some(identity.role()) },
-                None => Me::default(),
+            match identity() {
+                Ok(identity) => Me { user: identity.user().to_owned(), role: Some(identity.role()) },
+                Err(_) => Me::default(),
             }
         }
         #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -89,8 +88,9 @@ pub struct MyAccount {
     pub shares: Vec<Share>,
 }
 
+/// Who is asking: what the server's login layer put in the request.
 #[cfg(feature = "ssr")]
-fn identity() -> Result<wages_store::Identity, AppError> {
+pub(crate) fn identity() -> Result<wages_store::Identity, AppError> {
     use_context::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<wages_store::Identity>().cloned())
         .ok_or_else(|| AppError::Forbidden("log in first".into()))
@@ -99,15 +99,13 @@ fn identity() -> Result<wages_store::Identity, AppError> {
 /// Whose scales the asker sees, narrowed to `site` when one is asked for (`?site=`).
 #[cfg(feature = "ssr")]
 pub fn within(site: &str) -> Result<wages_store::Sites, AppError> {
-    let sites = use_context::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<wages_store::Identity>().map(|i| i.sites().clone()))
-        .unwrap_or_default();
+    let sites = identity().map(|i| i.sites().clone()).unwrap_or_default();
     Ok(sites.narrow(Some(site))?)
 }
 
 /// The person who logged in (not a token) and their session's key.
 #[cfg(feature = "ssr")]
-fn person() -> Result<(String, String), AppError> {
+pub(crate) fn person() -> Result<(String, String), AppError> {
     match identity()? {
         wages_store::Identity::Person { user, session, .. } => Ok((user, session)),
         wages_store::Identity::Token(..) => Err(AppError::Forbidden("only a person who logged in may do this".into())),

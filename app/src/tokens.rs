@@ -17,11 +17,7 @@ pub struct NewToken {
 /// The person calling, from the request the server checked; tokens are refused.
 #[cfg(feature = "ssr")]
 fn person() -> Result<String, AppError> {
-    let parts = use_context::<http::request::Parts>();
-    match parts.as_ref().and_then(|p| p.extensions.get::<wages_store::Identity>()) {
-        Some(wages_store::Identity::Person { user, .. }) => Ok(user.clone()),
-        _ => Err(AppError::Forbidden("only people who logged in manage tokens".into())),
-    }
+    crate::people::person().map(|(user, _)| user)
 }
 
 #[server(prefix = "/api/fn")]
