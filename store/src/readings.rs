@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
-use wages_sessions::{Summary, summarize};
+use wages_sessions::Summary;
 
 use crate::error::RegistryError;
 use crate::store::Backend;
@@ -206,11 +206,23 @@ impl SqlReadings {
     }
 
     /// An INSERT of `rows` readings that skips those already stored, ending with `returning`.
-    fn insert_sql(&self, rows: usize, returning: &str) -> String {
-        format!(
-            "INSERT INTO readings (client_id, session_id, tstamp, value) VALUES {} ON CONFLICT DO NOTHING{returning}",
-            placeholders(self.backend, rows, 4)
-        )
+    /// The common one (a full chunk, nothing returned) is written once per backend.
+    fn insert_sql(&self, rows: usize, returning: &str) -> Cow<'static, str> {
+        static FULL_CHUNK: [std::sync::OnceLock<String>; 2] = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+        let write = || {
+            format!(
+                "INSERT INTO readings (client_id, session_id, tstamp, value) VALUES {} ON CONFLICT DO NOTHING{returning}",
+                placeholders(self.backend, rows, 4)
+            )
+        };
+        if rows != ROWS_PER_STATEMENT || !returning.is_empty() {
+            return Cow::Owned(write());
+        }
+        let backend = match self.backend {
+            Backend::Sqlite => 0,
+            Backend::Postgres => 1,
+        };
+        Cow::Borrowed(FULL_CHUNK[backend].get_or_init(write))
     }
 
     /// Beans, recipes and shots, in the same database.
@@ -257,17 +269,14 @@ impl SqlReadings {
         Ok(readings)
     }
 
-    /// One session's summary: as kept when it was compacted, else computed from its
-    /// readings; `None` if there is no such session.
+    /// One session's summary, from its shot's row (kept as its readings are stored, so
+    /// one row is read, not every reading); `None` if there is no such session.
     pub async fn session(
         &self,
         client_id: &ClientId,
         session_id: &SessionId,
         now_ms: u64,
     ) -> Result<Option<Summary>, RegistryError> {
-        if let Some(stored) = self.stored_summary(client_id, session_id, now_ms).await? {
-            return Ok(Some(stored));
-        }
-        Ok(summarize(&self.readings(client_id, session_id).await?, now_ms))
+        Ok(self.brews().shot(client_id, session_id, now_ms).await?.map(|shot| shot.summary))
     }
 }

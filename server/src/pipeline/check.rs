@@ -57,23 +57,30 @@ pub fn check_message(topic: &str, payload: &[u8]) -> Checked {
         rejected: vec![(head(), e.code(), e.to_string())],
         ..Checked::default()
     };
-    let decoded: Vec<Result<Reading, DecodeError>> = match form {
+    let decoded: Box<dyn Iterator<Item = Result<Reading, DecodeError>> + '_> = match form {
         Form::Lines => match decode_message(payload) {
-            Ok(lines) => lines.collect(),
+            Ok(lines) => Box::new(lines),
             Err(e) => return refused(e),
         },
         Form::Protobuf => match decode_protobuf(payload) {
-            Ok(readings) => readings,
+            Ok(readings) => Box::new(readings.into_iter()),
             Err(e) => return refused(e),
         },
     };
     // A rejected reading's dead letter quotes it: its line, or the Protobuf reading's
-    // fields written as one.
-    let raw_lines: Vec<Vec<u8>> = match form {
-        Form::Lines => payload.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect(),
-        Form::Protobuf => protobuf_as_lines(payload).into_iter().map(String::into_bytes).collect(),
+    // fields written as one. Worked out only when a reading is rejected.
+    let mut protobuf_lines = None;
+    let mut raw = |n: u32| -> Vec<u8> {
+        let index = (n as usize).saturating_sub(1);
+        match form {
+            Form::Lines => payload.split(|&b| b == b'\n').nth(index).map(<[u8]>::to_vec),
+            Form::Protobuf => protobuf_lines
+                .get_or_insert_with(|| protobuf_as_lines(payload))
+                .get(index)
+                .map(|line| line.as_bytes().to_vec()),
+        }
+        .unwrap_or_default()
     };
-    let raw = |n: u32| raw_lines.get(n as usize - 1).cloned().unwrap_or_default();
     let mut checked = Checked { client_id: Some(client_id), ..Checked::default() };
     for line in decoded {
         match line {
