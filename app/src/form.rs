@@ -59,3 +59,21 @@ where
         </form>
     })
 }
+
+/// How many times `action` has succeeded: what a page refetches its data on. A refused
+/// submission changed nothing, and refetching after it would redraw the form under the
+/// person's hands (a `<select>` back to its stored choice, losing what they picked).
+pub fn successes<ServFn>(action: ServerAction<ServFn>) -> Signal<usize>
+where
+    ServFn: ServerFn + Send + Sync + Clone + 'static,
+    ServFn::Output: Send + Sync + 'static,
+    ServFn::Error: Send + Sync + 'static,
+{
+    let count = RwSignal::new(0);
+    Effect::new(move || {
+        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            count.update(|n| *n += 1);
+        }
+    });
+    count.into()
+}

@@ -9,7 +9,7 @@ use wages_store::Beans;
 
 use crate::brews::{SaveBeans, list_beans};
 use crate::error::AppError;
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 
 #[component]
 pub fn BeansPage() -> impl IntoView {
@@ -17,7 +17,8 @@ pub fn BeansPage() -> impl IntoView {
     let query = use_query_map();
     let archived = move || query.read().get("archived").is_some_and(|a| a == "1");
     let editing = move || query.read().get("edit").and_then(|e| e.parse::<i64>().ok());
-    let beans = Resource::new(move || (archived(), save.version().get()), |(archived, _)| list_beans(archived));
+    let save_done = successes(save);
+    let beans = Resource::new(move || (archived(), save_done.get()), |(archived, _)| list_beans(archived));
     let base = expect_context::<crate::base::BasePath>();
     let page = base.join("/beans");
     view! {

@@ -7,7 +7,7 @@ use wages_store::{Beans, Method, Shot};
 
 use crate::brews::{EditShot, SetRecipe, ratio_text, read_recipe};
 use crate::error::AppError;
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 
 /// A field's error beside it, from the last answer of `value`.
 fn field_error<T: Clone + Send + Sync + 'static>(
@@ -76,7 +76,8 @@ fn BeansSelect(beans: Vec<Beans>, chosen: Option<i64>, on_shot: Option<Beans>) -
 pub fn RecipeCard(client_id: String) -> impl IntoView {
     let set = ServerAction::<SetRecipe>::new();
     let id = client_id.clone();
-    let recipe = Resource::new(move || set.version().get(), move |_| read_recipe(id.clone()));
+    let set_done = successes(set);
+    let recipe = Resource::new(move || set_done.get(), move |_| read_recipe(id.clone()));
     let value = set.value();
     let saved = move || value.get().and_then(Result::ok).map(|_| "Saved: the next shot on this scale starts with it.");
     view! {

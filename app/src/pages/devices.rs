@@ -9,7 +9,7 @@ use wages_store::Device;
 
 use crate::devices::{DeleteDevice, RegisterDevice, RenameDevice, list_devices};
 use crate::error::AppError;
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 
 #[component]
 pub fn DevicesPage() -> impl IntoView {
@@ -18,8 +18,11 @@ pub fn DevicesPage() -> impl IntoView {
     let delete = ServerAction::<DeleteDevice>::new();
     let query = use_query_map();
     let search = move || query.read().get("q").unwrap_or_default();
+    let register_done = successes(register);
+    let rename_done = successes(rename);
+    let delete_done = successes(delete);
     let devices = Resource::new(
-        move || (search(), register.version().get(), rename.version().get(), delete.version().get()),
+        move || (search(), register_done.get(), rename_done.get(), delete_done.get()),
         |(q, ..)| list_devices(q),
     );
     let search_action = expect_context::<crate::base::BasePath>().join("/devices");

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use crate::error::AppError;
 use crate::firmware::{OfferFirmware, Rollout, RolloutState, read_rollout};
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 
 #[component]
 pub fn FirmwarePage() -> impl IntoView {
@@ -30,8 +30,8 @@ pub fn FirmwarePage() -> impl IntoView {
         });
     }
     let site = super::site_in_query();
-    let rollout =
-        Resource::new(move || (offer.version().get(), seen.get(), site.get()), |(_, _, site)| read_rollout(site));
+    let offer_done = successes(offer);
+    let rollout = Resource::new(move || (offer_done.get(), seen.get(), site.get()), |(_, _, site)| read_rollout(site));
     view! {
         <Title text="Firmware" />
         <h1>"Firmware"</h1>

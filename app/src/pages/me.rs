@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::base::BasePath;
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 use crate::people::{ChangeOwnPassword, EndOwnSession, MyAccount, SetOwnDisplayName, WithdrawShare, read_me};
 
 #[component]
@@ -15,8 +15,12 @@ pub fn MePage() -> impl IntoView {
     let name = ServerAction::<SetOwnDisplayName>::new();
     let end = ServerAction::<EndOwnSession>::new();
     let withdraw = ServerAction::<WithdrawShare>::new();
+    let password_done = successes(password);
+    let name_done = successes(name);
+    let end_done = successes(end);
+    let withdraw_done = successes(withdraw);
     let account = Resource::new(
-        move || (password.version().get(), name.version().get(), end.version().get(), withdraw.version().get()),
+        move || (password_done.get(), name_done.get(), end_done.get(), withdraw_done.get()),
         |_| read_me(),
     );
     view! {

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use wages_store::{AuditEntry, Person, Role};
 
 use crate::error::AppError;
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 use crate::people::{AddPerson, AddSite, DeletePerson, DeleteSite, UpdatePerson, list_people, list_sites, read_audit};
 
 /// What an action's last error says, if it failed.
@@ -22,8 +22,10 @@ pub fn PeoplePage() -> impl IntoView {
     let add = ServerAction::<AddPerson>::new();
     let update = ServerAction::<UpdatePerson>::new();
     let delete = ServerAction::<DeletePerson>::new();
-    let people =
-        Resource::new(move || (add.version().get(), update.version().get(), delete.version().get()), |_| list_people());
+    let add_done = successes(add);
+    let update_done = successes(update);
+    let delete_done = successes(delete);
+    let people = Resource::new(move || (add_done.get(), update_done.get(), delete_done.get()), |_| list_people());
     let add_error = failure(add.value());
     let (update_error, delete_error) = (failure(update.value()), failure(delete.value()));
     let change_error = move || update_error().or_else(delete_error);
@@ -74,7 +76,8 @@ pub fn PeoplePage() -> impl IntoView {
 fn SitesCard() -> impl IntoView {
     let add = ServerAction::<AddSite>::new();
     let delete = ServerAction::<DeleteSite>::new();
-    let sites = Resource::new(move || (add.version().get(), delete.version().get()), |_| list_sites());
+    let (add_done, delete_done) = (successes(add), successes(delete));
+    let sites = Resource::new(move || (add_done.get(), delete_done.get()), |_| list_sites());
     let (add_error, delete_error) = (failure(add.value()), failure(delete.value()));
     view! {
         <section class="card" aria-labelledby="sites-title">

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use super::tile;
 use crate::error::AppError;
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 use crate::pipeline::{
     BATCH_SIZE, BATCH_TIMEOUT_MS, CONCURRENCY, ConfigurePipeline, DeadLetter, PipelineFigures, read_pipeline,
 };
@@ -31,9 +31,10 @@ pub fn PipelinePage() -> impl IntoView {
             }
         });
     });
-    let live = Resource::new(move || (ticks.get(), configure.version().get()), |_| read_pipeline());
+    let configure_done = successes(configure);
+    let live = Resource::new(move || (ticks.get(), configure_done.get()), |_| read_pipeline());
     // The form's values come from their own fetch, so the refresh never overwrites typing.
-    let current = Resource::new(move || configure.version().get(), |_| read_pipeline());
+    let current = Resource::new(move || configure_done.get(), |_| read_pipeline());
 
     view! {
         <Title text="Pipeline" />

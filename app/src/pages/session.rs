@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::device::{format_duration, format_time};
 use super::tile;
 use crate::devices::{SessionView, read_session};
+use crate::form::successes;
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -171,8 +172,10 @@ fn ShareCard(client_id: String, session_id: String) -> impl IntoView {
     let share = ServerAction::<crate::people::ShareShot>::new();
     let withdraw = ServerAction::<crate::people::WithdrawShare>::new();
     let (id, sid) = (client_id.clone(), session_id.clone());
+    let share_done = successes(share);
+    let withdraw_done = successes(withdraw);
     let current = Resource::new(
-        move || (share.version().get(), withdraw.version().get()),
+        move || (share_done.get(), withdraw_done.get()),
         move |_| crate::people::read_share(id.clone(), sid.clone()),
     );
     view! {

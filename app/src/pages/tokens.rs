@@ -7,14 +7,16 @@ use leptos_meta::Title;
 use wages_store::{Scope, TokenInfo};
 
 use crate::error::AppError;
-use crate::form::BasedActionForm;
+use crate::form::{BasedActionForm, successes};
 use crate::tokens::{CreateToken, RevokeToken, list_tokens};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let create_done = successes(create);
+    let revoke_done = successes(revoke);
+    let tokens = Resource::new(move || (create_done.get(), revoke_done.get()), |_| list_tokens());
     view! {
         <Title text="API tokens" />
         <h1>"API tokens"</h1>
