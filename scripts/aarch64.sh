@@ -21,7 +21,7 @@ fi
 rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET"
 
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-[ -f target/site/hash.txt ] || cargo leptos build --release --precompress
+[ -f target/site/hash.txt ] || cargo leptos build --release --precompress --split
 
 # C parts (SQLite, ring) are compiled with the cross compiler too. The server bakes in
 # the site's file names at build time, as cargo leptos does.

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 mkdir -p data
-exec cargo leptos serve --release --precompress
+exec cargo leptos serve --release --precompress --split

@@ -56,7 +56,7 @@ step "cargo test (unit, doc, integration; SQLite, PostgreSQL, Mosquitto, RabbitM
 # target again: a regression test for the parsers of outside input (docs/fuzzing.md).
 step "fuzz corpora replay (cargo fuzz, nightly)" scripts/fuzz.sh replay
 step "Helm chart: lint and render (helm from PyPI)" scripts/helm-check.sh
-if step "release build (cargo leptos build --release --precompress)" cargo leptos build --release --precompress; [ "${results[-1]:0:2}" = ok ]; then
+if step "release build (cargo leptos build --release --precompress --split)" cargo leptos build --release --precompress --split; [ "${results[-1]:0:2}" = ok ]; then
   step "Playwright in Chromium, at / and under /wages" e2e
   step "API against its OpenAPI document (Schemathesis from PyPI)" scripts/api-check.sh
   step "container image steps, laid out and smoke-tested (no container engine)" scripts/image-check.sh

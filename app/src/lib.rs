@@ -43,13 +43,10 @@ pub mod tokens;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 use crate::base::BasePath;
-use crate::pages::{
-    AuditPage, BeansPage, ComparePage, DevicePage, DevicesPage, FirmwarePage, HomePage, LoginPage, MePage, NotFound,
-    PeoplePage, PipelinePage, SessionPage, ShotImportPage, ShotsPage, SimulatorPage, TokensPage,
-};
+use crate::pages::{HomePage, LoginPage, NotFound, lazy};
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -164,16 +161,10 @@ pub fn App() -> impl IntoView {
     let base = expect_context::<BasePath>();
     provide_context(people::Me::current());
 
-    // Lets tests and people see that the WASM took over the server-rendered page.
     #[cfg(feature = "hydrate")]
     let zone_path = base.as_str().to_owned();
     #[cfg(feature = "hydrate")]
-    Effect::new(move || {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-        clock::browser::tell_time_zone(&zone_path);
-    });
+    Effect::new(move || clock::browser::tell_time_zone(&zone_path));
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Wages".to_owned() } else { format!("{page} · Wages") } />
@@ -184,21 +175,21 @@ pub fn App() -> impl IntoView {
                 // before the WASM loads; out-of-order streaming needs JS to fill in its parts.
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/devices") view=DevicesPage ssr=SsrMode::InOrder />
+                    <Route path=path!("/devices") view={Lazy::<lazy::DevicesPage>::new()} ssr=SsrMode::InOrder />
                     // Async: the whole page waits for its data, so an unknown scale answers 404.
-                    <Route path=path!("/devices/:client_id") view=DevicePage ssr=SsrMode::Async />
-                    <Route path=path!("/devices/:client_id/sessions/:session_id") view=SessionPage ssr=SsrMode::Async />
-                    <Route path=path!("/shots") view=ShotsPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/shots/import") view=ShotImportPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/beans") view=BeansPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/compare") view=ComparePage ssr=SsrMode::Async />
-                    <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::InOrder />
-                    <Route path=path!("/firmware") view=FirmwarePage ssr=SsrMode::InOrder />
-                    <Route path=path!("/simulator/:client_id") view=SimulatorPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/tokens") view=TokensPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/people") view=PeoplePage ssr=SsrMode::InOrder />
-                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::InOrder />
-                    <Route path=path!("/me") view=MePage ssr=SsrMode::InOrder />
+                    <Route path=path!("/devices/:client_id") view={Lazy::<lazy::DevicePage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/devices/:client_id/sessions/:session_id") view={Lazy::<lazy::SessionPage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/shots") view={Lazy::<lazy::ShotsPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/shots/import") view={Lazy::<lazy::ShotImportPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/beans") view={Lazy::<lazy::BeansPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/compare") view={Lazy::<lazy::ComparePage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/pipeline") view={Lazy::<lazy::PipelinePage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/firmware") view={Lazy::<lazy::FirmwarePage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/simulator/:client_id") view={Lazy::<lazy::SimulatorPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/tokens") view={Lazy::<lazy::TokensPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/people") view={Lazy::<lazy::PeoplePage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/audit") view={Lazy::<lazy::AuditPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/me") view={Lazy::<lazy::MePage>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder />
                 </Routes>
             </main>

@@ -10,7 +10,7 @@ dest=${1:?usage: deploy/container/build.sh DEST}
 cd "$(dirname "$0")/../.."
 scripts/setup.sh
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 rm -rf "$dest"
 mkdir -p "$dest/usr/local/bin" "$dest/usr/share/wages"
 cp target/release/wages "$dest/usr/local/bin/wages"

@@ -10,7 +10,8 @@ import type { Browser, CDPSession } from '@playwright/test';
 // For each page (the dashboard, a scale's live page, a shot) and each profile (as is; the
 // CPU slowed 4× on 10 Mbit/s; the CPU slowed 4× on Fast 3G), a fresh browser context
 // (nothing cached) logged in by its cookie loads the page once. Reported: bytes moved
-// over the network (what the server sent, compressed or not), of those the WASM, first
+// over the network (what the server sent, compressed or not), of those the WASM, JS and
+// CSS (the app's code and style) and the WASM alone (every chunk the page loaded), first
 // contentful paint, the moment the WASM took over the page (hydrated), and the moment
 // its live stream delivered its first reading (the page can draw it), each from the
 // navigation's start. A scale publishes a reading every 100 ms meanwhile, as while
@@ -24,7 +25,7 @@ const profiles: Profile[] = [
   { name: 'CPU 4×, Fast 3G', cpu: 4, network: { down: 200_000, up: 93_750, latency: 150 } },
 ];
 
-type Load = { bytes: number; wasm: number; fcp: number; hydrated: number; live: number | null };
+type Load = { bytes: number; assets: number; wasm: number; fcp: number; hydrated: number; live: number | null };
 
 async function load(browser: Browser, cookies: Parameters<import('@playwright/test').BrowserContext['addCookies']>[0], url: string, profile: Profile, live: boolean): Promise<[Load, number]> {
   const context = await browser.newContext();
@@ -39,12 +40,15 @@ async function load(browser: Browser, cookies: Parameters<import('@playwright/te
   }
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: profile.cpu });
   let bytes = 0;
+  let assets = 0;
   let wasm = 0;
   const urls = new Map<string, string>();
   cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
   cdp.on('Network.loadingFinished', (e) => {
     bytes += e.encodedDataLength;
-    if (urls.get(e.requestId)?.endsWith('.wasm')) wasm += e.encodedDataLength;
+    const url = urls.get(e.requestId) ?? '';
+    if (url.endsWith('.wasm')) wasm += e.encodedDataLength;
+    if (/\.(wasm|js|css)$/.test(url)) assets += e.encodedDataLength;
   });
   let firstFrame: number | null = null;
   const start = Date.now();
@@ -57,7 +61,7 @@ async function load(browser: Browser, cookies: Parameters<import('@playwright/te
   if (live) await expect.poll(() => firstFrame, { timeout: 60_000 }).not.toBeNull();
   const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
   await page.waitForLoadState('networkidle').catch(() => {});
-  const first: Load = { bytes, wasm, fcp, hydrated, live: live ? firstFrame : null };
+  const first: Load = { bytes, assets, wasm, fcp, hydrated, live: live ? firstFrame : null };
   // A second visit in the same context: the browser's cache answers what it may.
   bytes = 0;
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
@@ -101,7 +105,7 @@ test('first load of the dashboard, a live scale and a shot', async ({ browser, b
     for (const p of pages) {
       for (const profile of profiles) {
         const [first, again] = await load(browser, cookies, p.url, profile, p.live);
-        rows.push(`| ${p.name} | ${profile.name} | ${kb(first.bytes)} | ${kb(first.wasm)} | ${s(first.fcp)} | ${s(first.hydrated)} | ${s(first.live)} | ${kb(again)} |`);
+        rows.push(`| ${p.name} | ${profile.name} | ${kb(first.bytes)} | ${kb(first.assets)} | ${kb(first.wasm)} | ${s(first.fcp)} | ${s(first.hydrated)} | ${s(first.live)} | ${kb(again)} |`);
         console.log(rows[rows.length - 1]);
       }
     }
@@ -110,5 +114,5 @@ test('first load of the dashboard, a live scale and a shot', async ({ browser, b
     await scale.endAsync();
     await setup.close();
   }
-  console.log(`\n| page | profile | moved | of it WASM | first paint | hydrated | live | moved again |\n|---|---|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}`);
+  console.log(`\n| page | profile | moved | of it WASM, JS, CSS | of it WASM | first paint | hydrated | live | moved again |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}`);
 });

@@ -329,10 +329,10 @@ fn PresenceLine(device: wages_store::Device) -> impl IntoView {
             let catch_up = move || {
                 leptos::task::spawn_local(async move {
                     if let Ok(scale) = read_scale(mine.to_string(), None).await
-                        && last_seen.get_untracked() <= scale.device.last_seen_at
+                        && last_seen.try_get_untracked().is_some_and(|seen| seen <= scale.device.last_seen_at)
                     {
-                        last_seen.set(scale.device.last_seen_at);
-                        presence.set((scale.device.online, scale.device.firmware_version));
+                        last_seen.try_set(scale.device.last_seen_at);
+                        presence.try_set((scale.device.online, scale.device.firmware_version));
                     }
                 });
             };
@@ -340,8 +340,8 @@ fn PresenceLine(device: wages_store::Device) -> impl IntoView {
                 if let FleetFrame::Device { device } = frame
                     && device.client_id == mine
                 {
-                    last_seen.set(device.last_seen_at);
-                    presence.set((device.online, device.firmware_version));
+                    last_seen.try_set(device.last_seen_at);
+                    presence.try_set((device.online, device.firmware_version));
                 }
             });
         });
@@ -477,13 +477,13 @@ mod live {
             // A fresh graph for a new session.
             *state = Live { session_id: Some(reading.session_id), start: t, history_at: t, ..Live::default() };
             if let Some(history) = history {
-                history.update(|n| *n += 1);
+                history.try_update(|n| *n += 1);
             }
         } else if t >= state.history_at + HISTORY_EVERY_MS
             && let Some(history) = history
         {
             state.history_at = t;
-            history.update(|n| *n += 1);
+            history.try_update(|n| *n += 1);
         }
         state.session.push(reading);
         state.last_at = state.last_at.max(t);
@@ -493,7 +493,7 @@ mod live {
             let flow = state.session.flow();
             state.points.push(GraphPoint { seconds, grams: reading.value.get(), flow });
         }
-        figures.set(LiveFigures {
+        figures.try_set(LiveFigures {
             session_id: Some(reading.session_id.to_string()),
             points: state.points.len(),
             grams: Some(reading.value.get()),
@@ -506,8 +506,9 @@ mod live {
             request_animation_frame(move || {
                 let mut state = live.borrow_mut();
                 state.drawing = false;
-                if let Some(canvas) = canvas.get_untracked() {
-                    crate::graph::draw(&canvas, &[&state.points], target.get_untracked());
+                // The page may have been left before the frame.
+                if let (Some(Some(canvas)), Some(target)) = (canvas.try_get_untracked(), target.try_get_untracked()) {
+                    crate::graph::draw(&canvas, &[&state.points], target);
                 }
             });
         }

@@ -193,7 +193,7 @@ mod live {
                 let catch_up = move || {
                     leptos::task::spawn_local(async move {
                         let Ok(fleet) = crate::devices::read_fleet(String::new()).await else { return };
-                        cards.update(|cards| {
+                        cards.try_update(|cards| {
                             // Only where no newer frame came meanwhile.
                             for fresh in fleet.scales {
                                 if let Some(card) = cards.iter_mut().find(|c| {
@@ -211,7 +211,7 @@ mod live {
                         FleetFrame::Reading(reading) => reading,
                         FleetFrame::Device { device } => {
                             // Presence: online or not, firmware; a scale new to the page joins it.
-                            cards.update(|cards| {
+                            cards.try_update(|cards| {
                                 match cards.iter_mut().find(|c| c.device.client_id == device.client_id) {
                                     Some(card) => card.device = device,
                                     None if belongs(&device) => cards.push(ScaleCard { device, latest: None }),
@@ -236,7 +236,7 @@ mod live {
                         let belongs = belongs.clone();
                         leptos::task::spawn_local(async move {
                             if let Ok(fetched) = crate::devices::read_scale_card(id.clone()).await {
-                                cards.update(|cards| {
+                                cards.try_update(|cards| {
                                     match cards.iter_mut().find(|c| c.device.client_id == fetched.device.client_id) {
                                         Some(card) => *card = fetched,
                                         None if belongs(&fetched.device) => cards.push(fetched),
@@ -252,7 +252,7 @@ mod live {
                         let scheduled = scheduled.clone();
                         request_animation_frame(move || {
                             scheduled.set(false);
-                            cards.update(|cards| dashboard_order(cards));
+                            cards.try_update(|cards| dashboard_order(cards));
                         });
                     }
                 });

@@ -7,6 +7,7 @@ mod devices;
 mod firmware;
 mod home;
 mod import;
+pub mod lazy;
 mod login;
 mod me;
 mod not_found;
