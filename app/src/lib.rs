@@ -48,6 +48,9 @@ use leptos_router::{Lazy, SsrMode, path};
 use crate::base::BasePath;
 use crate::pages::{HomePage, LoginPage, NotFound, lazy};
 
+#[cfg(feature = "hydrate")]
+pub use crate::pages::lazy::browser::destination as lazy_page_destination;
+
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let base = expect_context::<BasePath>();

@@ -11,7 +11,10 @@ use wasm_bindgen::prelude::wasm_bindgen;
 /// Takes over the server-rendered page: the same `App`, now interactive.
 #[wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|panic| {
+        console_error_panic_hook::hook(panic);
+        reload_if_code_is_gone(panic);
+    }));
     let base = BasePath::from_document();
     // Server functions are mounted under the base path too; the URL lives for the page's life.
     let _ = server_fn::client::try_set_server_url(Box::leak(base.as_str().to_owned().into_boxed_str()));
@@ -29,4 +32,26 @@ pub fn hydrate() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+/// A lazy page whose code could not be fetched, after the page had hydrated: typically a
+/// tab left open across an upgrade (the server now has a newer build's files) or a
+/// network drop. The WASM stops at this panic, so the browser loads the page the
+/// person was going to from the server instead. A chunk missing while the first page
+/// hydrates changes nothing: that page, rendered by the server, still reads and its
+/// links and forms still work, and loading it again would fail the same way.
+fn reload_if_code_is_gone(panic: &std::panic::PanicHookInfo<'_>) {
+    // The panic of Leptos's chunk loader (`wasm_split_helpers`) when a fetch failed.
+    if !panic.to_string().contains("load callback should succeed") {
+        return;
+    }
+    let hydrated = document().body().is_some_and(|body| body.has_attribute("data-hydrated"));
+    if !hydrated {
+        return;
+    }
+    let location = window().location();
+    let _ = match app::lazy_page_destination() {
+        Some(address) => location.assign(&address),
+        None => location.reload(),
+    };
 }

@@ -14,6 +14,8 @@ macro_rules! lazy_pages {
         #[lazy_route]
         impl LazyRoute for $page {
             fn data() -> Self {
+                #[cfg(feature = "hydrate")]
+                browser::going_to();
                 $page
             }
 
@@ -41,3 +43,40 @@ lazy_pages!(
     SimulatorPage,
     TokensPage,
 );
+
+/// Where the router is taking the person, so that a page whose code cannot be fetched
+/// can be loaded whole instead (see [`browser::destination`]).
+#[cfg(feature = "hydrate")]
+pub mod browser {
+    use std::cell::RefCell;
+
+    use leptos::prelude::GetUntracked;
+
+    thread_local! {
+        static DESTINATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Notes the address the router is going to (its URL is set before the page's
+    /// chunks are fetched; the address bar follows only once they are in).
+    pub(super) fn going_to() {
+        let url = leptos_router::hooks::use_url().get_untracked();
+        let mut address = url.path().to_owned();
+        if !url.search().is_empty() {
+            address.push('?');
+            address.push_str(url.search());
+        }
+        if !url.hash().is_empty() && !url.hash().starts_with('#') {
+            address.push('#');
+        }
+        address.push_str(url.hash());
+        DESTINATION.with_borrow_mut(|d| *d = Some(address));
+    }
+
+    /// The address of the lazy page last gone to: when its chunks cannot be fetched (a
+    /// newer build replaced this one's files on the server, or the network is down),
+    /// loading this address whole shows the page from the server instead of leaving
+    /// a tab that no longer answers.
+    pub fn destination() -> Option<String> {
+        DESTINATION.with_borrow(Clone::clone)
+    }
+}

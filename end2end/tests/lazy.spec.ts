@@ -1,0 +1,24 @@
+import { test, expect, hydrated } from './fixtures';
+
+// Every page but the dashboard and the login page comes in chunks of WASM fetched when a
+// person first goes to it. A tab left open across an upgrade asks for the old build's
+// chunks, which the server no longer has: the page is then loaded whole from the server.
+test('a page whose code is gone from the server is loaded whole instead', async ({ page }) => {
+  await page.goto('./');
+  await hydrated(page);
+  // A newer build replaced the site's files: this tab's chunks are gone.
+  await page.route(/\/pkg\/(chunk_|split_)[^/]*\.wasm$/, (route) => route.fulfill({ status: 404, body: 'gone' }));
+  const document = page.waitForRequest((r) => r.resourceType() === 'document' && /\/shots$/.test(r.url()));
+  await page.locator('header nav a', { hasText: 'Shots' }).first().click();
+  await document;
+  await expect(page).toHaveURL(/\/shots$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Shots' })).toBeVisible();
+
+  // With the files back, the pages go on in the browser.
+  await page.unroute(/\/pkg\/(chunk_|split_)[^/]*\.wasm$/);
+  await page.goto('./');
+  await hydrated(page);
+  await page.locator('header nav a', { hasText: 'Beans' }).first().click();
+  await expect(page).toHaveURL(/\/beans$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Beans' })).toBeVisible();
+});
