@@ -8,9 +8,9 @@ test('a page whose code is gone from the server is loaded whole instead', async 
   await hydrated(page);
   // A newer build replaced the site's files: this tab's chunks are gone.
   await page.route(/\/pkg\/(chunk_|split_)[^/]*\.wasm$/, (route) => route.fulfill({ status: 404, body: 'gone' }));
-  const document = page.waitForRequest((r) => r.resourceType() === 'document' && /\/shots$/.test(r.url()));
+  const fullLoad = page.waitForRequest((r) => r.resourceType() === 'document' && /\/shots$/.test(r.url()));
   await page.locator('header nav a', { hasText: 'Shots' }).first().click();
-  await document;
+  await fullLoad;
   await expect(page).toHaveURL(/\/shots$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Shots' })).toBeVisible();
 
