@@ -55,14 +55,14 @@ fn text(typed: String) -> Option<String> {
 }
 
 /// The beans library; archived beans too when asked.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn list_beans(archived: bool) -> Result<Vec<Beans>, AppError> {
     let registry = expect_context::<wages_store::Registry>();
     with_status(registry.brews().beans(archived).await.map_err(AppError::from))
 }
 
 /// Adds beans, or (with an `id`) replaces their fields.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn save_beans(
     #[server(default)] id: String,
     roaster: String,
@@ -127,7 +127,7 @@ pub struct RecipeView {
     pub beans: Vec<Beans>,
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_recipe(client_id: String) -> Result<RecipeView, AppError> {
     let found = async {
         let id = wages_codec::ClientId::parse(&client_id)
@@ -141,7 +141,7 @@ pub async fn read_recipe(client_id: String) -> Result<RecipeView, AppError> {
 }
 
 /// Sets what a scale brews now; the next shot on it starts with it.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn set_recipe(
     client_id: String,
     #[server(default)] method: String,
@@ -167,7 +167,7 @@ pub async fn set_recipe(
 }
 
 /// Saves what a shot was, from the shot page's form (every field; empty clears).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn edit_shot(
     client_id: String,
     session_id: String,
@@ -285,7 +285,7 @@ pub struct ShotsView {
     pub sites: Vec<wages_store::Site>,
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn find_shots(query: ShotQuery) -> Result<ShotsView, AppError> {
     let found = async {
         let (mut filter, cursor) = query.filter()?;

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::error::with_status;
 
 /// Devices whose id or name contains `q` (all when empty), by `client_id`.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn list_devices(q: String) -> Result<Vec<Device>, AppError> {
     let registry = expect_context::<wages_store::Registry>();
     let found = async { Ok(registry.list_in(Some(&q), wages_store::MAX_LIST, &crate::people::within("")?).await?) };
@@ -18,7 +18,7 @@ pub async fn list_devices(q: String) -> Result<Vec<Device>, AppError> {
 }
 
 /// Registers a scale; the answer carries its MQTT password, shown this once.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn register_device(client_id: String, name: String) -> Result<wages_store::Registered, AppError> {
     let registry = expect_context::<wages_store::Registry>();
     let created = async { Ok(registry.register(&wages_store::NewDevice::parse(&client_id, &name)?).await?) };
@@ -26,7 +26,7 @@ pub async fn register_device(client_id: String, name: String) -> Result<wages_st
 }
 
 /// A new MQTT password for a scale; the old one stops working at once.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn rotate_device_password(client_id: String) -> Result<wages_store::MqttCredential, AppError> {
     let rotated = async {
         let id = registered(&client_id).await?.client_id;
@@ -39,7 +39,7 @@ pub async fn rotate_device_password(client_id: String) -> Result<wages_store::Mq
 /// confined to that scale's topics like the scale itself; the scale's own password is
 /// left as it is. The scale need not be registered: its readings then go where any
 /// unknown scale's go (registered automatically, or dead letters).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn simulator_password(client_id: String) -> Result<String, AppError> {
     let id = wages_codec::ClientId::parse(&client_id)
         .map_err(|e| AppError::Invalid { field: "client_id".into(), message: e.to_string() });
@@ -48,14 +48,14 @@ pub async fn simulator_password(client_id: String) -> Result<String, AppError> {
 
 /// How many readings of scale `client_id` are stored, over all its sessions: what the
 /// simulator tab counts from, so a reload or another browser sees the same number.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn stored_readings(client_id: String) -> Result<u64, AppError> {
     let id = wages_codec::ClientId::parse(&client_id)
         .map_err(|e| AppError::Invalid { field: "client_id".into(), message: e.to_string() })?;
     Ok(expect_context::<wages_store::Registry>().brews().stored_readings(&id).await?)
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn rename_device(client_id: String, name: String) -> Result<Device, AppError> {
     let id =
         wages_codec::ClientId::parse(&client_id).map_err(|_| AppError::NotFound(format!("no device {client_id}")))?;
@@ -64,7 +64,7 @@ pub async fn rename_device(client_id: String, name: String) -> Result<Device, Ap
     Ok(registry.rename(&id, &name).await?)
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn delete_device(client_id: String) -> Result<(), AppError> {
     let id =
         wages_codec::ClientId::parse(&client_id).map_err(|_| AppError::NotFound(format!("no device {client_id}")))?;
@@ -95,7 +95,7 @@ pub const HISTORY_LENGTH: u32 = 50;
 
 /// A scale and its most recent sessions with their summaries; `before` (ms) pages back:
 /// only sessions that started before it.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_scale(client_id: String, #[server(default)] before: Option<u64>) -> Result<ScaleHistory, AppError> {
     let found = async {
         let device = registered(&client_id).await?;
@@ -110,7 +110,7 @@ pub async fn read_scale(client_id: String, #[server(default)] before: Option<u64
 
 /// The stored readings of the scale's newest session if it is still running (a reading
 /// within the last 10 s), else none: what the live graph starts from.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn live_readings(client_id: String) -> Result<Vec<wages_codec::Reading>, AppError> {
     let found = async {
         let id = registered(&client_id).await?.client_id;
@@ -192,7 +192,7 @@ pub fn dashboard_order(scales: &mut [ScaleCard]) {
 }
 
 /// Every registered scale (up to [`FLEET_SIZE`]) with its newest reading.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_fleet(#[server(default)] site: String) -> Result<Fleet, AppError> {
     let found = async {
         let sites = crate::people::within(&site)?;
@@ -210,7 +210,7 @@ pub async fn read_fleet(#[server(default)] site: String) -> Result<Fleet, AppErr
 
 /// One scale's dashboard card: what the dashboard fetches when the live stream brings a
 /// session it has not seen start, or a scale registered since it opened.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_scale_card(client_id: String) -> Result<ScaleCard, AppError> {
     let found = async { card_of(registered(&client_id).await?, now_ms()).await };
     with_status(found.await)
@@ -280,7 +280,7 @@ pub fn compare_list(compare: &str) -> Result<Vec<(wages_codec::ClientId, wages_c
 /// A session of a scale, with up to three others overlaid (`compare`: `client_id/session_id`
 /// separated by commas, or empty), aligned at their starts or (`align` = `drop`) at
 /// their first drops.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_session(
     client_id: String,
     session_id: String,

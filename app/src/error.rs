@@ -1,6 +1,5 @@
 //! The error server functions return: it crosses the wire as JSON and reads well.
 
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 use wages_store::RegistryError;
@@ -56,7 +55,7 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::json::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())

@@ -76,7 +76,7 @@ impl Rollout {
 }
 
 /// The rollout as it stands, from the registry and the offer the broker holds.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_rollout(#[server(default)] site: String) -> Result<Rollout, AppError> {
     crate::error::with_status(
         async {
@@ -91,7 +91,7 @@ pub async fn read_rollout(#[server(default)] site: String) -> Result<Rollout, Ap
 }
 
 /// Publishes an offer to the whole fleet, retained; the answer comes once the broker has it.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn offer_firmware(version: String, url: String, sha256: String) -> Result<FirmwareOffer, AppError> {
     crate::error::with_status(
         async {

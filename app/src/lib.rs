@@ -11,6 +11,7 @@
 //! - [`clock`]: times in the viewer's time zone and weights in grams or ounces.
 //! - [`checker`]: checks a pasted MQTT payload with the shared codec, in the browser or on the server.
 //! - [`error`]: the one error type server functions return.
+//! - [`json`]: the JSON codec server functions answer with.
 //! - [`form`]: an action form that follows the base path before the WASM loads.
 //! - `graph` (browser only): extraction graphs drawn with plotters on a canvas.
 //! - `live_socket` (browser only): follows the server's live WebSockets, reconnecting.
@@ -31,6 +32,7 @@ pub mod firmware;
 pub mod form;
 #[cfg(feature = "hydrate")]
 pub mod graph;
+pub mod json;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 mod pages;
@@ -50,6 +52,13 @@ use crate::pages::{HomePage, LoginPage, NotFound, lazy};
 
 #[cfg(feature = "hydrate")]
 pub use crate::pages::lazy::browser::destination as lazy_page_destination;
+
+/// Fetches the code the server-rendered page needs to hydrate that its route does not
+/// name: the payload checker's, when the dashboard shows a verdict.
+#[cfg(feature = "hydrate")]
+pub async fn load_before_hydrating() {
+    pages::load_checker_if_shown().await;
+}
 
 /// The HTML document around the app. The server renders it for every page request.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -122,7 +122,7 @@ fn shares() -> wages_store::Shares {
     expect_context::<wages_store::Registry>().shares()
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_me() -> Result<MyAccount, AppError> {
     crate::error::with_status(
         async {
@@ -136,7 +136,7 @@ pub async fn read_me() -> Result<MyAccount, AppError> {
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn change_own_password(current_password: String, password: String) -> Result<(), AppError> {
     crate::error::with_status(
         async {
@@ -147,7 +147,7 @@ pub async fn change_own_password(current_password: String, password: String) -> 
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn set_own_display_name(display_name: String) -> Result<Person, AppError> {
     crate::error::with_status(
         async {
@@ -158,7 +158,7 @@ pub async fn set_own_display_name(display_name: String) -> Result<Person, AppErr
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn end_own_session(id: String) -> Result<(), AppError> {
     crate::error::with_status(
         async {
@@ -173,12 +173,12 @@ pub async fn end_own_session(id: String) -> Result<(), AppError> {
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn list_people() -> Result<Vec<Person>, AppError> {
     crate::error::with_status(async { Ok(accounts().people().await?) }.await)
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn add_person(
     username: String,
     #[server(default)] display_name: String,
@@ -196,7 +196,7 @@ pub async fn add_person(
 }
 
 /// One change to an account from the People page: only the fields sent change.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn update_person(
     username: String,
     #[server(default)] role: Option<String>,
@@ -217,12 +217,12 @@ pub async fn update_person(
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn delete_person(username: String) -> Result<(), AppError> {
     crate::error::with_status(async { Ok(accounts().delete_person(&username, identity()?.user()).await?) }.await)
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_audit(
     #[server(default)] before_at: Option<i64>,
     #[server(default)] before_id: Option<String>,
@@ -237,7 +237,7 @@ pub async fn read_audit(
 }
 
 /// The sites the asker sees: every site, or those they are limited to.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn list_sites() -> Result<Vec<wages_store::Site>, AppError> {
     crate::error::with_status(
         async {
@@ -249,7 +249,7 @@ pub async fn list_sites() -> Result<Vec<wages_store::Site>, AppError> {
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn add_site(id: String, name: String, time_zone: String) -> Result<wages_store::Site, AppError> {
     crate::error::with_status(
         async {
@@ -260,13 +260,13 @@ pub async fn add_site(id: String, name: String, time_zone: String) -> Result<wag
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn delete_site(id: String) -> Result<(), AppError> {
     crate::error::with_status(async { Ok(expect_context::<wages_store::Registry>().delete_site(&id).await?) }.await)
 }
 
 /// Moves a scale to a site, or to none (an empty `site`).
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn set_device_site(
     client_id: String,
     #[server(default)] site: String,
@@ -283,12 +283,12 @@ pub async fn set_device_site(
 }
 
 /// A shot's share, if it has one.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_share(client_id: String, session_id: String) -> Result<Option<Share>, AppError> {
     crate::error::with_status(async { Ok(shares().of_shot(&client_id, &session_id).await?) }.await)
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn share_shot(client_id: String, session_id: String) -> Result<Share, AppError> {
     crate::error::with_status(
         async {
@@ -305,7 +305,7 @@ pub async fn share_shot(client_id: String, session_id: String) -> Result<Share, 
 }
 
 /// Withdraws a share: its owner may, and any admin.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn withdraw_share(code: String) -> Result<(), AppError> {
     crate::error::with_status(
         async {

@@ -22,7 +22,7 @@ pub(crate) fn handle() -> Result<PipelineHandle, AppError> {
 }
 
 /// The pipeline's figures and its most recent rejections.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_pipeline() -> Result<(PipelineFigures, Vec<DeadLetter>), AppError> {
     let pipeline = crate::error::with_status(handle())?;
     let mut dead = pipeline.0.dead_letters();
@@ -40,7 +40,7 @@ fn whole(field: &'static str, text: &str) -> Result<u32, AppError> {
 }
 
 /// Changes the pipeline's settings from the page's form; returns them as applied.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn configure_pipeline(
     batch_size: String,
     batch_timeout_ms: String,

@@ -25,7 +25,7 @@ pub struct ServerFacts {
 }
 
 /// The server's version, uptime and modes.
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn server_status() -> Result<StatusReport, AppError> {
     let facts = use_context::<ServerFacts>().ok_or_else(|| AppError::Unavailable("server facts missing".into()))?;
     let base = expect_context::<crate::base::BasePath>();

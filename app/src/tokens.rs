@@ -20,7 +20,7 @@ fn person() -> Result<String, AppError> {
     crate::people::person().map(|(user, _)| user)
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
     crate::error::with_status(
         async {
@@ -31,7 +31,7 @@ pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn create_token(name: String, scope: String) -> Result<NewToken, AppError> {
     crate::error::with_status(
         async {
@@ -44,7 +44,7 @@ pub async fn create_token(name: String, scope: String) -> Result<NewToken, AppEr
     )
 }
 
-#[server(prefix = "/api/fn")]
+#[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     crate::error::with_status(
         async {

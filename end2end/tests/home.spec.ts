@@ -52,6 +52,24 @@ test('the example link keeps the base path and shows a verdict', async ({ page, 
   expect(problems).toEqual([]);
 });
 
+test('a verdict rendered by the server hydrates, then follows what is typed', async ({ page, problems }) => {
+  // The codec's code is fetched only when a payload is checked in the browser; a page
+  // that arrives with one waits for it while it hydrates.
+  await page.goto(`./?payload=${encodeURIComponent('client_id=a;session_id=b;value=1;tstamp=1')}`);
+  const report = page.getByTestId('report');
+  await expect(report).toHaveAttribute('data-accepted', '1');
+  await hydrated(page);
+  await expect(report).toHaveCount(1);
+  const payload = page.getByLabel('Payload', { exact: true });
+  await payload.press('End');
+  await payload.pressSequentially('\nclient_id=a;session_id=b;value=x;tstamp=2');
+  await expect(report).toHaveAttribute('data-refused', '1');
+  await expect(report).toHaveAttribute('data-accepted', '1');
+  await payload.fill('');
+  await expect(report).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
+
 test.describe('before the WASM loads', () => {
   test.use({ javaScriptEnabled: false });
 

@@ -22,3 +22,18 @@ test('a page whose code is gone from the server is loaded whole instead', async 
   await expect(page).toHaveURL(/\/beans$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Beans' })).toBeVisible();
 });
+
+// The split gives each lazy page its strings as well as its code (frontend/src/lib.rs,
+// `SPLIT_DATA_ROOM`); without room to lay them out again it leaves them all in the
+// first file, which then carries every page's text.
+test('the first WASM carries the dashboard, not the other pages’ text', async ({ page }) => {
+  const response = await page.goto('./login');
+  const html = await response!.text();
+  const wasm = html.match(/href="([^"]*\/pkg\/wages\.[^"]*\.wasm)"/)?.[1];
+  expect(wasm).toBeTruthy();
+  const body = (await (await page.request.get(wasm!)).body()).toString('latin1');
+  expect(body).toContain('Every extraction, weighed live');
+  // From the beans page and the people page.
+  expect(body).not.toContain('Beans are kept once and picked');
+  expect(body).not.toContain('Add a person');
+});

@@ -21,6 +21,7 @@ pub fn hydrate() {
     // Hydration waits for the current page's own chunk when it is a lazy route (see
     // `app::pages::lazy`); only when it is done has the WASM taken over the whole page.
     wasm_bindgen_futures::spawn_local(async move {
+        app::load_before_hydrating().await;
         let owner = hydrate_from_async(document().body().expect("a page has a body"), move || {
             provide_context(base.clone());
             view! { <App /> }
@@ -55,3 +56,12 @@ fn reload_if_code_is_gone(panic: &std::panic::PanicHookInfo<'_>) {
         None => location.reload(),
     };
 }
+
+/// Room for the split build to give each page its own strings and tables.
+/// `cargo leptos build --split` lays the read-only data out again, file by file, and the
+/// alignment between files makes it a few hundred bytes longer than the linker's layout;
+/// with no room to grow it keeps all of the app's data in the first WASM file. Nothing
+/// refers to this array, so the split leaves it out and its room is free; `#[used]` keeps
+/// the linker from dropping it first.
+#[used]
+static SPLIT_DATA_ROOM: [u8; 4096] = [0; 4096];

@@ -368,7 +368,10 @@ fn PayloadChecker() -> impl IntoView {
     let draft = RwSignal::new(query.read_untracked().get("payload").unwrap_or_default());
     // A submitted form or the example link changes the query: show what it carries.
     Effect::watch(submitted, move |payload, _, _| draft.set(payload.clone()), false);
-    let report = Memo::new(move |_| draft.with(|d| (!d.trim().is_empty()).then(|| check_payload(d))));
+    let report = move || {
+        let payload = draft.get();
+        (!payload.trim().is_empty()).then(|| Suspend::new(payload_report(payload)))
+    };
     let example_href = format!("?payload={}#checker", query_value(EXAMPLE));
     let checker_action = expect_context::<crate::base::BasePath>().home();
 
@@ -397,8 +400,29 @@ fn PayloadChecker() -> impl IntoView {
                     <a href=example_href data-testid="example">"Try an example"</a>
                 </div>
             </form>
-            {move || report.get().map(|report| view! { <Report report /> })}
+            // Keeps the last verdict on screen while the next one is checked.
+            <Transition>{report}</Transition>
         </section>
+    }
+}
+
+/// The verdict on `payload`. Lazy: in the browser, the codec and its messages are
+/// fetched the first time a payload is checked there, since they are a tenth of what the
+/// dashboard would otherwise load before it is live (docs/benchmarks.md, "Build and
+/// bundle"). A dashboard opened with a payload in its address needs them to hydrate the
+/// verdict the server drew: [`load_checker_if_shown`] fetches them first.
+#[lazy]
+fn payload_report(payload: String) -> AnyView {
+    view! { <Report report=check_payload(&payload) /> }.into_any()
+}
+
+/// Fetches the checker's code when the server-rendered page shows a verdict, so that
+/// it hydrates at once (a verdict still waiting for its code would not match the page).
+#[cfg(feature = "hydrate")]
+pub async fn load_checker_if_shown() {
+    let shown = document().query_selector("#checker [data-testid=report]").ok().flatten().is_some();
+    if shown {
+        __preload_payload_report().await;
     }
 }
 

@@ -23,6 +23,8 @@ pub use device::DevicePage;
 pub use devices::DevicesPage;
 pub use firmware::FirmwarePage;
 pub use home::HomePage;
+#[cfg(feature = "hydrate")]
+pub use home::load_checker_if_shown;
 pub use import::ShotImportPage;
 pub use login::LoginPage;
 pub use me::MePage;
