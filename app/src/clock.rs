@@ -14,6 +14,8 @@ use leptos::prelude::*;
 pub const TZ_COOKIE: &str = "wages_tz";
 /// Cookie carrying the weight unit: `g` or `oz`.
 pub const UNITS_COOKIE: &str = "wages_units";
+/// The page's `<meta>` naming the unit it was rendered in (`g` or `oz`).
+pub const META_UNITS: &str = "wages-units";
 /// Grams in one avoirdupois ounce.
 pub const GRAMS_PER_OUNCE: f64 = 28.349_523_125;
 
@@ -62,7 +64,14 @@ impl Viewer {
         }
         #[cfg(not(feature = "ssr"))]
         {
-            Viewer::from_cookies(&browser::cookies())
+            let mut viewer = Viewer::from_cookies(&browser::cookies());
+            // The unit the page was rendered in, not the cookie's now: a click on the
+            // footer's other unit changes the cookie while this page may still be
+            // hydrating, and hydration must draw what the server drew.
+            if let Some(ounces) = browser::rendered_in_ounces() {
+                viewer.ounces = ounces;
+            }
+            viewer
         }
     }
 
@@ -156,6 +165,12 @@ pub mod browser {
             .unwrap_or_default()
     }
 
+    /// The unit the server rendered this page in, from its `<meta>`.
+    pub fn rendered_in_ounces() -> Option<bool> {
+        let meta = leptos::prelude::document().query_selector(&format!("meta[name={}]", super::META_UNITS)).ok()??;
+        meta.get_attribute("content").map(|unit| unit == "oz")
+    }
+
     /// Sets `wages_tz` to the browser's time zone (for a year, this site's path).
     pub fn tell_time_zone(base: &str) {
         let options =
@@ -178,6 +193,10 @@ pub mod browser {
 mod browser {
     pub fn cookies() -> String {
         String::new()
+    }
+
+    pub fn rendered_in_ounces() -> Option<bool> {
+        None
     }
 }
 

@@ -74,6 +74,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name=base::META_NAME content=base.as_str().to_owned() />
                 <meta name=people::META_USER content=me.user.clone() />
                 <meta name=people::META_ROLE content=me.role.map_or("", |r| r.as_str()) />
+                <meta name=clock::META_UNITS content=if clock::Viewer::current().ounces { "oz" } else { "g" } />
                 <meta name="theme-color" content="#2b2118" />
                 <link rel="manifest" href=format!("{root}/manifest.webmanifest") />
                 <link rel="icon" href=format!("{root}/icon.svg") type="image/svg+xml" />

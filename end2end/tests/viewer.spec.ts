@@ -41,3 +41,21 @@ test('times are in the viewer’s zone, weights in grams or ounces', async ({ pa
   expect((await page.context().request.get('./prefs?units=stone')).status()).toBe(422);
   expect(problems).toEqual([]);
 });
+
+// A click on the footer's other unit changes the cookie at once, while the page being
+// left may still be hydrating: it must hydrate in the unit the server drew it in.
+test('a page hydrates in the unit it was drawn in, whatever the cookie says meanwhile', async ({ page, problems }) => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\/pkg\/wages\.[^/]*\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('./');
+  await expect(page.getByTestId('units-oz')).toBeVisible();
+  await page.context().addCookies([{ name: 'wages_units', value: 'oz', url: page.url() }]);
+  release();
+  await hydrated(page);
+  await expect(page.getByTestId('units-oz')).toBeVisible();
+  expect(problems).toEqual([]);
+});

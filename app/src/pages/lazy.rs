@@ -21,6 +21,8 @@ macro_rules! lazy_pages {
 
             fn view(this: Self) -> AnyView {
                 let _ = this;
+                #[cfg(feature = "ssr")]
+                server::preload_chunks();
                 view! { <super::$page /> }.into_any()
             }
         }
@@ -78,5 +80,48 @@ pub mod browser {
     /// a tab that no longer answers.
     pub fn destination() -> Option<String> {
         DESTINATION.with_borrow(Clone::clone)
+    }
+}
+
+/// Names the page's chunks in the `<head>` as it is rendered, so the browser fetches them
+/// beside the first WASM. Leptos 0.8 does this itself once the whole page is rendered,
+/// but looks the chunk list up outside the page's reactive owner, so pages rendered
+/// whole before they are sent (a scale's page, a shot) lost their preloads about every
+/// other time (docs/benchmarks.md, "Build and bundle"). Here the lookup is in the page's
+/// owner; the page's names are then taken out of Leptos's list, so it adds no second copy.
+#[cfg(feature = "ssr")]
+mod server {
+    use leptos::nonce::use_nonce;
+    use leptos::prelude::*;
+    use leptos::{PrefetchLazyFn, WasmSplitManifest};
+    use leptos_meta::Link;
+
+    pub(super) fn preload_chunks() {
+        let Some(manifest) = use_context::<WasmSplitManifest>().and_then(|m| m.0.try_get_value()) else {
+            return;
+        };
+        let Some(pages) = use_context::<PrefetchLazyFn>()
+            .and_then(|p| p.0.try_update_value(|pages| pages.drain().collect::<Vec<_>>()))
+        else {
+            return;
+        };
+        let (pkg, chunks_of, loader) = manifest;
+        let nonce = use_nonce().map(|n| n.to_string()).unwrap_or_default();
+        for chunk in pages.iter().flat_map(|page| chunks_of.get(*page).into_iter().flatten()) {
+            // Rendering a leptos_meta tag registers it with the page's `<head>`.
+            _ = view! {
+                <Link
+                    rel="preload"
+                    href=format!("{pkg}/{chunk}.wasm")
+                    as_="fetch"
+                    type_="application/wasm"
+                    crossorigin=nonce.clone()
+                />
+            }
+            .to_html();
+        }
+        if !pages.is_empty() {
+            _ = view! { <Link rel="modulepreload" href=format!("{pkg}/{loader}") crossorigin=nonce /> }.to_html();
+        }
     }
 }
