@@ -120,24 +120,11 @@ pub fn recipe_of(
 #[derive(Clone, Copy)]
 pub struct TargetYield(pub RwSignal<Option<f64>>);
 
-/// A scale's current recipe and the beans to pick from, for its page.
+/// A scale's current recipe and the beans to pick from, for its page (in [`crate::devices::ScaleHistory`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecipeView {
     pub recipe: Recipe,
     pub beans: Vec<Beans>,
-}
-
-#[server(prefix = "/api/fn", output = crate::json::Json)]
-pub async fn read_recipe(client_id: String) -> Result<RecipeView, AppError> {
-    let found = async {
-        let id = wages_codec::ClientId::parse(&client_id)
-            .map_err(|_| AppError::NotFound(format!("no device with client_id {client_id}")))?;
-        let registry = expect_context::<wages_store::Registry>();
-        registry.require(&id).await?;
-        let brews = registry.brews();
-        Ok(RecipeView { recipe: brews.recipe(&id).await?, beans: brews.beans(false).await? })
-    };
-    with_status(found.await)
 }
 
 /// Sets what a scale brews now; the next shot on it starts with it.

@@ -83,18 +83,19 @@ async fn registered(client_id: &str) -> Result<Device, AppError> {
 #[cfg(feature = "ssr")]
 use wages_codec::clock::now_ms;
 
-/// One scale and its sessions, newest first, for its page.
+/// One scale, its recipe, and its sessions, newest first, for its page.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScaleHistory {
     pub device: Device,
+    pub recipe: crate::brews::RecipeView,
     pub sessions: Vec<wages_sessions::Summary>,
 }
 
 /// Sessions the device page lists.
 pub const HISTORY_LENGTH: u32 = 50;
 
-/// A scale and its most recent sessions with their summaries; `before` (ms) pages back:
-/// only sessions that started before it.
+/// A scale, its recipe, and its most recent sessions with their summaries; `before` (ms)
+/// pages back: only sessions that started before it.
 #[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn read_scale(client_id: String, #[server(default)] before: Option<u64>) -> Result<ScaleHistory, AppError> {
     let found = async {
@@ -103,7 +104,9 @@ pub async fn read_scale(client_id: String, #[server(default)] before: Option<u64
         let now = now_ms();
         let readings = expect_context::<wages_store::ReadingsStore>();
         let sessions = readings.sessions(&id, HISTORY_LENGTH, before, now).await?;
-        Ok(ScaleHistory { device, sessions })
+        let brews = expect_context::<wages_store::Registry>().brews();
+        let recipe = crate::brews::RecipeView { recipe: brews.recipe(&id).await?, beans: brews.beans(false).await? };
+        Ok(ScaleHistory { device, recipe, sessions })
     };
     with_status(found.await)
 }
@@ -236,7 +239,7 @@ async fn card_of(device: Device, now: u64) -> Result<ScaleCard, AppError> {
 pub struct SessionView {
     pub device_name: String,
     /// The summary with what was brewed.
-    pub shot: wages_store::Shot,
+    pub shot: ShotParts,
     /// The beans library's current beans, to pick from.
     pub beans: Vec<wages_store::Beans>,
     pub points: Vec<wages_sessions::GraphPoint>,
@@ -246,13 +249,31 @@ pub struct SessionView {
     pub compared: Vec<Compared>,
     /// Whether the curves are aligned at their first drop in the cup (else at their start).
     pub at_first_drop: bool,
+    /// The shot's share link, if it has one; told only to those who may share.
+    pub share: Option<wages_store::Share>,
+}
+
+/// A shot as the session page receives it: what [`wages_store::Shot::new`] makes one of.
+/// The page works out the figures itself, which keeps the reader of `Shot`'s flattened
+/// JSON (a generic one that buffers every field) out of the browser.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShotParts {
+    pub summary: wages_sessions::Summary,
+    pub details: wages_store::ShotDetails,
+    pub beans: Option<wages_store::Beans>,
+}
+
+impl ShotParts {
+    pub fn shot(self) -> wages_store::Shot {
+        wages_store::Shot::new(self.summary, self.details, self.beans)
+    }
 }
 
 /// A shot overlaid on another's page: `client_id/session_id`, what it was, its curve.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Compared {
     pub label: String,
-    pub shot: wages_store::Shot,
+    pub shot: ShotParts,
     pub points: Vec<wages_sessions::GraphPoint>,
 }
 
@@ -321,19 +342,22 @@ pub async fn read_session(
             let (details, beans) = brews.details(&other_id, &other_sid).await?.unwrap_or_default();
             compared.push(Compared {
                 label: format!("{other_id}/{other_sid}"),
-                shot: wages_store::Shot::new(other_summary, details, beans),
+                shot: ShotParts { summary: other_summary, details, beans },
                 points: align_curve(wages_sessions::graph(&other)),
             });
         }
         let (details, beans) = brews.details(&id, &sid).await?.unwrap_or_default();
+        let may_share = crate::people::identity().is_ok_and(|who| who.role() >= wages_store::Role::Barista);
+        let share = if may_share { registry.shares().of_shot(id.as_str(), sid.as_str()).await? } else { None };
         Ok(SessionView {
             device_name: device.name,
-            shot: wages_store::Shot::new(summary, details, beans),
+            shot: ShotParts { summary, details, beans },
             beans: brews.beans(false).await?,
             points: align_curve(wages_sessions::graph(&rows)),
             others,
             compared,
             at_first_drop,
+            share,
         })
     };
     with_status(found.await)

@@ -34,7 +34,7 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]], targe
         .build_cartesian_2d(earliest..seconds, 0.0..grams)
         .ok()?
         .set_secondary_coord(earliest..seconds, 0.0..flow);
-    let font = ("sans-serif", px(12.0));
+    let font = (FontFamily::SansSerif, px(12.0));
     chart
         .configure_mesh()
         .x_desc("seconds")

@@ -282,12 +282,6 @@ pub async fn set_device_site(
     )
 }
 
-/// A shot's share, if it has one.
-#[server(prefix = "/api/fn", output = crate::json::Json)]
-pub async fn read_share(client_id: String, session_id: String) -> Result<Option<Share>, AppError> {
-    crate::error::with_status(async { Ok(shares().of_shot(&client_id, &session_id).await?) }.await)
-}
-
 #[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn share_shot(client_id: String, session_id: String) -> Result<Share, AppError> {
     crate::error::with_status(

@@ -53,6 +53,13 @@ test('a barista keeps beans, sets a recipe, brews, tastes, tags and finds the sh
   await recipe.getByLabel('Target yield g').fill('36');
   await recipe.getByRole('button', { name: 'Set recipe' }).click();
   await expect(recipe.getByRole('status')).toContainText('the next shot on this scale starts with it');
+  // The live panel counts down to the target just saved, and the page opens with the recipe.
+  await expect(page.getByTestId('live-target')).toHaveText('36.0 g');
+  await page.reload();
+  await hydrated(page);
+  await expect(recipe.getByLabel('Dose g')).toHaveValue('18');
+  await expect(recipe.getByLabel('Beans')).toHaveValue(/\d+/);
+  await expect(page.getByTestId('live-target')).toHaveText('36.0 g');
 
   // Brew: the shot starts with the recipe.
   await publishReadings(baseURL!, id, espresso(id, 'morning', Date.now() - 120_000, 37));

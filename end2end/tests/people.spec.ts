@@ -62,9 +62,16 @@ test('a cafe gives each person their own login, and a shot is shared by a link',
   const edited = await (await bea.context().request.get(`./api/devices/${scale}/sessions/morning-1`)).json();
   expect(edited.edited_by).toBe(barista);
   await bea.getByTestId('share-form').getByRole('button', { name: 'Share' }).click();
+  // Withdrawn on the shot's page and shared again: the card follows each answer.
+  await bea.getByTestId('withdraw-form').getByRole('button', { name: 'Stop sharing' }).click();
+  await bea.getByTestId('share-form').getByRole('button', { name: 'Share' }).click();
   const link = bea.getByTestId('share-link');
   await expect(link).toBeVisible();
   const sharedUrl = (await link.textContent())!.trim();
+  // The page tells the share when it is opened again.
+  await bea.reload();
+  await hydrated(bea);
+  await expect(bea.getByTestId('share-link')).toHaveText(sharedUrl);
   const origin = new URL(baseURL!).origin;
   expect(sharedUrl).toMatch(new RegExp(`^${origin}${basePath(baseURL)}/s/[0-9a-f]{32}$`));
   const shared = new URL(sharedUrl).pathname;

@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 use wages_store::{Beans, Method, Shot};
 
-use crate::brews::{EditShot, SetRecipe, ratio_text, read_recipe};
+use crate::brews::{EditShot, RecipeView, SetRecipe, ratio_text};
 use crate::error::AppError;
-use crate::form::{BasedActionForm, successes};
+use crate::form::BasedActionForm;
 
 /// A field's error beside it, from the last answer of `value`.
 fn field_error<T: Clone + Send + Sync + 'static>(
@@ -73,50 +73,39 @@ fn BeansSelect(beans: Vec<Beans>, chosen: Option<i64>, on_shot: Option<Beans>) -
 
 /// The scale's current recipe, on its page.
 #[component]
-pub fn RecipeCard(client_id: String) -> impl IntoView {
+pub fn RecipeCard(client_id: String, view: RecipeView) -> impl IntoView {
     let set = ServerAction::<SetRecipe>::new();
-    let id = client_id.clone();
-    let set_done = successes(set);
-    let recipe = Resource::new(move || set_done.get(), move |_| read_recipe(id.clone()));
     let value = set.value();
+    // The live graph draws the target as read, then as saved.
+    if let Some(target) = use_context::<crate::brews::TargetYield>() {
+        target.0.set(view.recipe.target_yield);
+        Effect::new(move || {
+            if let Some(Ok(saved)) = value.get() {
+                target.0.set(saved.target_yield);
+            }
+        });
+    }
     let saved = move || value.get().and_then(Result::ok).map(|_| "Saved: the next shot on this scale starts with it.");
+    let r = view.recipe;
     view! {
         <section class="card wide" aria-labelledby="recipe-title">
             <h2 id="recipe-title">"Recipe"</h2>
             <p class="muted">"What this scale brews now. Every new shot on it starts with this; change it when the hopper changes."</p>
-            <Transition fallback=|| view! { <p class="muted">"Loading the recipe…"</p> }>
-                {move || {
-                    let client_id = client_id.clone();
-                    Suspend::new(async move {
-                        match recipe.await {
-                            Ok(view) => {
-                                let r = view.recipe;
-                                if let Some(target) = use_context::<crate::brews::TargetYield>() {
-                                    target.0.set(r.target_yield);
-                                }
-                                view! {
-                                    <BasedActionForm action=set class="fields" testid="recipe-form">
-                                        <input type="hidden" name="client_id" value=client_id />
-                                        <label for="method">"Method"<MethodSelect chosen=r.method /></label>
-                                        <label for="beans_id">"Beans"<BeansSelect beans=view.beans chosen=r.beans_id on_shot=None /></label>
-                                        <label for="grinder">"Grinder"<input id="grinder" name="grinder" maxlength="100" value=r.grinder.unwrap_or_default() /></label>
-                                        <label for="grind_setting">"Setting"<input id="grind_setting" name="grind_setting" maxlength="40" value=r.grind_setting.unwrap_or_default() /></label>
-                                        <label for="dose">"Dose g"<input id="dose" name="dose" inputmode="decimal" value=number(r.dose) /></label>
-                                        <label for="target_yield">"Target yield g"<input id="target_yield" name="target_yield" inputmode="decimal" value=number(r.target_yield) /></label>
-                                        {move || ["method", "beans_id", "grinder", "grind_setting", "dose", "target_yield"].map(|field| field_error(value, field)()).into_iter().flatten().collect_view()}
-                                        <div class="actions">
-                                            <button type="submit" disabled=move || set.pending().get()>"Set recipe"</button>
-                                            {move || saved().map(|m| view! { <span class="ok" role="status">{m}</span> })}
-                                            {move || other_error(value)().map(|m| view! { <span class="error" role="alert">{m}</span> })}
-                                        </div>
-                                    </BasedActionForm>
-                                }.into_any()
-                            }
-                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
+            <BasedActionForm action=set class="fields" testid="recipe-form">
+                <input type="hidden" name="client_id" value=client_id />
+                <label for="method">"Method"<MethodSelect chosen=r.method /></label>
+                <label for="beans_id">"Beans"<BeansSelect beans=view.beans chosen=r.beans_id on_shot=None /></label>
+                <label for="grinder">"Grinder"<input id="grinder" name="grinder" maxlength="100" value=r.grinder.unwrap_or_default() /></label>
+                <label for="grind_setting">"Setting"<input id="grind_setting" name="grind_setting" maxlength="40" value=r.grind_setting.unwrap_or_default() /></label>
+                <label for="dose">"Dose g"<input id="dose" name="dose" inputmode="decimal" value=number(r.dose) /></label>
+                <label for="target_yield">"Target yield g"<input id="target_yield" name="target_yield" inputmode="decimal" value=number(r.target_yield) /></label>
+                {move || ["method", "beans_id", "grinder", "grind_setting", "dose", "target_yield"].map(|field| field_error(value, field)()).into_iter().flatten().collect_view()}
+                <div class="actions">
+                    <button type="submit" disabled=move || set.pending().get()>"Set recipe"</button>
+                    {move || saved().map(|m| view! { <span class="ok" role="status">{m}</span> })}
+                    {move || other_error(value)().map(|m| view! { <span class="error" role="alert">{m}</span> })}
+                </div>
+            </BasedActionForm>
         </section>
     }
 }

@@ -35,16 +35,15 @@ pub fn DevicePage() -> impl IntoView {
     let sessions_seen = RwSignal::new(0u32);
     let query = leptos_router::hooks::use_query_map();
     let before = move || query.read().get("before").and_then(|b| b.parse::<u64>().ok());
-    let scale = Resource::new(client_id, |id| read_scale(id, None));
+    let scale = scale_resource(Signal::derive(move || (client_id(), 0, None)));
     // The recipe's target yield: the recipe card sets it, the live graph draws it.
     provide_context(crate::brews::TargetYield(RwSignal::new(None)));
-    let history =
-        Resource::new(move || (client_id(), sessions_seen.get(), before()), |(id, _, before)| read_scale(id, before));
+    let history = scale_resource(Signal::derive(move || (client_id(), sessions_seen.get(), before())));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the scale…"</p> }>
             {move || Suspend::new(async move {
                 match scale.await {
-                    Ok(ScaleHistory { device, .. }) => {
+                    Ok(ScaleHistory { device, recipe, .. }) => {
                         let id = device.client_id.to_string();
                         view! {
                             <Title text=device.name.clone() />
@@ -53,7 +52,7 @@ pub fn DevicePage() -> impl IntoView {
                                 <PresenceLine device=device.clone() />
                             </header>
                             <LiveGraph client_id=id.clone() name=device.name.clone() sessions_seen />
-                            <super::brew_forms::RecipeCard client_id=id.clone() />
+                            <super::brew_forms::RecipeCard client_id=id.clone() view=recipe />
                             <Transition fallback=|| view! { <p class="muted">"Loading sessions…"</p> }>
                                 {move || {
                                     let id = id.clone();
@@ -82,6 +81,12 @@ pub fn DevicePage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// The scale and its sessions for `(client_id, refresh count, before)`. One function for
+/// the page's two reads, so the browser's code for such a resource is there once.
+fn scale_resource(key: Signal<(String, u32, Option<u64>)>) -> Resource<Result<ScaleHistory, crate::error::AppError>> {
+    Resource::new(move || key.get(), |(id, _, before)| read_scale(id, before))
 }
 
 /// What the live panel shows.

@@ -9,7 +9,6 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::device::{format_duration, format_time};
 use super::tile;
 use crate::devices::{SessionView, read_session};
-use crate::form::successes;
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -46,7 +45,8 @@ pub fn SessionPage() -> impl IntoView {
 #[component]
 fn Session(client_id: String, session_id: String, compare: String, view: SessionView) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
-    let SessionView { device_name, shot, beans, points, others, compared, at_first_drop } = view;
+    let SessionView { device_name, shot, beans, points, others, compared, at_first_drop, share } = view;
+    let shot = shot.shot();
     let summary = shot.summary.clone();
     let series = 1 + compared.len();
     let viewer = crate::clock::Viewer::current();
@@ -121,7 +121,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
         </section>
         <super::brew_forms::ShotCard client_id=client_id.clone() session_id=session_id.clone() shot beans />
         {crate::people::may(wages_store::Role::Barista).then(|| view! {
-            <ShareCard client_id=client_id.clone() session_id=session_id.clone() />
+            <ShareCard client_id=client_id.clone() session_id=session_id.clone() share />
         })}
         <section class="card wide" aria-labelledby="compare-title">
             <h2 id="compare-title">"Compare"</h2>
@@ -167,50 +167,59 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
 /// The shots on the graph side by side: what they were and what they gave.
 /// Share the shot by a link anyone can open without logging in, or withdraw it.
 #[component]
-fn ShareCard(client_id: String, session_id: String) -> impl IntoView {
+fn ShareCard(client_id: String, session_id: String, share: Option<wages_store::Share>) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
-    let share = ServerAction::<crate::people::ShareShot>::new();
+    let make = ServerAction::<crate::people::ShareShot>::new();
     let withdraw = ServerAction::<crate::people::WithdrawShare>::new();
-    let (id, sid) = (client_id.clone(), session_id.clone());
-    let share_done = successes(share);
-    let withdraw_done = successes(withdraw);
-    let current = Resource::new(
-        move || (share_done.get(), withdraw_done.get()),
-        move |_| crate::people::read_share(id.clone(), sid.clone()),
-    );
+    // The share as read with the page, then as the last answer left it.
+    let current = RwSignal::new(share);
+    Effect::new(move || {
+        if let Some(Ok(made)) = make.value().get() {
+            current.set(Some(made));
+        }
+    });
+    Effect::new(move || {
+        if let Some(Ok(())) = withdraw.value().get() {
+            current.set(None);
+        }
+    });
+    let failed = move || {
+        let error = |e: crate::error::AppError| e.to_string();
+        make.value()
+            .get()
+            .and_then(Result::err)
+            .map(error)
+            .or_else(|| withdraw.value().get().and_then(Result::err).map(error))
+    };
     view! {
         <section class="card wide" aria-labelledby="share-title">
             <h2 id="share-title">"Share"</h2>
-            <Transition fallback=|| view! { <p class="muted">"…"</p> }>
-                {move || {
-                    let (client_id, session_id, base) = (client_id.clone(), session_id.clone(), base.clone());
-                    Suspend::new(async move {
-                        match current.await {
-                            Ok(Some(s)) => {
-                                let link = base.join(&format!("/s/{}", s.code));
-                                let full = format!("{}{link}", crate::people::origin());
-                                view! {
-                                    <p>"Anyone with this link sees this shot, its graph, recipe and notes, and nothing else:"</p>
-                                    <p><a href=link.clone() rel="external" data-testid="share-link">{full}</a></p>
-                                    <crate::form::BasedActionForm action=withdraw class="inline" testid="withdraw-form">
-                                        <input type="hidden" name="code" value=s.code />
-                                        <button type="submit" class="danger">"Stop sharing"</button>
-                                    </crate::form::BasedActionForm>
-                                }.into_any()
-                            }
-                            Ok(None) => view! {
-                                <p class="muted">"Make a link that shows this shot alone to anyone, without a login."</p>
-                                <crate::form::BasedActionForm action=share class="inline" testid="share-form">
-                                    <input type="hidden" name="client_id" value=client_id />
-                                    <input type="hidden" name="session_id" value=session_id />
-                                    <button type="submit">"Share"</button>
-                                </crate::form::BasedActionForm>
-                            }.into_any(),
-                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
+            {move || match current.get() {
+                Some(s) => {
+                    let link = base.join(&format!("/s/{}", s.code));
+                    let full = format!("{}{link}", crate::people::origin());
+                    view! {
+                        <p>"Anyone with this link sees this shot, its graph, recipe and notes, and nothing else:"</p>
+                        <p><a href=link.clone() rel="external" data-testid="share-link">{full}</a></p>
+                        <crate::form::BasedActionForm action=withdraw class="inline" testid="withdraw-form">
+                            <input type="hidden" name="code" value=s.code />
+                            <button type="submit" class="danger">"Stop sharing"</button>
+                        </crate::form::BasedActionForm>
+                    }.into_any()
+                }
+                None => {
+                    let (client_id, session_id) = (client_id.clone(), session_id.clone());
+                    view! {
+                        <p class="muted">"Make a link that shows this shot alone to anyone, without a login."</p>
+                        <crate::form::BasedActionForm action=make class="inline" testid="share-form">
+                            <input type="hidden" name="client_id" value=client_id />
+                            <input type="hidden" name="session_id" value=session_id />
+                            <button type="submit">"Share"</button>
+                        </crate::form::BasedActionForm>
+                    }.into_any()
+                }
+            }}
+            {move || failed().map(|m| view! { <p class="error" role="alert">{m}</p> })}
         </section>
     }
 }
@@ -221,7 +230,7 @@ fn CompareTable(this: wages_store::Shot, compared: Vec<crate::devices::Compared>
         return None;
     }
     let mut shots = vec![(this.summary.session_id.to_string(), this)];
-    shots.extend(compared.into_iter().map(|c| (c.label, c.shot)));
+    shots.extend(compared.into_iter().map(|c| (c.label, c.shot.shot())));
     let row = |label: &'static str, cell: fn(&wages_store::Shot) -> String, shots: &[(String, wages_store::Shot)]| {
         view! {
             <tr><th scope="row">{label}</th>{shots.iter().map(|(_, s)| view! { <td class="num">{cell(s)}</td> }).collect_view()}</tr>
