@@ -249,8 +249,8 @@ pub struct SessionView {
     pub compared: Vec<Compared>,
     /// Whether the curves are aligned at their first drop in the cup (else at their start).
     pub at_first_drop: bool,
-    /// The shot's share link, if it has one; told only to those who may share.
-    pub share: Option<wages_store::Share>,
+    /// The code of the shot's share link, if it has one; told only to those who may share.
+    pub share: Option<String>,
 }
 
 /// A shot as the session page receives it: what [`wages_store::Shot::new`] makes one of.
@@ -348,7 +348,8 @@ pub async fn read_session(
         }
         let (details, beans) = brews.details(&id, &sid).await?.unwrap_or_default();
         let may_share = crate::people::identity().is_ok_and(|who| who.role() >= wages_store::Role::Barista);
-        let share = if may_share { registry.shares().of_shot(id.as_str(), sid.as_str()).await? } else { None };
+        let share =
+            if may_share { registry.shares().of_shot(id.as_str(), sid.as_str()).await?.map(|s| s.code) } else { None };
         Ok(SessionView {
             device_name: device.name,
             shot: ShotParts { summary, details, beans },

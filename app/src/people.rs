@@ -282,8 +282,9 @@ pub async fn set_device_site(
     )
 }
 
+/// Shares a shot by a link; answers the link's code.
 #[server(prefix = "/api/fn", output = crate::json::Json)]
-pub async fn share_shot(client_id: String, session_id: String) -> Result<Share, AppError> {
+pub async fn share_shot(client_id: String, session_id: String) -> Result<String, AppError> {
     crate::error::with_status(
         async {
             let who = identity()?;
@@ -292,7 +293,7 @@ pub async fn share_shot(client_id: String, session_id: String) -> Result<Share, 
             else {
                 return Err(AppError::NotFound(format!("no shot {session_id} on scale {client_id}")));
             };
-            Ok(shares().share(id.as_str(), sid.as_str(), who.user()).await?)
+            Ok(shares().share(id.as_str(), sid.as_str(), who.user()).await?.code)
         }
         .await,
     )

@@ -167,11 +167,11 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
 /// The shots on the graph side by side: what they were and what they gave.
 /// Share the shot by a link anyone can open without logging in, or withdraw it.
 #[component]
-fn ShareCard(client_id: String, session_id: String, share: Option<wages_store::Share>) -> impl IntoView {
+fn ShareCard(client_id: String, session_id: String, share: Option<String>) -> impl IntoView {
     let base = expect_context::<crate::base::BasePath>();
     let make = ServerAction::<crate::people::ShareShot>::new();
     let withdraw = ServerAction::<crate::people::WithdrawShare>::new();
-    // The share as read with the page, then as the last answer left it.
+    // The share's code as read with the page, then as the last answer left it.
     let current = RwSignal::new(share);
     Effect::new(move || {
         if let Some(Ok(made)) = make.value().get() {
@@ -195,14 +195,14 @@ fn ShareCard(client_id: String, session_id: String, share: Option<wages_store::S
         <section class="card wide" aria-labelledby="share-title">
             <h2 id="share-title">"Share"</h2>
             {move || match current.get() {
-                Some(s) => {
-                    let link = base.join(&format!("/s/{}", s.code));
+                Some(code) => {
+                    let link = base.join(&format!("/s/{code}"));
                     let full = format!("{}{link}", crate::people::origin());
                     view! {
                         <p>"Anyone with this link sees this shot, its graph, recipe and notes, and nothing else:"</p>
                         <p><a href=link.clone() rel="external" data-testid="share-link">{full}</a></p>
                         <crate::form::BasedActionForm action=withdraw class="inline" testid="withdraw-form">
-                            <input type="hidden" name="code" value=s.code />
+                            <input type="hidden" name="code" value=code />
                             <button type="submit" class="danger">"Stop sharing"</button>
                         </crate::form::BasedActionForm>
                     }.into_any()
