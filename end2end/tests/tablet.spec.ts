@@ -22,6 +22,8 @@ test('the pages fit a tablet, upright and on its side, and a phone', async ({ pa
   );
   await publishReadings(baseURL!, id, messages);
   await expect.poll(async () => (await request.get(`./api/devices/${id}/sessions`)).json().then((s) => s.length)).toBe(1);
+  // Shared, so the shot's page shows its link (a long one, which must wrap on a phone).
+  expect((await request.put(`./api/devices/${id}/sessions/flat-white/share`)).ok()).toBe(true);
 
   const pages = [
     ['home', './'],

@@ -100,7 +100,7 @@ pub fn RecipeCard(client_id: String, view: RecipeView) -> impl IntoView {
                 <label for="dose">"Dose g"<input id="dose" name="dose" inputmode="decimal" value=number(r.dose) /></label>
                 <label for="target_yield">"Target yield g"<input id="target_yield" name="target_yield" inputmode="decimal" value=number(r.target_yield) /></label>
                 {move || ["method", "beans_id", "grinder", "grind_setting", "dose", "target_yield"].map(|field| field_error(value, field)()).into_iter().flatten().collect_view()}
-                <div class="actions">
+                <div class="actions span-all">
                     <button type="submit" disabled=move || set.pending().get()>"Set recipe"</button>
                     {move || saved().map(|m| view! { <span class="ok" role="status">{m}</span> })}
                     {move || other_error(value)().map(|m| view! { <span class="error" role="alert">{m}</span> })}

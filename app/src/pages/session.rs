@@ -200,7 +200,7 @@ fn ShareCard(client_id: String, session_id: String, share: Option<String>) -> im
                     let full = format!("{}{link}", crate::people::origin());
                     view! {
                         <p>"Anyone with this link sees this shot, its graph, recipe and notes, and nothing else:"</p>
-                        <p><a href=link.clone() rel="external" data-testid="share-link">{full}</a></p>
+                        <p><a href=link.clone() rel="external" class="share-link" data-testid="share-link">{full}</a></p>
                         <crate::form::BasedActionForm action=withdraw class="inline" testid="withdraw-form">
                             <input type="hidden" name="code" value=code />
                             <button type="submit" class="danger">"Stop sharing"</button>
