@@ -347,7 +347,10 @@ pub async fn read_session(
             });
         }
         let (details, beans) = brews.details(&id, &sid).await?.unwrap_or_default();
-        let may_share = crate::people::identity().is_ok_and(|who| who.role() >= wages_store::Role::Barista);
+        // Told to whoever may share (the rights table's rule for `share_shot`).
+        let may_share = crate::rights::server_fn_rule("share_shot")
+            .and_then(|rule| rule.need.role())
+            .is_some_and(|need| crate::people::identity().is_ok_and(|who| who.role() >= need));
         let share =
             if may_share { registry.shares().of_shot(id.as_str(), sid.as_str()).await?.map(|s| s.code) } else { None };
         Ok(SessionView {

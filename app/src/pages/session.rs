@@ -164,7 +164,6 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
     }
 }
 
-/// The shots on the graph side by side: what they were and what they gave.
 /// Share the shot by a link anyone can open without logging in, or withdraw it.
 #[component]
 fn ShareCard(client_id: String, session_id: String, share: Option<String>) -> impl IntoView {
@@ -224,6 +223,7 @@ fn ShareCard(client_id: String, session_id: String, share: Option<String>) -> im
     }
 }
 
+/// The shots on the graph side by side: what they were and what they gave.
 #[component]
 fn CompareTable(this: wages_store::Shot, compared: Vec<crate::devices::Compared>) -> impl IntoView {
     if compared.is_empty() {

@@ -324,6 +324,17 @@ async fn a_shared_shot_shows_that_shot_and_nothing_else() {
             .await
             .expect("json");
         assert_eq!(again["code"], share["code"]);
+        // The shot's page tells the link to whoever may share, and not to a viewer.
+        let read_session = server_fn_paths().into_iter().find(|p| p.contains("/read_session")).expect("the function");
+        for (user, role, told) in
+            [("bea", Role::Barista, serde_json::json!(code)), ("vic", Role::Viewer, serde_json::Value::Null)]
+        {
+            let cookie = person(&server, user, role).await;
+            let form = [("client_id", "scale-07"), ("session_id", "brew-0042"), ("compare", ""), ("align", "")];
+            let res = anonymous().post(server.url(&read_session)).header("cookie", &cookie).form(&form).send();
+            let view: serde_json::Value = res.await.expect("post").json().await.expect("json");
+            assert_eq!(view["share"], told, "{user}: {view}");
+        }
 
         // Anyone, logged out, sees the shot.
         let client = anonymous();
