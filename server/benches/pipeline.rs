@@ -344,7 +344,7 @@ async fn bench() {
     let external = mqtt_url.as_deref().map(|u| u.trim_start_matches("mqtt://").to_owned());
     let embedded = match &external {
         None => Some(
-            wages_server::mqtt::broker::start(None, wages_server::config::DEFAULT_MQTT_BUFFER_MB)
+            wages_server::mqtt::broker::start(None, wages_server::config::DEFAULT_MQTT_BUFFER_MB, 1000)
                 .expect("embedded broker"),
         ),
         Some(_) => None,
@@ -385,7 +385,8 @@ async fn bench() {
             // The pass-through's topics are not readings: the gate passes them on to the broker.
             let (front_door, deliveries) = wages_server::pipeline::front_door();
             std::mem::forget(deliveries);
-            let gate = wages_server::mqtt::gate::Gate::new(broker.tcp, registry, broker.secret.clone(), front_door);
+            let gate =
+                wages_server::mqtt::gate::Gate::new(broker.tcp, registry, broker.secret.clone(), front_door, 1000);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("gate port");
             let addr = listener.local_addr().expect("gate address");
             tokio::spawn(wages_server::mqtt::gate::accept(listener, gate));

@@ -85,15 +85,7 @@ async fn start() -> Server {
 
 /// Readings stored so far, from the pipeline's figures.
 async fn stored(server: &Server) -> u64 {
-    let figures: serde_json::Value = reqwest::Client::new()
-        .get(format!("http://{}/api/pipeline", server.web))
-        .bearer_auth(&server.token)
-        .send()
-        .await
-        .expect("figures")
-        .json()
-        .await
-        .expect("JSON");
+    let figures = wages_testkit::pipeline_figures(&format!("http://{}", server.web), &server.token).await;
     figures["stored"].as_u64().expect("stored count")
 }
 

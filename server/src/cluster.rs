@@ -137,10 +137,14 @@ async fn receive(
                     hub.relay(&readings);
                 }
             }
-            Ok(Some(n)) => match ClientId::parse(n.payload()) {
-                Ok(client_id) => registry.forget(&client_id).await,
-                Err(_) => tracing::warn!(payload = n.payload(), "a device notice that names no device"),
-            },
+            Ok(Some(n)) => {
+                for id in n.payload().split(',') {
+                    match ClientId::parse(id) {
+                        Ok(client_id) => registry.forget(&client_id).await,
+                        Err(_) => tracing::warn!(payload = n.payload(), "a device notice that names no device"),
+                    }
+                }
+            }
             Ok(None) => {
                 // The connection dropped and comes back on the next call: notices may be lost.
                 tracing::warn!("lost PostgreSQL's notifications for a moment; forgetting every cached device");

@@ -87,6 +87,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "memory the embedded broker keeps messages in for subscribers, 10 to 4096 MB (readings are stored before it sees them)",
     },
     Variable {
+        name: "WAGES_MQTT_MAX_CONNECTIONS",
+        default: "10000",
+        meaning: "MQTT connections (scales, programs, simulator tabs) the embedded broker holds at once, 1 to 100000; past it a CONNECT is refused as server unavailable. Each takes three open files (see docs/operations.md)",
+    },
+    Variable {
         name: "WAGES_RETENTION_RAW_DAYS",
         default: "90",
         meaning: "sessions whose last reading is older than this many days are compacted into buckets (summary kept exact), 1 to 36500; 0 keeps every reading as it came. Readings in SQL only",
@@ -139,6 +144,10 @@ pub const DEFAULT_LIVE_PER_CLIENT: usize = 100;
 /// memory settles at once enough has passed through (at any rate, in the end).
 pub const DEFAULT_MQTT_BUFFER_MB: usize = 100;
 
+/// MQTT connections the embedded broker holds unless `WAGES_MQTT_MAX_CONNECTIONS` says
+/// otherwise: a large cafe chain's scales on one node.
+pub const DEFAULT_MQTT_MAX_CONNECTIONS: usize = 10_000;
+
 /// Variables whose values are secret: errors name them but never print the value.
 const SECRET: &[&str] = &["WAGES_INFLUX_TOKEN", "WAGES_ADMIN_PASSWORD"];
 
@@ -169,6 +178,8 @@ pub struct Config {
     pub live_per_client: usize,
     /// The embedded broker's message log, in MB.
     pub mqtt_buffer_mb: usize,
+    /// MQTT connections the embedded broker holds at once.
+    pub mqtt_max_connections: usize,
     /// What is published back to the broker; `None` for nothing.
     pub aggregates: Option<crate::aggregates::Settings>,
     /// Compaction of old readings; `None` keeps every reading.
@@ -626,6 +637,12 @@ impl Config {
             r.parse("WAGES_MQTT_BUFFER_MB", DEFAULT_MQTT_BUFFER_MB, "a whole number of MB from 10 to 4096", |v| {
                 v.parse().ok().filter(|n| (10..=4096).contains(n))
             })?;
+        let mqtt_max_connections = r.parse(
+            "WAGES_MQTT_MAX_CONNECTIONS",
+            DEFAULT_MQTT_MAX_CONNECTIONS,
+            "a whole number from 1 to 100000",
+            |v| v.parse().ok().filter(|n| (1..=100_000).contains(n)),
+        )?;
         let aggregates = aggregates(&r)?;
         let retention = retention(&r)?;
         let (log_filter, log_format) = logging(&r)?;
@@ -642,6 +659,7 @@ impl Config {
             metrics_public,
             live_per_client,
             mqtt_buffer_mb,
+            mqtt_max_connections,
             aggregates,
             retention,
             log_filter,
@@ -902,6 +920,11 @@ mod tests {
         assert_eq!(with(&[("WAGES_MQTT_BUFFER_MB", "1024")]).expect("valid").mqtt_buffer_mb, 1024);
         for bad in ["9", "4097", "1GB"] {
             assert!(error(&[("WAGES_MQTT_BUFFER_MB", bad)]).contains("10 to 4096"), "{bad}");
+        }
+        assert_eq!(with(&[]).expect("valid").mqtt_max_connections, 10_000);
+        assert_eq!(with(&[("WAGES_MQTT_MAX_CONNECTIONS", "50000")]).expect("valid").mqtt_max_connections, 50_000);
+        for bad in ["0", "100001", "-1", "many"] {
+            assert!(error(&[("WAGES_MQTT_MAX_CONNECTIONS", bad)]).contains("1 to 100000"), "{bad}");
         }
         assert_eq!(with(&[]).expect("valid").live_per_client, 100);
         assert_eq!(with(&[("WAGES_LIVE_PER_CLIENT", "20000")]).expect("valid").live_per_client, 20_000);

@@ -182,7 +182,8 @@ struct Broker {
 /// listening on `WAGES_MQTT_LISTEN` when it is set.
 async fn embedded_broker(config: &Config, registry: &Registry, tcp: Option<SocketAddr>) -> Result<Broker, IngestError> {
     let claimed = claim_embedded_broker(registry, config).await?;
-    let embedded = match broker::start(tcp, config.mqtt_buffer_mb) {
+    let connections = broker::connections_within_open_files(config.mqtt_max_connections);
+    let embedded = match broker::start(tcp, config.mqtt_buffer_mb, connections) {
         Ok(embedded) => embedded,
         Err(e) => {
             let _ = claimed.release().await;
@@ -190,7 +191,7 @@ async fn embedded_broker(config: &Config, registry: &Registry, tcp: Option<Socke
         }
     };
     let (front_door, deliveries) = pipeline::front_door();
-    let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone(), front_door);
+    let front = Gate::new(embedded.tcp, registry.clone(), embedded.secret.clone(), front_door, connections);
     let (mut mqtt_listen, mut listener) = (None, None);
     let shown = match embedded.public {
         Some(public) => {

@@ -240,19 +240,33 @@ struct Fold {
     tail: Option<Vec<(u64, f64)>>,
 }
 
+/// What [`record`] found of the tails it trusted.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// Every session's figures are folded in.
+    Done,
+    /// A kept tail was out of date (readings of its session were stored elsewhere: by
+    /// another node, or in a batch rolled back); those tails are forgotten, and the
+    /// transaction must be rolled back and the batch stored again.
+    StaleTails,
+}
+
 /// Folds newly stored readings into their sessions' rows of `shots`, inside the
 /// transaction that stored them: counts, first and last times and weights, the maximum,
 /// and the peak flow, computed over the new readings with the stored second before them
 /// (so a session's figures are exact however its readings were batched). A new session
 /// starts with its scale's current recipe. However many sessions the readings are of,
-/// this is two statements (one that checks the kept tails, one upsert) in the common
-/// case: a statement's round trip to the database costs more than its work here.
+/// this is one upsert in the common case: a statement's round trip to the database costs
+/// more than its work here. The second before comes from the tails kept in memory,
+/// trusted at first and checked after the upsert: a shot's reading count must have grown
+/// from the tail's by just this batch's, or the batch is stored again without that tail
+/// ([`Recorded::StaleTails`]).
 pub(crate) async fn record(
     conn: &mut AnyConnection,
     backend: Backend,
     new: &[Reading],
     tails: &Tails,
-) -> Result<(), RegistryError> {
+) -> Result<Recorded, RegistryError> {
     let mut sessions: BTreeMap<(ClientId, SessionId), Fold> = BTreeMap::new();
     for r in new {
         let (t, v) = (r.tstamp.millis(), r.value.get());
@@ -275,21 +289,17 @@ pub(crate) async fn record(
         }
         fold.max_weight = fold.max_weight.max(v);
     }
-    // The tails kept in memory that end before the new readings, and whether the table
-    // still has what they say: nobody else stored readings of the session since.
-    let mut cached = BTreeMap::new();
-    for (key, fold) in &mut sessions {
-        fold.new.sort_by_key(|(t, _)| *t);
-        if let Some(tail) = tails.get(key).await.filter(|tail| tail.samples.last().is_some_and(|l| l.0 < fold.first.0))
-        {
-            cached.insert(*key, tail);
-        }
-    }
-    let counts = shot_counts(conn, backend, cached.keys()).await?;
+    // The kept tails that end before the new readings: their shot's count before this batch.
+    let mut trusted = BTreeMap::new();
     for (key @ (client_id, session_id), fold) in &mut sessions {
-        let before = match cached.get(key) {
-            Some(tail) if counts.get(key) == Some(&tail.count) => Some(tail.samples.clone()),
-            _ => stored_second_before(conn, client_id, session_id, &fold.new).await?,
+        fold.new.sort_by_key(|(t, _)| *t);
+        let kept = tails.get(key).await.filter(|tail| tail.samples.last().is_some_and(|l| l.0 < fold.first.0));
+        let before = match kept {
+            Some(tail) => {
+                trusted.insert(*key, tail.count);
+                Some(tail.samples.clone())
+            }
+            None => stored_second_before(conn, client_id, session_id, &fold.new).await?,
         };
         match before {
             Some(before) => {
@@ -300,41 +310,28 @@ pub(crate) async fn record(
         }
     }
     let counts = upsert_shots(conn, backend, &sessions).await?;
+    let mut stale = false;
+    for (key, count_before) in &trusted {
+        let grown = sessions.get(key).map(|fold| count_before + fold.count);
+        if counts.get(key).copied() != grown {
+            tails.invalidate(key).await;
+            stale = true;
+        }
+    }
+    if stale {
+        return Ok(Recorded::StaleTails);
+    }
     for (key, fold) in sessions {
         match (fold.tail, counts.get(&key)) {
             (Some(samples), Some(&count)) => tails.insert(key, std::sync::Arc::new(Tail { count, samples })).await,
             _ => tails.invalidate(&key).await,
         }
     }
-    Ok(())
+    Ok(Recorded::Done)
 }
 
 /// Most sessions one statement of [`record`] names (9 parameters each).
 const SESSIONS_PER_STATEMENT: usize = 100;
-
-/// The stored reading counts of the shots of `keys` (those that have a row).
-async fn shot_counts<'k>(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    keys: impl Iterator<Item = &'k (ClientId, SessionId)>,
-) -> Result<BTreeMap<(ClientId, SessionId), i64>, RegistryError> {
-    let keys: Vec<_> = keys.collect();
-    let mut counts = BTreeMap::new();
-    for chunk in keys.chunks(SESSIONS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT client_id, session_id, reading_count FROM shots WHERE (client_id, session_id) IN (VALUES {})",
-            placeholders(backend, chunk.len(), 2)
-        );
-        let mut query = sqlx::query(&sql);
-        for (client_id, session_id) in chunk {
-            query = query.bind(client_id.as_str()).bind(session_id.as_str());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            counts.insert(shot_key(&row)?, row.try_get::<i64, _>("reading_count")?);
-        }
-    }
-    Ok(counts)
-}
 
 /// Adds the folded readings to their shots' rows, a new row starting with its scale's
 /// recipe; returns each shot's reading count after.

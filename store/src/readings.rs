@@ -138,10 +138,34 @@ impl SqlReadings {
     /// `Ok`, every reading is durably stored.
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
         let _turn = self.write_turn().await;
-        let (mut tx, new) = self.begin_with(readings).await?;
-        crate::brews::record(&mut tx, self.backend, &new, &self.tails).await?;
-        tx.commit().await?;
-        Ok(new.len() as u64)
+        let mut attempts = 0;
+        loop {
+            let (mut tx, new) = self.begin_with(readings).await?;
+            if self.recorded(&mut tx, &new, &mut attempts).await? {
+                tx.commit().await?;
+                return Ok(new.len() as u64);
+            }
+        }
+    }
+
+    /// Folds `new` into their shots (see [`crate::brews::record`]); `false` when a kept
+    /// tail was out of date and the transaction must begin again (it rolls back as it
+    /// drops). Past a few attempts, someone else keeps writing the same sessions.
+    async fn recorded(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        new: &[Reading],
+        attempts: &mut u32,
+    ) -> Result<bool, RegistryError> {
+        use crate::brews::Recorded;
+        *attempts += 1;
+        match crate::brews::record(tx, self.backend, new, &self.tails).await? {
+            Recorded::Done => Ok(true),
+            Recorded::StaleTails if *attempts < 4 => Ok(false),
+            Recorded::StaleTails => {
+                Err(RegistryError::Database("the readings of these sessions keep changing under this batch".into()))
+            }
+        }
     }
 
     /// Stores a shot read from a file as a new session: its readings, its summary and
@@ -158,18 +182,23 @@ impl SqlReadings {
         };
         let (client_id, session_id) = (first.client_id, first.session_id);
         let _turn = self.write_turn().await;
-        let (mut tx, new) = self.begin_with(readings).await?;
-        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shots WHERE client_id = $1 AND session_id = $2")
-            .bind(client_id.as_str())
-            .bind(session_id.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        if taken > 0 {
-            return Err(RegistryError::Conflict(format!(
-                "scale {client_id} already has a session {session_id}: import it under another session_id"
-            )));
-        }
-        crate::brews::record(&mut tx, self.backend, &new, &self.tails).await?;
+        let mut attempts = 0;
+        let mut tx = loop {
+            let (mut tx, new) = self.begin_with(readings).await?;
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shots WHERE client_id = $1 AND session_id = $2")
+                .bind(client_id.as_str())
+                .bind(session_id.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            if taken > 0 {
+                return Err(RegistryError::Conflict(format!(
+                    "scale {client_id} already has a session {session_id}: import it under another session_id"
+                )));
+            }
+            if self.recorded(&mut tx, &new, &mut attempts).await? {
+                break tx;
+            }
+        };
         let brewed_by = details.brewed_by.as_deref().unwrap_or(who);
         crate::brews::write_details(&mut tx, &client_id, &session_id, details, who, Some(brewed_by)).await?;
         tx.commit().await?;

@@ -21,9 +21,12 @@ pub const CACHE_TTL: Duration = Duration::from_secs(3600);
 pub const CACHE_CAPACITY: u64 = 100_000;
 /// Most devices one list or search returns.
 pub const MAX_LIST: u32 = 1000;
-/// PostgreSQL's notification channel for changed devices: the payload is a `client_id`.
+/// PostgreSQL's notification channel for changed devices: the payload is a `client_id`,
+/// or several joined by commas.
 /// Every node sharing the database drops that device from its cache on hearing it.
 pub const DEVICES_CHANNEL: &str = "wages_devices";
+/// Scales one statement of [`Registry::touch_all`] names (two parameters each).
+const TOUCHED_PER_STATEMENT: usize = 100;
 
 /// Which database the registry lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,8 +164,19 @@ fn pool_options() -> AnyPoolOptions {
     AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10))
 }
 
-/// A pool of `connections` to SQLite, each in WAL mode and flushing commits as `synchronous` says.
-fn sqlite_pool(connections: u32, synchronous: Synchronous) -> AnyPoolOptions {
+/// Pages of its own the readings writer keeps in memory (SQLite's `cache_size`, in KiB
+/// when negative). A fleet's open sessions each end on a page of their own in the readings'
+/// key: 5,000 of them need about 20 MB, which SQLite's default of 2 MB would read back
+/// from the file at every batch.
+const WRITER_CACHE: &str = "PRAGMA cache_size = -65536";
+/// Pages the write-ahead log grows to before it is copied into the database (SQLite's
+/// default is 1,000): a batch of a large fleet alone dirties more than that, and each copy
+/// writes a page once however often it changed since the last.
+const WRITER_CHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 8000";
+
+/// A pool of `connections` to SQLite, each in WAL mode and flushing commits as `synchronous`
+/// says; `writer`: the one that stores readings, with room for a fleet.
+fn sqlite_pool(connections: u32, synchronous: Synchronous, writer: bool) -> AnyPoolOptions {
     let synchronous = match synchronous {
         Synchronous::Full => "PRAGMA synchronous = FULL",
         Synchronous::Normal => "PRAGMA synchronous = NORMAL",
@@ -172,6 +186,10 @@ fn sqlite_pool(connections: u32, synchronous: Synchronous) -> AnyPoolOptions {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
             sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
             sqlx::query(synchronous).execute(&mut *conn).await?;
+            if writer {
+                sqlx::query(WRITER_CACHE).execute(&mut *conn).await?;
+                sqlx::query(WRITER_CHECKPOINT).execute(&mut *conn).await?;
+            }
             Ok(())
         })
     })
@@ -188,8 +206,9 @@ impl Registry {
                 let url = sqlite_url(url)?;
                 // An in-memory database exists once per connection: keep just one.
                 let in_memory = url.contains(":memory:");
-                let pool = sqlite_pool(if in_memory { 1 } else { 4 }, synchronous).connect(&url).await?;
-                let writer = if in_memory { pool.clone() } else { sqlite_pool(1, synchronous).connect(&url).await? };
+                let pool = sqlite_pool(if in_memory { 1 } else { 4 }, synchronous, false).connect(&url).await?;
+                let writer =
+                    if in_memory { pool.clone() } else { sqlite_pool(1, synchronous, true).connect(&url).await? };
                 (pool, writer)
             }
             Backend::Postgres => {
@@ -413,14 +432,43 @@ impl Registry {
 
     /// Notes that readings of `client_id` arrived at `at` (ms), unless it was seen later.
     pub async fn touch(&self, client_id: &ClientId, at: i64) -> Result<(), RegistryError> {
-        sqlx::query(
-            "UPDATE devices SET last_seen_at = $1 WHERE client_id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",
-        )
-        .bind(at)
-        .bind(client_id.as_str())
-        .execute(&self.pool)
-        .await?;
-        self.changed(client_id).await;
+        self.touch_all(&[(*client_id, at)]).await
+    }
+
+    /// Notes when each scale's readings last arrived (ms), unless it was seen later: a
+    /// whole fleet in one transaction, so thousands of scales cost one commit, not one
+    /// each. This node's cached devices are brought up to date in place (a fleet's worth
+    /// of cache misses would follow otherwise); other nodes are told, a notice per
+    /// statement.
+    pub async fn touch_all(&self, seen: &[(ClientId, i64)]) -> Result<(), RegistryError> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in seen.chunks(TOUCHED_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE devices SET last_seen_at = v.column2 FROM (VALUES {}) AS v \
+                 WHERE devices.client_id = v.column1 AND (devices.last_seen_at IS NULL OR devices.last_seen_at < v.column2)",
+                crate::readings::placeholders(self.backend, chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&sql);
+            for (client_id, at) in chunk {
+                query = query.bind(client_id.as_str()).bind(*at);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        for (client_id, at) in seen {
+            if let Some(Some(mut device)) = self.cache.get(client_id).await
+                && device.last_seen_at.is_none_or(|before| before < *at)
+            {
+                device.last_seen_at = Some(*at);
+                self.cache.insert(*client_id, Some(device)).await;
+            }
+        }
+        if self.backend == Backend::Postgres {
+            for chunk in seen.chunks(TOUCHED_PER_STATEMENT) {
+                let ids: Vec<&str> = chunk.iter().map(|(client_id, _)| client_id.as_str()).collect();
+                self.notify_changed(&ids.join(",")).await;
+            }
+        }
         Ok(())
     }
 
@@ -443,14 +491,16 @@ impl Registry {
     async fn changed(&self, client_id: &ClientId) {
         self.cache.invalidate(client_id).await;
         if self.backend == Backend::Postgres {
-            let notified = sqlx::query("SELECT pg_notify($1, $2)::text")
-                .bind(DEVICES_CHANNEL)
-                .bind(client_id.as_str())
-                .execute(&self.pool)
-                .await;
-            if let Err(e) = notified {
-                tracing::warn!(error = %e, client_id = %client_id, "could not tell the other nodes that a device changed");
-            }
+            self.notify_changed(client_id.as_str()).await;
+        }
+    }
+
+    /// Tells the other nodes that the devices `ids` (comma-separated) changed.
+    async fn notify_changed(&self, ids: &str) {
+        let notified =
+            sqlx::query("SELECT pg_notify($1, $2)::text").bind(DEVICES_CHANNEL).bind(ids).execute(&self.pool).await;
+        if let Err(e) = notified {
+            tracing::warn!(error = %e, devices = ids, "could not tell the other nodes that devices changed");
         }
     }
 

@@ -14,4 +14,4 @@ pub mod nodes;
 pub mod server;
 
 pub use nodes::{Node, forget_session, wages_binary};
-pub use server::{ADMIN_PASSWORD, Db, TestServer, http};
+pub use server::{ADMIN_PASSWORD, Db, TestServer, http, pipeline_figures};

@@ -245,3 +245,10 @@ impl TestServer {
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("HTTP client")
 }
+
+/// The pipeline's figures (`GET {web}/api/pipeline`) of the server at `web`
+/// (`http://host:port`), asked with `token`.
+pub async fn pipeline_figures(web: &str, token: &str) -> serde_json::Value {
+    let answer = http().get(format!("{web}/api/pipeline")).bearer_auth(token).send().await.expect("figures");
+    answer.json().await.expect("the figures' JSON")
+}

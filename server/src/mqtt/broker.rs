@@ -64,12 +64,52 @@ fn same_secret(given: &str, expected: &str) -> bool {
     given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
+/// Open files each MQTT connection through the gate takes: the client's socket, and the
+/// gate's socket to the broker with the broker's end of it.
+pub const FILES_PER_CONNECTION: u64 = 3;
+/// Open files kept for everything else: the database, HTTP, logs, the broker's own.
+const FILES_FOR_THE_REST: u64 = 1024;
+
+/// The MQTT connections this process can hold, at most `wanted`: raises the open-files
+/// limit to the system's hard limit, and when even that is too low for `wanted`, says so
+/// once in the log and holds fewer, so that past the limit a scale is refused with a
+/// reason instead of its socket failing.
+pub fn connections_within_open_files(wanted: usize) -> usize {
+    let needed = wanted as u64 * FILES_PER_CONNECTION + FILES_FOR_THE_REST;
+    let limit = match rlimit::increase_nofile_limit(needed) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the open-files limit; WAGES_MQTT_MAX_CONNECTIONS is taken as it is");
+            return wanted;
+        }
+    };
+    if limit >= needed {
+        return wanted;
+    }
+    let fits = usize::try_from(limit.saturating_sub(FILES_FOR_THE_REST) / FILES_PER_CONNECTION).unwrap_or(usize::MAX);
+    let fits = fits.clamp(1, wanted);
+    tracing::warn!(
+        "open files: WAGES_MQTT_MAX_CONNECTIONS={wanted} needs {needed} (three per MQTT connection and {FILES_FOR_THE_REST} \
+         besides), but this process may open {limit}: the node holds {fits} MQTT connections. Raise the limit \
+         (ulimit -n, or LimitNOFILE= in a systemd unit) or lower WAGES_MQTT_MAX_CONNECTIONS"
+    );
+    fits
+}
+
 /// Segments of the broker's message log; the oldest is dropped when a new one is needed.
 const SEGMENTS: usize = 10;
 
+/// Clients of the broker besides the gate's: the pipeline, the publishers of aggregates
+/// and offers.
+const INTERNAL_CONNECTIONS: usize = 64;
+
 /// Starts the broker; `listen` is `WAGES_MQTT_LISTEN` (`None` for `0`), `buffer_mb`
-/// is `WAGES_MQTT_BUFFER_MB`.
-pub fn start(listen: Option<SocketAddr>, buffer_mb: usize) -> Result<EmbeddedBroker, BrokerError> {
+/// is `WAGES_MQTT_BUFFER_MB`, `gate_connections` the most the gate holds.
+pub fn start(
+    listen: Option<SocketAddr>,
+    buffer_mb: usize,
+    gate_connections: usize,
+) -> Result<EmbeddedBroker, BrokerError> {
     let public = match listen {
         Some(addr) => {
             let listener = TcpListener::bind(addr).map_err(|source| match source.kind() {
@@ -100,11 +140,11 @@ pub fn start(listen: Option<SocketAddr>, buffer_mb: usize) -> Result<EmbeddedBro
         dynamic_filters: true,
     };
     let server =
-        ServerSettings { name: "wages-tcp".into(), listen: addr, tls: None, next_connection_delay_ms: 1, connections };
+        ServerSettings { name: "wages-tcp".into(), listen: addr, tls: None, next_connection_delay_ms: 0, connections };
     let config = Config {
         id: 0,
         router: RouterConfig {
-            max_connections: 10_010,
+            max_connections: gate_connections + INTERNAL_CONNECTIONS,
             max_outgoing_packet_count: 200,
             // rumqttd keeps each message in memory until its segment is dropped: this log
             // is what its memory settles at (1 GB once made the server 1.45 GB).

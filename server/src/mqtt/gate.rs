@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use std::collections::HashSet;
@@ -33,7 +33,7 @@ use wages_store::{Registry, Scope};
 
 use super::relay::{self, Item};
 use super::v5;
-use super::{INTERNAL_USER, MAX_PACKET_BYTES};
+use super::{INTERNAL_USER, MAX_PACKET_BYTES, READ_ROOM};
 use crate::pipeline::Delivery;
 
 /// Batches of packets between the client's reader and the relay, at most.
@@ -88,10 +88,12 @@ pub enum Refusal {
     SubscribeFilter,
     Malformed,
     Unavailable,
+    TooManyConnections,
+    KeepAlive,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 8] = [
+    const ALL: [Refusal; 10] = [
         Refusal::NoCredentials,
         Refusal::BadCredentials,
         Refusal::ClientIdMismatch,
@@ -100,6 +102,8 @@ impl Refusal {
         Refusal::SubscribeFilter,
         Refusal::Malformed,
         Refusal::Unavailable,
+        Refusal::TooManyConnections,
+        Refusal::KeepAlive,
     ];
 
     /// The `reason` label in `/metrics`.
@@ -113,6 +117,8 @@ impl Refusal {
             Refusal::SubscribeFilter => "subscribe_filter",
             Refusal::Malformed => "malformed",
             Refusal::Unavailable => "unavailable",
+            Refusal::TooManyConnections => "too_many_connections",
+            Refusal::KeepAlive => "keep_alive",
         }
     }
 }
@@ -135,17 +141,50 @@ pub struct Gate {
     /// Where reading messages go: straight into the pipeline.
     front_door: mpsc::Sender<Delivery>,
     refused: [AtomicU64; Refusal::ALL.len()],
+    /// Connections open through the gate now, and the most it holds
+    /// (`WAGES_MQTT_MAX_CONNECTIONS`, or fewer when open files are short).
+    open: AtomicUsize,
+    max_open: usize,
+    /// Connections open now that subscribed to a filter readings could match: only while
+    /// there is one do stored readings go on into the broker (no one else reads them
+    /// there, and copying a large fleet's every message costs the broker its time).
+    readers: AtomicUsize,
+}
+
+/// One connection counted in [`Gate::open`] while it lives.
+struct Counted<'g>(&'g AtomicUsize);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Gate {
-    /// A gate to the broker at `broker`, which admits `INTERNAL_USER` with `secret`.
+    /// A gate to the broker at `broker`, which admits `INTERNAL_USER` with `secret`,
+    /// holding at most `max_open` connections.
     pub fn new(
         broker: SocketAddr,
         registry: Registry,
         secret: String,
         front_door: mpsc::Sender<Delivery>,
+        max_open: usize,
     ) -> Arc<Gate> {
-        Arc::new(Gate { broker, registry, secret, front_door, refused: Default::default() })
+        Arc::new(Gate {
+            broker,
+            registry,
+            secret,
+            front_door,
+            refused: Default::default(),
+            open: AtomicUsize::new(0),
+            max_open,
+            readers: AtomicUsize::new(0),
+        })
+    }
+
+    /// Connections open through the gate now.
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
     }
 
     /// Connections refused or cut, by reason.
@@ -162,6 +201,12 @@ impl Gate {
             "reason",
             refusals,
         );
+        out.gauge("wages_mqtt_connections", "MQTT connections open through the gate.", self.open_connections());
+        out.gauge(
+            "wages_mqtt_max_connections",
+            "MQTT connections the gate holds at most (WAGES_MQTT_MAX_CONNECTIONS).",
+            self.max_open,
+        );
     }
 
     /// Serves one client connection until either side closes or the client oversteps.
@@ -169,6 +214,8 @@ impl Gate {
     where
         S: AsyncRead + AsyncWrite + Send + Unpin,
     {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        let _counted = Counted(&self.open);
         if let Err(Refused { why, detail }) = self.pass(client).await {
             self.refused[why as usize].fetch_add(1, Ordering::Relaxed);
             tracing::info!(peer = %peer, reason = why.label(), "MQTT connection refused: {detail}");
@@ -198,6 +245,14 @@ impl Gate {
             _ => return Err(refused(Refusal::Malformed, "the first packet must be CONNECT")),
         };
         let v5 = session.is_some();
+        if self.open.load(Ordering::Relaxed) > self.max_open {
+            connack(&mut to_client, ConnectReturnCode::ServiceUnavailable, v5).await;
+            let detail = format!(
+                "{}: this node holds its most MQTT connections, {} (WAGES_MQTT_MAX_CONNECTIONS)",
+                connect.client_id, self.max_open
+            );
+            return Err(refused(Refusal::TooManyConnections, detail));
+        }
         let client = match self.admit(&connect).await {
             Ok(client) => client,
             Err((code, refusal)) => {
@@ -220,12 +275,17 @@ impl Gate {
         let (from_broker, mut to_broker) = broker.into_split();
         let mut handed_on = connect.clone();
         handed_on.login = Some(Login::new(INTERNAL_USER, self.secret.as_str()));
+        // The broker sees only what is not a reading, so a scale that sends readings and
+        // nothing else would look silent to it: the gate keeps the client's keep-alive
+        // itself, and the broker is given the longest there is.
+        handed_on.keep_alive = u16::MAX;
+        let keep_alive = connect.keep_alive;
         let mut bytes = BytesMut::new();
         handed_on.write(&mut bytes).map_err(|e| refused(Refusal::Malformed, format!("{e:?}")))?;
         to_broker.write_all(&bytes).await.map_err(|e| refused(Refusal::Unavailable, e.to_string()))?;
         let name = connect.client_id;
         let (items, taken) = mpsc::channel(RELAY_ITEMS);
-        let upstream = self.upstream(&client, &name, from_client, buffer, items, v5);
+        let upstream = self.upstream(&client, &name, from_client, buffer, items, v5, keep_alive);
         let relay = relay::run(taken, from_broker, to_broker, to_client, session);
         tokio::pin!(upstream, relay);
         tokio::select! {
@@ -243,6 +303,9 @@ impl Gate {
     /// relay in the client's order. Waits when the pipeline or the relay is full, so the
     /// client's socket pushes back. An MQTT 5 client that publishes or subscribes past its
     /// rights is told so with a reason code; a 3.1.1 client, which cannot be, is cut off.
+    /// A client silent for one and a half times its `keep_alive` (seconds; 0: no limit)
+    /// is cut off, as MQTT says.
+    #[allow(clippy::too_many_arguments)]
     async fn upstream<R: AsyncRead + Unpin>(
         &self,
         client: &Client,
@@ -251,9 +314,13 @@ impl Gate {
         mut buffer: BytesMut,
         items: mpsc::Sender<Item>,
         v5: bool,
+        keep_alive: u16,
     ) -> Result<(), Refused> {
+        let silence = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
         // QoS 2 readings the gate answered: their PUBREL is answered here too.
         let mut readings_released: HashSet<u16> = HashSet::new();
+        // Counted among the readers once it subscribes where readings land, until it ends.
+        let mut reader: Option<Counted<'_>> = None;
         let malformed = |e: mqttbytes::Error| refused(Refusal::Malformed, format!("{name}: {e:?}"));
         loop {
             let mut forward = Forward::default();
@@ -290,6 +357,10 @@ impl Gate {
                     return Err(refusal);
                 }
                 let kind = header.packet_type().map_err(malformed)?;
+                if kind == PacketType::Subscribe && reader.is_none() && subscribes_to_readings(header, &frame) {
+                    self.readers.fetch_add(1, Ordering::Relaxed);
+                    reader = Some(Counted(&self.readers));
+                }
                 if kind == PacketType::Publish && publish_topic(&frame).is_some_and(is_readings) {
                     let publish = Publish::read(header, frame.freeze()).map_err(malformed)?;
                     if publish.qos == QoS::ExactlyOnce {
@@ -302,7 +373,8 @@ impl Gate {
                     if self.front_door.send(delivery).await.is_err() {
                         return Err(refused(Refusal::Unavailable, format!("{name}: the ingest pipeline has stopped")));
                     }
-                    if items.send(Item::Reading { publish, stored }).await.is_err() {
+                    let copy = publish.retain || self.readers.load(Ordering::Relaxed) > 0;
+                    if items.send(Item::Reading { publish, stored, copy }).await.is_err() {
                         return Ok(());
                     }
                     continue;
@@ -329,8 +401,18 @@ impl Gate {
             if !forward.send(&items).await {
                 return Ok(());
             }
-            buffer.reserve(16 * 1024);
-            match from_client.read_buf(&mut buffer).await {
+            buffer.reserve(READ_ROOM);
+            let read = from_client.read_buf(&mut buffer);
+            let read = match silence {
+                Some(silence) => tokio::time::timeout(silence, read).await.map_err(|_| {
+                    refused(
+                        Refusal::KeepAlive,
+                        format!("{name}: nothing sent within 1.5 × its keep-alive of {keep_alive} s"),
+                    )
+                })?,
+                None => read.await,
+            };
+            match read {
                 Ok(0) | Err(_) => return Ok(()),
                 Ok(_) => {}
             }
@@ -416,6 +498,39 @@ fn is_readings(topic: &str) -> bool {
         .is_some_and(|(_, rest)| rest == Channel::Readings.suffix() || rest == Channel::ReadingsProtobuf.suffix())
 }
 
+/// Whether a SUBSCRIBE (whole, checked) has a filter that some scale's readings topic
+/// matches.
+fn subscribes_to_readings(header: FixedHeader, frame: &[u8]) -> bool {
+    Subscribe::read(header, bytes::Bytes::copy_from_slice(frame))
+        .is_ok_and(|subscribe| subscribe.filters.iter().any(|f| may_match_readings(&f.path)))
+}
+
+/// Whether `filter` matches `wages/devices/{some id}/readings` or its Protobuf twin.
+fn may_match_readings(filter: &str) -> bool {
+    // A shared subscription's filter follows its group: `$share/{group}/{filter}`.
+    let filter = match filter.strip_prefix("$share/") {
+        Some(rest) => rest.split_once('/').map_or("", |(_, f)| f),
+        None => filter,
+    };
+    let levels: Vec<&str> = filter.split('/').collect();
+    [Channel::Readings, Channel::ReadingsProtobuf].into_iter().any(|channel| {
+        // `*` stands for the scale's id, which any one level of a filter may name.
+        let topic: Vec<&str> = ["wages", "devices", "*"].into_iter().chain(channel.suffix().split('/')).collect();
+        matches_levels(&levels, &topic)
+    })
+}
+
+fn matches_levels(filter: &[&str], topic: &[&str]) -> bool {
+    match (filter.split_first(), topic.split_first()) {
+        (Some((&"#", _)), _) => true,
+        (Some((f, filter)), Some((t, topic))) => {
+            (*f == "+" || *t == "*" && !f.is_empty() || f == t) && matches_levels(filter, topic)
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// Packets checked and bound for the broker, gathered so they go on in one write.
 #[derive(Default)]
 struct Forward {
@@ -483,7 +598,7 @@ async fn next_frame<R: AsyncRead + Unpin>(
             Err(mqttbytes::Error::InsufficientBytes(_)) => {}
             Err(e) => return Err(e),
         }
-        buffer.reserve(16 * 1024);
+        buffer.reserve(READ_ROOM);
         match from.read_buf(buffer).await {
             Ok(0) | Err(_) => return Ok(None),
             Ok(_) => {}
@@ -569,6 +684,36 @@ mod tests {
         }
         assert_eq!(publish_topic(&[0x30]), None);
         assert_eq!(publish_topic(&[0x30, 0x05, 0x00, 0x09, b'a']), None, "a topic longer than the packet");
+    }
+
+    #[test]
+    fn filters_that_readings_match() {
+        for filter in [
+            "#",
+            "wages/#",
+            "wages/devices/#",
+            "wages/devices/+/readings",
+            "wages/devices/scale-a/readings",
+            "wages/devices/scale-a/readings/protobuf",
+            "wages/devices/+/+",
+            "wages/devices/scale-a/#",
+            "+/+/+/readings",
+            "$share/ha/wages/devices/+/readings",
+        ] {
+            assert!(may_match_readings(filter), "{filter}");
+        }
+        for filter in [
+            "wages/firmware",
+            "wages/devices/+/status",
+            "wages/devices/+",
+            "wages/devices/scale-a/readings/x",
+            "wages/devices/+/state",
+            "homeassistant/#",
+            "wages/devices//readings",
+            "$share/ha/wages/devices/+/status",
+        ] {
+            assert!(!may_match_readings(filter), "{filter}");
+        }
     }
 
     #[test]

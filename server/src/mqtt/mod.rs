@@ -25,6 +25,10 @@ pub mod ws;
 /// Room for the MQTT header around the largest payload the codec accepts: the largest
 /// packet the broker, the gate, MQTT over WebSocket and the pipeline take.
 pub const MAX_PACKET_BYTES: usize = MAX_MESSAGE_BYTES + 1024;
+/// Room made in a connection's buffer before each socket read. A scale's messages are a
+/// few hundred bytes and a fleet holds thousands of buffers, so it starts small; a
+/// larger packet grows the buffer as it arrives.
+pub const READ_ROOM: usize = 4 * 1024;
 /// The user name the gate and the pipeline present to the embedded broker.
 pub const INTERNAL_USER: &str = "wages-internal";
 

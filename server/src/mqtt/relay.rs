@@ -22,8 +22,8 @@ use rumqttc::mqttbytes::{self, PacketType, QoS};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
-use super::MAX_PACKET_BYTES;
 use super::v5::{self, Session};
+use super::{MAX_PACKET_BYTES, READ_ROOM};
 use crate::pipeline::Taken;
 
 /// Answers owed to one client, at most, before the relay stops reading from it.
@@ -41,8 +41,9 @@ pub enum Item {
     /// Packets for the broker as they came, and the answers they owe, in order (with the
     /// number of filters of an UNSUBSCRIBE).
     Forward { bytes: BytesMut, owes: Vec<(Key, usize)> },
-    /// A reading message the pipeline has: `stored` answers once it is stored.
-    Reading { publish: Publish, stored: oneshot::Receiver<Taken> },
+    /// A reading message the pipeline has: `stored` answers once it is stored; `copy`:
+    /// then on to the broker, for a subscriber there.
+    Reading { publish: Publish, stored: oneshot::Receiver<Taken>, copy: bool },
     /// An answer the gate makes itself: the PUBCOMP for a reading's PUBREL.
     Answer(Bytes),
     /// The client's DISCONNECT, passed on once everything before it is done.
@@ -61,6 +62,7 @@ enum Owed {
     Reading {
         publish: Publish,
         stored: oneshot::Receiver<Taken>,
+        copy: bool,
     },
     Ready(Bytes),
     Disconnect(Bytes),
@@ -143,11 +145,11 @@ where
     C: AsyncWrite + Unpin,
 {
     let mut owed: VecDeque<Owed> = VecDeque::new();
-    let mut from_broker_buf = BytesMut::with_capacity(16 * 1024);
+    let mut from_broker_buf = BytesMut::with_capacity(READ_ROOM);
     let (mut for_client, mut for_broker) = (BytesMut::new(), BytesMut::new());
     let mut client_done = false;
     loop {
-        from_broker_buf.reserve(16 * 1024);
+        from_broker_buf.reserve(READ_ROOM);
         tokio::select! {
             item = items.recv(), if !client_done && owed.len() < MAX_OWED => match item {
                 Some(item) => take(item, &mut owed, &mut for_broker),
@@ -170,8 +172,8 @@ where
                 let Some(taken) = taken else {
                     return Err(RelayEnd::NotStored);
                 };
-                if let Some(Owed::Reading { publish, .. }) = owed.pop_front() {
-                    answer_taken(&publish, taken, v5.is_some(), &mut for_client, &mut for_broker);
+                if let Some(Owed::Reading { publish, copy, .. }) = owed.pop_front() {
+                    answer_taken(&publish, taken, copy, v5.is_some(), &mut for_client, &mut for_broker);
                 }
             }
         }
@@ -201,7 +203,7 @@ fn take(item: Item, owed: &mut VecDeque<Owed>, for_broker: &mut BytesMut) {
             for_broker.extend_from_slice(&bytes);
             owed.extend(owes.into_iter().map(|(key, filters)| Owed::Broker { key, filters, answer: None }));
         }
-        Item::Reading { publish, stored } => owed.push_back(Owed::Reading { publish, stored }),
+        Item::Reading { publish, stored, copy } => owed.push_back(Owed::Reading { publish, stored, copy }),
         Item::Answer(bytes) => owed.push_back(Owed::Ready(bytes)),
         Item::Disconnect(bytes) => owed.push_back(Owed::Disconnect(bytes.freeze())),
     }
@@ -248,9 +250,16 @@ fn from_broker_frames(
 }
 
 /// A reading message is done with: the client's answer (with the reason, for an MQTT 5
-/// client whose message held nothing to store), then a stored message on to the
-/// broker's other subscribers (at QoS 0: nothing waits for the broker's answer).
-fn answer_taken(publish: &Publish, taken: Taken, v5: bool, for_client: &mut BytesMut, for_broker: &mut BytesMut) {
+/// client whose message held nothing to store), then, when `copy`, a stored message on to
+/// the broker's other subscribers (at QoS 0: nothing waits for the broker's answer).
+fn answer_taken(
+    publish: &Publish,
+    taken: Taken,
+    copy: bool,
+    v5: bool,
+    for_client: &mut BytesMut,
+    for_broker: &mut BytesMut,
+) {
     match (taken, v5) {
         (Taken::Rejected(code), true) => v5::rejected(publish.qos, publish.pkid, code, for_client),
         _ => {
@@ -261,7 +270,7 @@ fn answer_taken(publish: &Publish, taken: Taken, v5: bool, for_client: &mut Byte
             };
         }
     }
-    if taken == Taken::Stored {
+    if copy && taken == Taken::Stored {
         let mut copy = Publish::new(publish.topic.clone(), QoS::AtMostOnce, publish.payload.clone());
         copy.retain = publish.retain;
         let _ = copy.write(for_broker);
@@ -280,8 +289,8 @@ fn release(owed: &mut VecDeque<Owed>, for_client: &mut BytesMut, for_broker: &mu
             }
             Some(Owed::Reading { stored, .. }) => match stored.try_recv() {
                 Ok(taken) => {
-                    if let Some(Owed::Reading { publish, .. }) = owed.pop_front() {
-                        answer_taken(&publish, taken, v5, for_client, for_broker);
+                    if let Some(Owed::Reading { publish, copy, .. }) = owed.pop_front() {
+                        answer_taken(&publish, taken, copy, v5, for_client, for_broker);
                     }
                 }
                 Err(oneshot::error::TryRecvError::Empty) => return true,
@@ -358,7 +367,7 @@ mod tests {
         let (stored, storing) = oneshot::channel();
         let mut reading = Publish::new("wages/devices/a/readings", QoS::AtLeastOnce, "x");
         reading.pkid = 1;
-        items.send(Item::Reading { publish: reading, stored: storing }).await.unwrap();
+        items.send(Item::Reading { publish: reading, stored: storing, copy: true }).await.unwrap();
         let mut status = Publish::new("wages/devices/a/status", QoS::AtLeastOnce, "online");
         status.pkid = 2;
         let status = frame(|b| drop(status.write(b)));
@@ -400,7 +409,7 @@ mod tests {
         let (stored, storing) = oneshot::channel::<Taken>();
         let mut reading = Publish::new("wages/devices/a/readings", QoS::AtLeastOnce, "x");
         reading.pkid = 1;
-        items.send(Item::Reading { publish: reading, stored: storing }).await.unwrap();
+        items.send(Item::Reading { publish: reading, stored: storing, copy: true }).await.unwrap();
         drop(stored);
         assert!(matches!(relay.await.unwrap(), Err(RelayEnd::NotStored)));
     }

@@ -9,8 +9,11 @@
 //! valid readings go to the worker of its device (`client_id` hashed over `concurrency`
 //! workers, so order per device holds). A worker stores a batch when it is full or its
 //! timeout passes, in one write (see [`worker`]). A message is acknowledged once all its
-//! readings are stored, and acknowledgements go out in arrival order: a crash loses
-//! nothing acknowledged, and the broker redelivers the rest, which storage takes once.
+//! readings are stored: a crash loses nothing acknowledged, and the broker redelivers the
+//! rest, which storage takes once. Acknowledgements to a broker or RabbitMQ go out in
+//! arrival order; the gate's are answered by the worker as soon as the message's batch
+//! is stored, since its relay keeps each scale's answers in that scale's order, so one
+//! scale never waits for another's batch.
 //!
 //! Every queue is bounded: at most [`MAX_IN_FLIGHT`] messages (and [`MAX_IN_FLIGHT_BYTES`])
 //! are between arrival and acknowledgement. When storage is slow the pipeline stops
@@ -39,7 +42,7 @@ pub use stats::{MAX_DEAD_LETTERS, Stats};
 use crate::hub::Hub;
 use crate::mqtt::{MAX_PACKET_BYTES, Target};
 use in_flight::{Ack, Acks, InFlight};
-use worker::{Shared, Work, Worker};
+use worker::{Done, Shared, Work, Worker};
 
 /// How often the pipeline publishes its figures, retained, on
 /// `wages/pipeline/{node_id}/figures`.
@@ -298,7 +301,7 @@ pub async fn run(parts: Parts) {
             _ = stop.changed() => break,
             _ = remember.tick() => drop(tokio::spawn(remember_seen(registry.clone(), stats.clone()))),
             _ = figures.tick() => {
-                let json = serde_json::to_string(&stats.figures(&broker)).unwrap_or_default();
+                let json = serde_json::to_string(&published_figures(&stats, &broker)).unwrap_or_default();
                 let _ = client.try_publish(figures_topic.as_str(), QoS::AtMostOnce, true, json);
             }
             Some(seqs) = finished.recv() => flight.finish(&seqs, &acks),
@@ -311,13 +314,19 @@ pub async fn run(parts: Parts) {
                 let _ = request.applied.send(());
             }
             Some(delivery) = delivered.recv(), if flight.has_room() => {
-                let Delivery { topic, payload, ack } = delivery;
-                let (readings, rejected) = accept(&topic, &payload, &registry, auto_register, &stats).await;
-                let seq = flight.push(ack, payload.len());
-                if let (true, Some(code)) = (readings.is_empty(), rejected) {
-                    flight.rejected(seq, code);
+                // What else is waiting is taken in the same turn: a fleet's messages come
+                // one by one from thousands of connections, and a turn of this loop (its
+                // every branch polled again) costs more than taking one.
+                let mut next = Some(delivery);
+                let mut taken = 0;
+                while let Some(delivery) = next.take() {
+                    let ctx = Ingest { registry: &registry, auto_register, stats: &stats, workers: &workers, acks: &acks };
+                    ctx.take(delivery, &mut flight).await;
+                    taken += 1;
+                    if taken < DELIVERIES_PER_TURN && flight.has_room() {
+                        next = delivered.try_recv().ok();
+                    }
                 }
-                dispatch(readings, seq, &workers, &mut flight, &acks).await;
             }
             event = eventloop.poll(), if flight.has_room() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -371,6 +380,22 @@ pub async fn run(parts: Parts) {
     drain(workers, &mut finished, &mut flight, &acks).await;
     remember_seen(registry.clone(), stats.clone()).await;
     close(Amqp { delivered, deliver, acks, tasks: amqp_tasks, stop: stop_amqp }, eventloop).await;
+}
+
+/// Scales whose running figures go out with the pipeline's figures over MQTT: those heard
+/// from last. All of a large fleet's would outgrow an MQTT packet (5,000 scales make
+/// 700 KB); `GET /api/pipeline` has them all.
+const PUBLISHED_DEVICES: usize = 100;
+
+/// The figures as published on `wages/pipeline/{node_id}/figures`.
+fn published_figures(stats: &Stats, broker: &str) -> PipelineFigures {
+    let mut figures = stats.figures(broker);
+    if figures.devices.len() > PUBLISHED_DEVICES {
+        figures.devices.sort_by_key(|d| std::cmp::Reverse(d.last_tstamp));
+        figures.devices.truncate(PUBLISHED_DEVICES);
+        figures.devices.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+    }
+    figures
 }
 
 /// Whole messages from outside the MQTT subscription: the gate's, or over AMQP, when
@@ -477,15 +502,67 @@ async fn drain(
     }
 }
 
+/// Messages from the gate or AMQP taken in one turn of the pipeline's loop, at most.
+const DELIVERIES_PER_TURN: usize = 256;
+
+/// What taking a delivered message needs.
+struct Ingest<'a> {
+    registry: &'a Registry,
+    auto_register: bool,
+    stats: &'a Arc<Stats>,
+    workers: &'a [Worker],
+    acks: &'a Acks,
+}
+
+impl Ingest<'_> {
+    /// Checks a message from the gate or AMQP and hands its readings to their worker.
+    async fn take(&self, delivery: Delivery, flight: &mut InFlight) {
+        let Delivery { topic, payload, ack } = delivery;
+        let (readings, rejected) = accept(&topic, &payload, self.registry, self.auto_register, self.stats).await;
+        match ack {
+            Ack::Gate(answer) => hand_over(readings, rejected, answer, self.workers, self.stats).await,
+            ack => {
+                let seq = flight.push(ack, payload.len());
+                if let (true, Some(code)) = (readings.is_empty(), rejected) {
+                    flight.rejected(seq, code);
+                }
+                dispatch(readings, seq, self.workers, flight, self.acks).await;
+            }
+        }
+    }
+}
+
 /// Hands a message's readings to their device's worker; a message without any is done.
 async fn dispatch(readings: Vec<Reading>, seq: u64, workers: &[Worker], flight: &mut InFlight, acks: &Acks) {
     match readings.first().map(|r| partition(&r.client_id, workers.len())) {
         Some(i) => {
-            if workers[i].work.send(Work { seq, readings }).await.is_err() {
+            if workers[i].work.send(Work { done: Done::Seq(seq), readings }).await.is_err() {
                 tracing::error!("a pipeline worker stopped; the broker will redeliver");
             }
         }
         None => flight.finish(&[seq], acks),
+    }
+}
+
+/// Hands a message from the gate to its device's worker, which answers the gate itself
+/// once the readings are stored; a message without any is answered now.
+async fn hand_over(
+    readings: Vec<Reading>,
+    rejected: Option<&'static str>,
+    answer: oneshot::Sender<Taken>,
+    workers: &[Worker],
+    stats: &Stats,
+) {
+    let Some(i) = readings.first().map(|r| partition(&r.client_id, workers.len())) else {
+        let _ = answer.send(rejected.map_or(Taken::Stored, Taken::Rejected));
+        return;
+    };
+    stats.gate_taken();
+    if let Err(unsent) = workers[i].work.send(Work { done: Done::Gate(answer), readings }).await {
+        // Dropped unanswered: the scale is cut off without its PUBACK and sends it again.
+        drop(unsent);
+        stats.gate_answered(1);
+        tracing::error!("a pipeline worker stopped; the scale will send its message again");
     }
 }
 
@@ -526,10 +603,16 @@ async fn accept(
 
 /// Tells the registry when each scale's readings last arrived.
 async fn remember_seen(registry: Registry, stats: Arc<Stats>) {
-    for (client_id, at) in stats.take_seen() {
-        if let Err(e) = registry.touch(&client_id, i64::try_from(at).unwrap_or(i64::MAX)).await {
-            tracing::warn!(error = %e, client_id = %client_id, "could not record when a scale was last seen");
-        }
+    let seen: Vec<(ClientId, i64)> = stats
+        .take_seen()
+        .into_iter()
+        .map(|(client_id, at)| (client_id, i64::try_from(at).unwrap_or(i64::MAX)))
+        .collect();
+    if seen.is_empty() {
+        return;
+    }
+    if let Err(e) = registry.touch_all(&seen).await {
+        tracing::warn!(error = %e, scales = seen.len(), "could not record when scales were last seen");
     }
 }
 

@@ -93,6 +93,8 @@ pub struct Stats {
     last_batch_us: AtomicU64,
     total_batch_us: AtomicU64,
     in_flight: AtomicU64,
+    /// Messages from the gate handed to a worker and not yet answered.
+    gate_in_flight: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     rate: Mutex<RateMeter>,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
@@ -147,6 +149,21 @@ impl Stats {
 
     pub(super) fn set_in_flight(&self, n: usize) {
         self.in_flight.store(n as u64, Ordering::Relaxed);
+    }
+
+    /// A message from the gate went to a worker.
+    pub(super) fn gate_taken(&self) {
+        self.gate_in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` messages from the gate were answered (or given up on).
+    pub(super) fn gate_answered(&self, n: usize) {
+        self.gate_in_flight.fetch_sub(n as u64, Ordering::Relaxed);
+    }
+
+    /// Messages received and not yet acknowledged.
+    fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed) + self.gate_in_flight.load(Ordering::Relaxed)
     }
 
     /// Records a stored batch: `new` of its readings were not stored before.
@@ -224,7 +241,7 @@ impl Stats {
             last_batch_ms: self.last_batch_us.load(Ordering::Relaxed) as f64 / 1000.0,
             mean_batch_ms: per_batch(self.total_batch_us.load(Ordering::Relaxed) as f64 / 1000.0),
             mean_batch_size: per_batch(self.batched_readings.load(Ordering::Relaxed) as f64),
-            in_flight: self.in_flight.load(Ordering::Relaxed),
+            in_flight: self.in_flight(),
             rejected: lock(&self.rejected).iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
             devices,
         }
@@ -242,11 +259,7 @@ impl Stats {
         );
         let rejected: Vec<_> = lock(&self.rejected).iter().map(|(reason, n)| (*reason, *n)).collect();
         out.counters("wages_pipeline_rejected_total", "Rejected lines by reason.", "reason", rejected);
-        out.gauge(
-            "wages_pipeline_in_flight",
-            "Messages received and not yet acknowledged.",
-            self.in_flight.load(Ordering::Relaxed),
-        );
+        out.gauge("wages_pipeline_in_flight", "Messages received and not yet acknowledged.", self.in_flight());
         let buckets = LATENCY_BUCKETS_MS
             .iter()
             .zip(&self.latency_buckets)

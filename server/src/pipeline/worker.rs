@@ -10,11 +10,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use wages_codec::Reading;
 use wages_store::pipeline::PipelineSettings;
 
+use super::Taken;
 use super::stats::Stats;
 use crate::hub::Hub;
 use wages_store::ReadingsStore;
@@ -22,10 +23,58 @@ use wages_store::ReadingsStore;
 /// Turns the worker gives the pipeline to hand over more before it calls the queue idle.
 const IDLE_TURNS: usize = 16;
 
-/// The valid readings of one message, by its sequence number.
+/// The valid readings of one message, and who is told once they are stored.
 pub(super) struct Work {
-    pub seq: u64,
+    pub done: Done,
     pub readings: Vec<Reading>,
+}
+
+/// Who hears that a message's readings are stored.
+pub(super) enum Done {
+    /// The pipeline, by the message's sequence number: it acknowledges in arrival order.
+    Seq(u64),
+    /// The gate, straight away: its relay keeps each scale's order, so a message from
+    /// one scale never waits for another scale's batch.
+    Gate(oneshot::Sender<Taken>),
+}
+
+/// The messages of the batch being gathered.
+#[derive(Default)]
+struct Owed {
+    seqs: Vec<u64>,
+    gate: Vec<oneshot::Sender<Taken>>,
+}
+
+impl Owed {
+    fn push(&mut self, done: Done) {
+        match done {
+            Done::Seq(seq) => self.seqs.push(seq),
+            Done::Gate(answer) => self.gate.push(answer),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.seqs.is_empty() && self.gate.is_empty()
+    }
+
+    /// Tells everyone their readings are stored.
+    fn stored(&mut self, shared: &Shared) {
+        if !self.seqs.is_empty() {
+            let _ = shared.done.send(std::mem::take(&mut self.seqs));
+        }
+        shared.stats.gate_answered(self.gate.len());
+        for answer in self.gate.drain(..) {
+            // The scale may have gone meanwhile; it sends the message again.
+            let _ = answer.send(Taken::Stored);
+        }
+    }
+
+    /// Gives up on the batch: nobody is told, so nothing is acknowledged.
+    fn abandon(&mut self, shared: &Shared) {
+        shared.stats.gate_answered(self.gate.len());
+        self.seqs.clear();
+        self.gate.clear();
+    }
 }
 
 /// What a worker shares with the others.
@@ -55,7 +104,7 @@ async fn run(settings: PipelineSettings, mut shared: Shared, mut queue: mpsc::Re
     let size = settings.batch_size as usize;
     let timeout = Duration::from_millis(settings.batch_timeout_ms.into());
     let mut batch: Vec<Reading> = Vec::with_capacity(size);
-    let mut seqs: Vec<u64> = Vec::new();
+    let mut owed = Owed::default();
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         let expired = async {
@@ -68,26 +117,26 @@ async fn run(settings: PipelineSettings, mut shared: Shared, mut queue: mpsc::Re
             work = queue.recv() => {
                 let Some(work) = work else { break };
                 batch.extend(work.readings);
-                seqs.push(work.seq);
+                owed.push(work.done);
                 deadline.get_or_insert_with(|| tokio::time::Instant::now() + timeout);
                 if batch.len() >= size || idle(&queue).await {
-                    store(&mut shared, &mut batch, &mut seqs).await;
+                    store(&mut shared, &mut batch, &mut owed).await;
                     deadline = None;
                 }
             }
             () = expired => {
-                store(&mut shared, &mut batch, &mut seqs).await;
+                store(&mut shared, &mut batch, &mut owed).await;
                 deadline = None;
             }
         }
     }
-    store(&mut shared, &mut batch, &mut seqs).await;
+    store(&mut shared, &mut batch, &mut owed).await;
 }
 
 /// Stores the batch, retrying while storage fails. On shutdown during a failure it gives
 /// up: its messages stay unacknowledged and the broker delivers them again later.
-async fn store(shared: &mut Shared, batch: &mut Vec<Reading>, seqs: &mut Vec<u64>) {
-    if seqs.is_empty() {
+async fn store(shared: &mut Shared, batch: &mut Vec<Reading>, owed: &mut Owed) {
+    if owed.is_empty() {
         return;
     }
     let mut backoff = Duration::from_millis(100);
@@ -97,7 +146,7 @@ async fn store(shared: &mut Shared, batch: &mut Vec<Reading>, seqs: &mut Vec<u64
             Ok(new) => {
                 shared.stats.stored_batch(batch, new, started.elapsed());
                 shared.hub.publish(batch);
-                let _ = shared.done.send(std::mem::take(seqs));
+                owed.stored(shared);
                 batch.clear();
                 return;
             }
@@ -105,7 +154,7 @@ async fn store(shared: &mut Shared, batch: &mut Vec<Reading>, seqs: &mut Vec<u64
                 tracing::error!(error = %e, readings = batch.len(), "storing a batch failed; retrying, its messages stay unacknowledged");
                 if *shared.stop.borrow() {
                     batch.clear();
-                    seqs.clear();
+                    owed.abandon(shared);
                     return;
                 }
                 tokio::select! {

@@ -11,6 +11,7 @@ mod device_auth;
 mod external_acl;
 mod external_broker;
 mod firmware;
+mod fleet;
 mod hostile;
 mod http;
 mod influx;
