@@ -93,6 +93,13 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         "Live streams refused: their client had WAGES_LIVE_PER_CLIENT open.",
         state.streams.refused.load(std::sync::atomic::Ordering::Relaxed),
     );
+    if let wages_store::ReadingsStore::Sql(sql) = &state.readings {
+        out.gauge(
+            "wages_readings_journaled",
+            "Readings stored in the journal and not yet folded into their shots (SQLite).",
+            sql.journaled(),
+        );
+    }
     state.metrics.write(&mut out);
     state.control.stats.write_metrics(&mut out);
     if let Some(gate) = &state.gate {

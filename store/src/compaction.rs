@@ -104,7 +104,9 @@ const SUMMARY_COLUMNS: &str = "client_id, session_id, started_at, ended_at, read
 impl SqlReadings {
     /// One pass over every session: compacts those old enough, then removes the buckets
     /// of those past [`Retention::graph_after_ms`]. Safe to run on several nodes at once.
+    /// It works on folded readings, so it folds the journal first.
     pub async fn compact(&self, retention: &Retention, now_ms: u64) -> Result<CompactionReport, RegistryError> {
+        self.fold_journal().await?;
         let mut report = CompactionReport::default();
         let cutoff = millis(now_ms.saturating_sub(retention.raw_after_ms));
         // Walks the sessions in key order, a page per query, so no query scans it all.

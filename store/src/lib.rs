@@ -9,7 +9,9 @@
 //!   through sqlx's `Any` driver, with migrations; lookups by `client_id` are served
 //!   from memory (one hour, dropped at once on change), with hit and miss counters.
 //! - `readings` (feature `db`): [`SqlReadings`], the readings table in the same
-//!   database: idempotent batched inserts, sessions and their readings.
+//!   database: idempotent batched inserts, sessions and their readings; `journal`: on
+//!   SQLite, where thin batches (a reading of each of many shots) are appended first and
+//!   folded into the readings and shots about once a second.
 //! - `compaction` (feature `db`): [`Retention`], old sessions' readings folded into
 //!   buckets with min, max and mean, their summaries kept for good (`WAGES_RETENTION_*`).
 //! - `influx` (feature `db`): [`InfluxReadings`], readings in InfluxDB: line protocol
@@ -49,6 +51,8 @@ mod compaction;
 mod credentials;
 #[cfg(feature = "db")]
 mod influx;
+#[cfg(feature = "db")]
+mod journal;
 #[cfg(feature = "db")]
 mod lease;
 #[cfg(feature = "db")]

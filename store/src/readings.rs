@@ -15,7 +15,7 @@ use crate::store::Backend;
 
 /// Rows per INSERT statement: 4 parameters each stays far below SQLite's and
 /// PostgreSQL's parameter limits.
-const ROWS_PER_STATEMENT: usize = 250;
+pub(crate) const ROWS_PER_STATEMENT: usize = 250;
 /// Most sessions one listing returns.
 pub const MAX_SESSIONS: u32 = 100;
 /// Most readings one session returns (over an hour at 10 Hz).
@@ -35,6 +35,8 @@ pub struct SqlReadings {
     pub(crate) write_turns: Arc<tokio::sync::Mutex<()>>,
     /// Sessions' last second of readings, for their flows (see [`crate::brews`]).
     pub(crate) tails: crate::brews::Tails,
+    /// Where thin batches go first, on SQLite (see [`crate::journal`]).
+    pub(crate) journal: Option<Arc<crate::journal::Journal>>,
 }
 
 pub(crate) fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
@@ -105,7 +107,7 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, columns: usize) -> Str
 }
 
 /// `query` with the parameters of [`SqlReadings::insert_sql`] for `chunk`.
-fn bind_rows<'q>(
+pub(crate) fn bind_rows<'q>(
     mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     chunk: &'q [Reading],
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -132,12 +134,23 @@ impl SqlReadings {
         }
     }
 
-    /// Stores `readings` in one transaction; readings already stored (same device,
-    /// session and timestamp) are skipped. The new ones are folded into their shots'
-    /// summaries in the same transaction. Returns how many were new. When this returns
-    /// `Ok`, every reading is durably stored.
+    /// Stores `readings`; readings already stored (same device, session and timestamp)
+    /// are skipped. When this returns `Ok`, every reading is durably stored. A thin batch
+    /// on SQLite goes to the journal (see [`crate::journal`]) and is folded into its
+    /// shots within a second; any other is stored and folded in one transaction. Returns
+    /// how many readings were new, as far as the store can tell (the journal counts all).
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
         let _turn = self.write_turn().await;
+        if let Some(journal) = self.journal.as_ref().filter(|j| j.takes(readings)) {
+            self.append(journal, readings).await?;
+            return Ok(readings.len() as u64);
+        }
+        self.store(readings).await
+    }
+
+    /// Stores `readings` in one transaction (the caller holds the write turn), folding the
+    /// new ones into their shots' summaries; returns how many were new.
+    pub(crate) async fn store(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
         let mut attempts = 0;
         loop {
             let (mut tx, new) = self.begin_with(readings).await?;
@@ -254,6 +267,11 @@ impl SqlReadings {
         Cow::Borrowed(FULL_CHUNK[backend].get_or_init(write))
     }
 
+    /// Readings in the journal, not yet folded into their shots (0 on PostgreSQL).
+    pub fn journaled(&self) -> u64 {
+        self.journal.as_ref().map_or(0, |j| j.rows())
+    }
+
     /// Beans, recipes and shots, in the same database.
     pub fn brews(&self) -> crate::Brews {
         crate::Brews { pool: self.pool.clone() }
@@ -261,25 +279,35 @@ impl SqlReadings {
 
     /// How many readings of the device are stored, over all its sessions.
     pub async fn count(&self, client_id: &ClientId) -> Result<u64, RegistryError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings WHERE client_id = $1")
-            .bind(client_id.as_str())
-            .fetch_one(&self.pool)
-            .await?;
+        // Another registry on the same file may have journaled readings: always look.
+        let sql = if self.journal.is_some() {
+            "SELECT (SELECT COUNT(*) FROM readings WHERE client_id = $1) \
+               + (SELECT COUNT(*) FROM readings_journal WHERE client_id = $1)"
+        } else {
+            "SELECT COUNT(*) FROM readings WHERE client_id = $1"
+        };
+        let n: i64 = sqlx::query_scalar(sql).bind(client_id.as_str()).fetch_one(&self.pool).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// One session's readings in time order (at most [`MAX_READINGS`]); for a compacted
     /// session, one per bucket (its mean, at its start) beside any that came since.
     pub async fn readings(&self, client_id: &ClientId, session_id: &SessionId) -> Result<Vec<Reading>, RegistryError> {
-        let rows = sqlx::query(
+        let sql = if self.journal.is_some() {
+            // UNION, not UNION ALL: a fold stores rows before it deletes them here.
+            "SELECT client_id, session_id, tstamp, value FROM readings WHERE client_id = $1 AND session_id = $2 \
+             UNION SELECT client_id, session_id, tstamp, value FROM readings_journal \
+               WHERE client_id = $1 AND session_id = $2 ORDER BY tstamp LIMIT $3"
+        } else {
             "SELECT client_id, session_id, tstamp, value FROM readings \
-             WHERE client_id = $1 AND session_id = $2 ORDER BY tstamp LIMIT $3",
-        )
-        .bind(client_id.as_str())
-        .bind(session_id.as_str())
-        .bind(i64::from(MAX_READINGS))
-        .fetch_all(&self.pool)
-        .await?;
+             WHERE client_id = $1 AND session_id = $2 ORDER BY tstamp LIMIT $3"
+        };
+        let rows = sqlx::query(sql)
+            .bind(client_id.as_str())
+            .bind(session_id.as_str())
+            .bind(i64::from(MAX_READINGS))
+            .fetch_all(&self.pool)
+            .await?;
         let mut readings = rows.iter().map(reading).collect::<Result<Vec<_>, _>>()?;
         let buckets = self.buckets(client_id, session_id).await?;
         if !buckets.is_empty() {

@@ -71,6 +71,8 @@ pub struct Registry {
     write_turns: Arc<tokio::sync::Mutex<()>>,
     /// Sessions' last second of readings, shared by every readings handle.
     tails: crate::brews::Tails,
+    /// The readings journal, on SQLite (see [`crate::journal`]).
+    journal: Option<Arc<crate::journal::Journal>>,
 }
 
 pub(crate) use wages_codec::clock::now_ms_i64 as now_ms;
@@ -220,6 +222,10 @@ impl Registry {
         if backend == Backend::Sqlite && crate::readings::cluster_on_sqlite(&pool).await? {
             tracing::info!("readings are now kept in a table clustered on their key");
         }
+        let journal = match backend {
+            Backend::Sqlite => Some(Arc::new(crate::journal::Journal::open(&pool).await?)),
+            Backend::Postgres => None,
+        };
         let filled = crate::Brews { pool: pool.clone() }.fill_peak_flows().await?;
         if filled > 0 {
             tracing::info!(shots = filled, "worked out the peak flow of shots stored before shots had their own table");
@@ -227,7 +233,7 @@ impl Registry {
         let cache = Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build();
         let mut ticket_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut ticket_key);
-        Ok(Registry {
+        let registry = Registry {
             pool,
             backend,
             cache,
@@ -236,7 +242,14 @@ impl Registry {
             writer,
             write_turns: Arc::default(),
             tails: crate::brews::tails(),
-        })
+            journal,
+        };
+        let left = registry.journal.as_ref().map_or(0, |j| j.rows());
+        if left > 0 {
+            tracing::info!(readings = left, "folding the readings journal left by the last run into the shots");
+            registry.readings().fold_journal().await?;
+        }
+        Ok(registry)
     }
 
     pub fn backend(&self) -> Backend {
@@ -271,6 +284,7 @@ impl Registry {
             backend: self.backend,
             write_turns: self.write_turns.clone(),
             tails: self.tails.clone(),
+            journal: self.journal.clone(),
         }
     }
 
@@ -523,8 +537,11 @@ impl Registry {
         }
     }
 
-    /// Closes the pool, waiting for connections in use.
+    /// Folds the readings journal, then closes the pools, waiting for connections in use.
     pub async fn close(&self) {
+        if let Err(e) = self.readings().fold_journal().await {
+            tracing::warn!(error = %e, "cannot fold the readings journal; the next start folds it");
+        }
         self.writer.close().await;
         self.pool.close().await;
     }

@@ -762,3 +762,100 @@ async fn shots_are_edited_and_found(r: &Registry) {
     }
     assert_eq!(seen, all);
 }
+
+/// Readings of `sessions` shots poured at once, one batch per tenth of a second: a
+/// reading of each shot in every batch, as a fleet of scales sends them.
+fn fleet_batches(sessions: usize, start: u64) -> Vec<Vec<Reading>> {
+    let pours: Vec<Vec<Reading>> =
+        (0..sessions).map(|s| uneven_pour(&format!("scale-{s:02}"), "brew-1", start + s as u64)).collect();
+    (0..pours[0].len()).map(|i| pours.iter().map(|p| p[i]).collect()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleets_thin_batches_are_journaled_then_folded_into_exact_shots() {
+    let f = sqlite().await;
+    let store = f.registry.readings();
+    let batches = fleet_batches(40, 5_000_000);
+    let first = (id("scale-07"), SessionId::parse("brew-1").expect("id"));
+    for (i, batch) in batches.iter().enumerate() {
+        assert_eq!(store.insert(batch).await.expect("stored"), 40);
+        if i == 0 {
+            assert_eq!(store.journaled(), 40, "a thin batch goes to the journal");
+        }
+        if i % 97 == 0 {
+            // Stored means readable at once, folded or not.
+            let read = store.readings(&first.0, &first.1).await.expect("read");
+            assert_eq!(read.len(), i + 1, "after batch {i}");
+            assert_eq!(read.last(), Some(&batch[7]));
+        }
+        if i % 50 == 10 {
+            // A redelivered batch is journaled again and stored once.
+            store.insert(&batches[i - 3]).await.expect("stored");
+        }
+    }
+    store.fold_journal().await.expect("folded");
+    assert_eq!(store.journaled(), 0);
+    for s in [0, 7, 39] {
+        let client_id = id(&format!("scale-{s:02}"));
+        let pour: Vec<Reading> = batches.iter().map(|b| b[s]).collect();
+        let whole = wages_sessions::summarize(&pour, 0).expect("summary");
+        let shot = f.registry.brews().shot(&client_id, &first.1, 0).await.expect("read").expect("a shot row");
+        let got = shot.summary;
+        assert_eq!((got.count, got.started_at, got.ended_at), (whole.count, whole.started_at, whole.ended_at));
+        assert!((got.final_weight - whole.final_weight).abs() < 1e-9);
+        assert!((got.peak_flow - whole.peak_flow).abs() < 1e-9, "peak {} vs {}", got.peak_flow, whole.peak_flow);
+        assert_eq!(store.readings(&client_id, &first.1).await.expect("read"), pour);
+        assert_eq!(store.count(&client_id).await.expect("counted"), 400);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_few_shots_waits_behind_the_journal_and_shots_stay_exact() {
+    let f = sqlite().await;
+    let store = f.registry.readings();
+    let batches = fleet_batches(20, 5_000_000);
+    for batch in &batches[..100] {
+        store.insert(batch).await.expect("stored");
+    }
+    // One scale's next readings come as a thick batch while the journal holds rows.
+    let sid = SessionId::parse("brew-1").expect("id");
+    let rest: Vec<Reading> = batches[100..].iter().map(|b| b[3]).collect();
+    store.insert(&rest).await.expect("stored");
+    store.fold_journal().await.expect("folded");
+    let pour: Vec<Reading> = batches.iter().map(|b| b[3]).collect();
+    let whole = wages_sessions::summarize(&pour, 0).expect("summary");
+    let got = f.registry.brews().shot(&id("scale-03"), &sid, 0).await.expect("read").expect("row").summary;
+    assert_eq!(got.count, whole.count);
+    assert!((got.peak_flow - whole.peak_flow).abs() < 1e-9, "peak {} vs {}", got.peak_flow, whole.peak_flow);
+    assert!((got.final_weight - whole.final_weight).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_left_by_a_crash_is_folded_at_the_next_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/wages.db", dir.path().display());
+    let batches = fleet_batches(30, 5_000_000);
+    {
+        // A runtime of its own, dropped with its folding task before a fold: a crash.
+        let url = url.clone();
+        let batches = batches[..50].to_vec();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                let crashed = Registry::connect(&url).await.expect("first start");
+                for batch in &batches {
+                    crashed.readings().insert(batch).await.expect("stored");
+                }
+                assert_eq!(crashed.readings().journaled(), 50 * 30);
+            });
+        })
+        .join()
+        .expect("first run");
+    }
+    let next = Registry::connect(&url).await.expect("second start");
+    assert_eq!(next.readings().journaled(), 0, "folded at start");
+    let sid = SessionId::parse("brew-1").expect("id");
+    let got = next.brews().shot(&id("scale-29"), &sid, 0).await.expect("read").expect("row").summary;
+    assert_eq!(got.count, 50);
+    assert_eq!(got.final_weight, batches[49][29].value.get());
+}
