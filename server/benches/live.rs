@@ -11,11 +11,14 @@
 //! 2. Fan-out: 1,000 and 10,000 viewers follow one scale brewing at 10 readings/s (a
 //!    real scale's rate). Latency over every frame every viewer got, frames missed, and
 //!    the server's RSS with the viewers connected, and its peak.
+//! 3. A fleet: 1,000 scales brewing at 10 readings/s, each over its own MQTT connection,
+//!    each followed by a viewer of its own. The same figures.
 //!
 //! Latency is publish call → frame parsed by the viewer, over every reading. Publishers
 //! and viewers run in this process, on the same 2 cores as the server: their work is in
 //! the figures. Environment: `BENCH_SECONDS` (per run, default 10), `BENCH_VIEWERS`
-//! (comma-separated fan-outs, default `1000,10000`).
+//! (comma-separated fan-outs, default `1000,10000`), `BENCH_FLEET` (comma-separated
+//! fleet sizes, default `1000`; empty for none).
 
 // A benchmark reports on stdout and stops on the first broken part.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
@@ -166,7 +169,12 @@ fn mqtt(name: &str, port: u16, token: &str) -> (AsyncClient, rumqttc::EventLoop)
 
 /// Publishes `clock.sent.len()` readings of `id`, one per message, one every `every`.
 async fn publish(server: &Server, id: &str, session: &str, clock: Arc<Clock>, every: Duration) {
-    let (client, mut eventloop) = mqtt(&format!("bench-pub-{session}"), server.mqtt_port, &server.token);
+    publish_to((server.mqtt_port, &server.token), id, session, clock, every).await;
+}
+
+/// [`publish`] to the broker at `port`, logged in with `token`.
+async fn publish_to((port, token): (u16, &str), id: &str, session: &str, clock: Arc<Clock>, every: Duration) {
+    let (client, mut eventloop) = mqtt(&format!("bench-pub-{session}"), port, token);
     let driver = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -244,6 +252,26 @@ async fn ws_viewer(
     latencies
 }
 
+/// Viewers connecting at once, at most: a few hundred, as a crowd of tablets would.
+const CONNECTING: usize = 200;
+
+/// A [`ws_viewer`] in the background, connecting once `connecting` lets it.
+fn spawn_viewer(
+    url: (String, String),
+    clock: Arc<Clock>,
+    ready: Arc<AtomicUsize>,
+    connecting: &Arc<Semaphore>,
+    expected: usize,
+) -> tokio::task::JoinHandle<Vec<u64>> {
+    let connecting = connecting.clone();
+    tokio::spawn(async move {
+        let permit = connecting.acquire_owned().await.expect("semaphore");
+        let viewer = ws_viewer(url, clock, ready, expected);
+        drop(permit);
+        viewer.await
+    })
+}
+
 /// The `tstamp` of a frame, `{"client_id":…,"tstamp":N}`: read directly, so that 10,000
 /// viewers in this process cost the server's 2 cores as little as they can.
 fn tstamp(frame: &str) -> Option<u64> {
@@ -308,19 +336,9 @@ async fn fan_out(server: &Server, viewers: usize, seconds: u64) {
     let clock = Clock::new(readings, 100);
     let ready = Arc::new(AtomicUsize::new(0));
     let url = (format!("ws://{}/api/devices/{id}/live", server.web), server.cookie.clone());
-    // Connections open a few hundred at a time, as a crowd of tablets would.
-    let connecting = Arc::new(Semaphore::new(200));
-    let tasks: Vec<_> = (0..viewers)
-        .map(|_| {
-            let (url, clock, ready, connecting) = (url.clone(), clock.clone(), ready.clone(), connecting.clone());
-            tokio::spawn(async move {
-                let permit = connecting.acquire_owned().await.expect("semaphore");
-                let viewer = ws_viewer(url, clock, ready, readings);
-                drop(permit);
-                viewer.await
-            })
-        })
-        .collect();
+    let connecting = Arc::new(Semaphore::new(CONNECTING));
+    let tasks: Vec<_> =
+        (0..viewers).map(|_| spawn_viewer(url.clone(), clock.clone(), ready.clone(), &connecting, readings)).collect();
     wait_for(&ready, viewers).await;
     let (connected, _) = server.rss_mib();
     let (cpu, started) = (server.cpu_seconds(), Instant::now());
@@ -334,12 +352,66 @@ async fn fan_out(server: &Server, viewers: usize, seconds: u64) {
     row("Wages live WebSocket", viewers, viewers * readings, latencies, Some((cpu, connected, peak)));
 }
 
+/// A fleet: `scales` scales brewing at 10 readings/s, each over its own MQTT connection,
+/// their phases spread over the 100 ms, and each followed by a WebSocket viewer of its
+/// own, as a cafe chain's tablets would each follow their bar's scale.
+async fn fleet(server: &Server, scales: usize, seconds: u64) {
+    let readings = usize::try_from(seconds * 10).expect("readings");
+    let ids: Vec<String> = (0..scales).map(|i| format!("bench-fleet-{i}")).collect();
+    for id in &ids {
+        server.register(id).await;
+    }
+    let clocks: Vec<Arc<Clock>> = ids.iter().map(|_| Clock::new(readings, 100)).collect();
+    let ready = Arc::new(AtomicUsize::new(0));
+    let connecting = Arc::new(Semaphore::new(CONNECTING));
+    let viewers: Vec<_> = ids
+        .iter()
+        .zip(&clocks)
+        .map(|(id, clock)| {
+            let url = (format!("ws://{}/api/devices/{id}/live", server.web), server.cookie.clone());
+            spawn_viewer(url, clock.clone(), ready.clone(), &connecting, readings)
+        })
+        .collect();
+    wait_for(&ready, scales).await;
+    let (connected, _) = server.rss_mib();
+    let (cpu, started) = (server.cpu_seconds(), Instant::now());
+    let publishers: Vec<_> = ids
+        .iter()
+        .zip(&clocks)
+        .enumerate()
+        .map(|(i, (id, clock))| {
+            let (id, clock, token, port) = (id.clone(), clock.clone(), server.token.clone(), server.mqtt_port);
+            let phase = Duration::from_micros(100_000 * i as u64 / scales as u64);
+            tokio::spawn(async move {
+                tokio::time::sleep(phase).await;
+                publish_to((port, &token), &id, &format!("fleet-{id}"), clock, Duration::from_millis(100)).await;
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.expect("publisher");
+    }
+    let cpu = (server.cpu_seconds() - cpu) / started.elapsed().as_secs_f64();
+    let mut latencies = Vec::with_capacity(scales * readings);
+    for viewer in viewers {
+        latencies.extend(viewer.await.expect("viewer"));
+    }
+    let (_, peak) = server.rss_mib();
+    row("Wages live WebSocket, a viewer per scale", scales, scales * readings, latencies, Some((cpu, connected, peak)));
+}
+
 async fn bench() {
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
     let fan_outs: Vec<usize> = std::env::var("BENCH_VIEWERS")
         .unwrap_or_else(|_| "1000,10000".into())
         .split(',')
         .map(|v| v.trim().parse().expect("BENCH_VIEWERS: whole numbers"))
+        .collect();
+    let fleets: Vec<usize> = std::env::var("BENCH_FLEET")
+        .unwrap_or_else(|_| "1000".into())
+        .split(',')
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| v.trim().parse().expect("BENCH_FLEET: whole numbers"))
         .collect();
     let server = Server::start().await;
     let (idle, _) = server.rss_mib();
@@ -349,6 +421,9 @@ async fn bench() {
     latency(&server, seconds).await;
     for viewers in fan_outs {
         fan_out(&server, viewers, seconds).await;
+    }
+    for scales in fleets {
+        fleet(&server, scales, seconds).await;
     }
 }
 

@@ -9,9 +9,16 @@
 //! the journal is folded into the readings and shots tables, many readings of each shot
 //! at a time, in slices short enough that appends wait little for them.
 //!
+//! The fold works from this process's copy of what it appended, kept in memory until
+//! folded: reading a fleet's rows back through the pool cost seconds under load. Rows a
+//! crash left (or another process appended) are read from the table, at the next start
+//! or when the database closes.
+//!
 //! While the journal holds rows, every batch joins it, so each session's readings are
 //! folded in the order they came. Reads of a session's readings see the journal too; a
-//! shot's summary follows within a fold. A restart folds what a crash left.
+//! shot's summary follows within a fold. When a fleet sends faster than folding goes,
+//! appends wait once the journal holds [`JOURNAL_MOST`] rows, and the scales' PUBACKs
+//! with them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,13 +31,16 @@ use wages_codec::{ClientId, Reading, SessionId};
 use crate::error::RegistryError;
 use crate::readings::{SqlReadings, placeholders};
 
-/// How often the journal is folded while it holds rows.
+/// How long readings gather in the journal before a fold, unless a backlog waits.
 pub const FOLD_EVERY: Duration = Duration::from_secs(1);
-/// Readings folded in one transaction (whole sessions, so about 25 of a fleet's shots):
-/// an append waits for at most one such slice, a few milliseconds.
+/// Readings folded in one transaction (whole sessions: about 25 of a fleet's shots, ten
+/// readings each): an append waits for at most one such slice, a few milliseconds.
 const SLICE_ROWS: usize = 250;
-/// Rows read from the journal per fold: a backlog is folded a second's worth at a time.
-const FOLD_ROWS: i64 = 100_000;
+/// Rows folded at a time: a backlog is folded this many at once, without waiting.
+const FOLD_ROWS: usize = 100_000;
+/// Rows the journal holds at most before appends wait for the fold: six seconds of
+/// 5,000 scales at 10 Hz (and about 45 MB of memory for this process's copy).
+const JOURNAL_MOST: u64 = 3 * FOLD_ROWS as u64;
 /// A batch goes to the journal when it holds more than this many sessions…
 const THIN_SESSIONS: usize = 16;
 /// …with fewer than this many readings each on average.
@@ -44,12 +54,42 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS readings_journal (seq INTEGER P
 pub(crate) struct Journal {
     /// Rows in the table: appended and not yet deleted by a fold.
     rows: AtomicU64,
+    /// What this process appended and has not folded yet, in the order it came.
+    unfolded: std::sync::Mutex<Unfolded>,
     /// Whether the folding task runs.
     folding: AtomicBool,
     /// Held by the fold under way: one at a time (the task's, a stop's, compaction's).
     fold_turn: tokio::sync::Mutex<()>,
     /// Rows were appended.
     appended: tokio::sync::Notify,
+    /// Rows were folded.
+    folded: tokio::sync::Notify,
+    /// Whether the writer flushes every commit (`synchronous=full`).
+    full_sync: bool,
+}
+
+/// Appended readings not folded yet, and their rows' `seq`s, as ranges.
+#[derive(Default)]
+struct Unfolded {
+    readings: Vec<Reading>,
+    seqs: Vec<(i64, i64)>,
+}
+
+impl Unfolded {
+    fn push(&mut self, readings: &[Reading], seqs: (i64, i64)) {
+        self.readings.extend_from_slice(readings);
+        match self.seqs.last_mut() {
+            Some(last) if last.1 + 1 == seqs.0 => last.1 = seqs.1,
+            _ => self.seqs.push(seqs),
+        }
+    }
+
+    /// Puts `earlier` (taken for a fold that failed) back in front.
+    fn restore(&mut self, mut earlier: Unfolded) {
+        earlier.readings.append(&mut self.readings);
+        earlier.seqs.append(&mut self.seqs);
+        *self = earlier;
+    }
 }
 
 /// Whether `readings` make a thin batch: many sessions, few readings of each.
@@ -65,11 +105,12 @@ pub(crate) fn is_thin(readings: &[Reading]) -> bool {
 }
 
 impl Journal {
-    /// Creates the table if missing and counts what a crash left in it.
-    pub(crate) async fn open(pool: &AnyPool) -> Result<Journal, RegistryError> {
+    /// Creates the table if missing and counts what a crash left in it; `full_sync`: the
+    /// writer flushes every commit.
+    pub(crate) async fn open(pool: &AnyPool, full_sync: bool) -> Result<Journal, RegistryError> {
         sqlx::query(CREATE).execute(pool).await?;
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings_journal").fetch_one(pool).await?;
-        let journal = Journal::default();
+        let journal = Journal { full_sync, ..Journal::default() };
         journal.rows.store(u64::try_from(rows).unwrap_or(0), Ordering::SeqCst);
         Ok(journal)
     }
@@ -82,6 +123,54 @@ impl Journal {
     /// Whether `readings` go to the journal: while it holds rows every batch does.
     pub(crate) fn takes(&self, readings: &[Reading]) -> bool {
         self.rows() > 0 || is_thin(readings)
+    }
+
+    /// Waits while the journal holds [`JOURNAL_MOST`] rows or more, for the fold to catch
+    /// up: a fleet that sends faster than folding goes is pushed back on, through its
+    /// PUBACKs, instead of growing the journal without end.
+    pub(crate) async fn room(&self) {
+        loop {
+            let folded = self.folded.notified();
+            tokio::pin!(folded);
+            folded.as_mut().enable();
+            if self.rows() < JOURNAL_MOST {
+                return;
+            }
+            folded.await;
+        }
+    }
+
+    /// `n` rows are gone from the table.
+    fn forget(&self, n: u64) {
+        let _ = self.rows.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |rows| Some(rows.saturating_sub(n)));
+        self.folded.notify_waiters();
+    }
+
+    fn unfolded(&self) -> std::sync::MutexGuard<'_, Unfolded> {
+        self.unfolded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes up to [`FOLD_ROWS`] of what this process appended, oldest first (whole
+    /// appends, so their rows' ranges go with them).
+    fn take_unfolded(&self) -> Unfolded {
+        let mut unfolded = self.unfolded();
+        if unfolded.readings.len() <= FOLD_ROWS {
+            return std::mem::take(&mut *unfolded);
+        }
+        // A backlog: the ranges are in the readings' order, one row each.
+        let mut taken = Unfolded::default();
+        let mut count = 0;
+        while let Some(&(first, last)) = unfolded.seqs.first() {
+            let n = usize::try_from(last - first + 1).unwrap_or(usize::MAX);
+            if count > 0 && count + n > FOLD_ROWS {
+                break;
+            }
+            taken.seqs.push(unfolded.seqs.remove(0));
+            count += n;
+        }
+        let count = count.min(unfolded.readings.len());
+        taken.readings = unfolded.readings.drain(..count).collect();
+        taken
     }
 }
 
@@ -97,7 +186,12 @@ impl SqlReadings {
             );
             crate::readings::bind_rows(sqlx::query(&sql), chunk).execute(&mut *tx).await?;
         }
+        // One writer holds the database while this transaction lasts: its rows have the
+        // `seq`s up to the last one inserted, one after the other.
+        let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *tx).await?;
         tx.commit().await?;
+        let first = last - i64::try_from(readings.len()).unwrap_or(i64::MAX) + 1;
+        journal.unfolded().push(readings, (first, last));
         journal.rows.fetch_add(readings.len() as u64, Ordering::SeqCst);
         journal.appended.notify_one();
         if !journal.folding.swap(true, Ordering::SeqCst) {
@@ -106,74 +200,154 @@ impl SqlReadings {
         Ok(())
     }
 
-    /// Folds the journal once a second while it holds rows, until the database closes.
+    /// Folds what this process appended while the journal holds rows, until the
+    /// database closes: what gathered over [`FOLD_EVERY`] at a time, so each shot's
+    /// readings are folded many at once, or at once while a backlog of [`FOLD_ROWS`]
+    /// waits.
     async fn fold_forever(self, journal: Arc<Journal>) {
         loop {
             if journal.rows() == 0 {
                 journal.appended.notified().await;
             }
-            tokio::time::sleep(FOLD_EVERY).await;
+            if journal.unfolded().readings.len() < FOLD_ROWS {
+                tokio::time::sleep(FOLD_EVERY).await;
+            }
             if self.writer.is_closed() {
                 return;
             }
-            if let Err(e) = self.fold_journal().await {
+            let _fold = journal.fold_turn.lock().await;
+            if let Err(e) = self.fold_unfolded(&journal, true).await {
                 tracing::warn!(error = %e, "cannot fold the readings journal yet; its readings stay stored there");
+                tokio::time::sleep(FOLD_EVERY).await;
             }
         }
     }
 
     /// Folds every row the journal holds now into the readings and shots tables, and
-    /// empties it of them. Nothing to do on PostgreSQL, which has no journal.
+    /// empties it of them: this process's from memory, any other's from the table.
+    /// Nothing to do on PostgreSQL, which has no journal.
     pub async fn fold_journal(&self) -> Result<(), RegistryError> {
         let Some(journal) = self.journal.clone() else { return Ok(()) };
         let _fold = journal.fold_turn.lock().await;
+        while !journal.unfolded().readings.is_empty() {
+            self.fold_unfolded(&journal, false).await?;
+        }
         while journal.rows() > 0 {
-            self.fold_some(&journal).await?;
+            if !self.fold_from_table(&journal).await? {
+                break;
+            }
         }
         Ok(())
     }
 
-    /// Folds the journal's first rows (up to [`FOLD_ROWS`]), slice by slice.
-    async fn fold_some(&self, journal: &Journal) -> Result<(), RegistryError> {
+    /// Folds up to [`FOLD_ROWS`] of what this process appended, from memory (`paced`: see
+    /// [`SqlReadings::fold`]); on failure they go back, to be folded again (storage takes
+    /// a reading once).
+    async fn fold_unfolded(&self, journal: &Journal, paced: bool) -> Result<(), RegistryError> {
+        let taken = journal.take_unfolded();
+        if taken.readings.is_empty() {
+            return Ok(());
+        }
+        match self.fold(journal, &taken.readings, &taken.seqs, paced).await {
+            Ok(()) => {
+                journal.forget(taken.readings.len() as u64);
+                Ok(())
+            }
+            Err(e) => {
+                journal.unfolded().restore(taken);
+                Err(e)
+            }
+        }
+    }
+
+    /// Folds the table's first rows (up to [`FOLD_ROWS`]): what a crash left, or another
+    /// process appended. `false` when the table is empty.
+    async fn fold_from_table(&self, journal: &Journal) -> Result<bool, RegistryError> {
         let rows =
             sqlx::query("SELECT seq, client_id, session_id, tstamp, value FROM readings_journal ORDER BY seq LIMIT $1")
-                .bind(FOLD_ROWS)
+                .bind(i64::try_from(FOLD_ROWS).unwrap_or(i64::MAX))
                 .fetch_all(&self.pool)
                 .await?;
-        let Some(last) = rows.last() else {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
             journal.rows.store(0, Ordering::SeqCst);
-            return Ok(());
+            return Ok(false);
         };
-        let upto: i64 = last.try_get("seq")?;
+        let seqs = [(first.try_get("seq")?, last.try_get("seq")?)];
+        let readings = rows.iter().map(crate::readings::reading).collect::<Result<Vec<_>, _>>()?;
+        self.fold(journal, &readings, &seqs, false).await?;
+        journal.forget(rows.len() as u64);
+        Ok(true)
+    }
+
+    /// Folds `readings` (in the order they came) into the readings and shots tables, a
+    /// slice of whole sessions at a time, then deletes their journal rows, `seqs`.
+    /// `paced`, without a backlog, the slices are spread over half of [`FOLD_EVERY`]: back
+    /// to back they would take the processor from the scales' connections in bursts.
+    async fn fold(
+        &self,
+        journal: &Journal,
+        readings: &[Reading],
+        seqs: &[(i64, i64)],
+        paced: bool,
+    ) -> Result<(), RegistryError> {
         // Each session's readings in the order they came, sessions in order of their first.
         let mut order: Vec<(ClientId, SessionId)> = Vec::new();
         let mut sessions: HashMap<(ClientId, SessionId), Vec<Reading>> = HashMap::new();
-        for row in &rows {
-            let r = crate::readings::reading(row)?;
+        for r in readings {
             sessions
                 .entry((r.client_id, r.session_id))
                 .or_insert_with(|| {
                     order.push((r.client_id, r.session_id));
                     Vec::new()
                 })
-                .push(r);
+                .push(*r);
         }
+        let slices = u32::try_from(readings.len() / SLICE_ROWS).unwrap_or(u32::MAX).max(1);
+        let pause = (paced && journal.rows() < FOLD_ROWS as u64).then(|| FOLD_EVERY / 2 / slices);
         let mut slice = Vec::with_capacity(SLICE_ROWS);
         for key in order {
             slice.extend(sessions.remove(&key).unwrap_or_default());
             if slice.len() >= SLICE_ROWS {
-                let _turn = self.write_turn().await;
-                self.store(&slice).await?;
+                self.fold_slice(journal, &slice, &[]).await?;
                 slice.clear();
+                if let Some(pause) = pause {
+                    tokio::time::sleep(pause).await;
+                }
             }
         }
+        self.fold_slice(journal, &slice, seqs).await
+    }
+
+    /// Stores one slice of the journal (and deletes the rows `seqs`, at the end) in the
+    /// write turn, its commits not flushed to disk one by one even with
+    /// `synchronous=full`: what a fold writes is already stored in the journal. The
+    /// write-ahead log keeps commits in order, so the next append's flush carries every
+    /// fold commit before it, and a fold that a power cut loses loses the deletion of its
+    /// journal rows with it: they are folded again, and storage takes a reading once.
+    async fn fold_slice(&self, journal: &Journal, slice: &[Reading], seqs: &[(i64, i64)]) -> Result<(), RegistryError> {
         let _turn = self.write_turn().await;
-        if !slice.is_empty() {
-            self.store(&slice).await?;
+        if journal.full_sync {
+            sqlx::query("PRAGMA synchronous = NORMAL").execute(&self.writer).await?;
         }
-        sqlx::query("DELETE FROM readings_journal WHERE seq <= $1").bind(upto).execute(&self.writer).await?;
-        journal.rows.fetch_sub(rows.len() as u64, Ordering::SeqCst);
-        Ok(())
+        let folded = async {
+            if !slice.is_empty() {
+                self.store(slice).await?;
+            }
+            for (first, last) in seqs {
+                sqlx::query("DELETE FROM readings_journal WHERE seq BETWEEN $1 AND $2")
+                    .bind(*first)
+                    .bind(*last)
+                    .execute(&self.writer)
+                    .await?;
+            }
+            Ok::<_, RegistryError>(())
+        }
+        .await;
+        if journal.full_sync {
+            // Appends flush every commit again.
+            sqlx::query("PRAGMA synchronous = FULL").execute(&self.writer).await?;
+        }
+        folded
     }
 }
 

@@ -85,6 +85,8 @@ pub use error::RegistryError;
 #[cfg(feature = "db")]
 pub use influx::{InfluxReadings, line_protocol};
 #[cfg(feature = "db")]
+pub use journal::FOLD_EVERY;
+#[cfg(feature = "db")]
 pub use lease::{HeldElsewhere, LEASE_RENEW, LEASE_TTL, Lease};
 #[cfg(feature = "db")]
 pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};

@@ -140,6 +140,9 @@ impl SqlReadings {
     /// shots within a second; any other is stored and folded in one transaction. Returns
     /// how many readings were new, as far as the store can tell (the journal counts all).
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
+        if let Some(journal) = &self.journal {
+            journal.room().await;
+        }
         let _turn = self.write_turn().await;
         if let Some(journal) = self.journal.as_ref().filter(|j| j.takes(readings)) {
             self.append(journal, readings).await?;

@@ -63,7 +63,7 @@ pub struct Registry {
     backend: Backend,
     /// `client_id` → the device, or `None` for "not registered" (so unknown scales
     /// sending every second do not reach the database either).
-    cache: Cache<ClientId, Option<Device>>,
+    cache: Cache<ClientId, Option<Arc<Device>>>,
     counters: Arc<Counters>,
     /// Signs simulator tickets (see [`crate::DeviceCredentials`]).
     ticket_key: Arc<[u8; 32]>,
@@ -202,9 +202,10 @@ impl Registry {
     pub async fn connect(url: &str) -> Result<Registry, RegistryError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let mut synchronous = Synchronous::Full;
         let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let synchronous = sqlite_synchronous(url).map_err(|e| RegistryError::Database(e.to_string()))?;
+                synchronous = sqlite_synchronous(url).map_err(|e| RegistryError::Database(e.to_string()))?;
                 let url = sqlite_url(url)?;
                 // An in-memory database exists once per connection: keep just one.
                 let in_memory = url.contains(":memory:");
@@ -223,7 +224,9 @@ impl Registry {
             tracing::info!("readings are now kept in a table clustered on their key");
         }
         let journal = match backend {
-            Backend::Sqlite => Some(Arc::new(crate::journal::Journal::open(&pool).await?)),
+            Backend::Sqlite => {
+                Some(Arc::new(crate::journal::Journal::open(&pool, synchronous == Synchronous::Full).await?))
+            }
             Backend::Postgres => None,
         };
         let filled = crate::Brews { pool: pool.clone() }.fill_peak_flows().await?;
@@ -354,12 +357,24 @@ impl Registry {
     /// The device with this `client_id`, from memory when it was looked up within the
     /// hour and has not changed since. Concurrent misses for one id share one query.
     pub async fn get(&self, client_id: &ClientId) -> Result<Option<Device>, RegistryError> {
+        Ok(self.cached(client_id).await?.map(|device| (*device).clone()))
+    }
+
+    /// Whether a device with this `client_id` is registered, as [`Registry::get`] knows
+    /// it: the ingest pipeline asks this for every message, so it copies nothing.
+    pub async fn is_registered(&self, client_id: &ClientId) -> Result<bool, RegistryError> {
+        Ok(self.cached(client_id).await?.is_some())
+    }
+
+    /// The device from the cache, or from the database on a miss.
+    async fn cached(&self, client_id: &ClientId) -> Result<Option<Arc<Device>>, RegistryError> {
         if let Some(cached) = self.cache.get(client_id).await {
             self.counters.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(cached);
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
-        self.cache.try_get_with(*client_id, self.fetch(client_id)).await.map_err(|e: Arc<RegistryError>| (*e).clone())
+        let fetch = async { Ok(self.fetch(client_id).await?.map(Arc::new)) };
+        self.cache.try_get_with(*client_id, fetch).await.map_err(|e: Arc<RegistryError>| (*e).clone())
     }
 
     /// The device, or [`RegistryError::NotFound`].
@@ -470,11 +485,11 @@ impl Registry {
         }
         tx.commit().await?;
         for (client_id, at) in seen {
-            if let Some(Some(mut device)) = self.cache.get(client_id).await
+            if let Some(Some(device)) = self.cache.get(client_id).await
                 && device.last_seen_at.is_none_or(|before| before < *at)
             {
-                device.last_seen_at = Some(*at);
-                self.cache.insert(*client_id, Some(device)).await;
+                let device = Device { last_seen_at: Some(*at), ..(*device).clone() };
+                self.cache.insert(*client_id, Some(Arc::new(device))).await;
             }
         }
         if self.backend == Backend::Postgres {

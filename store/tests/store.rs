@@ -859,3 +859,55 @@ async fn a_journal_left_by_a_crash_is_folded_at_the_next_start() {
     assert_eq!(got.count, 50);
     assert_eq!(got.final_weight, batches[49][29].value.get());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_folds_by_itself_within_seconds() {
+    let f = sqlite().await;
+    let store = f.registry.readings();
+    let batches = fleet_batches(25, 5_000_000);
+    for batch in &batches[..120] {
+        store.insert(batch).await.expect("stored");
+    }
+    assert!(store.journaled() > 0);
+    let deadline = std::time::Instant::now() + wages_store::FOLD_EVERY * 4;
+    while store.journaled() > 0 {
+        assert!(std::time::Instant::now() < deadline, "{} readings still journaled", store.journaled());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let sid = SessionId::parse("brew-1").expect("id");
+    let pour: Vec<Reading> = batches[..120].iter().map(|b| b[11]).collect();
+    let whole = wages_sessions::summarize(&pour, 0).expect("summary");
+    let got = f.registry.brews().shot(&id("scale-11"), &sid, 0).await.expect("read").expect("row").summary;
+    assert_eq!((got.count, got.ended_at), (whole.count, whole.ended_at));
+    assert!((got.peak_flow - whole.peak_flow).abs() < 1e-9, "peak {} vs {}", got.peak_flow, whole.peak_flow);
+    // Journaled rows count too: the folded ones are gone from the journal.
+    assert_eq!(store.count(&id("scale-11")).await.expect("counted"), 120);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_appending_to_one_journal_each_fold_their_own_and_lose_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/wages.db", dir.path().display());
+    let (a, b) = (Registry::connect(&url).await.expect("a"), Registry::connect(&url).await.expect("b"));
+    // Scales 0-19 through one, 20-39 through the other, their appends interleaved.
+    let batches = fleet_batches(40, 5_000_000);
+    for batch in &batches[..60] {
+        a.readings().insert(&batch[..20]).await.expect("stored by a");
+        b.readings().insert(&batch[20..]).await.expect("stored by b");
+    }
+    a.readings().fold_journal().await.expect("a folds");
+    let sid = SessionId::parse("brew-1").expect("id");
+    // b's rows are still there, readable, and folded by b.
+    assert_eq!(a.readings().readings(&id("scale-33"), &sid).await.expect("read").len(), 60);
+    assert_eq!(b.readings().journaled(), 60 * 20);
+    b.readings().fold_journal().await.expect("b folds");
+    for s in [3, 33] {
+        let pour: Vec<Reading> = batches[..60].iter().map(|batch| batch[s]).collect();
+        let client_id = id(&format!("scale-{s:02}"));
+        assert_eq!(a.readings().readings(&client_id, &sid).await.expect("read"), pour);
+        let got = a.brews().shot(&client_id, &sid, 0).await.expect("read").expect("row").summary;
+        assert_eq!(got.count, 60, "scale {s}");
+    }
+    a.close().await;
+    b.close().await;
+}

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use rumqttc::mqttbytes::v4::{ConnAck, Connect, ConnectReturnCode, Login, Publish, Subscribe};
 use rumqttc::mqttbytes::{self, FixedHeader, PacketType, QoS};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -330,7 +330,7 @@ impl Gate {
                     Err(mqttbytes::Error::InsufficientBytes(_)) => break,
                     Err(e) => return Err(malformed(e)),
                 };
-                let mut frame = buffer.split_to(header.frame_length());
+                let mut frame = take_frame(&mut buffer, header.frame_length());
                 let mut header = header;
                 if v5 {
                     frame = match v5::to_broker(frame.freeze()) {
@@ -585,6 +585,21 @@ fn refusal_answer(refusal: &Refused, frame: &[u8]) -> Option<bytes::Bytes> {
         }
         _ => None,
     }
+}
+
+/// Takes the whole packet of `len` bytes at the front of the read buffer. A small one
+/// is copied out, so the buffer's memory serves the next read in place: split off, it
+/// would stay pinned while the packet waits to be stored, and each read would take a
+/// fresh buffer (with thousands of scales each sending ten messages a second, that
+/// churn cost the allocator more than the copy costs). A large one is handed on as it
+/// is.
+fn take_frame(buffer: &mut BytesMut, len: usize) -> BytesMut {
+    if len > READ_ROOM / 4 {
+        return buffer.split_to(len);
+    }
+    let frame = BytesMut::from(&buffer[..len]);
+    buffer.advance(len);
+    frame
 }
 
 /// The next whole packet from `from`, or `None` once it has closed.

@@ -671,7 +671,7 @@ async fn presence(publish: &Publish, registry: &Registry, auto_register: bool, s
 
 /// Whether the device is registered, registering it first when `auto_register` is on.
 async fn known(registry: &Registry, client_id: ClientId, auto_register: bool) -> Result<bool, RegistryError> {
-    if registry.get(&client_id).await?.is_some() {
+    if registry.is_registered(&client_id).await? {
         return Ok(true);
     }
     if !auto_register {

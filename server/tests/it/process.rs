@@ -284,6 +284,17 @@ impl Wages {
         scales
     }
 
+    /// One unlabelled figure from `/metrics`.
+    async fn metric(&self, name: &str) -> f64 {
+        let res = reqwest::Client::new().get(format!("{}/metrics", self.base)).header("cookie", &self.cookie).send();
+        let text = res.await.expect("get").text().await.expect("text");
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} in {text}"));
+        line.trim().parse().expect("a number")
+    }
+
     /// The readings' times of one session, as stored.
     async fn tstamps(&self, id: &str, session: &str) -> std::collections::BTreeSet<u64> {
         let readings = self.json(&format!("/api/devices/{id}/sessions/{session}/readings")).await;
@@ -304,11 +315,22 @@ impl Wages {
 /// Each scale publishes readings `0..per_scale` of session `s` in the background,
 /// counting its PUBACKs (see [`publish_counting`]).
 fn spawn_loads(port: u16, scales: &[(String, String)], per_scale: u64) -> Vec<tokio::task::JoinHandle<u64>> {
+    spawn_paced_loads(port, scales, &(0..per_scale).collect::<Vec<_>>(), Duration::ZERO)
+}
+
+/// As [`spawn_loads`], readings `tstamps`, a message every `every` (as fast as answered
+/// for zero).
+fn spawn_paced_loads(
+    port: u16,
+    scales: &[(String, String)],
+    tstamps: &[u64],
+    every: Duration,
+) -> Vec<tokio::task::JoinHandle<u64>> {
     scales
         .iter()
         .map(|(id, pw)| {
-            let (id, pw) = (id.clone(), pw.clone());
-            tokio::spawn(async move { publish_counting(port, &id, &pw, "s", 0, per_scale).await })
+            let (id, pw, tstamps) = (id.clone(), pw.clone(), tstamps.to_vec());
+            tokio::spawn(async move { publish_paced(port, &id, &pw, "s", tstamps, every).await })
         })
         .collect()
 }
@@ -323,12 +345,23 @@ fn free_port() -> u16 {
 /// connection ends or all are answered. PUBACKs come in publishing order, so the first
 /// `n` messages are the acknowledged ones.
 async fn publish_counting(port: u16, id: &str, password: &str, session: &str, from: u64, to: u64) -> u64 {
+    publish_paced(port, id, password, session, (from..to).collect(), Duration::ZERO).await
+}
+
+/// As [`publish_counting`], a message every `every` (as fast as answered for zero), as
+/// a scale does while brewing.
+async fn publish_paced(port: u16, id: &str, password: &str, session: &str, tstamps: Vec<u64>, every: Duration) -> u64 {
+    let to = tstamps.len() as u64;
     let mut options = MqttOptions::new(id, "127.0.0.1", port);
     options.set_credentials(id, password).set_inflight(100).set_keep_alive(Duration::from_secs(60));
     let (client, mut eventloop) = AsyncClient::new(options, 200);
     let (id, session) = (id.to_owned(), session.to_owned());
     let sender = tokio::spawn(async move {
-        for t in from..to {
+        let mut tick = (!every.is_zero()).then(|| tokio::time::interval(every));
+        for t in tstamps {
+            if let Some(tick) = tick.as_mut() {
+                tick.tick().await;
+            }
             let line = format!("client_id={id};session_id={session};value=1.5;tstamp={t}");
             if client.publish(format!("wages/devices/{id}/readings"), QoS::AtLeastOnce, false, line).await.is_err() {
                 return;
@@ -336,7 +369,7 @@ async fn publish_counting(port: u16, id: &str, password: &str, session: &str, fr
         }
     });
     let mut acked = 0;
-    while from + acked < to {
+    while acked < to {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
             Ok(_) => {}
@@ -388,6 +421,63 @@ async fn kill_9_with_the_embedded_broker_loses_no_acknowledged_reading() {
         let path = format!("/api/devices/{id}/sessions/s");
         wages.eventually(&path, 30, |v| v["count"] == PER_SCALE).await;
         assert_eq!(wages.tstamps(id, "s").await.len() as u64, PER_SCALE);
+    }
+}
+
+/// A fleet's shape through the readings journal: 1,000 scales, each its own connection
+/// sending a reading every 100 ms, and the server killed with SIGKILL while the journal
+/// holds their readings. After a restart every reading a scale was told was taken is
+/// there; once every scale has sent everything again, each shot counts each reading once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_with_a_thousand_scales_publishing_loses_no_acknowledged_reading() {
+    const SCALES: u32 = 1000;
+    const PER_SCALE: u64 = 60;
+    // A connection each, in this process too.
+    rlimit::increase_nofile_limit(8192).expect("open files");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let vars = [("WAGES_MQTT_LISTEN", listen.as_str()), ("WAGES_AUTO_REGISTER", "false")];
+    let wages = Wages::start(dir.path(), &vars).await;
+    let scales = wages.register_scales("fleet", SCALES).await;
+    // Shots of today, a reading every 100 ms: nothing for compaction to take.
+    let start = wages_codec::clock::now_ms();
+    let tstamps = |n: u64| (0..n).map(move |i| start + i * 100);
+    let all: Vec<u64> = tstamps(PER_SCALE).collect();
+    let loads = spawn_paced_loads(port, &scales, &all, Duration::from_millis(100));
+    wages.eventually("/api/pipeline", 60, |v| v["stored"].as_u64() >= Some(u64::from(SCALES) * 20)).await;
+    let journaled = wages.metric("wages_readings_journaled").await;
+    assert!(journaled > 0.0, "the fleet's readings go through the journal");
+    wages.kill_9();
+    let mut acked = Vec::new();
+    for load in loads {
+        acked.push(load.await.expect("publisher"));
+    }
+    assert!(acked.iter().any(|n| *n < PER_SCALE), "the kill came after every PUBACK");
+    assert!(acked.iter().sum::<u64>() > u64::from(SCALES) * 20, "{acked:?}");
+
+    let wages = Wages::start(dir.path(), &vars).await;
+    for ((id, _), n) in scales.iter().zip(&acked) {
+        let stored = wages.tstamps(id, "s").await;
+        let lost: Vec<u64> = tstamps(*n).filter(|t| !stored.contains(t)).collect();
+        assert!(
+            lost.is_empty(),
+            "{id}: {} acknowledged readings lost, the first {:?}",
+            lost.len(),
+            &lost[..lost.len().min(5)]
+        );
+    }
+    // Everything again, as the scales do after reconnecting: each reading once.
+    let again = spawn_paced_loads(port, &scales, &all, Duration::ZERO);
+    for load in again {
+        assert_eq!(load.await.expect("publisher"), PER_SCALE);
+    }
+    for (id, _) in scales.iter().step_by(97) {
+        let path = format!("/api/devices/{id}/sessions/s");
+        wages.eventually(&path, 30, |v| v["count"] == PER_SCALE).await;
+    }
+    for (id, _) in &scales {
+        assert_eq!(wages.tstamps(id, "s").await, tstamps(PER_SCALE).collect(), "{id}");
     }
 }
 
