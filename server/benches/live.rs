@@ -169,13 +169,31 @@ fn mqtt(name: &str, port: u16, token: &str) -> (AsyncClient, rumqttc::EventLoop)
 
 /// Publishes `clock.sent.len()` readings of `id`, one per message, one every `every`.
 async fn publish(server: &Server, id: &str, session: &str, clock: Arc<Clock>, every: Duration) {
-    publish_to((server.mqtt_port, &server.token), id, session, clock, every).await;
+    let connected = publisher((server.mqtt_port, &server.token), session).await;
+    publish_on(connected, id, session, clock, every).await;
 }
 
-/// [`publish`] to the broker at `port`, logged in with `token`.
-async fn publish_to((port, token): (u16, &str), id: &str, session: &str, clock: Arc<Clock>, every: Duration) {
-    let (client, mut eventloop) = mqtt(&format!("bench-pub-{session}"), port, token);
-    let driver = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+/// An MQTT client logged in with `token`, once the broker has answered its CONNECT (so a
+/// first reading's latency is not the connection's), and the task driving it.
+async fn publisher((port, token): (u16, &str), name: &str) -> (AsyncClient, tokio::task::JoinHandle<()>) {
+    let (client, mut eventloop) = mqtt(&format!("bench-pub-{name}"), port, token);
+    loop {
+        match eventloop.poll().await.expect("the publisher connects") {
+            Event::Incoming(Packet::ConnAck(_)) => break,
+            _ => continue,
+        }
+    }
+    (client, tokio::spawn(async move { while eventloop.poll().await.is_ok() {} }))
+}
+
+/// [`publish`] on a connected publisher.
+async fn publish_on(
+    (client, driver): (AsyncClient, tokio::task::JoinHandle<()>),
+    id: &str,
+    session: &str,
+    clock: Arc<Clock>,
+    every: Duration,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     for i in 0..clock.sent.len() {
@@ -375,16 +393,22 @@ async fn fleet(server: &Server, scales: usize, seconds: u64) {
     wait_for(&ready, scales).await;
     let (connected, _) = server.rss_mib();
     let (cpu, started) = (server.cpu_seconds(), Instant::now());
+    // Every scale connects first; then they brew, their phases spread over the 100 ms.
+    let all_connected = Arc::new(tokio::sync::Barrier::new(scales));
     let publishers: Vec<_> = ids
         .iter()
         .zip(&clocks)
         .enumerate()
         .map(|(i, (id, clock))| {
             let (id, clock, token, port) = (id.clone(), clock.clone(), server.token.clone(), server.mqtt_port);
-            let phase = Duration::from_micros(100_000 * i as u64 / scales as u64);
+            let (phase, all_connected) =
+                (Duration::from_micros(100_000 * i as u64 / scales as u64), all_connected.clone());
             tokio::spawn(async move {
+                let session = format!("fleet-{id}");
+                let connected = publisher((port, &token), &session).await;
+                all_connected.wait().await;
                 tokio::time::sleep(phase).await;
-                publish_to((port, &token), &id, &format!("fleet-{id}"), clock, Duration::from_millis(100)).await;
+                publish_on(connected, &id, &session, clock, Duration::from_millis(100)).await;
             })
         })
         .collect();
