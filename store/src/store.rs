@@ -64,6 +64,9 @@ pub struct Registry {
     /// `client_id` → the device, or `None` for "not registered" (so unknown scales
     /// sending every second do not reach the database either).
     cache: Cache<ClientId, Option<Arc<Device>>>,
+    /// Counts the times a device may have stopped existing for this node: deleted here,
+    /// changed on another node, or every device forgotten (see [`Registry::forgetting`]).
+    forgotten: Arc<AtomicU64>,
     counters: Arc<Counters>,
     /// Signs simulator tickets (see [`crate::DeviceCredentials`]).
     ticket_key: Arc<[u8; 32]>,
@@ -240,6 +243,7 @@ impl Registry {
             pool,
             backend,
             cache,
+            forgotten: Arc::default(),
             counters: Arc::default(),
             ticket_key: Arc::new(ticket_key),
             writer,
@@ -507,6 +511,7 @@ impl Registry {
             .bind(client_id.as_str())
             .execute(&self.pool)
             .await?;
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.changed(client_id).await;
         if deleted.rows_affected() == 0 {
             return Err(RegistryError::NotFound(client_id.to_string()));
@@ -535,12 +540,22 @@ impl Registry {
 
     /// Another node changed this device: the next lookup reads it from the database.
     pub async fn forget(&self, client_id: &ClientId) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate(client_id).await;
     }
 
     /// Forgets every cached device (after notices may have been missed).
     pub fn forget_all(&self) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate_all();
+    }
+
+    /// A number that changes whenever a device may have stopped being registered as far
+    /// as this node knows (a deletion, another node's change, a lost notice). Whoever
+    /// keeps its own note of registered devices drops it when this changes, read before
+    /// the lookups the note comes from.
+    pub fn forgetting(&self) -> u64 {
+        self.forgotten.load(Ordering::SeqCst)
     }
 
     /// Lookup counters since start.

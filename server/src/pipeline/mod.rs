@@ -285,6 +285,7 @@ pub async fn run(parts: Parts) {
     };
     let mut workers = start(settings);
     let mut flight = InFlight::default();
+    let mut registered = Registered::default();
     let mut backoff = Duration::from_millis(100);
     // Subscribed once the broker has answered every SUBSCRIBE of this connection.
     let mut subacks_due = 0;
@@ -321,7 +322,7 @@ pub async fn run(parts: Parts) {
                 let mut taken = 0;
                 while let Some(delivery) = next.take() {
                     let ctx = Ingest { registry: &registry, auto_register, stats: &stats, workers: &workers, acks: &acks };
-                    ctx.take(delivery, &mut flight).await;
+                    ctx.take(delivery, &mut flight, &mut registered).await;
                     taken += 1;
                     if taken < DELIVERIES_PER_TURN && flight.has_room() {
                         next = delivered.try_recv().ok();
@@ -362,7 +363,8 @@ pub async fn run(parts: Parts) {
                     flight.finish(&[seq], &acks);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    let (readings, _) = accept(&publish.topic, &publish.payload, &registry, auto_register, &stats).await;
+                    let from = (&registry, &mut registered);
+                    let (readings, _) = accept(&publish.topic, &publish.payload, from, auto_register, &stats).await;
                     let len = publish.payload.len();
                     dispatch(readings, flight.push(Ack::Mqtt(publish), len), &workers, &mut flight, &acks).await;
                 }
@@ -516,9 +518,10 @@ struct Ingest<'a> {
 
 impl Ingest<'_> {
     /// Checks a message from the gate or AMQP and hands its readings to their worker.
-    async fn take(&self, delivery: Delivery, flight: &mut InFlight) {
+    async fn take(&self, delivery: Delivery, flight: &mut InFlight, registered: &mut Registered) {
         let Delivery { topic, payload, ack } = delivery;
-        let (readings, rejected) = accept(&topic, &payload, self.registry, self.auto_register, self.stats).await;
+        let from = (self.registry, registered);
+        let (readings, rejected) = accept(&topic, &payload, from, self.auto_register, self.stats).await;
         match ack {
             Ack::Gate(answer) => hand_over(readings, rejected, answer, self.workers, self.stats).await,
             ack => {
@@ -571,7 +574,7 @@ async fn hand_over(
 async fn accept(
     topic: &str,
     payload: &[u8],
-    registry: &Registry,
+    (registry, registered): (&Registry, &mut Registered),
     auto_register: bool,
     stats: &Stats,
 ) -> (Vec<Reading>, Option<&'static str>) {
@@ -584,7 +587,7 @@ async fn accept(
     let (Some(client_id), false) = (checked.client_id, checked.readings.is_empty()) else {
         return (Vec::new(), first_rejection);
     };
-    match known(registry, client_id, auto_register).await {
+    match registered.check(registry, client_id, auto_register).await {
         Ok(true) => (checked.readings, first_rejection),
         Ok(false) => {
             for r in &checked.readings {
@@ -666,6 +669,43 @@ async fn presence(publish: &Publish, registry: &Registry, auto_register: bool, s
     match updated {
         Ok(device) => hub.presence(&device),
         Err(e) => tracing::warn!(error = %e, client_id = %client_id, "the status of a scale could not be recorded"),
+    }
+}
+
+/// Scales known to be registered, so that a fleet's every message does not go to the
+/// registry's cache: its bookkeeping per lookup cost more than the rest of the
+/// pipeline's work on a message. Dropped whenever the registry may have forgotten a
+/// device ([`Registry::forgetting`]).
+#[derive(Default)]
+struct Registered {
+    ids: std::collections::HashSet<ClientId>,
+    forgetting: u64,
+}
+
+/// Scales [`Registered`] keeps, at most (a larger fleet asks the cache for the rest).
+const REGISTERED_KEPT: usize = 100_000;
+
+impl Registered {
+    /// Whether `client_id` is registered, registering it first when `auto_register` is on.
+    async fn check(
+        &mut self,
+        registry: &Registry,
+        client_id: ClientId,
+        auto_register: bool,
+    ) -> Result<bool, RegistryError> {
+        let forgetting = registry.forgetting();
+        if forgetting != self.forgetting {
+            self.ids.clear();
+            self.forgetting = forgetting;
+        }
+        if self.ids.contains(&client_id) {
+            return Ok(true);
+        }
+        let registered = known(registry, client_id, auto_register).await?;
+        if registered && self.ids.len() < REGISTERED_KEPT {
+            self.ids.insert(client_id);
+        }
+        Ok(registered)
     }
 }
 

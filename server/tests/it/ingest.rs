@@ -83,6 +83,28 @@ async fn unknown_devices_are_rejected_unless_auto_registration_is_on() {
     server.stop().await;
 }
 
+/// The pipeline keeps its own note of the scales it found registered; a deletion ends it.
+#[tokio::test]
+async fn a_deleted_scales_next_readings_are_refused() {
+    let server = TestServer::start().await;
+    server.register("scale-01").await;
+    let mqtt = server.mqtt_client("test-scale-01").await;
+    for t in [1, 2] {
+        mqtt.publish("wages/devices/scale-01/readings", QoS::AtLeastOnce, false, line("scale-01", "s", t, 1.0))
+            .await
+            .expect("publish");
+    }
+    server.eventually("/api/pipeline", |v| v["stored"] == 2).await;
+    let deleted = server.http().delete(server.url("/api/devices/scale-01")).send().await.expect("delete");
+    assert_eq!(deleted.status().as_u16(), 204);
+    mqtt.publish("wages/devices/scale-01/readings", QoS::AtLeastOnce, false, line("scale-01", "s", 3, 1.0))
+        .await
+        .expect("publish");
+    let figures = server.eventually("/api/pipeline", |v| v["rejected"]["unknown_device"] == 1).await;
+    assert_eq!(figures["stored"], 2);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn every_reading_of_many_messages_is_stored_exactly_once() {
     let server = TestServer::start().await;
