@@ -450,6 +450,10 @@ async fn bench() {
     let idle = env_or("FLEET_IDLE", "false") == "true";
     let targets = env_or("FLEET_TARGETS", "mosquitto,wages");
     let every = Duration::from_micros(1_000_000 / hz);
+    let names = match std::env::var("FLEET_DATABASE_URL") {
+        Ok(_) => ["Wages (PostgreSQL)", "Wages before (PostgreSQL)"],
+        Err(_) => ["Wages (SQLite, full sync)", "Wages before (SQLite, full sync)"],
+    };
     println!(
         "fleet: {} s at {hz} Hz per scale, QoS 1, one reading a message{}\n",
         seconds,
@@ -465,11 +469,11 @@ async fn bench() {
             let run = format!("{}x{scales}", std::process::id());
             let mut target = match which.trim() {
                 "mosquitto" => mosquitto().await,
-                "wages" => wages(&run, scales, env!("CARGO_BIN_EXE_wages"), "Wages (SQLite, full sync)").await,
+                "wages" => wages(&run, scales, env!("CARGO_BIN_EXE_wages"), names[0]).await,
                 "before" => {
                     let binary =
                         std::env::var("FLEET_BEFORE_BIN").expect("FLEET_BEFORE_BIN: the wages binary to compare with");
-                    wages(&run, scales, &binary, "Wages before (SQLite, full sync)").await
+                    wages(&run, scales, &binary, names[1]).await
                 }
                 other => panic!("FLEET_TARGETS: unknown target {other}"),
             };
