@@ -39,8 +39,12 @@ mod pages;
 pub mod people;
 pub mod pipeline;
 pub mod rights;
+#[cfg(feature = "hydrate")]
+pub mod scale_link;
 pub mod status;
 pub mod tokens;
+#[cfg(feature = "hydrate")]
+pub mod waiting;
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
@@ -198,6 +202,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compare") view={Lazy::<lazy::ComparePage>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view={Lazy::<lazy::PipelinePage>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/firmware") view={Lazy::<lazy::FirmwarePage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/bluetooth") view={Lazy::<lazy::BluetoothPage>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/simulator/:client_id") view={Lazy::<lazy::SimulatorPage>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/tokens") view={Lazy::<lazy::TokensPage>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/people") view={Lazy::<lazy::PeoplePage>::new()} ssr=SsrMode::InOrder />

@@ -239,9 +239,11 @@ fn safe_next(base: &str, next: Option<&str>) -> String {
     }
 }
 
-fn cookie(base: &str, value: &str, max_age_s: u64) -> HeaderValue {
+/// The session cookie; `secure` over HTTPS, so the browser never sends it in clear.
+fn cookie(base: &str, value: &str, max_age_s: u64, secure: bool) -> HeaderValue {
     let path = if base.is_empty() { "/" } else { base };
-    let text = format!("{COOKIE}={value}; Path={path}; Max-Age={max_age_s}; HttpOnly; SameSite=Lax");
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!("{COOKIE}={value}; Path={path}; Max-Age={max_age_s}; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -334,7 +336,7 @@ pub async fn login(
                 Ok(secret) => {
                     let mut response = Redirect::to(&next).into_response();
                     let max_age = wages_store::SESSION_LIFETIME.as_secs();
-                    response.headers_mut().insert(header::SET_COOKIE, cookie(base, &secret, max_age));
+                    response.headers_mut().insert(header::SET_COOKIE, cookie(base, &secret, max_age, state.https));
                     response
                 }
                 Err(e) => ApiError::Unavailable(e.to_string()).into_response(),
@@ -358,7 +360,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         return ApiError::Unavailable(e.to_string()).into_response();
     }
     let mut response = Redirect::to(&format!("{base}/login")).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie(base, "", 0));
+    response.headers_mut().insert(header::SET_COOKIE, cookie(base, "", 0, state.https));
     response
 }
 

@@ -131,6 +131,12 @@ pub const VARIABLES: &[Variable] = &[
         default: "100",
         meaning: "live WebSocket streams one client (a login session or an API token) may hold open, 1 to 100000",
     },
+    Variable {
+        name: "WAGES_TLS_CERT",
+        default: "(none: HTTP)",
+        meaning: "PEM certificate chain: the web port serves HTTPS (HTTP/2 offered), as Web Bluetooth on another device needs; with WAGES_TLS_KEY",
+    },
+    Variable { name: "WAGES_TLS_KEY", default: "(none)", meaning: "PEM private key of WAGES_TLS_CERT's certificate" },
     Variable { name: "WAGES_LOG", default: "info", meaning: "log filter (tracing EnvFilter syntax)" },
     Variable { name: "WAGES_LOG_FORMAT", default: "pretty", meaning: "pretty, or json for one JSON object per line" },
 ];
@@ -156,6 +162,8 @@ const SECRET: &[&str] = &["WAGES_INFLUX_TOKEN", "WAGES_ADMIN_PASSWORD"];
 pub struct Config {
     /// Where the web app, API and MQTT-over-WebSocket listen.
     pub site_addr: SocketAddr,
+    /// HTTPS on that port (`WAGES_TLS_CERT`, `WAGES_TLS_KEY`); `None` for HTTP.
+    pub web_tls: Option<crate::https::WebTls>,
     /// The built site: `pkg/` with the WASM, JS and CSS.
     pub site_root: PathBuf,
     /// URL path prefix of every page, asset, call and socket.
@@ -493,6 +501,22 @@ fn web(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<(SocketAddr, PathB
     Ok((site_addr, site_root, base_path))
 }
 
+/// `WAGES_TLS_CERT` and `WAGES_TLS_KEY`: both, or neither. The files are read at start.
+fn web_tls(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Option<crate::https::WebTls>, ConfigError> {
+    match (r.get("WAGES_TLS_CERT"), r.get("WAGES_TLS_KEY")) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            Ok(Some(crate::https::WebTls { cert: PathBuf::from(cert.trim()), key: PathBuf::from(key.trim()) }))
+        }
+        (Some(_), None) => {
+            r.required("WAGES_TLS_KEY", "the certificate's PEM private key, since WAGES_TLS_CERT is set").map(|_| None)
+        }
+        (None, Some(_)) => {
+            r.required("WAGES_TLS_CERT", "a PEM certificate chain, since WAGES_TLS_KEY is set").map(|_| None)
+        }
+    }
+}
+
 /// `WAGES_TIMESERIES` and, for InfluxDB, its four `WAGES_INFLUX_*`.
 fn timeseries(r: &Reader<impl Fn(&str) -> Option<String>>) -> Result<Timeseries, ConfigError> {
     let influx = r.parse("WAGES_TIMESERIES", false, "sql or influxdb2", |v| match v {
@@ -617,6 +641,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let r = Reader { lookup };
         let (site_addr, site_root, base_path) = web(&r)?;
+        let web_tls = web_tls(&r)?;
         let database = r.parse(
             "WAGES_DATABASE_URL",
             Database::Sqlite("sqlite://data/wages.db".to_owned()),
@@ -648,6 +673,7 @@ impl Config {
         let (log_filter, log_format) = logging(&r)?;
         Ok(Config {
             site_addr,
+            web_tls,
             site_root,
             base_path,
             database,

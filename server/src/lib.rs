@@ -32,6 +32,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod http;
+pub mod https;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;

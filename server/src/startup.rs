@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use wages_store::{Registry, RegistryError};
@@ -35,6 +36,9 @@ pub enum StartError {
     /// The broker or the pipeline (`WAGES_MQTT_*`, another node's lease).
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// The certificate or key for HTTPS (`WAGES_TLS_CERT`, `WAGES_TLS_KEY`).
+    #[error(transparent)]
+    Https(#[from] crate::https::HttpsError),
 }
 
 /// What a failed bind means for the operator.
@@ -51,7 +55,7 @@ impl StartError {
     /// The process's exit status: 2 for what the configuration must change, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartError::Listen { .. } | StartError::Ingest(_) => 2,
+            StartError::Listen { .. } | StartError::Ingest(_) | StartError::Https(_) => 2,
             StartError::Registry { .. } | StartError::Admin(_) => 1,
         }
     }
@@ -60,6 +64,8 @@ impl StartError {
 /// The whole server, built and ready to serve.
 pub struct Application {
     listener: TcpListener,
+    /// HTTPS, when configured.
+    tls: Option<Arc<rustls::ServerConfig>>,
     router: Router,
     registry: Registry,
     ingest: Ingest,
@@ -72,6 +78,7 @@ impl Application {
     /// starts ingestion (the broker, the pipeline and the background tasks) and mounts
     /// every route on a complete state.
     pub async fn build(config: &Config) -> Result<Application, StartError> {
+        let tls = config.web_tls.as_ref().map(crate::https::server_config).transpose()?;
         let listener = bind(config).await?;
         let registry = open_registry(config).await?;
         ensure_admin(&registry, config).await?;
@@ -82,7 +89,7 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let ingest = ingest::start(config, registry.clone(), metrics.clone()).await?;
         let router = routes::router(AppState::new(config, registry.clone(), &ingest, metrics));
-        Ok(Application { listener, router, registry, ingest, base: config.base_path.clone() })
+        Ok(Application { listener, tls, router, registry, ingest, base: config.base_path.clone() })
     }
 
     /// Where it serves HTTP (the port, when `LEPTOS_SITE_ADDR` asked for port 0).
@@ -103,14 +110,23 @@ impl Application {
     /// Serves until `shutdown` completes, finishes the requests in flight, then stops
     /// ingestion (storing and acknowledging what it holds) and closes the registry.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
-        let Application { listener, router, registry, ingest, base } = self;
+        let Application { listener, tls, router, registry, ingest, base } = self;
         let local = listener.local_addr()?;
-        tracing::info!(address = %local, base_path = base.as_str(), "wages is listening: http://{local}{}", base.home());
-        // Live frames are small and must leave at once, not wait for Nagle's algorithm.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| drop(tcp.set_nodelay(true)));
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(address = %local, base_path = base.as_str(), "wages is listening: {scheme}://{local}{}", base.home());
+        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = match tls {
+            Some(tls) => {
+                // Tapped only for its connection info: the listener sets TCP_NODELAY itself.
+                let listener = ListenerExt::tap_io(crate::https::TlsListener::new(listener, tls), |_| {});
+                axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+            }
+            None => {
+                // Live frames are small and must leave at once, not wait for Nagle's algorithm.
+                let listener = ListenerExt::tap_io(listener, |tcp| drop(tcp.set_nodelay(true)));
+                axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+            }
+        };
         ingest.stop().await;
         registry.close().await;
         served

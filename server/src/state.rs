@@ -41,6 +41,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Failed logins, per user name and per address.
     pub login_throttle: Arc<crate::auth::LoginThrottle>,
+    /// Whether the site is served over HTTPS, so its session cookie is `Secure`.
+    pub https: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -63,6 +65,7 @@ impl AppState {
             hub: ingest.hub.clone(),
             gate: ingest.gate.clone(),
             metrics_public: config.metrics_public,
+            https: config.web_tls.is_some(),
             login_throttle: Arc::default(),
             streams: crate::api::StreamLimits::new(config.live_per_client),
             metrics,

@@ -33,6 +33,7 @@
 
 pub mod compact;
 pub mod simulate;
+pub mod watch;
 
 use std::collections::VecDeque;
 

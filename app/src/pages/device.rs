@@ -39,6 +39,7 @@ pub fn DevicePage() -> impl IntoView {
     // The recipe's target yield: the recipe card sets it, the live graph draws it.
     provide_context(crate::brews::TargetYield(RwSignal::new(None)));
     let history = scale_resource(Signal::derive(move || (client_id(), sessions_seen.get(), before())));
+    let base = StoredValue::new(expect_context::<crate::base::BasePath>());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the scale…"</p> }>
             {move || Suspend::new(async move {
@@ -50,6 +51,11 @@ pub fn DevicePage() -> impl IntoView {
                             <header class="device-head">
                                 <h1>{device.name.clone()}</h1>
                                 <PresenceLine device=device.clone() />
+                                <p class="muted">
+                                    <a href=base.with_value(|b| b.join(&format!("/bluetooth?scale={id}"))) data-testid="bt-bridge-link">
+                                        "Brew on a Bluetooth scale as this one"
+                                    </a>
+                                </p>
                             </header>
                             <LiveGraph client_id=id.clone() name=device.name.clone() sessions_seen />
                             <super::brew_forms::RecipeCard client_id=id.clone() view=recipe />

@@ -41,9 +41,14 @@ pub fn DevicesPage() -> impl IntoView {
     let rename_error = move || rename.value().get().and_then(Result::err).map(|e| format!("Not renamed: {e}"));
     let delete_error = move || delete.value().get().and_then(Result::err).map(|e| format!("Not deleted: {e}"));
 
+    let bluetooth_href = expect_context::<crate::base::BasePath>().join("/bluetooth");
     view! {
         <Title text="Scales" />
         <h1>"Scales"</h1>
+        <p class="muted">
+            "A Bluetooth scale (Decent, Acaia, Felicita, Bookoo) joins through a browser tab: "
+            <a href=bluetooth_href data-testid="bt-bridge-link">"Connect a Bluetooth scale"</a>"."
+        </p>
         <div class="grid">
             <section class="card" aria-labelledby="register-title">
                 <h2 id="register-title">"Register a scale"</h2>

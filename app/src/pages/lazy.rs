@@ -32,6 +32,7 @@ macro_rules! lazy_pages {
 lazy_pages!(
     AuditPage,
     BeansPage,
+    BluetoothPage,
     ComparePage,
     DevicePage,
     DevicesPage,

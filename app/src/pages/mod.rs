@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod beans;
+mod bluetooth;
 mod brew_forms;
 mod device;
 mod devices;
@@ -19,6 +20,7 @@ mod simulator;
 mod tokens;
 
 pub use beans::BeansPage;
+pub use bluetooth::BluetoothPage;
 pub use device::DevicePage;
 pub use devices::DevicesPage;
 pub use firmware::FirmwarePage;

@@ -14,6 +14,7 @@ mod firmware;
 mod fleet;
 mod hostile;
 mod http;
+mod https;
 mod influx;
 mod ingest;
 mod live;
