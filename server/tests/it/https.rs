@@ -1,6 +1,7 @@
 //! HTTPS on the web port (`WAGES_TLS_CERT`, `WAGES_TLS_KEY`), for real: a certificate
 //! made for the test, clients that trust only it, HTTP/2 and HTTP/1.1 on the same port,
-//! MQTT over WebSocket over TLS publishing a scale's readings, and the errors an
+//! MQTT over WebSocket over TLS publishing a scale's readings while its live stream
+//! shows them over TLS, and the errors an
 //! operator sees for a missing file, a file that is not PEM and a key of another
 //! certificate.
 
@@ -91,7 +92,8 @@ async fn pages_api_and_mqtt_over_websocket_are_served_over_https() {
             .is_err()
     );
 
-    // A browser tab's path: MQTT over WebSocket over TLS, as the scale itself.
+    // A browser tab's path: MQTT over WebSocket over TLS, as the scale itself, while a
+    // viewer follows the scale's live stream over TLS too.
     let id = ClientId::parse("tab-tls").expect("id");
     server.registry.create(&NewDevice::parse("tab-tls", "Tablet").expect("device")).await.expect("register");
     let password = server.registry.credentials().issue(&id).await.expect("password");
@@ -103,6 +105,17 @@ async fn pages_api_and_mqtt_over_websocket_are_served_over_https() {
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.expect("TCP");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(tls.clone())).connect(name, tcp).await.expect("TLS");
+    let mut live = {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("wss://localhost:{}/wages/api/devices/tab-tls/live", server.addr.port());
+        let mut request = url.into_client_request().expect("request");
+        let bearer = format!("Bearer {}", server.token).parse().expect("header");
+        request.headers_mut().insert("authorization", bearer);
+        tokio_tungstenite::client_async(request, stream).await.expect("live stream over TLS").0
+    };
     let mut options =
         MqttOptions::new("tab-tls", format!("wss://localhost:{}/wages/mqtt", server.addr.port()), server.addr.port());
     options.set_transport(Transport::wss_with_config(TlsConfiguration::Rustls(Arc::new(tls))));
@@ -112,6 +125,11 @@ async fn pages_api_and_mqtt_over_websocket_are_served_over_https() {
     let lines: Vec<String> =
         (0..20).map(|i| format!("client_id=tab-tls;session_id=tls;value={}.5;tstamp={}", i, 1_000 + i * 100)).collect();
     mqtt.publish("wages/devices/tab-tls/readings", QoS::AtLeastOnce, false, lines.join("\n")).await.expect("publish");
+    let frame = tokio::time::timeout(Duration::from_secs(10), futures_util::StreamExt::next(&mut live))
+        .await
+        .expect("a live frame in time");
+    let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = frame else { panic!("{frame:?}") };
+    assert!(text.contains("\"session_id\":\"tls\""), "{text}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let stored = server.registry.readings().count(&id).await.expect("count");
