@@ -100,6 +100,9 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/pipeline", V),
     ("GET", "/firmware", V),
     ("GET", "/simulator/{client_id}", B),
+    // The Bluetooth bridge brews as an existing scale; registering a new one is an
+    // admin's, as everywhere.
+    ("GET", "/bluetooth", B),
     ("GET", "/tokens", person(A)),
     ("GET", "/people", A),
     ("GET", "/audit", A),
