@@ -74,7 +74,7 @@ test('every page keeps to its Content-Security-Policy', async ({ page, problems 
       (window as unknown as { reportViolation: (v: string) => void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`),
     );
   });
-  for (const path of ['./', './devices', './pipeline', './firmware', './tokens', './simulator/csp-1']) {
+  for (const path of ['./', './devices', './pipeline', './firmware', './tokens', './simulator/csp-1', './bluetooth']) {
     const response = await page.goto(path);
     expect(response?.headers()['content-security-policy']).toContain("'nonce-");
     await hydrated(page);

@@ -40,6 +40,7 @@ test('the pages fit a tablet, upright and on its side, and a phone', async ({ pa
     ['audit', './audit'],
     ['me', './me'],
     ['simulator', `./simulator/${id}`],
+    ['bluetooth', `./bluetooth?scale=${id}`],
   ];
   for (const tablet of tablets) {
     await page.setViewportSize({ width: tablet.width, height: tablet.height });
