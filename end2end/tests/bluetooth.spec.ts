@@ -334,3 +334,19 @@ test('readings waiting when the tab is closed are sent on its next visit', async
   await expect(page.getByTestId('bt-stored')).toHaveText('12');
   expect(await storedWeights(request, id)).toEqual([weights]);
 });
+
+test('a scale id that cannot be one is refused in words, and nothing is registered', async ({ page, request }) => {
+  await page.addInitScript(standIn, DECENT);
+  // A bad id in the address is not taken up.
+  await page.goto(`./bluetooth?scale=${encodeURIComponent('../bar left!')}`);
+  await hydrated(page);
+  await expect(page.getByTestId('bt-scale')).toHaveValue('');
+  const before = (await (await request.get('./api/devices')).json()).length;
+  for (const bad of ['bar left!', '', 'x'.repeat(65)]) {
+    await page.getByTestId('bt-scale').fill(bad);
+    await page.getByTestId('bt-use').click();
+    await expect(page.getByTestId('bt-problem')).toContainText('letters, digits, - and _');
+    await expect(page.getByTestId('bt-link')).toHaveText('');
+  }
+  expect((await (await request.get('./api/devices')).json()).length).toBe(before);
+});
