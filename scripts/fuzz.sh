@@ -7,7 +7,7 @@
 #                                 growing its corpus; then minimises the corpus
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
-targets=(readings protobuf status firmware_offer api_json scale_notifications)
+targets=(readings protobuf status firmware_offer api_json scale_notifications shot_files)
 case ${1:-replay} in
   replay)
     cargo +nightly fuzz build

@@ -251,6 +251,16 @@ pub struct SessionView {
     pub at_first_drop: bool,
     /// The code of the shot's share link, if it has one; told only to those who may share.
     pub share: Option<String>,
+    /// What the machine measured beside the weight, on the weight curve's clock.
+    pub machine: Vec<MachineCurve>,
+}
+
+/// One series beside the weight (pressure, flow, a temperature, water dispensed) as the
+/// graph draws it: (seconds on the weight curve's clock, value in its unit).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MachineCurve {
+    pub kind: wages_store::series::SeriesKind,
+    pub points: Vec<(f64, f64)>,
 }
 
 /// A shot as the session page receives it: what [`wages_store::Shot::new`] makes one of.
@@ -331,6 +341,21 @@ pub async fn read_session(
             Some(drop) if at_first_drop => wages_sessions::shifted(&points, drop),
             _ => points,
         };
+        // The series beside the weight, on the weight curve's clock (its first reading,
+        // or the shot's start when it has none), moved with it when aligned.
+        let weight = wages_sessions::graph(&rows);
+        let shift = wages_sessions::first_drop(&weight).filter(|_| at_first_drop).unwrap_or(0.0);
+        let origin = rows.first().map_or(summary.started_at, |r| r.tstamp.millis());
+        #[allow(clippy::cast_precision_loss)] // ms within a shot are far below 2^53
+        let machine = readings
+            .series(&id, &sid)
+            .await?
+            .into_iter()
+            .map(|s| MachineCurve {
+                kind: s.kind,
+                points: s.points.iter().map(|&(t, v)| ((t as f64 - origin as f64) / 1000.0 - shift, v)).collect(),
+            })
+            .collect();
         let mut compared = Vec::new();
         for (other_id, other_sid) in compare_list(&compare)? {
             let missing = || AppError::NotFound(format!("nothing to compare: no session {other_id}/{other_sid}"));
@@ -357,11 +382,12 @@ pub async fn read_session(
             device_name: device.name,
             shot: ShotParts { summary, details, beans },
             beans: brews.beans(false).await?,
-            points: align_curve(wages_sessions::graph(&rows)),
+            points: align_curve(weight),
             others,
             compared,
             at_first_drop,
             share,
+            machine,
         })
     };
     with_status(found.await)

@@ -1,10 +1,12 @@
 //! Drawing extraction graphs with plotters on a canvas (browser only): weight (g, left
 //! axis) and flow rate (g/s, right axis) against seconds since each session started.
-//! Up to four series overlay, aligned at their start or at their first drop.
+//! Up to four series overlay, aligned at their start or at their first drop. Beside it,
+//! what a machine measured: pressure, flow, temperatures, water dispensed.
 
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use wages_sessions::GraphPoint;
+use wages_store::series::SeriesKind;
 
 /// Colours of the series in order: weight, then a lighter one for flow.
 const PALETTE: [(RGBColor, RGBColor); 4] = [
@@ -84,4 +86,71 @@ fn fit_to_screen(canvas: &web_sys::HtmlCanvasElement) -> f64 {
         canvas.set_height(height);
     }
     ratio
+}
+
+/// Colour of each series beside the weight (the page's swatches use the same).
+fn machine_colour(kind: SeriesKind) -> RGBColor {
+    match kind {
+        SeriesKind::Pressure => RGBColor(46, 125, 50),
+        SeriesKind::Flow => RGBColor(21, 101, 192),
+        SeriesKind::WaterTemperature => RGBColor(198, 40, 40),
+        SeriesKind::BasketTemperature => RGBColor(239, 108, 0),
+        SeriesKind::WaterDispensed => RGBColor(0, 131, 143),
+    }
+}
+
+/// Draws what the machine measured beside the weight: pressure and flow (and water
+/// dispensed, scaled to fit, its tenth) against the left axis, temperatures against the
+/// right, over the same seconds as the weight graph. `shown`: the kinds to draw.
+pub fn draw_machine(
+    canvas: &web_sys::HtmlCanvasElement,
+    curves: &[crate::devices::MachineCurve],
+    shown: &[SeriesKind],
+    seconds: (f64, f64),
+) -> Option<()> {
+    let scale = fit_to_screen(canvas);
+    let px = |n: f64| (n * scale).round();
+    let root = CanvasBackend::with_canvas_object(canvas.clone())?.into_drawing_area();
+    root.fill(&WHITE).ok()?;
+    let visible = || curves.iter().filter(|c| shown.contains(&c.kind));
+    let is_temperature = |k: SeriesKind| matches!(k, SeriesKind::WaterTemperature | SeriesKind::BasketTemperature);
+    let left_value =
+        |c: &crate::devices::MachineCurve, v: f64| if c.kind == SeriesKind::WaterDispensed { v / 10.0 } else { v };
+    let left_top = visible()
+        .filter(|c| !is_temperature(c.kind))
+        .flat_map(|c| c.points.iter().map(move |p| left_value(c, p.1)))
+        .fold(10.0, f64::max)
+        * 1.1;
+    let temperatures = || visible().filter(|c| is_temperature(c.kind)).flat_map(|c| c.points.iter().map(|p| p.1));
+    let (low, high) = temperatures().fold((f64::MAX, f64::MIN), |(a, b), t| (a.min(t), b.max(t)));
+    let (low, high) = if low > high { (80.0, 100.0) } else { ((low - 2.0).floor(), (high + 2.0).ceil()) };
+    let (from, to) = seconds;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(px(12.0) as u32)
+        .x_label_area_size(px(32.0) as u32)
+        .y_label_area_size(px(48.0) as u32)
+        .right_y_label_area_size(px(48.0) as u32)
+        .build_cartesian_2d(from..to, 0.0..left_top)
+        .ok()?
+        .set_secondary_coord(from..to, low..high);
+    let font = (FontFamily::SansSerif, px(12.0));
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc("bar · ml/s")
+        .label_style(font)
+        .axis_desc_style(font)
+        .light_line_style(RGBColor(240, 235, 229))
+        .draw()
+        .ok()?;
+    chart.configure_secondary_axes().y_desc("°C").label_style(font).axis_desc_style(font).draw().ok()?;
+    for c in visible() {
+        let style = machine_colour(c.kind).stroke_width(px(2.0) as u32);
+        if is_temperature(c.kind) {
+            chart.draw_secondary_series(LineSeries::new(c.points.iter().copied(), style)).ok()?;
+        } else {
+            chart.draw_series(LineSeries::new(c.points.iter().map(|p| (p.0, left_value(c, p.1))), style)).ok()?;
+        }
+    }
+    root.present().ok()
 }

@@ -116,6 +116,44 @@ test('a shot goes out as a Beanconqueror file and into a fresh Wages as the same
   expect(problems).toEqual([]);
 });
 
+test('a Decent DE1 shot file comes in through the import page with its pressure, flow and temperatures', async ({ page, request, problems }, info) => {
+  const stamp = `${Date.now().toString(36)}-${info.project.name}`;
+  const id = `de1-${stamp}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Decent' } })).status()).toBe(201);
+  // A .shot file as the DE1 app wrote it (the store's fixtures; Visualizer.coffee's test file).
+  const file = path.join(workspace, 'store/tests/fixtures/shot_files/20210921T085910.shot');
+  await page.goto('./shots/import');
+  await hydrated(page);
+  await page.getByTestId('import-scale').selectOption(id);
+  await page.getByTestId('import-file').setInputFiles(file);
+  await page.getByTestId('import-submit').click();
+  await expect(page).toHaveURL(new RegExp(`/devices/${id}/sessions/de1-1632207550$`));
+  await hydrated(page);
+  await expect(page.getByTestId('session-graph')).toHaveAttribute('data-points', '100');
+  const machine = page.getByTestId('machine-graph');
+  await expect(machine).toHaveAttribute('data-series', 'pressure flow water_temperature basket_temperature water_dispensed');
+  // Each curve can be hidden: the graph is drawn again without it.
+  const drawn = () => machine.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  await expect.poll(drawn).not.toBe('');
+  const before = await drawn();
+  const pressure = page.locator('.machine-series label[data-series="pressure"] input');
+  await pressure.uncheck();
+  await expect(pressure).not.toBeChecked();
+  await expect.poll(drawn).not.toBe(before);
+  await pressure.check();
+  await expect.poll(drawn).toBe(before);
+  await screenshot(page, info.project.name, 'shot-machine');
+  // The same file again is the same shot, not two.
+  await page.goto('./shots/import');
+  await hydrated(page);
+  await page.getByTestId('import-scale').selectOption(id);
+  await page.getByTestId('import-file').setInputFiles(file);
+  await page.getByTestId('import-submit').click();
+  await expect(page.getByTestId('import-error')).toContainText('already has a session de1-1632207550');
+  expect(await (await request.get(`./api/devices/${id}/sessions`)).json()).toHaveLength(1);
+  expect(problems).toEqual([]);
+});
+
 test('a simulator tab stops by weight at the recipe’s target', async ({ page, request }, info) => {
   test.setTimeout(60_000);
   const id = `stop-${Date.now().toString(36)}-${info.project.name}`;

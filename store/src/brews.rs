@@ -25,6 +25,9 @@ pub(crate) async fn write_details(
     who: &str,
     brewed_by: Option<&str>,
 ) -> Result<(), RegistryError> {
+    // Not kept prepared: sqlx's `Any` driver declares a missing number (`None`) as a
+    // 4-byte float on PostgreSQL, so a statement prepared with one refuses the 8-byte
+    // float of the next call on that connection ("incorrect binary data format").
     let updated = sqlx::query(
         "UPDATE shots SET method = $1, beans_id = $2, grinder = $3, grind_setting = $4, dose = $5, target_yield = $6, \
          yield_grams = $7, water_temp = $8, tds = $9, rating = $10, notes = $11, tags = $12, starred = $13, \
@@ -48,6 +51,7 @@ pub(crate) async fn write_details(
     .bind(brewed_by)
     .bind(client_id.as_str())
     .bind(session_id.as_str())
+    .persistent(false)
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
@@ -328,6 +332,29 @@ pub(crate) async fn record(
         }
     }
     Ok(Recorded::Done)
+}
+
+/// A shot's row without weight readings (imported from a machine without a scale),
+/// from `start` to `end`, starting with its scale's recipe like any other.
+pub(crate) async fn bare_shot(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    client_id: &ClientId,
+    session_id: &SessionId,
+    start: u64,
+    end: u64,
+) -> Result<(), RegistryError> {
+    let fold = Fold {
+        new: Vec::new(),
+        count: 0,
+        first: (start, 0.0),
+        last: (end, 0.0),
+        max_weight: 0.0,
+        peak: 0.0,
+        tail: None,
+    };
+    upsert_shots(conn, backend, &BTreeMap::from([((*client_id, *session_id), fold)])).await?;
+    Ok(())
 }
 
 /// Most sessions one statement of [`record`] names (9 parameters each).
@@ -645,6 +672,8 @@ impl Brews {
         .bind(recipe.target_yield)
         .bind(who)
         .bind(now_ms())
+        // Not kept prepared: a missing number, see `write_details`.
+        .persistent(false)
         .execute(&self.pool)
         .await?;
         self.recipe(client_id).await

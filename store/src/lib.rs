@@ -30,6 +30,8 @@
 //!   broker), renewed while it runs.
 //! - [`pipeline`]: the ingest pipeline's settings, figures and dead letters, shared by
 //!   the server's pipeline and the Pipeline page.
+//! - [`series`]: what a shot measures beside the weight (pressure, flow, temperatures,
+//!   water), with units and bounds; [`shot_file`]: shots in and out as other apps' files.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
 //! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
 
@@ -38,6 +40,7 @@ pub mod brew;
 pub mod device;
 pub mod error;
 pub mod pipeline;
+pub mod series;
 pub mod shot_file;
 pub mod site;
 
@@ -59,6 +62,8 @@ mod lease;
 mod readings;
 #[cfg(feature = "db")]
 mod shares;
+#[cfg(feature = "db")]
+mod shot_series;
 #[cfg(feature = "db")]
 mod sites;
 #[cfg(feature = "db")]

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
 use wages_sessions::Summary;
 
@@ -169,7 +169,7 @@ impl SqlReadings {
     /// drops). Past a few attempts, someone else keeps writing the same sessions.
     async fn recorded(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut AnyConnection,
         new: &[Reading],
         attempts: &mut u32,
     ) -> Result<bool, RegistryError> {
@@ -184,39 +184,53 @@ impl SqlReadings {
         }
     }
 
-    /// Stores a shot read from a file as a new session: its readings, its summary and
-    /// what was brewed (`details`, its beans already in the library), in one
-    /// transaction, as imported by `who`. A session the scale already has is refused.
+    /// Stores a shot read from a file as a new session of `client_id`: its weight
+    /// readings, its other series, its summary and what was brewed (`details`, its beans
+    /// already in the library), in one transaction, as imported by `who`. A session the
+    /// scale already has is refused; a shot without weight readings (a machine without a
+    /// scale) spans its series' times.
     pub async fn import_shot(
         &self,
+        client_id: &ClientId,
+        session_id: &SessionId,
         readings: &[Reading],
+        series: &[crate::series::Series],
         details: &crate::ShotDetails,
         who: &str,
     ) -> Result<(), RegistryError> {
-        let Some(first) = readings.first() else {
+        let mut times: Vec<u64> = readings.iter().map(|r| r.tstamp.millis()).collect();
+        for s in series {
+            times.extend(s.points.iter().map(|p| p.0));
+        }
+        let (Some(&start), Some(&end)) = (times.iter().min(), times.iter().max()) else {
             return Err(RegistryError::invalid("file", "must have at least one sample"));
         };
-        let (client_id, session_id) = (first.client_id, first.session_id);
         let _turn = self.write_turn().await;
         let mut attempts = 0;
         let mut tx = loop {
-            let (mut tx, new) = self.begin_with(readings).await?;
+            let mut tx = self.writer.begin().await?;
             let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shots WHERE client_id = $1 AND session_id = $2")
                 .bind(client_id.as_str())
                 .bind(session_id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-            if taken > 0 {
+            if taken > 0 || !self.insert_all(&mut tx, readings).await? {
                 return Err(RegistryError::Conflict(format!(
-                    "scale {client_id} already has a session {session_id}: import it under another session_id"
+                    "scale {client_id} already has a session {session_id} (this file, imported before, or another \
+                     shot): import it under another session_id"
                 )));
             }
-            if self.recorded(&mut tx, &new, &mut attempts).await? {
+            if readings.is_empty() {
+                crate::brews::bare_shot(&mut tx, self.backend, client_id, session_id, start, end).await?;
+                break tx;
+            }
+            if self.recorded(&mut tx, readings, &mut attempts).await? {
                 break tx;
             }
         };
+        crate::shot_series::insert(&mut tx, self, client_id, session_id, series).await?;
         let brewed_by = details.brewed_by.as_deref().unwrap_or(who);
-        crate::brews::write_details(&mut tx, &client_id, &session_id, details, who, Some(brewed_by)).await?;
+        crate::brews::write_details(&mut tx, client_id, session_id, details, who, Some(brewed_by)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -230,24 +244,40 @@ impl SqlReadings {
         readings: &'r [Reading],
     ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Cow<'r, [Reading]>), RegistryError> {
         let mut tx = self.writer.begin().await?;
-        let mut inserted = 0;
-        for chunk in readings.chunks(ROWS_PER_STATEMENT) {
-            let sql = self.insert_sql(chunk.len(), "");
-            inserted += bind_rows(sqlx::query(&sql), chunk).execute(&mut *tx).await?.rows_affected();
-        }
-        if usize::try_from(inserted).ok() == Some(readings.len()) {
+        if self.insert_all(&mut tx, readings).await? {
             return Ok((tx, Cow::Borrowed(readings)));
         }
         tx.rollback().await?;
         let mut tx = self.writer.begin().await?;
+        let new = self.insert_returning(&mut tx, readings).await?;
+        Ok((tx, Cow::Owned(new)))
+    }
+
+    /// Inserts `readings` in the transaction open on `conn`; `false` when some were stored
+    /// before, and the transaction is to be begun again with [`SqlReadings::insert_returning`].
+    async fn insert_all(&self, conn: &mut AnyConnection, readings: &[Reading]) -> Result<bool, RegistryError> {
+        let mut inserted = 0;
+        for chunk in readings.chunks(ROWS_PER_STATEMENT) {
+            let sql = self.insert_sql(chunk.len(), "");
+            inserted += bind_rows(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
+        }
+        Ok(usize::try_from(inserted).ok() == Some(readings.len()))
+    }
+
+    /// Inserts `readings` in the transaction open on `conn`, returning those not stored before.
+    async fn insert_returning(
+        &self,
+        conn: &mut AnyConnection,
+        readings: &[Reading],
+    ) -> Result<Vec<Reading>, RegistryError> {
         let mut new = Vec::with_capacity(readings.len());
         for chunk in readings.chunks(ROWS_PER_STATEMENT) {
             let sql = self.insert_sql(chunk.len(), " RETURNING client_id, session_id, tstamp, value");
-            for row in bind_rows(sqlx::query(&sql), chunk).fetch_all(&mut *tx).await? {
+            for row in bind_rows(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await? {
                 new.push(reading(&row)?);
             }
         }
-        Ok((tx, Cow::Owned(new)))
+        Ok(new)
     }
 
     /// An INSERT of `rows` readings that skips those already stored, ending with `returning`.

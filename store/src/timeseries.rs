@@ -59,10 +59,27 @@ impl ReadingsStore {
     ) -> Result<Option<(Summary, Vec<Reading>)>, RegistryError> {
         let readings = self.readings(client_id, session_id).await?;
         let summary = match self {
-            Self::Sql(s) => s.stored_summary(client_id, session_id, now_ms).await?,
+            Self::Sql(s) => match s.stored_summary(client_id, session_id, now_ms).await? {
+                // A shot without weight readings (a machine without a scale): its row.
+                None if readings.is_empty() => s.session(client_id, session_id, now_ms).await?,
+                summary => summary,
+            },
             Self::Influx(_) => None,
         };
         Ok(summary.or_else(|| summarize(&readings, now_ms)).map(|s| (s, readings)))
+    }
+
+    /// A shot's series beside the weight (pressure, flow, temperatures, water), each in
+    /// time order; none with InfluxDB, which keeps weights only.
+    pub async fn series(
+        &self,
+        client_id: &ClientId,
+        session_id: &SessionId,
+    ) -> Result<Vec<crate::series::Series>, RegistryError> {
+        match self {
+            Self::Sql(s) => s.series(client_id, session_id).await,
+            Self::Influx(_) => Ok(Vec::new()),
+        }
     }
 
     /// A compacted session's buckets (count, min, max, mean) in time order; empty when

@@ -84,6 +84,7 @@ on_both!(
     beans_are_kept_checked_and_archived,
     a_new_shot_starts_with_its_scales_recipe,
     shots_are_edited_and_found,
+    a_number_left_out_then_given_is_stored_on_every_connection,
 );
 
 async fn registers_and_reads_back(r: &Registry) {
@@ -676,6 +677,25 @@ async fn a_new_shot_starts_with_its_scales_recipe(r: &Registry) {
     let next =
         brews.shot(&id("scale-01"), &SessionId::parse("brew-2").expect("id"), 0).await.expect("read").expect("shot");
     assert_eq!((next.details.dose, next.details.brewed_by.as_deref()), (Some(20.0), Some("ben")));
+}
+
+/// A shot's water temperature (and a recipe's dose) left out, then given: every pooled
+/// connection sees both, which PostgreSQL refused when the statement was kept prepared.
+async fn a_number_left_out_then_given_is_stored_on_every_connection(r: &Registry) {
+    let brews = r.brews();
+    r.create(&new("scale-01", "Bar")).await.expect("created");
+    r.readings().insert(&pour("scale-01", "b1", 10_000_000, 2)).await.expect("stored");
+    let sid = SessionId::parse("b1").expect("id");
+    for water_temp in [None; 10].into_iter().chain([Some(93.5); 10]) {
+        let details = ShotDetails { water_temp, ..ShotDetails::default() };
+        brews.edit(&id("scale-01"), &sid, &details, "ana").await.expect("edited");
+        let shot = brews.shot(&id("scale-01"), &sid, 0).await.expect("read").expect("shot");
+        assert_eq!(shot.details.water_temp, water_temp);
+    }
+    for dose in [None; 10].into_iter().chain([Some(18.0); 10]) {
+        let recipe = Recipe { dose, ..Recipe::default() };
+        assert_eq!(brews.set_recipe(&id("scale-01"), &recipe, "ana").await.expect("set").dose, dose);
+    }
 }
 
 async fn shots_are_edited_and_found(r: &Registry) {

@@ -27,11 +27,14 @@ pub fn ShotImportPage() -> impl IntoView {
         <Title text="Import a shot" />
         <h1>"Import a shot"</h1>
         <section class="card" aria-labelledby="import-title">
-            <h2 id="import-title">"From Beanconqueror or Visualizer"</h2>
+            <h2 id="import-title">"From another app or a machine"</h2>
             <p class="muted">
-                "A Beanconqueror brew export, or a shot downloaded from Visualizer.coffee as JSON: \
-                 its weight curve, recipe, beans and notes become a shot on the scale you pick. \
-                 Up to 512 KiB and 10,000 samples. Beans are matched in the library by roaster and name, or added."
+                "A shot file as its app wrote it: a Beanconqueror brew export, a shot from Visualizer.coffee, \
+                 a Decent DE1 .shot or JSON shot (pyDE1's too), a Gaggiuino, GaggiMate or Meticulous shot, \
+                 or a Smart Espresso Profiler, Pressensor or Coffee Flow CSV. Its weight curve, pressure, \
+                 flow, temperatures, recipe, beans and notes become a shot on the scale you pick. \
+                 Up to 10 MiB. Beans are matched in the library by roaster and name, or added; \
+                 the same file imported twice is one shot."
             </p>
             {move || error().map(|e| view! { <p class="error banner" role="alert" data-testid="import-error">{e}</p> })}
             <form method="post" enctype="multipart/form-data" action=action.clone() class="fields" data-testid="import-form">
@@ -55,10 +58,10 @@ pub fn ShotImportPage() -> impl IntoView {
                     </Transition>
                 </label>
                 <label class="span-2">"Session id (optional)"
-                    <input name="session_id" maxlength="64" pattern="[A-Za-z0-9_\\-]+" placeholder="the file's, else import-…" />
+                    <input name="session_id" maxlength="64" pattern="[A-Za-z0-9_\\-]+" placeholder="the file's, else one from its time" />
                 </label>
                 <label class="span-all">"Shot file"
-                    <input type="file" name="file" accept=".json,application/json" required data-testid="import-file" />
+                    <input type="file" name="file" accept=".json,.shot,.csv,.tcl,.faketcl,application/json,text/csv,text/plain" required data-testid="import-file" />
                 </label>
                 <div class="actions span-all"><button type="submit" data-testid="import-submit">"Import"</button></div>
             </form>

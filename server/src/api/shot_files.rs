@@ -1,6 +1,6 @@
 //! Shots as files: `GET …/sessions/{session_id}/export` (Beanconqueror's brew export,
-//! our JSON, CSV) and `POST /api/shots/import` (a Beanconqueror or Visualizer shot onto
-//! a scale). The import page's upload goes through [`import_file`] too.
+//! our JSON, CSV, each with the shot's series) and `POST /api/shots/import` (a shot file
+//! of any format [`shot_file::parse`] reads, onto a scale). The import page's upload goes through [`import_file`] too.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -50,17 +50,61 @@ pub async fn export(
         return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
     };
     let shot = super::brews::shot(&state, &id, &sid).await?;
+    let series = state.readings.series(&id, &sid).await?;
     let (body, kind, suffix) = match format.as_str() {
-        "csv" => (super::sessions::csv(&readings), "text/csv; charset=utf-8", "csv"),
+        "csv" => (csv_with_series((&id, &sid), &readings, &series), "text/csv; charset=utf-8", "csv"),
         "json" => {
             let mut value = serde_json::to_value(&shot).unwrap_or_default();
             value["readings"] = serde_json::to_value(&readings).unwrap_or_default();
+            value["series"] = serde_json::to_value(&series).unwrap_or_default();
             (value.to_string(), "application/json", "json")
         }
-        _ => (shot_file::beanconqueror(&shot, &readings).to_string(), "application/json", "beanconqueror.json"),
+        _ => {
+            (shot_file::beanconqueror(&shot, &readings, &series).to_string(), "application/json", "beanconqueror.json")
+        }
     };
     let disposition = format!("attachment; filename=\"{id}-{sid}.{suffix}\"");
     Ok(([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}
+
+/// The readings as CSV ([`super::sessions::csv`]), with a column for each series the
+/// shot has: one row per time any of them has a value, empty where one has none.
+fn csv_with_series(
+    (client, session): (&ClientId, &SessionId),
+    readings: &[Reading],
+    series: &[wages_store::series::Series],
+) -> String {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::fmt::Write as _;
+    if series.is_empty() {
+        return super::sessions::csv(readings);
+    }
+    let weights: BTreeMap<u64, f64> = readings.iter().map(|r| (r.tstamp.millis(), r.value.get())).collect();
+    let mut times: BTreeSet<u64> = weights.keys().copied().collect();
+    times.extend(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let mut body = String::from("client_id,session_id,value,tstamp");
+    for s in series {
+        let _ = write!(body, ",{}", s.kind.as_str());
+    }
+    body.push('\n');
+    // Each series' points are in time order: one cursor each walks along with the rows.
+    let mut cursors = vec![0usize; series.len()];
+    for t in times {
+        let value = weights.get(&t).map_or(String::new(), f64::to_string);
+        let stamp = Timestamp::from_millis(t).map_or(String::new(), |ts| ts.to_string());
+        let _ = write!(body, "{client},{session},{value},{stamp}");
+        for (s, cursor) in series.iter().zip(&mut cursors) {
+            match s.points.get(*cursor) {
+                Some(&(at, v)) if at == t => {
+                    let _ = write!(body, ",{v}");
+                    *cursor += 1;
+                }
+                _ => body.push(','),
+            }
+        }
+        body.push('\n');
+    }
+    body
 }
 
 /// `?scale=` and `?session_id=` of the import.
@@ -76,12 +120,18 @@ pub struct ImportQuery {
     session_id: Option<String>,
 }
 
-/// Import a shot: the body is a Beanconqueror brew export or a Visualizer shot JSON (at
-/// most 512 KiB and 10,000 samples). Its beans are found in the library by roaster and
-/// name, or added. Answers the new shot; a problem in the file names its field there
-/// (`brewFlow.weight[3].actual_weight`).
+/// Import a shot: the body is a shot file as another app or machine wrote it, told apart
+/// by what it holds: a Beanconqueror brew export, a Visualizer shot JSON, a Decent DE1
+/// `.shot` (or pyDE1's) or JSON shot, a Gaggiuino, GaggiMate or Meticulous shot, or a
+/// Smart Espresso Profiler / Pressensor CSV (at most 10 MiB and 50,000 samples a
+/// series). Its weight becomes the shot's readings and its pressure, flow, temperatures
+/// and water dispensed its series; its beans are found in the library by roaster and
+/// name, or added. Answers the new shot; a problem in the file names its place there
+/// (`brewFlow.weight[3].actual_weight`, or a line). The same file imported again onto
+/// the same scale is the same session: 409.
 #[utoipa::path(post, path = "/api/shots/import", tag = "brews", params(ImportQuery),
-    request_body(content = serde_json::Value, content_type = "application/json", description = "The shot file: a JSON document"),
+    request_body(description = "The shot file as written: JSON, a DE1 .shot (Tcl lists) or CSV",
+        content((serde_json::Value = "application/json"), (String = "text/plain"), (String = "text/csv"))),
     responses((status = 201, body = super::brews::ShotBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The scale already has this session", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -98,7 +148,7 @@ pub async fn import(
 }
 
 pub(crate) fn too_large() -> ApiError {
-    ApiError::PayloadTooLarge(format!("a shot file must be at most {} KiB", MAX_IMPORT_BYTES / 1024))
+    ApiError::PayloadTooLarge(format!("a shot file must be at most {} MiB", MAX_IMPORT_BYTES / 1024 / 1024))
 }
 
 /// The import page's form (multipart: `scale`, `session_id`, `file`): on to the new
@@ -122,7 +172,7 @@ pub async fn upload(
         }
         let file = file.filter(|f| !f.is_empty()).ok_or_else(|| ApiError::Invalid {
             field: "file".into(),
-            message: "pick a Beanconqueror or Visualizer shot file".into(),
+            message: "pick a shot file (Beanconqueror, Visualizer, Decent, Gaggiuino, GaggiMate, Meticulous, Smart Espresso Profiler)".into(),
         })?;
         import_file(&state, &scale, Some(&session), &file, &identity.who()).await
     };
@@ -192,6 +242,6 @@ pub(crate) async fn import_file(
     if let Some(beans) = &imported.beans {
         details.beans_id = Some(brews.find_or_add_beans(beans).await?.id);
     }
-    store.import_shot(&readings, &details, who).await?;
+    store.import_shot(&scale, &sid, &readings, &imported.series, &details, who).await?;
     super::brews::shot(state, &scale, &sid).await
 }

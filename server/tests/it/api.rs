@@ -555,7 +555,7 @@ async fn shots_in_and_out(db: Db) {
         ("scale=kitchen", b"{\"hello\": 1}".to_vec(), 422, "invalid", Some("file")),
         ("scale=kitchen", b"not json".to_vec(), 422, "invalid", Some("file")),
         ("scale=kitchen&session_id=no%20spaces", file.clone().into_bytes(), 422, "invalid", Some("session_id")),
-        ("scale=kitchen", vec![b' '; 600 * 1024], 413, "payload_too_large", None),
+        ("scale=kitchen", vec![b' '; 11 * 1024 * 1024], 413, "payload_too_large", None),
         ("", file.clone().into_bytes(), 400, "bad_request", None),
     ] {
         assert_error(&import(&home, query, file).await, status, code, field);
@@ -598,6 +598,108 @@ async fn shots_in_and_out(db: Db) {
     assert!(query.starts_with("scale=kitchen&field=&error=scale%20kitchen%20already%20has"), "{query}");
     bar.stop().await;
     home.stop().await;
+}
+
+/// Shot files from machines and other apps (the store's fixtures, written by them) come
+/// in with their series; the same file twice is one shot; a shot exported in
+/// Beanconqueror's shape and imported again keeps every series.
+async fn machine_shots_in_and_out(db: Db) {
+    let bar = TestServer::builder().db(db).start().await;
+    bar.register("de1").await;
+    bar.register("other").await;
+    let fixture = |name: &str| {
+        std::fs::read(format!("{}/../store/tests/fixtures/shot_files/{name}", env!("CARGO_MANIFEST_DIR")))
+            .expect("fixture")
+    };
+    let import = |query: String, file: Vec<u8>| {
+        let request = bar.http().post(bar.url(&format!("/api/shots/import?{query}"))).body(file);
+        async move { body(request.send().await.expect("import")).await }
+    };
+    let (status, shot) = import("scale=de1".into(), fixture("20210921T085910.shot")).await;
+    assert_eq!(status.as_u16(), 201, "{shot}");
+    assert_eq!(
+        (shot["session_id"].as_str(), shot["count"].as_u64(), shot["dose"].as_f64(), shot["yield"].as_f64()),
+        (Some("de1-1632207550"), Some(100), Some(18.0), Some(38.8))
+    );
+    assert_eq!(shot["beans"]["roaster"], "Banibeans");
+    // The same file again is the same shot.
+    assert_error(&import("scale=de1".into(), fixture("20210921T085910.shot")).await, 409, "conflict", None);
+    let path = "/api/devices/de1/sessions/de1-1632207550";
+    let (status, ours) = get(&bar, &format!("{path}/export?format=json")).await;
+    assert_eq!(status.as_u16(), 200, "{}", ours.to_string().chars().take(400).collect::<String>());
+    let series = |v: &Value| -> Vec<(String, usize)> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("series: {v}"))
+            .iter()
+            .map(|s| (s["kind"].as_str().unwrap_or_default().to_owned(), s["points"].as_array().map_or(0, Vec::len)))
+            .collect()
+    };
+    let kinds: Vec<String> = series(&ours["series"]).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["pressure", "flow", "water_temperature", "basket_temperature", "water_dispensed"]);
+    let csv = bar.http().get(bar.url(&format!("{path}/export?format=csv"))).send().await.expect("csv");
+    let csv = csv.text().await.expect("csv");
+    assert_eq!(
+        csv.lines().next(),
+        Some("client_id,session_id,value,tstamp,pressure,flow,water_temperature,basket_temperature,water_dispensed")
+    );
+    assert_eq!(csv.lines().count(), 101);
+
+    // Out in Beanconqueror's shape and in again: the same readings and series.
+    let res = bar.http().get(bar.url(&format!("{path}/export?format=beanconqueror"))).send().await.expect("export");
+    let file = res.bytes().await.expect("body").to_vec();
+    let (status, again) = import("scale=other".into(), file).await;
+    assert_eq!(status.as_u16(), 201, "{again}");
+    let (_, theirs) = get(&bar, "/api/devices/other/sessions/de1-1632207550/export?format=json").await;
+    assert_eq!(theirs["series"], ours["series"]);
+    assert_eq!(theirs["readings"].as_array().map(Vec::len), Some(100));
+    let curve = |v: &Value| -> Vec<(Value, Value)> {
+        v["readings"].as_array().expect("readings").iter().map(|r| (r["tstamp"].clone(), r["value"].clone())).collect()
+    };
+    assert_eq!(curve(&theirs), curve(&ours));
+
+    // A machine without a scale: pressure, temperature and water, no weight readings.
+    let (status, sanremo) = import("scale=de1".into(), fixture("beanconqueror_water_dispensed.json")).await;
+    assert_eq!(status.as_u16(), 201, "{sanremo}");
+    assert_eq!((sanremo["count"].as_u64(), sanremo["yield"].as_f64()), (Some(0), Some(40.2)));
+    let sid = sanremo["session_id"].as_str().expect("session").to_owned();
+    let (status, exported) = get(&bar, &format!("/api/devices/de1/sessions/{sid}/export?format=json")).await;
+    assert_eq!(status.as_u16(), 200, "{exported}");
+    assert_eq!(
+        series(&exported["series"]),
+        [("pressure".to_owned(), 241), ("water_temperature".to_owned(), 241), ("water_dispensed".to_owned(), 241)]
+    );
+
+    // Every other file as its app wrote it.
+    for (n, name) in [
+        "20211019T100744.json",
+        "pyde.faketcl",
+        "invalid_machine.shot",
+        "beanconqueror_negative.json",
+        "beanconqueror_missing_values.json",
+        "gaggiuino-1020.json",
+        "gaggimate-v1.json",
+        "meticulous.shot.json",
+        "sharebrew_tsp.csv",
+        "pressensor.csv",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, shot) = import(format!("scale=other&session_id=file-{n}"), fixture(name)).await;
+        assert_eq!(status.as_u16(), 201, "{name}: {shot}");
+    }
+    assert_error(&import("scale=other".into(), fixture("invalid_file.something")).await, 422, "invalid", Some("file"));
+    bar.stop().await;
+}
+
+#[tokio::test]
+async fn machine_shots_in_and_out_on_sqlite() {
+    machine_shots_in_and_out(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn machine_shots_in_and_out_on_postgres() {
+    machine_shots_in_and_out(Db::Postgres).await;
 }
 
 #[tokio::test]
