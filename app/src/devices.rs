@@ -285,6 +285,8 @@ pub struct Compared {
     pub label: String,
     pub shot: ShotParts,
     pub points: Vec<wages_sessions::GraphPoint>,
+    /// What its machine measured beside the weight, if anything.
+    pub machine: Vec<MachineCurve>,
 }
 
 /// Most shots overlaid on one's page: four on one graph.
@@ -343,19 +345,22 @@ pub async fn read_session(
         };
         // The series beside the weight, on the weight curve's clock (its first reading,
         // or the shot's start when it has none), moved with it when aligned.
+        let machine_of = |series: Vec<wages_store::series::Series>, rows: &[wages_codec::Reading], started_at: u64| {
+            let shift =
+                wages_sessions::first_drop(&wages_sessions::graph(rows)).filter(|_| at_first_drop).unwrap_or(0.0);
+            let origin = rows.first().map_or(started_at, |r| r.tstamp.millis());
+            #[allow(clippy::cast_precision_loss)] // ms within a shot are far below 2^53
+            let curves: Vec<MachineCurve> = series
+                .into_iter()
+                .map(|s| MachineCurve {
+                    kind: s.kind,
+                    points: s.points.iter().map(|&(t, v)| ((t as f64 - origin as f64) / 1000.0 - shift, v)).collect(),
+                })
+                .collect();
+            curves
+        };
         let weight = wages_sessions::graph(&rows);
-        let shift = wages_sessions::first_drop(&weight).filter(|_| at_first_drop).unwrap_or(0.0);
-        let origin = rows.first().map_or(summary.started_at, |r| r.tstamp.millis());
-        #[allow(clippy::cast_precision_loss)] // ms within a shot are far below 2^53
-        let machine = readings
-            .series(&id, &sid)
-            .await?
-            .into_iter()
-            .map(|s| MachineCurve {
-                kind: s.kind,
-                points: s.points.iter().map(|&(t, v)| ((t as f64 - origin as f64) / 1000.0 - shift, v)).collect(),
-            })
-            .collect();
+        let machine = machine_of(readings.series(&id, &sid).await?, &rows, summary.started_at);
         let mut compared = Vec::new();
         for (other_id, other_sid) in compare_list(&compare)? {
             let missing = || AppError::NotFound(format!("nothing to compare: no session {other_id}/{other_sid}"));
@@ -365,10 +370,13 @@ pub async fn read_session(
                 return Err(missing());
             }
             let (details, beans) = brews.details(&other_id, &other_sid).await?.unwrap_or_default();
+            let other_machine =
+                machine_of(readings.series(&other_id, &other_sid).await?, &other, other_summary.started_at);
             compared.push(Compared {
                 label: format!("{other_id}/{other_sid}"),
                 shot: ShotParts { summary: other_summary, details, beans },
                 points: align_curve(wages_sessions::graph(&other)),
+                machine: other_machine,
             });
         }
         let (details, beans) = brews.details(&id, &sid).await?.unwrap_or_default();

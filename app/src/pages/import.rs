@@ -1,7 +1,10 @@
-//! `{base}/shots/import`: a shot from another app onto a scale. A plain multipart form
-//! (it works before the WASM loads) posting to `{base}/shots/import`'s upload; the server
-//! answers with the new shot's page, or back here with `?error=&field=` and the scale
-//! kept, so the person sees what in the file was wrong.
+//! `{base}/shots/import`: shots from other apps and machines onto a scale. A plain
+//! multipart form (it works before the WASM loads) posting one file to
+//! `{base}/shots/import`'s upload; the server answers with the new shot's page, or back
+//! here with `?error=&field=` and the scale kept, so the person sees what in the file was
+//! wrong. Once the page has loaded, the form takes many files (picked, a folder, or
+//! dropped on it) and sends them one by one to the API, with a progress bar and a summary:
+//! imported, already there, refused and why. One file goes straight to its shot.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,6 +26,21 @@ pub fn ShotImportPage() -> impl IntoView {
         })
     };
     let chosen = move || query.read().get("scale").unwrap_or_default();
+    let batch = Batch::default();
+    // A problem found in the browser (set once the page has loaded), before the server's.
+    let problem = RwSignal::new(None::<String>);
+    let form = NodeRef::<leptos::html::Form>::new();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        browser::submit(&ev, form, batch, problem);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, form, problem);
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        browser::dropped(&ev, form, batch, problem);
+    };
     view! {
         <Title text="Import a shot" />
         <h1>"Import a shot"</h1>
@@ -36,8 +54,18 @@ pub fn ShotImportPage() -> impl IntoView {
                  Up to 10 MiB. Beans are matched in the library by roaster and name, or added; \
                  the same file imported twice is one shot."
             </p>
-            {move || error().map(|e| view! { <p class="error banner" role="alert" data-testid="import-error">{e}</p> })}
-            <form method="post" enctype="multipart/form-data" action=action.clone() class="fields" data-testid="import-form">
+            {move || problem.get().or_else(error).filter(|e| !e.is_empty()).map(|e| view! { <p class="error banner" role="alert" data-testid="import-error">{e}</p> })}
+            <form
+                method="post"
+                enctype="multipart/form-data"
+                action=action.clone()
+                class="fields"
+                data-testid="import-form"
+                node_ref=form
+                on:submit=on_submit
+                on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+                on:drop=on_drop
+            >
                 <label class="span-2">"Scale"
                     <Transition fallback=|| view! { <select name="scale" required><option value="">"Loading scales…"</option></select> }>
                         {move || Suspend::new(async move {
@@ -60,11 +88,211 @@ pub fn ShotImportPage() -> impl IntoView {
                 <label class="span-2">"Session id (optional)"
                     <input name="session_id" maxlength="64" pattern="[A-Za-z0-9_\\-]+" placeholder="the file's, else one from its time" />
                 </label>
-                <label class="span-all">"Shot file"
-                    <input type="file" name="file" accept=".json,.shot,.csv,.tcl,.faketcl,application/json,text/csv,text/plain" required data-testid="import-file" />
+                <label class="span-all">"Shot files (or drop them here)"
+                    <input type="file" name="file" multiple accept=ACCEPT data-testid="import-file" />
+                </label>
+                <label class="span-all">"Or a whole folder"
+                    <input type="file" name="folder" webkitdirectory="" data-testid="import-folder" />
                 </label>
                 <div class="actions span-all"><button type="submit" data-testid="import-submit">"Import"</button></div>
             </form>
+            <BatchReport batch />
         </section>
+    }
+}
+
+/// The file types the picker offers (any file may still be given: the content decides).
+const ACCEPT: &str = ".json,.shot,.csv,.tcl,.faketcl,application/json,text/csv,text/plain";
+
+/// How one file of a batch went.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // made in the browser only
+enum Outcome {
+    /// Stored: the new shot's page.
+    Imported(String),
+    /// The scale has this shot already.
+    AlreadyThere,
+    /// Refused, and why.
+    Refused(String),
+}
+
+/// A batch of files under way: how many there are, and how each went so far.
+#[derive(Clone, Copy, Default)]
+struct Batch {
+    total: RwSignal<usize>,
+    done: RwSignal<Vec<(String, Outcome)>>,
+}
+
+/// The progress bar while files go, then the summary and each file's outcome.
+#[component]
+fn BatchReport(batch: Batch) -> impl IntoView {
+    let counts = move || {
+        let done = batch.done.read();
+        let count = |f: fn(&Outcome) -> bool| done.iter().filter(|(_, o)| f(o)).count();
+        (
+            count(|o| matches!(o, Outcome::Imported(_))),
+            count(|o| matches!(o, Outcome::AlreadyThere)),
+            count(|o| matches!(o, Outcome::Refused(_))),
+        )
+    };
+    move || {
+        let total = batch.total.get();
+        (total > 1).then(|| {
+            let done = batch.done.get();
+            let (imported, there, refused) = counts();
+            view! {
+                <div class="import-batch" aria-live="polite">
+                    <progress max=total value=done.len() data-testid="import-progress"></progress>
+                    <p data-testid="import-summary">
+                        {format!("{} of {total} files: {imported} imported, {there} already there, {refused} refused", done.len())}
+                    </p>
+                    <ul class="import-results" data-testid="import-results">
+                        {done.into_iter().map(|(name, outcome)| match outcome {
+                            Outcome::Imported(href) => view! {
+                                <li data-outcome="imported"><a href=href>{name}</a>" imported"</li>
+                            }.into_any(),
+                            Outcome::AlreadyThere => view! {
+                                <li data-outcome="there">{name}" is there already"</li>
+                            }.into_any(),
+                            Outcome::Refused(why) => view! {
+                                <li data-outcome="refused" class="error">{name}": "{why}</li>
+                            }.into_any(),
+                        }).collect_view()}
+                    </ul>
+                </div>
+            }
+        })
+    }
+}
+
+/// Sending the files to the API, in the browser.
+#[cfg(feature = "hydrate")]
+mod browser {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::js_sys;
+
+    use super::{Batch, Outcome};
+
+    /// The form's submit: its files (or a folder's) one by one, unless there are none
+    /// (the browser then says the field is missing).
+    pub(super) fn submit(
+        ev: &leptos::ev::SubmitEvent,
+        form: NodeRef<leptos::html::Form>,
+        batch: Batch,
+        problem: RwSignal<Option<String>>,
+    ) {
+        let Some(form) = form.get() else { return };
+        let files = ["file", "folder"]
+            .iter()
+            .filter_map(|name| form.query_selector(&format!("input[name={name}]")).ok().flatten())
+            .filter_map(|input| input.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .filter_map(|input| input.files())
+            .flat_map(|list| (0..list.length()).filter_map(move |i| list.get(i)))
+            .collect::<Vec<_>>();
+        ev.prevent_default();
+        start(&form, files, batch, problem);
+    }
+
+    /// Files dropped on the form.
+    pub(super) fn dropped(
+        ev: &leptos::ev::DragEvent,
+        form: NodeRef<leptos::html::Form>,
+        batch: Batch,
+        problem: RwSignal<Option<String>>,
+    ) {
+        let (Some(form), Some(list)) = (form.get(), ev.data_transfer().and_then(|d| d.files())) else { return };
+        start(&form, (0..list.length()).filter_map(|i| list.get(i)).collect(), batch, problem);
+    }
+
+    fn field(form: &web_sys::HtmlFormElement, name: &str) -> String {
+        web_sys::FormData::new_with_form(form)
+            .ok()
+            .and_then(|d| d.get(name).as_string())
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn start(
+        form: &web_sys::HtmlFormElement,
+        files: Vec<web_sys::File>,
+        batch: Batch,
+        problem: RwSignal<Option<String>>,
+    ) {
+        let (scale, session) = (field(form, "scale"), field(form, "session_id"));
+        let base = expect_context::<crate::base::BasePath>();
+        if files.is_empty() {
+            batch.total.set(0);
+            problem.set(Some("file: pick one or more shot files, or a folder".into()));
+            return;
+        }
+        if scale.is_empty() {
+            problem.set(Some("scale: pick the scale the shots go onto".into()));
+            return;
+        }
+        // Hidden: the server's problem of an earlier try is not this one's.
+        problem.set(Some(String::new()));
+        batch.total.set(files.len());
+        batch.done.set(Vec::new());
+        let single = files.len() == 1;
+        leptos::task::spawn_local(async move {
+            for file in files {
+                let name = file.name();
+                let outcome = send(&base, &scale, single.then_some(session.as_str()), &file).await;
+                if single {
+                    match &outcome {
+                        Outcome::Imported(href) => {
+                            let _ = window().location().set_href(href);
+                        }
+                        Outcome::AlreadyThere | Outcome::Refused(_) => {}
+                    }
+                    if let Outcome::Refused(why) = &outcome {
+                        problem.set(Some(why.clone()));
+                    }
+                }
+                batch.done.update(|d| d.push((name, outcome)));
+            }
+        });
+    }
+
+    /// One file to `POST /api/shots/import`.
+    async fn send(base: &crate::base::BasePath, scale: &str, session: Option<&str>, file: &web_sys::File) -> Outcome {
+        let mut url = base.join(&format!("/api/shots/import?scale={}", crate::clock::query_escape(scale)));
+        if let Some(s) = session.filter(|s| !s.is_empty()) {
+            url.push_str(&format!("&session_id={}", crate::clock::query_escape(s)));
+        }
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(file);
+        let response = match JsFuture::from(window().fetch_with_str_and_init(&url, &init)).await {
+            Ok(r) => r.unchecked_into::<web_sys::Response>(),
+            Err(_) => return Outcome::Refused("the server could not be reached".into()),
+        };
+        let status = response.status();
+        let body = match response.json() {
+            Ok(p) => JsFuture::from(p).await.ok(),
+            Err(_) => None,
+        };
+        let text = |key: &str| {
+            body.as_ref()
+                .and_then(|b| js_sys::Reflect::get(b, &"error".into()).ok())
+                .and_then(|e| js_sys::Reflect::get(&e, &key.into()).ok())
+                .and_then(|v| v.as_string())
+        };
+        match status {
+            201 => {
+                let get = |k: &str| {
+                    body.as_ref().and_then(|b| js_sys::Reflect::get(b, &k.into()).ok()).and_then(|v| v.as_string())
+                };
+                let (client, session) = (get("client_id").unwrap_or_default(), get("session_id").unwrap_or_default());
+                Outcome::Imported(base.join(&format!("/devices/{client}/sessions/{session}")))
+            }
+            409 if session.is_none() => Outcome::AlreadyThere,
+            _ => {
+                // The API's message names the field already.
+                Outcome::Refused(text("message").unwrap_or_else(|| format!("the server answered {status}")))
+            }
+        }
     }
 }

@@ -126,7 +126,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
         })}
         <section class="card wide" aria-labelledby="compare-title">
             <h2 id="compare-title">"Compare"</h2>
-            <CompareTable this=shot_for_table compared=compared.clone() />
+            <CompareTable this=shot_for_table this_machine=machine.clone() compared=compared.clone() />
             <p class="muted" data-testid="alignment">
                 {if at_first_drop { "Aligned at the first drop in the cup. " } else { "Aligned at the start. " }}
                 <a href=align_link data-testid="align-toggle">
@@ -286,12 +286,36 @@ fn ShareCard(client_id: String, session_id: String, share: Option<String>) -> im
 
 /// The shots on the graph side by side: what they were and what they gave.
 #[component]
-fn CompareTable(this: wages_store::Shot, compared: Vec<crate::devices::Compared>) -> impl IntoView {
+fn CompareTable(
+    this: wages_store::Shot,
+    this_machine: Vec<crate::devices::MachineCurve>,
+    compared: Vec<crate::devices::Compared>,
+) -> impl IntoView {
+    use wages_store::series::SeriesKind;
     if compared.is_empty() {
         return None;
     }
+    let mut machines = vec![this_machine];
+    machines.extend(compared.iter().map(|c| c.machine.clone()));
     let mut shots = vec![(this.summary.session_id.to_string(), this)];
     shots.extend(compared.into_iter().map(|c| (c.label, c.shot.shot())));
+    // What the machines measured, for the shots that have it: the peak pressure, the
+    // mean water temperature.
+    let figure = |kind: SeriesKind, of: fn(&[(f64, f64)]) -> f64| -> Option<Vec<String>> {
+        let cells: Vec<Option<f64>> = machines
+            .iter()
+            .map(|m| m.iter().find(|c| c.kind == kind).filter(|c| !c.points.is_empty()).map(|c| of(&c.points)))
+            .collect();
+        cells
+            .iter()
+            .any(Option::is_some)
+            .then(|| cells.iter().map(|v| v.map_or_else(|| "–".into(), |v| format!("{v:.1}"))).collect())
+    };
+    #[allow(clippy::cast_precision_loss)] // a shot has far fewer than 2^53 points
+    let machine_rows = [
+        ("Peak bar", figure(SeriesKind::Pressure, |p| p.iter().map(|p| p.1).fold(0.0, f64::max))),
+        ("Water °C", figure(SeriesKind::WaterTemperature, |p| p.iter().map(|p| p.1).sum::<f64>() / p.len() as f64)),
+    ];
     let row = |label: &'static str, cell: fn(&wages_store::Shot) -> String, shots: &[(String, wages_store::Shot)]| {
         view! {
             <tr><th scope="row">{label}</th>{shots.iter().map(|(_, s)| view! { <td class="num">{cell(s)}</td> }).collect_view()}</tr>
@@ -314,6 +338,9 @@ fn CompareTable(this: wages_store::Shot, compared: Vec<crate::devices::Compared>
                 {row("Peak g/s", |s| format!("{:.2}", s.summary.peak_flow), &shots)}
                 {row("EY %", |s| s.extraction_yield.map_or_else(|| "–".into(), |v| format!("{v:.1}")), &shots)}
                 {row("Rating", |s| s.details.rating.map_or_else(|| "–".into(), |r| r.to_string()), &shots)}
+                {machine_rows.into_iter().filter_map(|(label, cells)| cells.map(|cells| view! {
+                    <tr><th scope="row">{label}</th>{cells.into_iter().map(|c| view! { <td class="num">{c}</td> }).collect_view()}</tr>
+                })).collect_view()}
             </tbody>
         </table>
         </div>
