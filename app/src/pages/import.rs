@@ -1,8 +1,8 @@
 //! `{base}/shots/import`: shots from other apps and machines onto a scale. A plain
-//! multipart form (it works before the WASM loads) posting one file to
-//! `{base}/shots/import`'s upload; the server answers with the new shot's page, or back
-//! here with `?error=&field=` and the scale kept, so the person sees what in the file was
-//! wrong. Once the page has loaded, the form takes many files (picked, a folder, or
+//! multipart form (it works before the WASM loads) posting to `{base}/shots/import`'s
+//! upload; for one file the server answers with the new shot's page, or back here with
+//! `?error=&field=` and the scale kept, so the person sees what in the file was wrong; for
+//! several, back here with how many were `imported`, `there` already or `refused`. Once the page has loaded, the form takes many files (picked, a folder, or
 //! dropped on it) and sends them one by one to the API, with a progress bar and a summary:
 //! imported, already there, refused and why. One file goes straight to its shot.
 
@@ -26,6 +26,14 @@ pub fn ShotImportPage() -> impl IntoView {
         })
     };
     let chosen = move || query.read().get("scale").unwrap_or_default();
+    // What several files sent with the form (before the script took over) came to.
+    let done = move || {
+        let q = query.read();
+        let count = |k: &str| q.get(k).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+        q.get("imported").map(|_| {
+            format!("{} imported, {} already there, {} refused", count("imported"), count("there"), count("refused"))
+        })
+    };
     let batch = Batch::default();
     // A problem found in the browser (set once the page has loaded), before the server's.
     let problem = RwSignal::new(None::<String>);
@@ -54,6 +62,7 @@ pub fn ShotImportPage() -> impl IntoView {
                  Up to 10 MiB. Beans are matched in the library by roaster and name, or added; \
                  the same file imported twice is one shot."
             </p>
+            {move || done().map(|d| view! { <p class="banner" role="status" data-testid="import-done">{d}</p> })}
             {move || problem.get().or_else(error).filter(|e| !e.is_empty()).map(|e| view! { <p class="error banner" role="alert" data-testid="import-error">{e}</p> })}
             <form
                 method="post"

@@ -151,45 +151,81 @@ pub(crate) fn too_large() -> ApiError {
     ApiError::PayloadTooLarge(format!("a shot file must be at most {} MiB", MAX_IMPORT_BYTES / 1024 / 1024))
 }
 
-/// The import page's form (multipart: `scale`, `session_id`, `file`): on to the new
-/// shot's page, or back to the form with the problem and the scale kept.
+/// The import page's form (multipart: `scale`, `session_id`, then `file` or `folder`, each
+/// as many times as there are files): one file goes on to the new shot's page, or back to
+/// the form with the problem and the scale kept; several (sent before the page's script
+/// takes over) are imported one by one, and the form hears how many came in, were there
+/// already or were refused, with the first refusal's reason.
 pub async fn upload(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let base = state.base.as_str().to_owned();
-    let (mut scale, mut session, mut file) = (String::new(), String::new(), None);
+    let q = app::clock::query_escape;
+    let (mut scale, mut session, mut files) = (String::new(), String::new(), Vec::new());
     let read = async {
         let mut form = form.map_err(|e| ApiError::BadRequest(format!("the form could not be read: {e}")))?;
         while let Some(field) = form.next_field().await.map_err(|_| too_large())? {
             match field.name() {
                 Some("scale") => scale = field.text().await.map_err(|_| too_large())?,
                 Some("session_id") => session = field.text().await.map_err(|_| too_large())?,
-                Some("file") => file = Some(field.bytes().await.map_err(|_| too_large())?),
+                Some("file" | "folder") => {
+                    let name = field.file_name().unwrap_or("file").to_owned();
+                    let bytes = field.bytes().await.map_err(|_| too_large())?;
+                    if !bytes.is_empty() {
+                        files.push((name, bytes));
+                    }
+                }
                 _ => {}
             }
         }
-        let file = file.filter(|f| !f.is_empty()).ok_or_else(|| ApiError::Invalid {
-            field: "file".into(),
-            message: "pick a shot file (Beanconqueror, Visualizer, Decent, Gaggiuino, GaggiMate, Meticulous, Smart Espresso Profiler)".into(),
-        })?;
-        import_file(&state, &scale, Some(&session), &file, &identity.who()).await
-    };
-    let to = match read.await {
-        Ok(shot) => format!("{base}/devices/{}/sessions/{}", shot.summary.client_id, shot.summary.session_id),
-        Err(e) => {
-            let field = match &e {
-                ApiError::Invalid { field, .. } => field.clone(),
-                _ => String::new(),
-            };
-            let message = match &e {
-                ApiError::Invalid { message, .. } => message.clone(),
-                e => e.to_string(),
-            };
-            let q = app::clock::query_escape;
-            format!("{base}/shots/import?scale={}&field={}&error={}", q(&scale), q(&field), q(&message))
+        if files.is_empty() {
+            return Err(ApiError::Invalid {
+                field: "file".into(),
+                message: "pick a shot file (Beanconqueror, Visualizer, Decent, Gaggiuino, GaggiMate, Meticulous, Smart Espresso Profiler)".into(),
+            });
         }
+        Ok(())
+    };
+    let problem = |e: &ApiError| match e {
+        ApiError::Invalid { field, message } => (field.clone(), message.clone()),
+        e => (String::new(), e.to_string()),
+    };
+    let read = read.await;
+    let back = |field: &str, message: &str| {
+        format!("{base}/shots/import?scale={}&field={}&error={}", q(&scale), q(field), q(message))
+    };
+    if let Err(e) = read {
+        let (field, message) = problem(&e);
+        return axum::response::Redirect::to(&back(&field, &message)).into_response();
+    }
+    let who = identity.who();
+    let to = if let [(_, file)] = files.as_slice() {
+        match import_file(&state, &scale, Some(&session), file, &who).await {
+            Ok(shot) => format!("{base}/devices/{}/sessions/{}", shot.summary.client_id, shot.summary.session_id),
+            Err(e) => {
+                let (field, message) = problem(&e);
+                back(&field, &message)
+            }
+        }
+    } else {
+        let (mut imported, mut there, mut refused, mut first) = (0, 0, 0, None);
+        for (name, file) in &files {
+            match import_file(&state, &scale, None, file, &who).await {
+                Ok(_) => imported += 1,
+                Err(ApiError::Conflict(_)) => there += 1,
+                Err(e) => {
+                    refused += 1;
+                    first.get_or_insert_with(|| format!("{name}: {e}"));
+                }
+            }
+        }
+        format!(
+            "{base}/shots/import?scale={}&imported={imported}&there={there}&refused={refused}&error={}",
+            q(&scale),
+            q(first.as_deref().unwrap_or_default())
+        )
     };
     axum::response::Redirect::to(&to).into_response()
 }

@@ -689,6 +689,43 @@ async fn machine_shots_in_and_out(db: Db) {
         assert_eq!(status.as_u16(), 201, "{name}: {shot}");
     }
     assert_error(&import("scale=other".into(), fixture("invalid_file.something")).await, 422, "invalid", Some("file"));
+
+    // Several files through the import page's form (sent before its script takes over):
+    // each imported on its own, and the form hears what came of them.
+    bar.register("form").await;
+    let boundary = "wagesboundary";
+    let mut form =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"scale\"\r\n\r\nform\r\n").into_bytes();
+    for name in ["20210921T085910.shot", "gaggiuino-1020.json", "invalid_file.something"] {
+        form.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .into_bytes(),
+        );
+        form.extend(fixture(name));
+        form.extend(b"\r\n");
+    }
+    form.extend(format!("--{boundary}--\r\n").into_bytes());
+    let upload = || {
+        bar.http()
+            .post(bar.url("/shots/import/upload"))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(form.clone())
+            .send()
+    };
+    let res = upload().await.expect("upload");
+    assert_eq!(res.url().path(), "/shots/import");
+    let query = res.url().query().unwrap_or_default().to_owned();
+    assert!(
+        query.starts_with("scale=form&imported=2&there=0&refused=1&error=invalid_file.something%3A%20file%20is%20not"),
+        "{query}"
+    );
+    let res = upload().await.expect("upload again");
+    let query = res.url().query().unwrap_or_default().to_owned();
+    assert!(query.starts_with("scale=form&imported=0&there=2&refused=1&"), "{query}");
+    assert_eq!(get(&bar, "/api/devices/form/sessions").await.1.as_array().map(Vec::len), Some(2));
     bar.stop().await;
 }
 
