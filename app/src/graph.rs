@@ -3,6 +3,8 @@
 //! Up to four series overlay, aligned at their start or at their first drop. Beside it,
 //! what a machine measured: pressure, flow, temperatures, water dispensed.
 
+use plotters::chart::DualCoordChartContext;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use wages_sessions::GraphPoint;
@@ -28,25 +30,7 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]], targe
     let earliest = all().map(|p| p.seconds).fold(0.0, f64::min);
     let grams = all().map(|p| p.grams).chain(target).fold(40.0, f64::max) * 1.1;
     let flow = all().filter_map(|p| p.flow).fold(4.0, f64::max) * 1.2;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px(12.0) as u32)
-        .x_label_area_size(px(32.0) as u32)
-        .y_label_area_size(px(48.0) as u32)
-        .right_y_label_area_size(px(48.0) as u32)
-        .build_cartesian_2d(earliest..seconds, 0.0..grams)
-        .ok()?
-        .set_secondary_coord(earliest..seconds, 0.0..flow);
-    let font = (FontFamily::SansSerif, px(12.0));
-    chart
-        .configure_mesh()
-        .x_desc("seconds")
-        .y_desc("grams")
-        .label_style(font)
-        .axis_desc_style(font)
-        .light_line_style(RGBColor(240, 235, 229))
-        .draw()
-        .ok()?;
-    chart.configure_secondary_axes().y_desc("g/s").label_style(font).axis_desc_style(font).draw().ok()?;
+    let mut chart = frame(&root, scale, earliest..seconds, (0.0..grams, "grams"), (0.0..flow, "g/s"))?;
     if let Some(target) = target {
         // The target yield: a thin grey line across the graph.
         let grey = RGBColor(130, 120, 110).stroke_width(px(1.5) as u32);
@@ -67,6 +51,46 @@ pub fn draw(canvas: &web_sys::HtmlCanvasElement, series: &[&[GraphPoint]], targe
             .ok()?;
     }
     root.present().ok()
+}
+
+/// The chart both graphs draw on: seconds across, `left` and `right` (a range and its
+/// unit) up each side, with the page's fonts and grid at `scale` bitmap pixels a CSS pixel.
+type Frame<'a> = DualCoordChartContext<
+    'a,
+    CanvasBackend,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+>;
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a few dozen pixels
+fn frame<'a>(
+    root: &DrawingArea<CanvasBackend, plotters::coord::Shift>,
+    scale: f64,
+    seconds: std::ops::Range<f64>,
+    left: (std::ops::Range<f64>, &str),
+    right: (std::ops::Range<f64>, &str),
+) -> Option<Frame<'a>> {
+    let px = |n: f64| (n * scale).round();
+    let mut chart = ChartBuilder::on(root)
+        .margin(px(12.0) as u32)
+        .x_label_area_size(px(32.0) as u32)
+        .y_label_area_size(px(48.0) as u32)
+        .right_y_label_area_size(px(48.0) as u32)
+        .build_cartesian_2d(seconds.clone(), left.0)
+        .ok()?
+        .set_secondary_coord(seconds, right.0);
+    let font = (FontFamily::SansSerif, px(12.0));
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc(left.1)
+        .label_style(font)
+        .axis_desc_style(font)
+        .light_line_style(RGBColor(240, 235, 229))
+        .draw()
+        .ok()?;
+    chart.configure_secondary_axes().y_desc(right.1).label_style(font).axis_desc_style(font).draw().ok()?;
+    Some(chart)
 }
 
 /// Sizes the canvas's bitmap to its size on screen in device pixels, so a phone's graph
@@ -125,25 +149,7 @@ pub fn draw_machine(
     let (low, high) = temperatures().fold((f64::MAX, f64::MIN), |(a, b), t| (a.min(t), b.max(t)));
     let (low, high) = if low > high { (80.0, 100.0) } else { ((low - 2.0).floor(), (high + 2.0).ceil()) };
     let (from, to) = seconds;
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px(12.0) as u32)
-        .x_label_area_size(px(32.0) as u32)
-        .y_label_area_size(px(48.0) as u32)
-        .right_y_label_area_size(px(48.0) as u32)
-        .build_cartesian_2d(from..to, 0.0..left_top)
-        .ok()?
-        .set_secondary_coord(from..to, low..high);
-    let font = (FontFamily::SansSerif, px(12.0));
-    chart
-        .configure_mesh()
-        .x_desc("seconds")
-        .y_desc("bar · ml/s")
-        .label_style(font)
-        .axis_desc_style(font)
-        .light_line_style(RGBColor(240, 235, 229))
-        .draw()
-        .ok()?;
-    chart.configure_secondary_axes().y_desc("°C").label_style(font).axis_desc_style(font).draw().ok()?;
+    let mut chart = frame(&root, scale, from..to, (0.0..left_top, "bar · ml/s"), (low..high, "°C"))?;
     for c in visible() {
         let style = machine_colour(c.kind).stroke_width(px(2.0) as u32);
         if is_temperature(c.kind) {

@@ -326,6 +326,23 @@ impl TimedSeries {
     }
 }
 
+/// A shot from a machine's own file (an espresso; no beans or recipe in it), named
+/// `{prefix}-{id}` when the file's id makes a session id, else by its time.
+fn machine_shot(format: ShotFormat, prefix: &str, id: Option<String>, timed: TimedSeries) -> ImportedShot {
+    let session_id = id
+        .map(|id| format!("{prefix}-{id}"))
+        .filter(|s| wages_codec::SessionId::parse(s).is_ok())
+        .unwrap_or_else(|| format!("{prefix}-{}", timed.start / 1000));
+    ImportedShot {
+        format,
+        session_id: Some(session_id),
+        samples: timed.weight,
+        series: timed.series,
+        details: ShotDetails { method: Some(Method::Espresso), ..ShotDetails::default() },
+        beans: None,
+    }
+}
+
 /// `key` of `root`: seconds since the epoch (a number or its text), in milliseconds.
 fn epoch_ms(root: &Fields, key: &str) -> Result<u64, RegistryError> {
     root.number(key)?

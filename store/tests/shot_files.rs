@@ -241,3 +241,11 @@ fn weight_rows_out_of_order_come_in_time_order() {
     let start = 1_680_858_151_765;
     assert_eq!(shot.samples, [(start + 1000, 2.5), (start + 2000, 5.0)]);
 }
+
+#[test]
+fn a_machine_file_whose_id_makes_no_session_id_is_named_by_its_time() {
+    let shot = r#"{"id": "shot #7 / kitchen", "timestamp": 1728455970,
+        "datapoints": [{"timeInShot": 200, "pressure": 2.5, "shotWeight": 0.4}]}"#;
+    let shot = parse(shot.as_bytes()).expect("a shot");
+    assert_eq!(shot.session_id.as_deref(), Some("gaggiuino-1728455970"));
+}

@@ -3,7 +3,6 @@
 //! `ct` temperature, and the weight as `v` from a scale or `ev` as estimated without one.
 
 use super::{Channel, Fields, ImportedShot, ShotFormat, TimedSeries, number};
-use crate::brew::{Method, ShotDetails};
 use crate::error::RegistryError;
 use crate::series::SeriesKind;
 
@@ -24,14 +23,7 @@ pub(super) fn shot(root: &Fields) -> Result<ImportedShot, RegistryError> {
     .map(|(key, channel)| (channel, points.iter().map(|p| value(p, key)).collect()))
     .collect();
     let timed = TimedSeries::from_columns(start, &times, "samples[].t", columns)?;
-    let details = ShotDetails { method: Some(Method::Espresso), ..ShotDetails::default() };
-    let id = root.text("id")?.unwrap_or_else(|| (start / 1000).to_string());
-    Ok(ImportedShot {
-        format: ShotFormat::Gaggimate,
-        session_id: Some(format!("gaggimate-{id}-{}", start / 1000)),
-        samples: timed.weight,
-        series: timed.series,
-        details: details.check()?,
-        beans: None,
-    })
+    // Its ids count from 1 on each machine: the time keeps them apart.
+    let id = root.text("id")?.map(|id| format!("{id}-{}", timed.start / 1000));
+    Ok(super::machine_shot(ShotFormat::Gaggimate, "gaggimate", id, timed))
 }

@@ -3,7 +3,6 @@
 //! millilitres.
 
 use super::{Channel, Fields, ImportedShot, ShotFormat, TimedSeries, number};
-use crate::brew::{Method, ShotDetails};
 use crate::error::RegistryError;
 use crate::series::SeriesKind;
 
@@ -25,14 +24,5 @@ pub(super) fn shot(root: &Fields) -> Result<ImportedShot, RegistryError> {
         .map(|(key, channel)| (*channel, points.iter().map(|p| p.map.get(*key).and_then(number)).collect()))
         .collect();
     let timed = TimedSeries::from_columns(start, &times, "datapoints[].timeInShot", columns)?;
-    let details = ShotDetails { method: Some(Method::Espresso), ..ShotDetails::default() };
-    let id = root.text("id")?.unwrap_or_else(|| (start / 1000).to_string());
-    Ok(ImportedShot {
-        format: ShotFormat::Gaggiuino,
-        session_id: Some(format!("gaggiuino-{id}")),
-        samples: timed.weight,
-        series: timed.series,
-        details: details.check()?,
-        beans: None,
-    })
+    Ok(super::machine_shot(ShotFormat::Gaggiuino, "gaggiuino", root.text("id")?, timed))
 }

@@ -3,7 +3,6 @@
 //! `sensors`' temperatures (`tube` is the water on its way to the puck).
 
 use super::{Channel, Fields, ImportedShot, ShotFormat, TimedSeries, number};
-use crate::brew::{Method, ShotDetails};
 use crate::error::RegistryError;
 use crate::series::SeriesKind;
 
@@ -25,18 +24,5 @@ pub(super) fn shot(root: &Fields) -> Result<ImportedShot, RegistryError> {
     .map(|(group, key, channel)| (channel, points.iter().map(|p| inner(p, group, key)).collect()))
     .collect();
     let timed = TimedSeries::from_columns(start, &times, "data[].time", columns)?;
-    let details = ShotDetails { method: Some(Method::Espresso), ..ShotDetails::default() };
-    let session_id = root
-        .text("id")?
-        .map(|id| format!("meticulous-{id}"))
-        .filter(|s| wages_codec::SessionId::parse(s).is_ok())
-        .unwrap_or_else(|| format!("meticulous-{}", start / 1000));
-    Ok(ImportedShot {
-        format: ShotFormat::Meticulous,
-        session_id: Some(session_id),
-        samples: timed.weight,
-        series: timed.series,
-        details: details.check()?,
-        beans: None,
-    })
+    Ok(super::machine_shot(ShotFormat::Meticulous, "meticulous", root.text("id")?, timed))
 }
