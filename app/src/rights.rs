@@ -136,6 +136,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("DELETE", "/api/beans/{id}", B),
     ("GET", "/api/shots", V),
     ("POST", "/api/shots/import", B),
+    ("POST", "/api/shots/import/backup", B),
     ("GET", "/api/shares", B),
     ("DELETE", "/api/shares/{code}", B),
     ("GET", "/api/pipeline", V),

@@ -15,7 +15,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    self, IMPORT_BODY_BYTES, MAX_BODY_BYTES, brews, devices, firmware, live, people, pipeline, sessions, shot_files,
+    self, BACKUP_BODY_BYTES, IMPORT_BODY_BYTES, MAX_BODY_BYTES, brews, devices, firmware, live, people, pipeline,
+    sessions, shot_files,
 };
 use crate::state::AppState;
 use crate::{auth, http, metrics, mqtt, security, share};
@@ -51,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         })
         .route(&at("/login"), post(auth::login))
         .route(&at("/logout"), post(auth::logout))
-        .route(&at("/shots/import/upload"), post(shot_files::upload).layer(DefaultBodyLimit::max(IMPORT_BODY_BYTES)))
+        .route(&at("/shots/import/upload"), post(shot_files::upload).layer(DefaultBodyLimit::max(BACKUP_BODY_BYTES)))
         .route(&at("/prefs"), get(http::prefs))
         .route(&at("/s/{code}"), get(share::page))
         .route(&at("/s/{code}/preview.png"), get(share::preview))
@@ -111,6 +112,10 @@ fn api_routes(base: &str) -> Router<AppState> {
             &at("/api/shots/import"),
             // The file and a little room for its framing; the handler enforces the exact bound.
             post(shot_files::import).layer(DefaultBodyLimit::max(IMPORT_BODY_BYTES)),
+        )
+        .route(
+            &at("/api/shots/import/backup"),
+            post(shot_files::import_backup).layer(DefaultBodyLimit::max(BACKUP_BODY_BYTES)),
         )
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/export"), get(shot_files::export))
         .route(&at("/api/devices/{client_id}/sessions/{session_id}/readings"), get(sessions::readings))

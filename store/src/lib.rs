@@ -94,7 +94,7 @@ pub use journal::FOLD_EVERY;
 #[cfg(feature = "db")]
 pub use lease::{HeldElsewhere, LEASE_RENEW, LEASE_TTL, Lease};
 #[cfg(feature = "db")]
-pub use readings::{MAX_READINGS, MAX_SESSIONS, SqlReadings};
+pub use readings::{MAX_READINGS, MAX_SESSIONS, ShotImport, SqlReadings};
 #[cfg(feature = "db")]
 pub use shares::{AUDIT_KEPT, MAX_AUDIT_PAGE, Shares};
 pub use site::{Site, SiteInput, SitePatch, Sites};

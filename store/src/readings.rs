@@ -21,6 +21,16 @@ pub const MAX_SESSIONS: u32 = 100;
 /// Most readings one session returns (over an hour at 10 Hz).
 pub const MAX_READINGS: u32 = 50_000;
 
+/// A shot read from a file, as [`SqlReadings::import_shot`] stores it.
+#[derive(Clone, Copy)]
+pub struct ShotImport<'a> {
+    pub readings: &'a [Reading],
+    pub series: &'a [crate::series::Series],
+    /// Start and end (ms since the epoch) of a shot with no curve at all.
+    pub span: Option<(u64, u64)>,
+    pub details: &'a crate::ShotDetails,
+}
+
 /// The readings table. Cheap to clone.
 #[derive(Clone)]
 pub struct SqlReadings {
@@ -185,22 +195,24 @@ impl SqlReadings {
     }
 
     /// Stores a shot read from a file as a new session of `client_id`: its weight
-    /// readings, its other series, its summary and what was brewed (`details`, its beans
-    /// already in the library), in one transaction, as imported by `who`. A session the
-    /// scale already has is refused; a shot without weight readings (a machine without a
-    /// scale) spans its series' times.
+    /// readings, its other series, its summary and what was brewed (its beans already in
+    /// the library), in one transaction, as imported by `who`. A session the scale already
+    /// has is refused; a shot without weight readings (a machine without a scale) spans
+    /// its series' times, one without any curve its `span`.
     pub async fn import_shot(
         &self,
         client_id: &ClientId,
         session_id: &SessionId,
-        readings: &[Reading],
-        series: &[crate::series::Series],
-        details: &crate::ShotDetails,
+        shot: ShotImport<'_>,
         who: &str,
     ) -> Result<(), RegistryError> {
+        let ShotImport { readings, series, span, details } = shot;
         let mut times: Vec<u64> = readings.iter().map(|r| r.tstamp.millis()).collect();
         for s in series {
             times.extend(s.points.iter().map(|p| p.0));
+        }
+        if let (true, Some((start, end))) = (times.is_empty(), span) {
+            times.extend([start, end]);
         }
         let (Some(&start), Some(&end)) = (times.iter().min(), times.iter().max()) else {
             return Err(RegistryError::invalid("file", "must have at least one sample"));

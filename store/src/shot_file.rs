@@ -2,9 +2,10 @@
 //! Visualizer.coffee imports, recognised by what the file holds (not its name), one
 //! module each: Beanconqueror's brew export, Visualizer's own shot JSON, the Decent
 //! DE1's `.shot` (Tcl lists, also pyDE1's) and JSON shots, Gaggiuino, GaggiMate,
-//! Meticulous, and the CSV of Smart Espresso Profiler (and Pressensor, Coffee Flow). Out:
-//! Beanconqueror's brew export with every series. Pure: the API and the import page
-//! share it.
+//! Meticulous, and the CSV of Smart Espresso Profiler (and Pressensor, Coffee Flow); and
+//! Wages's own JSON and CSV exports. A whole Beanconqueror backup is read by [`Backup`].
+//! Out: Beanconqueror's brew export with every series. Pure: the API and the import
+//! page share it.
 
 use serde_json::{Map, Value, json};
 use wages_codec::{Grams, Reading};
@@ -13,6 +14,9 @@ use crate::brew::{BeansInput, Method, ROAST_LEVELS, Shot, ShotDetails, days_from
 use crate::error::RegistryError;
 use crate::series::{Series, SeriesKind};
 
+pub use backup::{Backup, BackupBrew, MAX_BACKUP_BREWS, MAX_BACKUP_BYTES};
+
+mod backup;
 mod beanconqueror;
 mod decent;
 mod gaggimate;
@@ -21,6 +25,7 @@ mod meticulous;
 mod sep_csv;
 mod tcl;
 mod visualizer;
+mod wages;
 
 /// Largest file an import reads: a long filter brew with every series at 10 Hz is a few
 /// megabytes.
@@ -44,6 +49,8 @@ pub enum ShotFormat {
     Meticulous,
     /// Smart Espresso Profiler's CSV, also written by Pressensor and Coffee Flow.
     SepCsv,
+    /// Wages's own JSON or CSV export.
+    Wages,
 }
 
 impl ShotFormat {
@@ -58,6 +65,7 @@ impl ShotFormat {
             ShotFormat::Gaggimate => "GaggiMate",
             ShotFormat::Meticulous => "Meticulous",
             ShotFormat::SepCsv => "Smart Espresso Profiler CSV",
+            ShotFormat::Wages => "Wages",
         }
     }
 }
@@ -78,6 +86,9 @@ pub struct ImportedShot {
     pub details: ShotDetails,
     /// The beans, to find in the library or add to it.
     pub beans: Option<BeansInput>,
+    /// When the file has no curve at all (a brew written down, not recorded): its start
+    /// and end, ms since the epoch, from the file's time and duration.
+    pub span: Option<(u64, u64)>,
 }
 
 // Export ------------------------------------------------------------------------------
@@ -220,6 +231,9 @@ pub fn parse(bytes: &[u8]) -> Result<ImportedShot, RegistryError> {
     if bytes.len() > MAX_IMPORT_BYTES {
         return Err(RegistryError::invalid("file", format!("must be at most {} MiB", MAX_IMPORT_BYTES / 1024 / 1024)));
     }
+    if backup::is_zip(bytes) {
+        return Err(RegistryError::invalid("file", BACKUP_HINT));
+    }
     // Older DE1 apps wrote bytes that are not UTF-8 into a `.shot`'s machine block.
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim_start_matches('\u{feff}').trim_start();
@@ -230,13 +244,18 @@ pub fn parse(bytes: &[u8]) -> Result<ImportedShot, RegistryError> {
     match first_word {
         "clock" | "sequence_id" | "filename" | "local_time" => decent::tcl_shot(text),
         _ if text.starts_with("information_type") => sep_csv::shot(text),
+        _ if text.starts_with(wages::CSV_HEADER) => wages::csv_shot(text),
         _ => Err(RegistryError::invalid("file", format!("is not a shot file Wages reads: {}", KNOWN))),
     }
 }
 
+/// A backup posted as one shot.
+const BACKUP_HINT: &str = "is a zip: a Beanconqueror backup (Beanconqueror.zip) is imported whole through \
+    POST /api/shots/import/backup, or on the import page";
+
 /// The formats, for an error that says what a file could have been.
 const KNOWN: &str = "a Beanconqueror brew, a Visualizer shot, a Decent DE1 .shot or JSON shot, a pyDE1 shot, \
-    a Gaggiuino, GaggiMate or Meticulous shot, or a Smart Espresso Profiler / Pressensor CSV";
+    a Gaggiuino, GaggiMate or Meticulous shot, a Smart Espresso Profiler / Pressensor CSV, or a Wages JSON or CSV export";
 
 fn json_shot(text: &str) -> Result<ImportedShot, RegistryError> {
     // The DE1 app has written raw line breaks and tabs inside strings (a profile's notes),
@@ -254,7 +273,12 @@ fn json_shot(text: &str) -> Result<ImportedShot, RegistryError> {
     };
     let root = Fields { map: root, path: String::new() };
     let has = |k: &str| root.map.contains_key(k);
-    if has("brew") || has("brewFlow") || has("mill") {
+    if has("BREWS") {
+        return Err(RegistryError::invalid("file", BACKUP_HINT.replacen("is a zip", "is Beanconqueror.json", 1)));
+    }
+    if wages::is_json_export(&root) {
+        wages::json_shot(&root)
+    } else if has("brew") || has("brewFlow") || has("mill") {
         beanconqueror::shot(&root)
     } else if has("datapoints") {
         gaggiuino::shot(&root)
@@ -340,6 +364,7 @@ fn machine_shot(format: ShotFormat, prefix: &str, id: Option<String>, timed: Tim
         series: timed.series,
         details: ShotDetails { method: Some(Method::Espresso), ..ShotDetails::default() },
         beans: None,
+        span: None,
     }
 }
 

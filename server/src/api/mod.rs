@@ -22,6 +22,8 @@ pub use live::StreamLimits;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Largest body of a shot import: the file, and room for a form's framing around it.
 pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 16 * 1024;
+/// Largest body of a backup import (or of the import page's form, which may carry one).
+pub const BACKUP_BODY_BYTES: usize = wages_store::shot_file::MAX_BACKUP_BYTES + 64 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,7 +33,7 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         sessions::list, sessions::read, sessions::readings, sessions::buckets, live::live, live::fleet, pipeline::figures, pipeline::configure,
         pipeline::dead_letters, firmware::offer, firmware::rollout,
         brews::list_beans, brews::add_beans, brews::read_beans, brews::update_beans, brews::delete_beans,
-        brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search, shot_files::export, shot_files::import,
+        brews::read_recipe, brews::set_recipe, brews::edit_shot, brews::search, shot_files::export, shot_files::import, shot_files::import_backup,
         people::list, people::add, people::read, people::update, people::delete, people::read_share, people::share,
         people::shares, people::withdraw, people::audit, people::sites, people::add_site, people::update_site,
         people::delete_site, devices::set_site
@@ -44,7 +46,7 @@ pub const IMPORT_BODY_BYTES: usize = wages_store::shot_file::MAX_IMPORT_BYTES + 
         firmware::OfferBody, firmware::Published, app::firmware::Rollout, app::firmware::RolloutDevice,
         app::firmware::RolloutState, wages_store::Beans, wages_store::BeansInput, wages_store::BeansPatch,
         wages_store::Recipe, wages_store::Method, wages_store::ShotDetails, wages_store::ShotPatch, brews::ShotBody,
-        brews::ShotPageBody, wages_store::Person, wages_store::NewPerson, wages_store::PersonPatch, wages_store::Role,
+        brews::ShotPageBody, shot_files::BackupReport, shot_files::Refusal, wages_store::Person, wages_store::NewPerson, wages_store::PersonPatch, wages_store::Role,
         wages_store::Share, wages_store::AuditEntry, wages_store::Site, wages_store::SiteInput, wages_store::SitePatch, devices::SiteBody
     )),
     tags(

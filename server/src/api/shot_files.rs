@@ -4,14 +4,16 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::FromRequest;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde::Serialize;
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
-use wages_store::shot_file::{self, MAX_IMPORT_BYTES};
-use wages_store::{Identity, ReadingsStore, Shot};
+use wages_store::shot_file::{self, Backup, ImportedShot, MAX_BACKUP_BYTES, MAX_IMPORT_BYTES};
+use wages_store::{Identity, ReadingsStore, Shot, ShotImport, SqlReadings};
 
 use super::error::{ApiError, ErrorBody};
 use super::sessions::{device, session_id};
@@ -154,8 +156,8 @@ pub(crate) fn too_large() -> ApiError {
 /// The import page's form (multipart: `scale`, `session_id`, then `file` or `folder`, each
 /// as many times as there are files): one file goes on to the new shot's page, or back to
 /// the form with the problem and the scale kept; several (sent before the page's script
-/// takes over) are imported one by one, and the form hears how many came in, were there
-/// already or were refused, with the first refusal's reason.
+/// takes over), or a Beanconqueror backup, are imported, and the form hears how many
+/// came in, were there already or were refused, with the first refusal's reason.
 pub async fn upload(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
@@ -201,7 +203,25 @@ pub async fn upload(
         return axum::response::Redirect::to(&back(&field, &message)).into_response();
     }
     let who = identity.who();
-    let to = if let [(_, file)] = files.as_slice() {
+    let counts = |imported: usize, there: usize, refused: usize, first: Option<&str>| {
+        format!(
+            "{base}/shots/import?scale={}&imported={imported}&there={there}&refused={refused}&error={}",
+            q(&scale),
+            q(first.unwrap_or_default())
+        )
+    };
+    let to = if is_backup(&files) {
+        match import_backup_files(&state, &scale, &files, &who).await {
+            Ok(r) => {
+                let first = r.refused.first().map(|f| format!("{}: {}", f.item, f.message));
+                counts(r.imported, r.there, r.refused.len(), first.as_deref())
+            }
+            Err(e) => {
+                let (field, message) = problem(&e);
+                back(&field, &message)
+            }
+        }
+    } else if let [(_, file)] = files.as_slice() {
         match import_file(&state, &scale, Some(&session), file, &who).await {
             Ok(shot) => format!("{base}/devices/{}/sessions/{}", shot.summary.client_id, shot.summary.session_id),
             Err(e) => {
@@ -221,11 +241,7 @@ pub async fn upload(
                 }
             }
         }
-        format!(
-            "{base}/shots/import?scale={}&imported={imported}&there={there}&refused={refused}&error={}",
-            q(&scale),
-            q(first.as_deref().unwrap_or_default())
-        )
+        counts(imported, there, refused, first.as_deref())
     };
     axum::response::Redirect::to(&to).into_response()
 }
@@ -238,17 +254,11 @@ pub(crate) async fn import_file(
     file: &[u8],
     who: &str,
 ) -> Result<Shot, ApiError> {
-    let scale = ClientId::parse(scale).map_err(|_| ApiError::NotFound(format!("no device with client_id {scale}")))?;
-    state.registry.require(&scale).await?;
-    let ReadingsStore::Sql(store) = &state.readings else {
-        return Err(ApiError::Unavailable(
-            "importing shots needs the readings in the registry's database (WAGES_TIMESERIES=sql)".into(),
-        ));
-    };
+    let (scale, store) = import_target(state, scale).await?;
     if file.len() > MAX_IMPORT_BYTES {
         return Err(too_large());
     }
-    let imported = shot_file::parse(file)?;
+    let mut imported = shot_file::parse(file)?;
     let sid = match session.filter(|s| !s.trim().is_empty()) {
         Some(s) => SessionId::parse(s.trim()).map_err(|e| ApiError::Invalid {
             field: "session_id".into(),
@@ -259,6 +269,34 @@ pub(crate) async fn import_file(
             _ => SessionId::parse(&format!("import-{}", now_ms())).map_err(|e| ApiError::Unavailable(e.to_string()))?,
         },
     };
+    if let Some(beans) = &imported.beans {
+        imported.details.beans_id = Some(state.registry.brews().find_or_add_beans(beans).await?.id);
+    }
+    store_shot(store, &scale, &sid, &imported, who).await?;
+    super::brews::shot(state, &scale, &sid).await
+}
+
+/// The registered scale shots are imported onto, and the readings' store, which must be
+/// the registry's database.
+async fn import_target<'s>(state: &'s AppState, scale: &str) -> Result<(ClientId, &'s SqlReadings), ApiError> {
+    let scale = ClientId::parse(scale).map_err(|_| ApiError::NotFound(format!("no device with client_id {scale}")))?;
+    state.registry.require(&scale).await?;
+    let ReadingsStore::Sql(store) = &state.readings else {
+        return Err(ApiError::Unavailable(
+            "importing shots needs the readings in the registry's database (WAGES_TIMESERIES=sql)".into(),
+        ));
+    };
+    Ok((scale, store))
+}
+
+/// Stores a shot read from a file (its beans already looked up) as session `sid`.
+async fn store_shot(
+    store: &SqlReadings,
+    scale: &ClientId,
+    sid: &SessionId,
+    imported: &ImportedShot,
+    who: &str,
+) -> Result<(), ApiError> {
     let readings = imported
         .samples
         .iter()
@@ -266,18 +304,166 @@ pub(crate) async fn import_file(
         .map(|(i, &(t, g))| {
             let bad = |m: String| ApiError::Invalid { field: format!("sample {i}"), message: m };
             Ok(Reading {
-                client_id: scale,
-                session_id: sid,
+                client_id: *scale,
+                session_id: *sid,
                 value: Grams::new(g).map_err(|e| bad(e.to_string()))?,
                 tstamp: Timestamp::from_millis(t).map_err(|e| bad(e.to_string()))?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let brews = state.registry.brews();
-    let mut details = imported.details;
-    if let Some(beans) = &imported.beans {
-        details.beans_id = Some(brews.find_or_add_beans(beans).await?.id);
+    let shot =
+        ShotImport { readings: &readings, series: &imported.series, span: imported.span, details: &imported.details };
+    store.import_shot(scale, sid, shot, who).await?;
+    Ok(())
+}
+
+/// `?scale=` of a backup import.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BackupQuery {
+    /// The registered scale the brews go onto.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    scale: String,
+}
+
+/// What a backup's import did.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupReport {
+    /// Brews in the backup.
+    pub brews: usize,
+    /// Brews stored as new shots.
+    pub imported: usize,
+    /// Brews the scale has already (the same backup imported before).
+    pub there: usize,
+    /// Beans of the backup now in the library (found there by roaster and name, or added).
+    pub beans: usize,
+    /// Brews and beans that could not be read, each with why; nothing of them is stored.
+    pub refused: Vec<Refusal>,
+}
+
+/// A brew or beans of a backup that could not be read.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Refusal {
+    /// Which: `brew 12 (af21d84f-…)`, or `beans (uuid)`.
+    pub item: String,
+    /// The field in the brew's file (`brew.grind_weight`), when one is at fault.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(item: String, e: ApiError) -> Refusal {
+        match e {
+            ApiError::Invalid { field, message } => Refusal { item, field: Some(field), message },
+            e => Refusal { item, field: None, message: e.to_string() },
+        }
     }
-    store.import_shot(&scale, &sid, &readings, &imported.series, &details, who).await?;
-    super::brews::shot(state, &scale, &sid).await
+}
+
+/// Import a Beanconqueror backup whole: `Beanconqueror.zip` as the app exports it
+/// (`Beanconqueror.json` and its `Beanconqueror_Brews_N.json` / `_Beans_N.json` chunks, and
+/// any `brews/{uuid}_flow_profile.json` put in it), or `Beanconqueror.json` alone; or, as
+/// `multipart/form-data`, the zip and the flow profiles beside it (Android's export
+/// folder) as parts. Its beans come into the library, every brew becomes a shot on the
+/// scale with its grinder, recipe, notes and, where it has one, its flow. Each brew is
+/// stored whole or not at all; one the scale has already is counted, not stored twice,
+/// so the same backup imported again adds only what is missing. At most 256 MiB and
+/// 100,000 brews.
+#[utoipa::path(post, path = "/api/shots/import/backup", tag = "brews", params(BackupQuery),
+    request_body(description = "Beanconqueror.zip, Beanconqueror.json, or a multipart form of the backup's files",
+        content((String = "application/zip"), (serde_json::Value = "application/json"), (String = "multipart/form-data"))),
+    responses((status = 200, body = BackupReport), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_backup(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    query: Result<Query<BackupQuery>, QueryRejection>,
+    request: axum::extract::Request,
+) -> Result<Json<BackupReport>, ApiError> {
+    let Query(query) = query?;
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    let files = if multipart {
+        let mut form = axum::extract::Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("the form could not be read: {e}")))?;
+        let mut files = Vec::new();
+        while let Some(field) = form.next_field().await.map_err(|_| backup_too_large())? {
+            let name = field.file_name().or(field.name()).unwrap_or("file").to_owned();
+            files.push((name, field.bytes().await.map_err(|_| backup_too_large())?));
+        }
+        files
+    } else {
+        vec![(
+            "Beanconqueror.zip".to_owned(),
+            Bytes::from_request(request, &state).await.map_err(|_| backup_too_large())?,
+        )]
+    };
+    Ok(Json(import_backup_files(&state, &query.scale, &files, &identity.who()).await?))
+}
+
+fn backup_too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!("a backup must be at most {} MiB", MAX_BACKUP_BYTES >> 20))
+}
+
+/// Whether a set of uploaded files is a Beanconqueror backup rather than shot files.
+pub(crate) fn is_backup(files: &[(String, Bytes)]) -> bool {
+    files.iter().any(|(name, bytes)| {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        base == "Beanconqueror.json" || bytes.starts_with(b"PK\x03\x04")
+    })
+}
+
+/// Reads a backup from its files and imports its beans and brews onto `scale`.
+pub(crate) async fn import_backup_files(
+    state: &AppState,
+    scale: &str,
+    files: &[(String, Bytes)],
+    who: &str,
+) -> Result<BackupReport, ApiError> {
+    let (scale, store) = import_target(state, scale).await?;
+    if files.iter().map(|(_, b)| b.len()).sum::<usize>() > MAX_BACKUP_BYTES {
+        return Err(backup_too_large());
+    }
+    let named: Vec<(String, &[u8])> = files.iter().map(|(n, b)| (n.clone(), &b[..])).collect();
+    let mut backup = Backup::read(&named)?;
+    let mut report = BackupReport { brews: backup.len(), ..BackupReport::default() };
+    let brews = state.registry.brews();
+    let mut library = std::collections::HashMap::new();
+    for (uuid, beans) in backup.beans() {
+        match beans {
+            Ok(input) => {
+                library.insert(uuid.clone(), brews.find_or_add_beans(input).await?.id);
+                report.beans += 1;
+            }
+            Err(e) => report.refused.push(Refusal::new(format!("beans ({uuid})"), e.clone().into())),
+        }
+    }
+    for i in 0..backup.len() {
+        let brew = backup.brew(i);
+        let stored = async {
+            let mut shot = brew.shot?;
+            let sid = shot.session_id.as_deref().map(SessionId::parse).transpose().ok().flatten().ok_or_else(|| {
+                ApiError::Invalid { field: "brew.config.uuid".into(), message: "must name the brew".into() }
+            })?;
+            shot.details.beans_id = match (brew.beans_uuid.as_ref().and_then(|u| library.get(u)), &shot.beans) {
+                (Some(id), _) => Some(*id),
+                (None, Some(beans)) => Some(brews.find_or_add_beans(beans).await?.id),
+                (None, None) => None,
+            };
+            store_shot(store, &scale, &sid, &shot, who).await
+        };
+        match stored.await {
+            Ok(()) => report.imported += 1,
+            Err(ApiError::Conflict(_)) => report.there += 1,
+            Err(e @ ApiError::Invalid { .. }) => report.refused.push(Refusal::new(brew.label, e)),
+            // The database failing stops the import; what is stored stays whole.
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
 }

@@ -23,4 +23,5 @@ mod people;
 mod presence;
 mod process;
 mod retention;
+mod shot_files;
 mod simulate;

@@ -25,8 +25,18 @@ pub(super) fn shot(root: &Fields) -> Result<ImportedShot, RegistryError> {
     let (samples, series) = match root.object("brewFlow")? {
         Some(flow) => flow_samples(&flow, start_second)?,
         // Visualizer's own download in this shape carries the curve as timeframe and data.
-        None => (super::visualizer::timeframe_samples(root, start_second)?, Vec::new()),
+        None if root.map.contains_key("timeframe") => {
+            (super::visualizer::timeframe_samples(root, start_second)?, Vec::new())
+        }
+        // A brew written down without a scale: no curve, its time and duration kept.
+        None => (Vec::new(), Vec::new()),
     };
+    let span = (samples.is_empty() && series.is_empty()).then(|| {
+        let seconds = brew.number("brew_time").ok().flatten().filter(|s| s.is_finite() && *s > 0.0).unwrap_or(0.0);
+        let millis = brew.number("brew_time_milliseconds").ok().flatten().filter(|m| (0.0..1000.0).contains(m));
+        let duration = whole_ms(seconds.min(86_400.0) * 1000.0 + millis.unwrap_or(0.0), "brew.brew_time").unwrap_or(0);
+        (start_second, start_second + duration)
+    });
     let last = samples.last().map_or(0.0, |s| s.1);
     let preparation = root.object("preparation")?;
     let method = match meta.as_ref().map(|m| m.text("method")).transpose()?.flatten() {
@@ -99,7 +109,7 @@ pub(super) fn shot(root: &Fields) -> Result<ImportedShot, RegistryError> {
         }
         series.sort_by_key(|s| s.kind);
     }
-    Ok(ImportedShot { format: ShotFormat::Beanconqueror, session_id, samples, series, details, beans })
+    Ok(ImportedShot { format: ShotFormat::Beanconqueror, session_id, samples, series, details, beans, span })
 }
 
 /// Where the rules' fields come from in `meta.wages`.

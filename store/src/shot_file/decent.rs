@@ -207,5 +207,5 @@ fn decent_shot(
         ["settings.bean_brand", "settings.bean_type", "settings.bean_notes"],
     )?;
     let session_id = Some(format!("de1-{}", timed.start / 1000));
-    Ok(ImportedShot { format, session_id, samples: timed.weight, series: timed.series, details, beans })
+    Ok(ImportedShot { format, session_id, samples: timed.weight, series: timed.series, details, beans, span: None })
 }

@@ -112,6 +112,7 @@ pub(super) fn shot(text: &str) -> Result<ImportedShot, RegistryError> {
         series,
         details,
         beans,
+        span: None,
     })
 }
 

@@ -59,7 +59,15 @@ pub(super) fn shot(root: &Fields) -> Result<ImportedShot, RegistryError> {
     )?;
     let session_id =
         root.text("id")?.map(|id| format!("visualizer-{id}")).filter(|s| wages_codec::SessionId::parse(s).is_ok());
-    Ok(ImportedShot { format: ShotFormat::Visualizer, session_id, samples, series: Vec::new(), details, beans })
+    Ok(ImportedShot {
+        format: ShotFormat::Visualizer,
+        session_id,
+        samples,
+        series: Vec::new(),
+        details,
+        beans,
+        span: None,
+    })
 }
 
 /// `timeframe` (seconds from the start) and `data.espresso_weight` (grams), as Visualizer
