@@ -194,7 +194,7 @@ test('many shot files at once, or a folder of them: a progress bar, then what ca
   await expect(page.getByTestId('import-summary')).toHaveText('6 of 6 files: 4 imported, 1 already there, 1 refused');
   await expect(page.getByTestId('import-progress')).toHaveAttribute('value', '6');
   const refused = page.locator('[data-testid="import-results"] li[data-outcome="refused"]');
-  await expect(refused).toHaveText('invalid_file.something: file is not a shot file Wages reads: a Beanconqueror brew, a Visualizer shot, a Decent DE1 .shot or JSON shot, a pyDE1 shot, a Gaggiuino, GaggiMate or Meticulous shot, or a Smart Espresso Profiler / Pressensor CSV');
+  await expect(refused).toHaveText('invalid_file.something: file is not a shot file Wages reads: a Beanconqueror brew, a Visualizer shot, a Decent DE1 .shot or JSON shot, a pyDE1 shot, a Gaggiuino, GaggiMate or Meticulous shot, a Smart Espresso Profiler / Pressensor CSV, or a Wages JSON or CSV export');
   await expect(page.locator('[data-testid="import-results"] li[data-outcome="there"]')).toHaveCount(1);
   await screenshot(page, info.project.name, 'shot-import-many');
   expect(await (await request.get(`./api/devices/${id}/sessions`)).json()).toHaveLength(4);
@@ -206,6 +206,36 @@ test('many shot files at once, or a folder of them: a progress bar, then what ca
   await page.getByTestId('import-submit').click();
   await expect(page.getByTestId('import-summary')).toHaveText('2 of 2 files: 0 imported, 2 already there, 0 refused');
   expect(await (await request.get(`./api/devices/${id}/sessions`)).json()).toHaveLength(4);
+  expect(unexpected(problems)).toEqual([]);
+});
+
+test('a Beanconqueror export folder brings its whole history in one step', async ({ page, request, problems }, info) => {
+  const stamp = `${Date.now().toString(36)}-${info.project.name}`;
+  const id = `backup-${stamp}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Home' } })).status()).toBe(201);
+  // The folder the Android app exports: the backup (here unpacked) and a brew's flow profile.
+  const fixtures = path.join(workspace, 'store/tests/fixtures/beanconqueror_backup');
+  const backup = fs.readFileSync(path.join(fixtures, 'BeanconquerorTestData.json'), 'utf8');
+  const first: string = JSON.parse(backup).BREWS[0].config.uuid;
+  const folder = path.join(info.outputDir, 'Beanconqueror_export');
+  fs.mkdirSync(path.join(folder, 'brews'), { recursive: true });
+  fs.writeFileSync(path.join(folder, 'Beanconqueror.json'), backup);
+  fs.copyFileSync(path.join(fixtures, 'BeanconquerorFlowTestData.json'), path.join(folder, 'brews', `${first}_flow_profile.json`));
+  await page.goto('./shots/import');
+  await hydrated(page);
+  await page.getByTestId('import-scale').selectOption(id);
+  await page.getByTestId('import-folder').setInputFiles(folder);
+  await page.getByTestId('import-submit').click();
+  await expect(page.getByTestId('import-summary')).toHaveText('1 of 1 files: 2000 imported, 0 already there, 0 refused', { timeout: 60_000 });
+  await expect(page.locator('[data-testid="import-results"] li[data-outcome="backup"]')).toContainText('Beanconqueror.json: 2000 brews, 2000 imported');
+  await screenshot(page, info.project.name, 'shot-import-backup');
+  // The brew with a flow has its curve; its beans are in the library.
+  await page.goto(`./devices/${id}/sessions/${first}`);
+  await hydrated(page);
+  await expect(page.getByTestId('final-weight')).toHaveText('43.1');
+  await expect(page.getByTestId('machine-graph')).toBeVisible();
+  const beans = await (await request.get('./api/beans')).json();
+  expect(beans.map((b: { name: string }) => b.name)).toContain('Test');
   expect(unexpected(problems)).toEqual([]);
 });
 

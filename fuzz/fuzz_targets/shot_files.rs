@@ -1,13 +1,17 @@
-//! Shot files as people upload them: any bytes to the reader of every format. What it
+//! Shot files as people upload them: any bytes to the reader of every format, and to the
+//! Beanconqueror backup reader (as a zip, or as `Beanconqueror.json`). What either
 //! accepts is a shot Wages can store: curves in time order, values in their bounds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wages_store::shot_file::{MAX_IMPORT_SAMPLES, parse};
+use wages_store::shot_file::{Backup, ImportedShot, MAX_IMPORT_SAMPLES, parse};
 
-fuzz_target!(|input: &[u8]| {
-    let Ok(shot) = parse(input) else { return };
-    assert!(!shot.samples.is_empty() || !shot.series.is_empty(), "a shot with no curve at all");
+/// Most brews of one input read: the rest read the same way.
+const BREWS_READ: usize = 64;
+
+fn check(shot: &ImportedShot) {
+    let spans = shot.span.is_some_and(|(start, end)| start <= end);
+    assert!(!shot.samples.is_empty() || !shot.series.is_empty() || spans, "a shot with no curve and no time");
     assert!(shot.samples.len() <= MAX_IMPORT_SAMPLES);
     assert!(shot.samples.windows(2).all(|w| w[0].0 < w[1].0), "weight samples out of order");
     assert!(shot.samples.iter().all(|s| wages_codec::Grams::new(s.1).is_ok()), "a weight out of bounds");
@@ -18,5 +22,18 @@ fuzz_target!(|input: &[u8]| {
     }
     if let Some(id) = &shot.session_id {
         assert!(wages_codec::SessionId::parse(id).is_ok(), "{id}");
+    }
+}
+
+fuzz_target!(|input: &[u8]| {
+    if let Ok(shot) = parse(input) {
+        check(&shot);
+    }
+    if let Ok(mut backup) = Backup::read(&[("Beanconqueror.json".to_owned(), input)]) {
+        for i in 0..backup.len().min(BREWS_READ) {
+            if let Ok(shot) = backup.brew(i).shot {
+                check(&shot);
+            }
+        }
     }
 });

@@ -6,7 +6,8 @@
 //! buckets of [`Retention::bucket_ms`] with count, min, max and mean, and its summary,
 //! computed from every reading first, is kept in `session_summaries` for good. Once a
 //! compacted session is older than [`Retention::graph_after_ms`] its buckets go too and
-//! only the summary stays. Readings that arrive for a session after it was compacted
+//! only the summary stays (its series, pressure and the rest, are kept as they came until
+//! then, and go with it). Readings that arrive for a session after it was compacted
 //! are folded into it by the next pass ([`wages_sessions::merge_late`]).
 //!
 //! One short transaction per session, so ingestion's inserts wait at most for one
@@ -280,11 +281,13 @@ impl SqlReadings {
             .await?;
             for row in &rows {
                 let (client_id, session_id): (String, String) = (row.try_get("client_id")?, row.try_get("session_id")?);
-                sqlx::query("DELETE FROM reading_buckets WHERE client_id = $1 AND session_id = $2")
-                    .bind(&client_id)
-                    .bind(&session_id)
-                    .execute(&mut *tx)
-                    .await?;
+                for table in ["reading_buckets", "shot_series"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1 AND session_id = $2"))
+                        .bind(&client_id)
+                        .bind(&session_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query(
                     "UPDATE session_summaries SET graph_removed_at = $1 \
                      WHERE client_id = $2 AND session_id = $3 AND graph_removed_at IS NULL",

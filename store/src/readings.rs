@@ -220,7 +220,7 @@ impl SqlReadings {
         let _turn = self.write_turn().await;
         let mut attempts = 0;
         let mut tx = loop {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.begin_writing().await?;
             let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shots WHERE client_id = $1 AND session_id = $2")
                 .bind(client_id.as_str())
                 .bind(session_id.as_str())
@@ -245,6 +245,16 @@ impl SqlReadings {
         crate::brews::write_details(&mut tx, client_id, session_id, details, who, Some(brewed_by)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A transaction that writes after it reads. On SQLite it holds the write lock from
+    /// its start (`BEGIN IMMEDIATE`): one begun as a reader fails at once when it comes to
+    /// write if another connection (presence, the beans library) wrote in between.
+    async fn begin_writing(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, RegistryError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
+        })
     }
 
     /// Begins a transaction that inserts `readings`, and returns it with the readings that

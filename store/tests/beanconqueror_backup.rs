@@ -43,7 +43,8 @@ fn chunked(mut data: Value) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn beanconquerors_own_test_backup_brings_every_brew_its_beans_and_a_flow() {
-    let data: Value = serde_json::from_slice(&fixture("beanconqueror_backup", "BeanconquerorTestData.json")).expect("ok");
+    let data: Value =
+        serde_json::from_slice(&fixture("beanconqueror_backup", "BeanconquerorTestData.json")).expect("ok");
     let first = data["BREWS"][0]["config"]["uuid"].as_str().expect("ok").to_owned();
     let mut files = chunked(data);
     assert_eq!(files.len(), 4, "2,000 brews: the main file and three chunks");

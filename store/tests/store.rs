@@ -78,6 +78,7 @@ on_both!(
     old_sessions_are_compacted_and_keep_their_summaries,
     late_readings_are_folded_into_a_compacted_session,
     compacted_graphs_expire_and_summaries_stay,
+    a_shots_series_stay_through_compaction_and_go_with_its_graph,
     compaction_beside_ingestion_loses_nothing,
     a_lease_is_held_by_one_node_at_a_time,
     shot_summaries_are_exact_however_readings_are_batched,
@@ -453,6 +454,30 @@ async fn late_readings_are_folded_into_a_compacted_session(r: &Registry) {
     assert_eq!(buckets[0].count, 11);
     assert!((buckets[0].mean - 10.0 / 11.0).abs() < 1e-9, "{}", buckets[0].mean);
     assert_eq!(buckets.last().map(|b| (b.start, b.count)), Some((old + 12_000, 1)));
+}
+
+/// Pressure and the other series of an imported shot are kept as they came when its
+/// readings are compacted into buckets, and go when its graph does.
+async fn a_shots_series_stay_through_compaction_and_go_with_its_graph(r: &Registry) {
+    use wages_store::ShotImport;
+    use wages_store::series::{Series, SeriesKind};
+    let sql = r.readings();
+    let store = ReadingsStore::Sql(sql.clone());
+    let details = ShotDetails::default();
+    for (name, start) in [("old", NOW - 100 * DAY_MS), ("ancient", NOW - 400 * DAY_MS)] {
+        let readings = pour("scale-01", name, start, 10);
+        let pressure =
+            Series::from_points(SeriesKind::Pressure, (0..=100u64).map(|i| (start + i * 100, 9.0))).expect("a series");
+        let shot =
+            ShotImport { readings: &readings, series: std::slice::from_ref(&pressure), span: None, details: &details };
+        sql.import_shot(&id("scale-01"), &sid(name), shot, "tests").await.expect("imported");
+    }
+    let report = sql.compact(&retention(Some(365)), NOW).await.expect("compacted");
+    assert_eq!((report.sessions, report.graphs_removed), (2, 1));
+    let kept = store.series(&id("scale-01"), &sid("old")).await.expect("read");
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].kind, kept[0].points.len()), (SeriesKind::Pressure, 101), "every point, not buckets");
+    assert!(store.series(&id("scale-01"), &sid("ancient")).await.expect("read").is_empty(), "gone with the graph");
 }
 
 async fn compacted_graphs_expire_and_summaries_stay(r: &Registry) {

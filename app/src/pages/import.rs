@@ -2,9 +2,13 @@
 //! multipart form (it works before the WASM loads) posting to `{base}/shots/import`'s
 //! upload; for one file the server answers with the new shot's page, or back here with
 //! `?error=&field=` and the scale kept, so the person sees what in the file was wrong; for
-//! several, back here with how many were `imported`, `there` already or `refused`. Once the page has loaded, the form takes many files (picked, a folder, or
-//! dropped on it) and sends them one by one to the API, with a progress bar and a summary:
-//! imported, already there, refused and why. One file goes straight to its shot.
+//! several, back here with how many were `imported`, `there` already or `refused`. Once
+//! the page has loaded, the form takes many files (picked, a folder, or dropped on it)
+//! and sends them one by one to the API, with a progress bar and a summary: imported,
+//! already there, refused and why. One file goes straight to its shot. A Beanconqueror
+//! backup among them (`Beanconqueror.zip`, or its files unpacked, with the flow profiles
+//! of an Android export folder) goes whole to the backup import, and its brews count in
+//! the summary.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -57,10 +61,12 @@ pub fn ShotImportPage() -> impl IntoView {
             <p class="muted">
                 "A shot file as its app wrote it: a Beanconqueror brew export, a shot from Visualizer.coffee, \
                  a Decent DE1 .shot or JSON shot (pyDE1's too), a Gaggiuino, GaggiMate or Meticulous shot, \
-                 or a Smart Espresso Profiler, Pressensor or Coffee Flow CSV. Its weight curve, pressure, \
+                 a Smart Espresso Profiler, Pressensor or Coffee Flow CSV, or a shot exported from a Wages. Its weight curve, pressure, \
                  flow, temperatures, recipe, beans and notes become a shot on the scale you pick. \
                  Up to 10 MiB. Beans are matched in the library by roaster and name, or added; \
-                 the same file imported twice is one shot."
+                 the same file imported twice is one shot. A whole Beanconqueror backup \
+                 (Beanconqueror.zip, or its export folder with the flow profiles) brings every brew \
+                 and its beans at once."
             </p>
             {move || done().map(|d| view! { <p class="banner" role="status" data-testid="import-done">{d}</p> })}
             {move || problem.get().or_else(error).filter(|e| !e.is_empty()).map(|e| view! { <p class="error banner" role="alert" data-testid="import-error">{e}</p> })}
@@ -111,7 +117,7 @@ pub fn ShotImportPage() -> impl IntoView {
 }
 
 /// The file types the picker offers (any file may still be given: the content decides).
-const ACCEPT: &str = ".json,.shot,.csv,.tcl,.faketcl,application/json,text/csv,text/plain";
+const ACCEPT: &str = ".json,.shot,.csv,.tcl,.faketcl,.zip,application/json,text/csv,text/plain,application/zip";
 
 /// How one file of a batch went.
 #[derive(Clone, Debug, PartialEq)]
@@ -123,12 +129,28 @@ enum Outcome {
     AlreadyThere,
     /// Refused, and why.
     Refused(String),
+    /// A backup's brews: how many were imported and there already, and each refusal.
+    Backup { imported: usize, there: usize, refused: Vec<String> },
+}
+
+impl Outcome {
+    /// Shots imported, already there, refused.
+    fn counts(&self) -> (usize, usize, usize) {
+        match self {
+            Outcome::Imported(_) => (1, 0, 0),
+            Outcome::AlreadyThere => (0, 1, 0),
+            Outcome::Refused(_) => (0, 0, 1),
+            Outcome::Backup { imported, there, refused } => (*imported, *there, refused.len()),
+        }
+    }
 }
 
 /// A batch of files under way: how many there are, and how each went so far.
 #[derive(Clone, Copy, Default)]
 struct Batch {
     total: RwSignal<usize>,
+    /// A backup is among the files.
+    backup: RwSignal<bool>,
     done: RwSignal<Vec<(String, Outcome)>>,
 }
 
@@ -136,17 +158,11 @@ struct Batch {
 #[component]
 fn BatchReport(batch: Batch) -> impl IntoView {
     let counts = move || {
-        let done = batch.done.read();
-        let count = |f: fn(&Outcome) -> bool| done.iter().filter(|(_, o)| f(o)).count();
-        (
-            count(|o| matches!(o, Outcome::Imported(_))),
-            count(|o| matches!(o, Outcome::AlreadyThere)),
-            count(|o| matches!(o, Outcome::Refused(_))),
-        )
+        batch.done.read().iter().map(|(_, o)| o.counts()).fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2))
     };
     move || {
         let total = batch.total.get();
-        (total > 1).then(|| {
+        (total > 1 || batch.backup.get()).then(|| {
             let done = batch.done.get();
             let (imported, there, refused) = counts();
             view! {
@@ -166,6 +182,20 @@ fn BatchReport(batch: Batch) -> impl IntoView {
                             Outcome::Refused(why) => view! {
                                 <li data-outcome="refused" class="error">{name}": "{why}</li>
                             }.into_any(),
+                            Outcome::Backup { imported, there, refused } => {
+                                let line = format!(
+                                    "{name}: {} brews, {imported} imported, {there} already there, {} refused",
+                                    imported + there + refused.len(),
+                                    refused.len()
+                                );
+                                view! {
+                                    <li data-outcome="backup">{line}
+                                        <ul>
+                                            {refused.into_iter().map(|why| view! { <li class="error">{why}</li> }).collect_view()}
+                                        </ul>
+                                    </li>
+                                }.into_any()
+                            }
                         }).collect_view()}
                     </ul>
                 </div>
@@ -242,10 +272,17 @@ mod browser {
         }
         // Hidden: the server's problem of an earlier try is not this one's.
         problem.set(Some(String::new()));
-        batch.total.set(files.len());
+        let (backup, files) = backup_files(files);
+        batch.total.set(files.len() + usize::from(!backup.is_empty()));
+        batch.backup.set(!backup.is_empty());
         batch.done.set(Vec::new());
-        let single = files.len() == 1;
+        let single = files.len() == 1 && backup.is_empty();
         leptos::task::spawn_local(async move {
+            if let Some(first) = backup.first() {
+                let name = first.name();
+                let outcome = send_backup(&base, &scale, &backup).await;
+                batch.done.update(|d| d.push((name, outcome)));
+            }
             for file in files {
                 let name = file.name();
                 let outcome = send(&base, &scale, single.then_some(session.as_str()), &file).await;
@@ -254,7 +291,7 @@ mod browser {
                         Outcome::Imported(href) => {
                             let _ = window().location().set_href(href);
                         }
-                        Outcome::AlreadyThere | Outcome::Refused(_) => {}
+                        Outcome::AlreadyThere | Outcome::Refused(_) | Outcome::Backup { .. } => {}
                     }
                     if let Outcome::Refused(why) = &outcome {
                         problem.set(Some(why.clone()));
@@ -263,6 +300,88 @@ mod browser {
                 batch.done.update(|d| d.push((name, outcome)));
             }
         });
+    }
+
+    /// The files of a Beanconqueror backup among `files` (its zip or `Beanconqueror.json`,
+    /// chunk files and flow profiles), and the others; none are a backup's without the
+    /// zip or the main file.
+    fn backup_files(files: Vec<web_sys::File>) -> (Vec<web_sys::File>, Vec<web_sys::File>) {
+        let is_main = |f: &web_sys::File| {
+            let name = f.name();
+            name.to_lowercase().ends_with(".zip") || name == "Beanconqueror.json"
+        };
+        if !files.iter().any(is_main) {
+            return (Vec::new(), files);
+        }
+        files.into_iter().partition(|f| {
+            let name = f.name();
+            is_main(f) || name.ends_with("_flow_profile.json") || name.starts_with("Beanconqueror_")
+        })
+    }
+
+    /// A backup's files, as one form, to `POST /api/shots/import/backup`.
+    async fn send_backup(base: &crate::base::BasePath, scale: &str, files: &[web_sys::File]) -> Outcome {
+        let url = base.join(&format!("/api/shots/import/backup?scale={}", crate::clock::query_escape(scale)));
+        let Ok(form) = web_sys::FormData::new() else { return Outcome::Refused("the form could not be made".into()) };
+        for file in files {
+            // Inside a picked folder the path says whether it is `brews/` or `importedGraph/`.
+            let path = js_sys::Reflect::get(file, &"webkitRelativePath".into())
+                .ok()
+                .and_then(|p| p.as_string())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| file.name());
+            let _ = form.append_with_blob_and_filename("file", file, &path);
+        }
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&form);
+        let (status, body) = match fetch(&url, &init).await {
+            Ok(answer) => answer,
+            Err(why) => return Outcome::Refused(why),
+        };
+        let get = |v: &wasm_bindgen::JsValue, k: &str| js_sys::Reflect::get(v, &k.into()).ok();
+        let count = |k: &str| body.as_ref().and_then(|b| get(b, k)).and_then(|v| v.as_f64()).unwrap_or(0.0) as usize;
+        match status {
+            200 => {
+                let refused = body
+                    .as_ref()
+                    .and_then(|b| get(b, "refused"))
+                    .map(|list| js_sys::Array::from(&list).iter().collect::<Vec<_>>())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| {
+                        let text = |k: &str| get(&r, k).and_then(|v| v.as_string()).unwrap_or_default();
+                        match get(&r, "field").and_then(|v| v.as_string()) {
+                            Some(field) => format!("{}: {field} {}", text("item"), text("message")),
+                            None => format!("{}: {}", text("item"), text("message")),
+                        }
+                    })
+                    .collect();
+                Outcome::Backup { imported: count("imported"), there: count("there"), refused }
+            }
+            _ => Outcome::Refused(error_message(body.as_ref(), status)),
+        }
+    }
+
+    /// A request's status and JSON body, or why it did not reach the server.
+    async fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<(u16, Option<wasm_bindgen::JsValue>), String> {
+        let response = match JsFuture::from(window().fetch_with_str_and_init(url, init)).await {
+            Ok(r) => r.unchecked_into::<web_sys::Response>(),
+            Err(_) => return Err("the server could not be reached".into()),
+        };
+        let body = match response.json() {
+            Ok(p) => JsFuture::from(p).await.ok(),
+            Err(_) => None,
+        };
+        Ok((response.status(), body))
+    }
+
+    /// The API's error message (which names the field already).
+    fn error_message(body: Option<&wasm_bindgen::JsValue>, status: u16) -> String {
+        body.and_then(|b| js_sys::Reflect::get(b, &"error".into()).ok())
+            .and_then(|e| js_sys::Reflect::get(&e, &"message".into()).ok())
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| format!("the server answered {status}"))
     }
 
     /// One file to `POST /api/shots/import`.
@@ -274,20 +393,9 @@ mod browser {
         let init = web_sys::RequestInit::new();
         init.set_method("POST");
         init.set_body(file);
-        let response = match JsFuture::from(window().fetch_with_str_and_init(&url, &init)).await {
-            Ok(r) => r.unchecked_into::<web_sys::Response>(),
-            Err(_) => return Outcome::Refused("the server could not be reached".into()),
-        };
-        let status = response.status();
-        let body = match response.json() {
-            Ok(p) => JsFuture::from(p).await.ok(),
-            Err(_) => None,
-        };
-        let text = |key: &str| {
-            body.as_ref()
-                .and_then(|b| js_sys::Reflect::get(b, &"error".into()).ok())
-                .and_then(|e| js_sys::Reflect::get(&e, &key.into()).ok())
-                .and_then(|v| v.as_string())
+        let (status, body) = match fetch(&url, &init).await {
+            Ok(answer) => answer,
+            Err(why) => return Outcome::Refused(why),
         };
         match status {
             201 => {
@@ -298,10 +406,7 @@ mod browser {
                 Outcome::Imported(base.join(&format!("/devices/{client}/sessions/{session}")))
             }
             409 if session.is_none() => Outcome::AlreadyThere,
-            _ => {
-                // The API's message names the field already.
-                Outcome::Refused(text("message").unwrap_or_else(|| format!("the server answered {status}")))
-            }
+            _ => Outcome::Refused(error_message(body.as_ref(), status)),
         }
     }
 }

@@ -373,7 +373,7 @@ impl Refusal {
 #[utoipa::path(post, path = "/api/shots/import/backup", tag = "brews", params(BackupQuery),
     request_body(description = "Beanconqueror.zip, Beanconqueror.json, or a multipart form of the backup's files",
         content((String = "application/zip"), (serde_json::Value = "application/json"), (String = "multipart/form-data"))),
-    responses((status = 200, body = BackupReport), (status = 404, body = ErrorBody),
+    responses((status = 200, body = BackupReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn import_backup(
     State(state): State<AppState>,
@@ -392,22 +392,30 @@ pub async fn import_backup(
             .await
             .map_err(|e| ApiError::BadRequest(format!("the form could not be read: {e}")))?;
         let mut files = Vec::new();
-        while let Some(field) = form.next_field().await.map_err(|_| backup_too_large())? {
+        while let Some(field) = form.next_field().await.map_err(|e| form_error(&e))? {
             let name = field.file_name().or(field.name()).unwrap_or("file").to_owned();
-            files.push((name, field.bytes().await.map_err(|_| backup_too_large())?));
+            files.push((name, field.bytes().await.map_err(|e| form_error(&e))?));
         }
         files
     } else {
-        vec![(
-            "Beanconqueror.zip".to_owned(),
-            Bytes::from_request(request, &state).await.map_err(|_| backup_too_large())?,
-        )]
+        // A zip is told by its bytes, whatever its name; anything else is the main file.
+        let body = Bytes::from_request(request, &state).await.map_err(|_| backup_too_large())?;
+        vec![("Beanconqueror.json".to_owned(), body)]
     };
     Ok(Json(import_backup_files(&state, &query.scale, &files, &identity.who()).await?))
 }
 
 fn backup_too_large() -> ApiError {
     ApiError::PayloadTooLarge(format!("a backup must be at most {} MiB", MAX_BACKUP_BYTES >> 20))
+}
+
+/// A form that is too large, or not a well-formed multipart form.
+fn form_error(e: &axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        backup_too_large()
+    } else {
+        ApiError::BadRequest(format!("the form could not be read: {}", e.body_text()))
+    }
 }
 
 /// Whether a set of uploaded files is a Beanconqueror backup rather than shot files.

@@ -162,6 +162,10 @@ async fn a_beanconqueror_backup_comes_in_whole(db: Db) {
     }
     assert_eq!(shots, 2000);
 
+    // Beanconqueror.json unpacked, as the body: every brew there already.
+    let main = fixture("beanconqueror_backup", "BeanconquerorTestData.json");
+    let (status, report) = post(&bar, "/api/shots/import/backup?scale=home", main).await;
+    assert_eq!((status, report["there"].as_u64()), (200, Some(2000)), "{report}");
     // The zip alone as the body, onto another scale; a broken one is named.
     let (status, report) = post(&bar, "/api/shots/import/backup?scale=folder", zip.clone()).await;
     assert_eq!((status, report["imported"].as_u64()), (200, Some(2000)), "{report}");
