@@ -32,6 +32,7 @@
 //! ```
 
 pub mod compact;
+pub mod dial_in;
 pub mod simulate;
 pub mod watch;
 

@@ -327,6 +327,16 @@ pub struct BackupQuery {
     scale: String,
 }
 
+/// A backup as a form: the zip (or `Beanconqueror.json` and its chunks) and the flow
+/// profiles beside it, each a `file` part named as in the backup
+/// (`brews/{uuid}_flow_profile.json`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documents the form; the handler reads its parts as they come
+pub struct BackupForm {
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}
+
 /// What a backup's import did.
 #[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BackupReport {
@@ -372,7 +382,7 @@ impl Refusal {
 /// 100,000 brews.
 #[utoipa::path(post, path = "/api/shots/import/backup", tag = "brews", params(BackupQuery),
     request_body(description = "Beanconqueror.zip, Beanconqueror.json, or a multipart form of the backup's files",
-        content((String = "application/zip"), (serde_json::Value = "application/json"), (String = "multipart/form-data"))),
+        content((String = "application/zip"), (serde_json::Value = "application/json"), (BackupForm = "multipart/form-data"))),
     responses((status = 200, body = BackupReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn import_backup(
@@ -382,6 +392,8 @@ pub async fn import_backup(
     request: axum::extract::Request,
 ) -> Result<Json<BackupReport>, ApiError> {
     let Query(query) = query?;
+    // The scale first: a backup for no scale is not read at all.
+    import_target(&state, &query.scale).await?;
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
