@@ -149,19 +149,33 @@ fn TopBar() -> impl IntoView {
                 "Wages"
             </A>
             <Show when=logged_in>
+                // On a phone the first four are a tab bar at the bottom, in reach of a
+                // thumb, and the rest fold into the menu beside the brand.
                 <nav aria-label="Main">
                     <A href=home.clone() exact=true>"Overview"</A>
                     <A href=shots.clone()>"Shots"</A>
                     <A href=beans.clone()>"Beans"</A>
                     <A href=devices.clone()>"Scales"</A>
-                    <A href=pipeline.clone()>"Pipeline"</A>
-                    <A href=firmware.clone()>"Firmware"</A>
+                    <A href=pipeline.clone() attr:class="secondary">"Pipeline"</A>
+                    <A href=firmware.clone() attr:class="secondary">"Firmware"</A>
                     {admin.then(|| view! {
-                        <A href=tokens.clone()>"Tokens"</A>
-                        <A href=people.clone()>"People"</A>
-                        <A href=audit.clone()>"Audit"</A>
+                        <A href=tokens.clone() attr:class="secondary">"Tokens"</A>
+                        <A href=people.clone() attr:class="secondary">"People"</A>
+                        <A href=audit.clone() attr:class="secondary">"Audit"</A>
                     })}
                 </nav>
+                <details class="menu" data-testid="menu">
+                    <summary>"Menu"</summary>
+                    <nav aria-label="More">
+                        <A href=pipeline.clone()>"Pipeline"</A>
+                        <A href=firmware.clone()>"Firmware"</A>
+                        {admin.then(|| view! {
+                            <A href=tokens.clone()>"Tokens"</A>
+                            <A href=people.clone()>"People"</A>
+                            <A href=audit.clone()>"Audit"</A>
+                        })}
+                    </nav>
+                </details>
                 <A href=me_page.clone() attr:class="me" attr:data-testid="me-link">{move || my_name.get_value()}</A>
                 <form action=logout.clone() method="post" class="logout">
                     <button type="submit" class="link">"Log out"</button>

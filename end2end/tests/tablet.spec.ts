@@ -54,3 +54,42 @@ test('the pages fit a tablet, upright and on its side, and a phone', async ({ pa
   }
   expect(problems).toEqual([]);
 });
+
+test('on a phone the first four places are a tab bar at the bottom and the rest fold into a menu', async ({ page, problems }, info) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('./shots');
+  await hydrated(page);
+  const tabs = page.getByRole('navigation', { name: 'Main' });
+  await expect(tabs.getByRole('link')).toHaveText(['Overview', 'Shots', 'Beans', 'Scales']);
+  // The tab bar sits at the bottom of the screen, in reach of a thumb.
+  const bar = await tabs.boundingBox();
+  expect(bar!.y + bar!.height).toBeGreaterThan(844 - 2);
+  expect(bar!.height).toBeLessThan(80);
+  // The rest are in the menu, closed until asked for.
+  const more = page.getByRole('navigation', { name: 'More' });
+  await expect(more).toBeHidden();
+  await page.getByTestId('menu').locator('summary').click();
+  await expect(more.getByRole('link')).toHaveText(['Pipeline', 'Firmware', 'Tokens', 'People', 'Audit']);
+  await screenshot(page, info.project.name, 'phone-menu');
+  await more.getByRole('link', { name: 'Pipeline' }).click();
+  await expect(page).toHaveURL(/\/pipeline$/);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  // By keyboard too: the menu's summary takes focus and opens with Enter.
+  await page.goto('./beans');
+  await hydrated(page);
+  await page.getByTestId('menu').locator('summary').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('navigation', { name: 'More' })).toBeVisible();
+  // The tab bar hides nothing: the page's end is above it.
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const footer = await page.locator('.footer').boundingBox();
+  const tabsNow = await tabs.boundingBox();
+  expect(footer!.y + footer!.height).toBeLessThanOrEqual(tabsNow!.y + 1);
+
+  // A tablet keeps the whole navigation in the top bar, and no menu.
+  await page.setViewportSize({ width: 820, height: 1180 });
+  await expect(page.getByTestId('menu')).toBeHidden();
+  await expect(tabs.getByRole('link')).toHaveText(['Overview', 'Shots', 'Beans', 'Scales', 'Pipeline', 'Firmware', 'Tokens', 'People', 'Audit']);
+  expect((await tabs.boundingBox())!.y).toBeLessThan(100);
+  expect(problems).toEqual([]);
+});
