@@ -55,7 +55,7 @@ test('the pages fit a tablet, upright and on its side, and a phone', async ({ pa
   expect(problems).toEqual([]);
 });
 
-test('on a phone the first four places are a tab bar at the bottom and the rest fold into a menu', async ({ page, problems }, info) => {
+test('on a phone the first four places are a tab bar at the bottom and the rest fold into a menu', async ({ page, request, problems }, info) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('./shots');
   await hydrated(page);
@@ -85,6 +85,18 @@ test('on a phone the first four places are a tab bar at the bottom and the rest 
   const footer = await page.locator('.footer').boundingBox();
   const tabsNow = await tabs.boundingBox();
   expect(footer!.y + footer!.height).toBeLessThanOrEqual(tabsNow!.y + 1);
+
+  // A scale's page: the live weight, the timer and the whole graph in the first screen.
+  const id = `phone-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Bar scale' } })).status()).toBe(201);
+  await page.goto(`./devices/${id}`);
+  await hydrated(page);
+  const above = (await tabs.boundingBox())!.y;
+  for (const testid of ['live-weight', 'live-elapsed', 'live-graph']) {
+    const box = (await page.getByTestId(testid).boundingBox())!;
+    expect(box.y + box.height, `${testid} ends above the tab bar`).toBeLessThanOrEqual(above);
+  }
+  await screenshot(page, info.project.name, 'phone-device-first-screen');
 
   // A tablet keeps the whole navigation in the top bar, and no menu.
   await page.setViewportSize({ width: 820, height: 1180 });
