@@ -11,6 +11,8 @@ const tablets = [
 ];
 
 test('the pages fit a tablet, upright and on its side, and a phone', async ({ page, request, baseURL, problems }, info) => {
+  // Fifteen pages at three sizes, each loaded and hydrated.
+  test.setTimeout(90_000);
   const id = `tablet-${Date.now().toString(36)}-${info.project.name}`;
   expect((await request.post('./api/devices', { data: { client_id: id, name: 'Counter scale' } })).status()).toBe(201);
   const start = Date.now() - 600_000;
@@ -86,6 +88,21 @@ test('on a phone the first four places are a tab bar at the bottom and the rest 
   const tabsNow = await tabs.boundingBox();
   expect(footer!.y + footer!.height).toBeLessThanOrEqual(tabsNow!.y + 1);
 
+  // The shots come first; above them the way to the filters and those in use as chips.
+  await page.goto('./shots?method=espresso&starred=1');
+  await hydrated(page);
+  const filterBar = page.getByTestId('filter-bar');
+  await expect(filterBar.getByRole('link')).toHaveText(['Filters (2)', 'Espresso ×', 'starred ×']);
+  const results = (await page.getByRole('heading', { name: 'Newest first' }).boundingBox())!;
+  const form = (await page.getByTestId('shot-filters').boundingBox())!;
+  expect(results.y).toBeLessThan(form.y);
+  expect(results.y).toBeLessThan(844 / 2);
+  await filterBar.getByRole('link', { name: 'Remove filter starred' }).click();
+  await expect(page).toHaveURL(/\/shots\?method=espresso$/);
+  await expect(page.getByTestId('filter-bar').getByRole('link')).toHaveText(['Filters (1)', 'Espresso ×']);
+  await page.getByTestId('filter-bar').getByRole('link', { name: 'Filters (1)' }).click();
+  await expect(page.getByTestId('shot-filters')).toBeInViewport();
+
   // A scale's page: the live weight, the timer and the whole graph in the first screen.
   const id = `phone-${Date.now().toString(36)}-${info.project.name}`;
   expect((await request.post('./api/devices', { data: { client_id: id, name: 'Bar scale' } })).status()).toBe(201);
@@ -101,6 +118,9 @@ test('on a phone the first four places are a tab bar at the bottom and the rest 
   // A tablet keeps the whole navigation in the top bar, and no menu.
   await page.setViewportSize({ width: 820, height: 1180 });
   await expect(page.getByTestId('menu')).toBeHidden();
+  await page.goto('./shots');
+  await hydrated(page);
+  await expect(page.getByTestId('filter-bar')).toBeHidden();
   await expect(tabs.getByRole('link')).toHaveText(['Overview', 'Shots', 'Beans', 'Scales', 'Pipeline', 'Firmware', 'Tokens', 'People', 'Audit']);
   expect((await tabs.boundingBox())!.y).toBeLessThan(100);
   expect(problems).toEqual([]);

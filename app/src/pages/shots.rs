@@ -1,6 +1,8 @@
 //! `{base}/shots`: every shot of every scale, newest first, filtered by scale, beans,
 //! method, tag, rating, starred, dates and free text; paged by cursor ("Older shots").
 //! The filters are a plain GET form, so the page works, and links, before the WASM loads.
+//! On a phone the shots come first: above them a "Filters" button (to the form, after
+//! the shots) and the filters in use as chips, each a link without it.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -45,14 +47,20 @@ pub fn ShotsPage() -> impl IntoView {
                 Suspend::new(async move {
                     let typed = shot_query();
                     match shots.await {
-                        Ok(found) => view! {
-                            <Filters typed=typed.clone() beans=found.beans scales=found.scales sites=found.sites page=page.clone() />
-                            <ShotTable shots=found.page.shots />
-                            {found.page.next_cursor.map(|c| {
-                                let next = older_link(&page, &query.read_untracked(), &c);
-                                view! { <p><a href=next class="button secondary" data-testid="older-shots">"Older shots"</a></p> }
-                            })}
-                        }.into_any(),
+                        Ok(found) => {
+                            let chips = active_filters(&typed, &found.beans, &found.scales, &found.sites);
+                            view! {
+                                <div class="shots-layout">
+                                    <FilterBar chips page=page.clone() />
+                                    <Filters typed=typed.clone() beans=found.beans scales=found.scales sites=found.sites page=page.clone() />
+                                    <ShotTable shots=found.page.shots />
+                                    {found.page.next_cursor.map(|c| {
+                                        let next = older_link(&page, &query.read_untracked(), &c);
+                                        view! { <p class="older"><a href=next class="button secondary" data-testid="older-shots">"Older shots"</a></p> }
+                                    })}
+                                </div>
+                            }.into_any()
+                        }
                         Err(e) => view! {
                             <Filters typed beans=Vec::new() scales=Vec::new() sites=Vec::new() page=page.clone() />
                             <p class="error banner" role="alert" data-testid="shots-error">{e.to_string()}</p>
@@ -62,6 +70,72 @@ pub fn ShotsPage() -> impl IntoView {
             }}
         </Transition>
     }
+}
+
+/// The filters in use, each as a label and the query key it comes from.
+fn active_filters(
+    typed: &ShotQuery,
+    beans: &[wages_store::Beans],
+    scales: &[(String, String)],
+    sites: &[wages_store::Site],
+) -> Vec<(&'static str, String)> {
+    fn named(id: &str, mut names: impl Iterator<Item = (String, String)>) -> String {
+        names.find(|(i, _)| i == id).map_or_else(|| id.to_owned(), |(_, n)| n)
+    }
+    let mut chips = Vec::new();
+    let mut add = |key: &'static str, on: bool, label: String| {
+        if on {
+            chips.push((key, label));
+        }
+    };
+    add("q", !typed.q.is_empty(), format!("“{}”", typed.q));
+    add("site", !typed.site.is_empty(), named(&typed.site, sites.iter().map(|s| (s.id.clone(), s.name.clone()))));
+    add("scale", !typed.scale.is_empty(), named(&typed.scale, scales.iter().cloned()));
+    add(
+        "beans_id",
+        !typed.beans_id.is_empty(),
+        named(&typed.beans_id, beans.iter().map(|b| (b.id.to_string(), b.label()))),
+    );
+    let method = Method::ALL
+        .into_iter()
+        .find(|m| m.as_str() == typed.method)
+        .map_or(typed.method.clone(), |m| m.label().to_owned());
+    add("method", !typed.method.is_empty(), method);
+    add("tag", !typed.tag.is_empty(), format!("#{}", typed.tag));
+    add("min_rating", !typed.min_rating.is_empty(), format!("rated {}+", typed.min_rating));
+    add("starred", typed.starred, "starred".into());
+    add("from", !typed.from.is_empty(), format!("from {}", typed.from));
+    add("to", !typed.to.is_empty(), format!("to {}", typed.to));
+    chips
+}
+
+/// Above the shots on a phone: the way to the filters, and those in use as chips.
+#[component]
+fn FilterBar(chips: Vec<(&'static str, String)>, page: String) -> impl IntoView {
+    let query = use_query_map();
+    let count = chips.len();
+    view! {
+        <nav class="filter-bar" aria-label="Filters in use" data-testid="filter-bar">
+            <a href="#filters-card" class="filters-button">
+                {if count == 0 { "Filters".to_owned() } else { format!("Filters ({count})") }}
+            </a>
+            {chips.into_iter().map(|(key, label)| {
+                let without = without_filter(&page, &query.read_untracked(), key);
+                let remove = format!("Remove filter {label}");
+                view! { <a href=without class="filter-chip" aria-label=remove>{label}" ×"</a> }
+            }).collect_view()}
+        </nav>
+    }
+}
+
+/// This page's address without filter `key` (and back at the newest shots).
+fn without_filter(page: &str, query: &leptos_router::params::ParamsMap, key: &str) -> String {
+    let parts: Vec<String> = query
+        .into_iter()
+        .filter(|(k, v)| k.as_ref() != key && k.as_ref() != "cursor" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", crate::clock::query_escape(v)))
+        .collect();
+    if parts.is_empty() { page.to_owned() } else { format!("{page}?{}", parts.join("&")) }
 }
 
 /// The same filters, from the next page's cursor on.
@@ -85,7 +159,7 @@ fn Filters(
 ) -> impl IntoView {
     let clear = page.clone();
     view! {
-        <section class="card wide" aria-labelledby="filters-title">
+        <section class="card wide filters-card" id="filters-card" aria-labelledby="filters-title">
             <h2 id="filters-title" class="visually-hidden">"Filters"</h2>
             <form method="get" action=page class="filters" data-testid="shot-filters">
                 <label>"Text"<input type="search" name="q" value=typed.q.clone() placeholder="notes, beans, tags" maxlength="100" /></label>
