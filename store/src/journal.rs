@@ -5,9 +5,10 @@
 //! writes a page per shot, and SQLite's write-ahead log takes whole pages: at 5,000
 //! scales the commit wrote megabytes for kilobytes of readings. Such a batch is appended
 //! to this journal instead, a table in arrival order where a batch fills a few pages,
-//! and committed there: the readings are stored when that returns. About once a second
+//! and committed there: the readings are stored when that returns. Every few seconds
 //! the journal is folded into the readings and shots tables, many readings of each shot
-//! at a time, in slices short enough that appends wait little for them.
+//! at a time (each shot's page is then written once for fifty readings, not for one),
+//! in slices short enough that appends wait little for them.
 //!
 //! The fold works from this process's copy of what it appended, kept in memory until
 //! folded: reading a fleet's rows back through the pool cost seconds under load. Rows a
@@ -31,16 +32,20 @@ use wages_codec::{ClientId, Reading, SessionId};
 use crate::error::RegistryError;
 use crate::readings::{SqlReadings, placeholders};
 
-/// How long readings gather in the journal before a fold, unless a backlog waits.
-pub const FOLD_EVERY: Duration = Duration::from_secs(1);
-/// Readings folded in one transaction (whole sessions: about 25 of a fleet's shots, ten
-/// readings each): an append waits for at most one such slice, a few milliseconds.
-const SLICE_ROWS: usize = 250;
+/// How long readings gather in the journal before a fold, unless a backlog waits: about
+/// fifty readings of each shot of a fleet.
+pub const FOLD_EVERY: Duration = Duration::from_secs(5);
+/// Readings folded in one transaction (whole sessions: about 100 of a fleet's shots).
+/// An append waits for at most one such slice, about 10 ms of SQLite's work; each slice
+/// costs a handful of round trips to SQLite's thread, so fewer, larger slices fold faster.
+const SLICE_ROWS: usize = 5_000;
 /// Rows folded at a time: a backlog is folded this many at once, without waiting.
-const FOLD_ROWS: usize = 100_000;
-/// Rows the journal holds at most before appends wait for the fold: six seconds of
-/// 5,000 scales at 10 Hz (and about 45 MB of memory for this process's copy).
+const FOLD_ROWS: usize = 200_000;
+/// Rows the journal holds at most before appends wait for the fold: twelve seconds of
+/// 5,000 scales at 10 Hz (and about 90 MB of memory for this process's copy).
 const JOURNAL_MOST: u64 = 3 * FOLD_ROWS as u64;
+/// Rows appended in one statement: 4 parameters each stays below SQLite's 32,766.
+const APPEND_ROWS: usize = 8_000;
 /// A batch goes to the journal when it holds more than this many sessions…
 const THIN_SESSIONS: usize = 16;
 /// …with fewer than this many readings each on average.
@@ -175,24 +180,35 @@ impl Journal {
 }
 
 impl SqlReadings {
-    /// Appends `readings` to the journal in one transaction (the caller holds the write
-    /// turn), and makes sure they will be folded.
-    pub(crate) async fn append(&self, journal: &Arc<Journal>, readings: &[Reading]) -> Result<(), RegistryError> {
-        let mut tx = self.writer.begin().await?;
-        for chunk in readings.chunks(crate::readings::ROWS_PER_STATEMENT) {
+    /// Appends `readings` to the journal on `conn` (the caller's turn), and makes sure
+    /// they will be folded. Each statement of up to [`APPEND_ROWS`] rows commits on its
+    /// own: a batch of a fleet is one statement, one round trip to SQLite's thread, which
+    /// among thousands of connections' tasks is what an append waits for most.
+    pub(crate) async fn append(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        journal: &Arc<Journal>,
+        readings: &[Reading],
+    ) -> Result<(), RegistryError> {
+        for chunk in readings.chunks(APPEND_ROWS) {
+            // sqlx's `Any` driver does not pass SQLite's last rowid on: the statement after
+            // the insert reads it, in the same round trip.
             let sql = format!(
-                "INSERT INTO readings_journal (client_id, session_id, tstamp, value) VALUES {}",
+                "INSERT INTO readings_journal (client_id, session_id, tstamp, value) VALUES {}; \
+                 SELECT last_insert_rowid()",
                 placeholders(self.backend, chunk.len(), 4)
             );
-            crate::readings::bind_rows(sqlx::query(&sql), chunk).execute(&mut *tx).await?;
+            let rows = crate::readings::bind_rows(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?;
+            // One writer holds the database while the statement runs: its rows have the
+            // `seq`s up to the last one inserted, one after the other.
+            let last: i64 = rows
+                .last()
+                .ok_or_else(|| RegistryError::Database("SQLite gave no rowid for the journal's rows".into()))?
+                .try_get(0)?;
+            let first = last - i64::try_from(chunk.len()).unwrap_or(i64::MAX) + 1;
+            journal.unfolded().push(chunk, (first, last));
+            journal.rows.fetch_add(chunk.len() as u64, Ordering::SeqCst);
         }
-        // One writer holds the database while this transaction lasts: its rows have the
-        // `seq`s up to the last one inserted, one after the other.
-        let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *tx).await?;
-        tx.commit().await?;
-        let first = last - i64::try_from(readings.len()).unwrap_or(i64::MAX) + 1;
-        journal.unfolded().push(readings, (first, last));
-        journal.rows.fetch_add(readings.len() as u64, Ordering::SeqCst);
         journal.appended.notify_one();
         if !journal.folding.swap(true, Ordering::SeqCst) {
             tokio::spawn(self.clone().fold_forever(journal.clone()));
@@ -226,16 +242,42 @@ impl SqlReadings {
     /// Folds every row the journal holds now into the readings and shots tables, and
     /// empties it of them: this process's from memory, any other's from the table.
     /// Nothing to do on PostgreSQL, which has no journal.
+    ///
+    /// Rows appended meanwhile are left to the folding task: while a fleet sends, folding
+    /// "until empty" would never end, and would keep the folding task from its larger
+    /// folds (compaction's pass at start-up brought a 5,000-scale fleet down to a fold of
+    /// one batch at a time that way).
     pub async fn fold_journal(&self) -> Result<(), RegistryError> {
         let Some(journal) = self.journal.clone() else { return Ok(()) };
         let _fold = journal.fold_turn.lock().await;
-        while !journal.unfolded().readings.is_empty() {
-            self.fold_unfolded(&journal, false).await?;
-        }
-        while journal.rows() > 0 {
-            if !self.fold_from_table(&journal).await? {
+        let (mut left, oldest_ours) = {
+            let unfolded = journal.unfolded();
+            (unfolded.readings.len(), unfolded.seqs.first().map(|s| s.0))
+        };
+        while left > 0 {
+            let folded = self.fold_unfolded(&journal, false).await?;
+            if folded == 0 {
                 break;
             }
+            left = left.saturating_sub(folded);
+        }
+        // Rows of another process or a crash: those before the oldest this process
+        // appended, or before any appended from now on.
+        let below = match oldest_ours {
+            Some(seq) => seq,
+            None => {
+                sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) + 1 FROM readings_journal")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        while self.fold_from_table(&journal, below).await? {}
+        // In the write turn, so that no append comes between the look and the count.
+        let _turn = self.write_turn().await;
+        if journal.unfolded().readings.is_empty() {
+            // Nothing of this process's is waiting: the count starts again from the table.
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings_journal").fetch_one(&self.pool).await?;
+            journal.rows.store(u64::try_from(rows).unwrap_or(0), Ordering::SeqCst);
         }
         Ok(())
     }
@@ -243,15 +285,15 @@ impl SqlReadings {
     /// Folds up to [`FOLD_ROWS`] of what this process appended, from memory (`paced`: see
     /// [`SqlReadings::fold`]); on failure they go back, to be folded again (storage takes
     /// a reading once).
-    async fn fold_unfolded(&self, journal: &Journal, paced: bool) -> Result<(), RegistryError> {
+    async fn fold_unfolded(&self, journal: &Journal, paced: bool) -> Result<usize, RegistryError> {
         let taken = journal.take_unfolded();
         if taken.readings.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         match self.fold(journal, &taken.readings, &taken.seqs, paced).await {
             Ok(()) => {
                 journal.forget(taken.readings.len() as u64);
-                Ok(())
+                Ok(taken.readings.len())
             }
             Err(e) => {
                 journal.unfolded().restore(taken);
@@ -260,16 +302,17 @@ impl SqlReadings {
         }
     }
 
-    /// Folds the table's first rows (up to [`FOLD_ROWS`]): what a crash left, or another
-    /// process appended. `false` when the table is empty.
-    async fn fold_from_table(&self, journal: &Journal) -> Result<bool, RegistryError> {
-        let rows =
-            sqlx::query("SELECT seq, client_id, session_id, tstamp, value FROM readings_journal ORDER BY seq LIMIT $1")
-                .bind(i64::try_from(FOLD_ROWS).unwrap_or(i64::MAX))
-                .fetch_all(&self.pool)
-                .await?;
+    /// Folds the table's first rows (up to [`FOLD_ROWS`]) with a `seq` below `below`: what
+    /// a crash left, or another process appended. `false` when there are none.
+    async fn fold_from_table(&self, journal: &Journal, below: i64) -> Result<bool, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT seq, client_id, session_id, tstamp, value FROM readings_journal WHERE seq < $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(below)
+        .bind(i64::try_from(FOLD_ROWS).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-            journal.rows.store(0, Ordering::SeqCst);
             return Ok(false);
         };
         let seqs = [(first.try_get("seq")?, last.try_get("seq")?)];
@@ -325,19 +368,19 @@ impl SqlReadings {
     /// fold commit before it, and a fold that a power cut loses loses the deletion of its
     /// journal rows with it: they are folded again, and storage takes a reading once.
     async fn fold_slice(&self, journal: &Journal, slice: &[Reading], seqs: &[(i64, i64)]) -> Result<(), RegistryError> {
-        let _turn = self.write_turn().await;
+        let mut conn = self.writer().await?;
         if journal.full_sync {
-            sqlx::query("PRAGMA synchronous = NORMAL").execute(&self.writer).await?;
+            sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
         }
         let folded = async {
             if !slice.is_empty() {
-                self.store(slice).await?;
+                self.store(&mut conn, slice).await?;
             }
             for (first, last) in seqs {
                 sqlx::query("DELETE FROM readings_journal WHERE seq BETWEEN $1 AND $2")
                     .bind(*first)
                     .bind(*last)
-                    .execute(&self.writer)
+                    .execute(&mut *conn)
                     .await?;
             }
             Ok::<_, RegistryError>(())
@@ -345,7 +388,7 @@ impl SqlReadings {
         .await;
         if journal.full_sync {
             // Appends flush every commit again.
-            sqlx::query("PRAGMA synchronous = FULL").execute(&self.writer).await?;
+            sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
         }
         folded
     }

@@ -72,6 +72,8 @@ mod store;
 pub mod testing;
 #[cfg(feature = "db")]
 mod timeseries;
+#[cfg(feature = "db")]
+mod writing;
 
 pub use account::{AuditEntry, Identity, LoginSession, NewPerson, Person, PersonPatch, Role, Scope, Share, TokenInfo};
 #[cfg(feature = "db")]

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, AnyPool, Connection as _, Row};
 use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
 use wages_sessions::Summary;
 
@@ -15,7 +16,7 @@ use crate::store::Backend;
 
 /// Rows per INSERT statement: 4 parameters each stays far below SQLite's and
 /// PostgreSQL's parameter limits.
-pub(crate) const ROWS_PER_STATEMENT: usize = 250;
+pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 /// Most sessions one listing returns.
 pub const MAX_SESSIONS: u32 = 100;
 /// Most readings one session returns (over an hour at 10 Hz).
@@ -41,12 +42,49 @@ pub struct SqlReadings {
     /// SQLite has one writer at a time, and a writer that finds it busy sleeps and
     /// retries (up to 100 ms a sleep): compaction's back-to-back transactions starved
     /// ingestion's inserts that way (a batch waited 1.3 s). Taking turns on this fair
-    /// lock instead, an insert waits for one session's compaction at most.
-    pub(crate) write_turns: Arc<tokio::sync::Mutex<()>>,
+    /// lock instead, an insert waits for one session's compaction at most. The lock
+    /// keeps the writer pool's one connection once taken (see [`Writer`]).
+    pub(crate) write_turns: WriteTurns,
     /// Sessions' last second of readings, for their flows (see [`crate::brews`]).
     pub(crate) tails: crate::brews::Tails,
     /// Where thin batches go first, on SQLite (see [`crate::journal`]).
     pub(crate) journal: Option<Arc<crate::journal::Journal>>,
+}
+
+/// The turn to write on SQLite, holding the writer's connection between turns.
+pub(crate) type WriteTurns = Arc<tokio::sync::Mutex<Option<PoolConnection<sqlx::Any>>>>;
+
+/// A connection to write readings on, for one turn. On SQLite it is the writer pool's
+/// only connection, taken from the pool once and kept in the turn: every statement run
+/// on the pool itself takes the connection out and gives it back through a task of its
+/// own, and among a fleet's thousands of connection tasks that task waited milliseconds
+/// for its turn on the runtime, a wait each statement of a batch paid again. On
+/// PostgreSQL it is any of the pool's connections.
+pub(crate) enum Writer<'a> {
+    Held(tokio::sync::MutexGuard<'a, Option<PoolConnection<sqlx::Any>>>),
+    Pooled(PoolConnection<sqlx::Any>),
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            #[allow(clippy::expect_used)] // `SqlReadings::writer` puts it there before it returns.
+            Writer::Held(held) => held.as_ref().expect("the writer's connection is taken with the turn"),
+            Writer::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            #[allow(clippy::expect_used)] // `SqlReadings::writer` puts it there before it returns.
+            Writer::Held(held) => held.as_mut().expect("the writer's connection is taken with the turn"),
+            Writer::Pooled(conn) => conn,
+        }
+    }
 }
 
 pub(crate) fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
@@ -137,10 +175,23 @@ pub(crate) fn millis(t: u64) -> i64 {
 
 impl SqlReadings {
     /// This writer's turn on SQLite; nothing to wait for on PostgreSQL.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, Option<PoolConnection<sqlx::Any>>>> {
         match self.backend {
             Backend::Sqlite => Some(self.write_turns.lock().await),
             Backend::Postgres => None,
+        }
+    }
+
+    /// This writer's turn with a connection to write on (see [`Writer`]).
+    pub(crate) async fn writer(&self) -> Result<Writer<'_>, RegistryError> {
+        match self.write_turn().await {
+            Some(mut held) => {
+                if held.is_none() {
+                    *held = Some(self.writer.acquire().await?);
+                }
+                Ok(Writer::Held(held))
+            }
+            None => Ok(Writer::Pooled(self.writer.acquire().await?)),
         }
     }
 
@@ -150,23 +201,46 @@ impl SqlReadings {
     /// shots within a second; any other is stored and folded in one transaction. Returns
     /// how many readings were new, as far as the store can tell (the journal counts all).
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
+        match self.backend {
+            // SQLite's writes go through their own thread (see [`crate::writing`]).
+            Backend::Sqlite => {
+                let this = self.clone();
+                let batch = readings.to_vec();
+                crate::writing::run(async move { this.insert_here(&batch).await }).await
+            }
+            Backend::Postgres => self.insert_here(readings).await,
+        }
+    }
+
+    /// [`SqlReadings::insert`], on the thread it runs on.
+    async fn insert_here(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
         if let Some(journal) = &self.journal {
             journal.room().await;
         }
-        let _turn = self.write_turn().await;
+        let mut conn = self.writer().await?;
         if let Some(journal) = self.journal.as_ref().filter(|j| j.takes(readings)) {
-            self.append(journal, readings).await?;
+            self.append(&mut conn, journal, readings).await?;
             return Ok(readings.len() as u64);
         }
-        self.store(readings).await
+        self.store(&mut conn, readings).await
     }
 
-    /// Stores `readings` in one transaction (the caller holds the write turn), folding the
+    /// Stores `readings` in one transaction on `conn` (the caller's turn), folding the
     /// new ones into their shots' summaries; returns how many were new.
-    pub(crate) async fn store(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
+    pub(crate) async fn store(&self, conn: &mut AnyConnection, readings: &[Reading]) -> Result<u64, RegistryError> {
         let mut attempts = 0;
         loop {
-            let (mut tx, new) = self.begin_with(readings).await?;
+            // Nearly always all readings are new, which the inserted rows' count says
+            // without reading them back; only when some were known (a redelivery) is the
+            // transaction begun again, with the insert returning the new rows.
+            let mut tx = conn.begin().await?;
+            let new = if self.insert_all(&mut tx, readings).await? {
+                Cow::Borrowed(readings)
+            } else {
+                tx.rollback().await?;
+                tx = conn.begin().await?;
+                Cow::Owned(self.insert_returning(&mut tx, readings).await?)
+            };
             if self.recorded(&mut tx, &new, &mut attempts).await? {
                 tx.commit().await?;
                 return Ok(new.len() as u64);
@@ -217,10 +291,10 @@ impl SqlReadings {
         let (Some(&start), Some(&end)) = (times.iter().min(), times.iter().max()) else {
             return Err(RegistryError::invalid("file", "must have at least one sample"));
         };
-        let _turn = self.write_turn().await;
+        let mut conn = self.writer().await?;
         let mut attempts = 0;
         let mut tx = loop {
-            let mut tx = self.begin_writing().await?;
+            let mut tx = self.begin_writing(&mut conn).await?;
             let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shots WHERE client_id = $1 AND session_id = $2")
                 .bind(client_id.as_str())
                 .bind(session_id.as_str())
@@ -250,29 +324,14 @@ impl SqlReadings {
     /// A transaction that writes after it reads. On SQLite it holds the write lock from
     /// its start (`BEGIN IMMEDIATE`): one begun as a reader fails at once when it comes to
     /// write if another connection (presence, the beans library) wrote in between.
-    async fn begin_writing(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, RegistryError> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writer.begin().await?,
-        })
-    }
-
-    /// Begins a transaction that inserts `readings`, and returns it with the readings that
-    /// were not stored before. Nearly always all of them are new, which the inserted rows'
-    /// count says without reading them back; only when some were known (a redelivery) is
-    /// the transaction begun again, with the insert returning the new rows.
-    async fn begin_with<'r>(
+    async fn begin_writing<'c>(
         &self,
-        readings: &'r [Reading],
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Cow<'r, [Reading]>), RegistryError> {
-        let mut tx = self.writer.begin().await?;
-        if self.insert_all(&mut tx, readings).await? {
-            return Ok((tx, Cow::Borrowed(readings)));
-        }
-        tx.rollback().await?;
-        let mut tx = self.writer.begin().await?;
-        let new = self.insert_returning(&mut tx, readings).await?;
-        Ok((tx, Cow::Owned(new)))
+        conn: &'c mut AnyConnection,
+    ) -> Result<sqlx::Transaction<'c, sqlx::Any>, RegistryError> {
+        Ok(match self.backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => conn.begin().await?,
+        })
     }
 
     /// Inserts `readings` in the transaction open on `conn`; `false` when some were stored

@@ -71,7 +71,7 @@ pub struct Registry {
     /// Signs simulator tickets (see [`crate::DeviceCredentials`]).
     ticket_key: Arc<[u8; 32]>,
     /// Readings' writers take turns here on SQLite (see [`crate::SqlReadings`]).
-    write_turns: Arc<tokio::sync::Mutex<()>>,
+    write_turns: crate::readings::WriteTurns,
     /// Sessions' last second of readings, shared by every readings handle.
     tails: crate::brews::Tails,
     /// The readings journal, on SQLite (see [`crate::journal`]).
@@ -186,7 +186,9 @@ fn sqlite_pool(connections: u32, synchronous: Synchronous, writer: bool) -> AnyP
         Synchronous::Full => "PRAGMA synchronous = FULL",
         Synchronous::Normal => "PRAGMA synchronous = NORMAL",
     };
-    pool_options().max_connections(connections).after_connect(move |conn, _| {
+    // A connection to a local file has nothing to check before each use: the check is a
+    // round trip to its thread.
+    pool_options().max_connections(connections).test_before_acquire(false).after_connect(move |conn, _| {
         Box::pin(async move {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
             sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
@@ -572,6 +574,8 @@ impl Registry {
         if let Err(e) = self.readings().fold_journal().await {
             tracing::warn!(error = %e, "cannot fold the readings journal; the next start folds it");
         }
+        // The writer's connection goes back to its pool, which waits for it.
+        self.write_turns.lock().await.take();
         self.writer.close().await;
         self.pool.close().await;
     }

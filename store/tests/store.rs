@@ -854,6 +854,50 @@ async fn a_fleets_thin_batches_are_journaled_then_folded_into_exact_shots() {
     }
 }
 
+/// Folding the journal (compaction's first step, and closing) folds what is there when it
+/// starts: with a fleet still sending it returns, and what came meanwhile waits for the
+/// next fold. Before, it folded until the journal was empty, which a fleet never lets be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folding_the_journal_ends_while_a_fleet_keeps_sending() {
+    let f = sqlite().await;
+    let store = f.registry.readings();
+    let batches = fleet_batches(40, 5_000_000);
+    for batch in &batches[..50] {
+        store.insert(batch).await.expect("stored");
+    }
+    let sending = {
+        let store = store.clone();
+        let rest = batches[50..].to_vec();
+        tokio::spawn(async move {
+            // Sends the rest of the pours, then again (stored once) until told to stop.
+            let (tx, mut stop) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                for (i, batch) in rest.iter().cycle().enumerate() {
+                    if i >= rest.len() && stop.try_recv().is_ok() {
+                        break;
+                    }
+                    store.insert(batch).await.expect("stored");
+                }
+            });
+            (tx, task)
+        })
+        .await
+        .expect("started")
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), store.fold_journal())
+        .await
+        .expect("the fold ends while the fleet sends")
+        .expect("folded");
+    let (stop, task) = sending;
+    let _ = stop.send(());
+    task.await.expect("sent");
+    store.fold_journal().await.expect("folded");
+    assert_eq!(store.journaled(), 0);
+    let pour: Vec<Reading> = batches.iter().map(|b| b[5]).collect();
+    let sid = SessionId::parse("brew-1").expect("id");
+    assert_eq!(store.readings(&id("scale-05"), &sid).await.expect("read"), pour);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_few_shots_waits_behind_the_journal_and_shots_stay_exact() {
     let f = sqlite().await;
