@@ -49,6 +49,8 @@ pub struct SqlReadings {
     pub(crate) tails: crate::brews::Tails,
     /// Where thin batches go first, on SQLite (see [`crate::journal`]).
     pub(crate) journal: Option<Arc<crate::journal::Journal>>,
+    /// Where readings are written from, on SQLite (see [`crate::writing`]).
+    pub(crate) writing: Option<tokio::runtime::Handle>,
 }
 
 /// The turn to write on SQLite, holding the writer's connection between turns.
@@ -201,14 +203,14 @@ impl SqlReadings {
     /// shots within a second; any other is stored and folded in one transaction. Returns
     /// how many readings were new, as far as the store can tell (the journal counts all).
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
-        match self.backend {
+        match &self.writing {
             // SQLite's writes go through their own thread (see [`crate::writing`]).
-            Backend::Sqlite => {
+            Some(writing) => {
                 let this = self.clone();
                 let batch = readings.to_vec();
-                crate::writing::run(async move { this.insert_here(&batch).await }).await
+                crate::writing::run(writing, async move { this.insert_here(&batch).await }).await
             }
-            Backend::Postgres => self.insert_here(readings).await,
+            None => self.insert_here(readings).await,
         }
     }
 

@@ -76,6 +76,8 @@ pub struct Registry {
     tails: crate::brews::Tails,
     /// The readings journal, on SQLite (see [`crate::journal`]).
     journal: Option<Arc<crate::journal::Journal>>,
+    /// The thread SQLite's readings are written from (see [`crate::writing`]).
+    writing: Option<Arc<crate::writing::WritingThread>>,
 }
 
 pub(crate) use wages_codec::clock::now_ms_i64 as now_ms;
@@ -234,6 +236,10 @@ impl Registry {
             }
             Backend::Postgres => None,
         };
+        let writing = match backend {
+            Backend::Sqlite => Some(Arc::new(crate::writing::WritingThread::start()?)),
+            Backend::Postgres => None,
+        };
         let filled = crate::Brews { pool: pool.clone() }.fill_peak_flows().await?;
         if filled > 0 {
             tracing::info!(shots = filled, "worked out the peak flow of shots stored before shots had their own table");
@@ -252,6 +258,7 @@ impl Registry {
             write_turns: Arc::default(),
             tails: crate::brews::tails(),
             journal,
+            writing,
         };
         let left = registry.journal.as_ref().map_or(0, |j| j.rows());
         if left > 0 {
@@ -294,6 +301,7 @@ impl Registry {
             write_turns: self.write_turns.clone(),
             tails: self.tails.clone(),
             journal: self.journal.clone(),
+            writing: self.writing.as_ref().map(|w| w.handle()),
         }
     }
 

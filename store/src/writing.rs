@@ -9,34 +9,57 @@
 //! caller waits for the whole write once.
 
 use std::future::Future;
-use std::sync::OnceLock;
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
 
 use crate::error::RegistryError;
 
-/// The writing runtime, started on first use and kept for the life of the process.
-fn handle() -> Result<&'static tokio::runtime::Handle, RegistryError> {
-    static HANDLE: OnceLock<Result<tokio::runtime::Handle, String>> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
-            let handle = runtime.handle().clone();
-            std::thread::Builder::new()
-                .name("wages-sqlite-writes".into())
-                .spawn(move || runtime.block_on(std::future::pending::<()>()))
-                .map_err(|e| e.to_string())?;
-            Ok(handle)
-        })
-        .as_ref()
-        .map_err(|e| RegistryError::Database(format!("cannot start the writing thread: {e}")))
+/// The writing thread of one registry: it ends, and what runs on it stops, when the
+/// registry (every clone of it) is dropped. Readings handles keep only its [`Handle`].
+pub(crate) struct WritingThread {
+    handle: Handle,
+    stop: Option<oneshot::Sender<()>>,
 }
 
-/// Runs `write` on the writing thread and waits for it. A caller that stops waiting
-/// leaves the write to finish there: it is stored or not as a whole either way.
+impl WritingThread {
+    pub(crate) fn start() -> Result<WritingThread, RegistryError> {
+        let cannot =
+            |e: &dyn std::fmt::Display| RegistryError::Database(format!("cannot start the writing thread: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| cannot(&e))?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("wages-sqlite-writes".into())
+            .spawn(move || {
+                // Ends when told to or when the registry is gone without telling.
+                let _ = runtime.block_on(stopped);
+            })
+            .map_err(|e| cannot(&e))?;
+        Ok(WritingThread { handle, stop: Some(stop) })
+    }
+
+    pub(crate) fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for WritingThread {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Runs `write` on the writing thread behind `handle` and waits for it. A caller that
+/// stops waiting leaves the write to finish there: it is stored or not as a whole
+/// either way.
 pub(crate) async fn run<T: Send + 'static>(
+    handle: &Handle,
     write: impl Future<Output = Result<T, RegistryError>> + Send + 'static,
 ) -> Result<T, RegistryError> {
-    handle()?
+    handle
         .spawn(write)
         .await
         .map_err(|e| RegistryError::Database(format!("the write stopped before it finished: {e}")))?
