@@ -11,7 +11,7 @@
 //! - `readings` (feature `db`): [`SqlReadings`], the readings table in the same
 //!   database: idempotent batched inserts, sessions and their readings; `journal`: on
 //!   SQLite, where thin batches (a reading of each of many shots) are appended first and
-//!   folded into the readings and shots about once a second.
+//!   folded into the readings and shots every few seconds.
 //! - `compaction` (feature `db`): [`Retention`], old sessions' readings folded into
 //!   buckets with min, max and mean, their summaries kept for good (`WAGES_RETENTION_*`).
 //! - `influx` (feature `db`): [`InfluxReadings`], readings in InfluxDB: line protocol
