@@ -200,8 +200,9 @@ impl SqlReadings {
     /// Stores `readings`; readings already stored (same device, session and timestamp)
     /// are skipped. When this returns `Ok`, every reading is durably stored. A thin batch
     /// on SQLite goes to the journal (see [`crate::journal`]) and is folded into its
-    /// shots within a fold (every few seconds); any other is stored and folded in one transaction. Returns
-    /// how many readings were new, as far as the store can tell (the journal counts all).
+    /// shots within a fold (every few seconds); any other is stored and folded in one
+    /// transaction. Returns how many readings were new, as far as the store can tell
+    /// (the journal counts all).
     pub async fn insert(&self, readings: &[Reading]) -> Result<u64, RegistryError> {
         match &self.writing {
             // SQLite's writes go through their own thread (see [`crate::writing`]).
