@@ -466,7 +466,8 @@ async fn bench() {
     for scales in counts {
         let mut anchor_p99 = None;
         for which in targets.split(',') {
-            let run = format!("{}x{scales}", std::process::id());
+            // Each target its own scales: with `FLEET_DATABASE_URL` they share a database.
+            let run = format!("{}x{scales}-{}", std::process::id(), which.trim());
             let mut target = match which.trim() {
                 "mosquitto" => mosquitto().await,
                 "wages" => wages(&run, scales, env!("CARGO_BIN_EXE_wages"), names[0]).await,
