@@ -856,7 +856,7 @@ async fn a_fleets_thin_batches_are_journaled_then_folded_into_exact_shots() {
 
 /// Folding the journal (compaction's first step, and closing) folds what is there when it
 /// starts: with a fleet still sending it returns, and what came meanwhile waits for the
-/// next fold. Before, it folded until the journal was empty, which a fleet never lets be.
+/// next fold (the journal is never empty while a fleet sends).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn folding_the_journal_ends_while_a_fleet_keeps_sending() {
     let f = sqlite().await;
