@@ -112,7 +112,8 @@ pub async fn read_scale(client_id: String, #[server(default)] before: Option<u64
 }
 
 /// The stored readings of the scale's newest session if it is still running (a reading
-/// within the last 10 s), else none: what the live graph starts from.
+/// within the last 10 s), with the measures they carried, else none: what the live graph
+/// starts from.
 #[server(prefix = "/api/fn", output = crate::json::Json)]
 pub async fn live_readings(client_id: String) -> Result<Vec<wages_codec::Reading>, AppError> {
     let found = async {
@@ -120,7 +121,12 @@ pub async fn live_readings(client_id: String) -> Result<Vec<wages_codec::Reading
         let now = now_ms();
         let readings = expect_context::<wages_store::ReadingsStore>();
         match readings.sessions(&id, 1, None, now).await?.first() {
-            Some(newest) if newest.live => Ok(readings.readings(&id, &newest.session_id).await?),
+            Some(newest) if newest.live => {
+                let mut rows = readings.readings(&id, &newest.session_id).await?;
+                let series = readings.series(&id, &newest.session_id).await?;
+                wages_store::series::restore_measures(&mut rows, &series);
+                Ok(rows)
+            }
             _ => Ok(Vec::new()),
         }
     };

@@ -15,11 +15,13 @@ fn readings() -> Vec<Reading> {
     let client_id = ClientId::parse("scale-01").expect("valid id");
     let session_id = SessionId::parse("brew-0042").expect("valid id");
     (0..1000u32)
-        .map(|i| Reading {
-            client_id,
-            session_id,
-            value: Grams::new((f64::from(i) * 0.0363 * 100.0).round() / 100.0).expect("in range"),
-            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100).expect("in range"),
+        .map(|i| {
+            Reading::new(
+                client_id,
+                session_id,
+                Grams::new((f64::from(i) * 0.0363 * 100.0).round() / 100.0).expect("in range"),
+                Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100).expect("in range"),
+            )
         })
         .collect()
 }

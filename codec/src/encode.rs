@@ -12,13 +12,19 @@ use crate::types::Reading;
 /// let r = decode_line(b"tstamp=5; value = 18.25 ;session_id=b1;client_id=s1").unwrap();
 /// assert_eq!(r.to_string(), "client_id=s1;session_id=b1;value=18.25;tstamp=5");
 /// ```
+///
+/// The measures it carries follow, as `;pressure=9.1;flow=2.4`.
 impl fmt::Display for Reading {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "client_id={};session_id={};value={};tstamp={}",
             self.client_id, self.session_id, self.value, self.tstamp
-        )
+        )?;
+        for (kind, v) in self.measures.iter() {
+            write!(f, ";{kind}={v}")?;
+        }
+        Ok(())
     }
 }
 
@@ -41,8 +47,12 @@ pub fn encode_json(readings: &[Reading], out: &mut String) {
         }
         let _ = write!(
             out,
-            r#"{{"client_id":"{}","session_id":"{}","value":{},"tstamp":{}}}"#,
+            r#"{{"client_id":"{}","session_id":"{}","value":{},"tstamp":{}"#,
             r.client_id, r.session_id, r.value, r.tstamp
         );
+        for (kind, v) in r.measures.iter() {
+            let _ = write!(out, r#","{kind}":{v}"#);
+        }
+        out.push('}');
     }
 }

@@ -2,13 +2,14 @@
 
 use std::fmt;
 
-/// The four keys of a reading.
+/// The keys of a reading: the four it must have, and the measures it may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
     ClientId,
     SessionId,
     Value,
     Tstamp,
+    Measure(crate::SeriesKind),
 }
 
 impl Field {
@@ -19,6 +20,7 @@ impl Field {
             Field::SessionId => "session_id",
             Field::Value => "value",
             Field::Tstamp => "tstamp",
+            Field::Measure(kind) => kind.as_str(),
         }
     }
 }
@@ -66,8 +68,8 @@ impl std::error::Error for InvalidValue {}
 pub enum Problem {
     /// The grammar wanted something else here, e.g. "a key" or "'=' after the key".
     Expected(&'static str),
-    /// The text of `value` is not a decimal number.
-    NotANumber,
+    /// The text of `value` (or of a measure) is not a decimal number.
+    NotANumber(Field),
     /// The text of `tstamp` is neither milliseconds nor an RFC 3339 date-time;
     /// the detail says which part of the date-time is wrong.
     BadTimestamp(&'static str),
@@ -86,7 +88,7 @@ impl Problem {
     /// A stable, machine-readable name for counting rejections by reason.
     pub fn code(&self) -> &'static str {
         match self {
-            Problem::Expected(_) | Problem::NotANumber | Problem::BadTimestamp(_) | Problem::Json(_) => "syntax",
+            Problem::Expected(_) | Problem::NotANumber(_) | Problem::BadTimestamp(_) | Problem::Json(_) => "syntax",
             Problem::Invalid(..) => "invalid_field",
             Problem::Missing(_) => "missing_field",
             Problem::Duplicate(_) => "duplicate_field",
@@ -99,7 +101,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Expected(what) => write!(f, "expected {what}"),
-            Problem::NotANumber => f.write_str("expected a number for value"),
+            Problem::NotANumber(field) => write!(f, "expected a number for {field}"),
             Problem::BadTimestamp("") => f.write_str("expected milliseconds or an RFC 3339 date-time for tstamp"),
             Problem::BadTimestamp(detail) => {
                 write!(f, "expected milliseconds or an RFC 3339 date-time for tstamp ({detail})")

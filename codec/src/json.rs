@@ -1,7 +1,7 @@
 //! The JSON form of a reading: `{"client_id":"scale-01","session_id":"brew-0042","value":18.25,"tstamp":1763805600123}`.
 //!
 //! serde_json does the JSON; the visitors below apply the same rules as the text form
-//! (each key once, unknown keys skipped, the same newtypes), borrowing strings from the
+//! (each key once, the measures optional, unknown keys skipped, the same newtypes), borrowing strings from the
 //! input so a line allocates nothing unless it fails.
 
 use std::fmt;
@@ -9,6 +9,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::{Field, InvalidValue, Problem};
+use crate::measures::{Measures, SeriesKind};
 use crate::text::{LineProblem, tstamp as text_tstamp};
 use crate::types::{ClientId, Grams, Reading, SessionId, Timestamp};
 
@@ -72,7 +73,7 @@ impl<'de> de::Deserialize<'de> for Key {
                     "session_id" => Key::Known(Field::SessionId),
                     "value" => Key::Known(Field::Value),
                     "tstamp" => Key::Known(Field::Tstamp),
-                    _ => Key::Other,
+                    _ => SeriesKind::parse(v).map_or(Key::Other, |kind| Key::Known(Field::Measure(kind))),
                 })
             }
         }
@@ -89,6 +90,8 @@ impl<'de> Visitor<'de> for ReadingSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Reading, A::Error> {
         let (mut client_id, mut session_id, mut value, mut tstamp) = (None, None, None, None);
+        // The measures seen so far (a `null` counts: it is the key given), and their values.
+        let (mut measured, mut measures) = ([false; SeriesKind::ALL.len()], Measures::NONE);
         while let Some(key) = map.next_key::<Key>()? {
             let Key::Known(field) = key else {
                 map.next_value::<IgnoredAny>()?;
@@ -99,6 +102,7 @@ impl<'de> Visitor<'de> for ReadingSeed<'_> {
                 Field::SessionId => session_id.is_some(),
                 Field::Value => value.is_some(),
                 Field::Tstamp => tstamp.is_some(),
+                Field::Measure(kind) => std::mem::replace(&mut measured[kind as usize], true),
             };
             if seen {
                 return Err(self.fail(Problem::Duplicate(field)));
@@ -112,6 +116,12 @@ impl<'de> Visitor<'de> for ReadingSeed<'_> {
                 }
                 Field::Value => map.next_value_seed(Number).map(|r| r.map(|v| value = Some(v))),
                 Field::Tstamp => map.next_value_seed(Millis).map(|r| r.map(|v| tstamp = Some(v))),
+                Field::Measure(kind) => map.next_value_seed(Measure(kind)).map(|r| {
+                    r.and_then(|v| match v {
+                        Some(v) => measures.set(kind, v).map_err(|why| Problem::Invalid(field, why)),
+                        None => Ok(()),
+                    })
+                }),
             }?;
             if let Err(problem) = checked {
                 return Err(self.fail(problem));
@@ -125,7 +135,7 @@ impl<'de> Visitor<'de> for ReadingSeed<'_> {
         ];
         match (client_id, session_id, value, tstamp) {
             (Some(client_id), Some(session_id), Some(value), Some(tstamp)) => {
-                Ok(Reading { client_id, session_id, value, tstamp })
+                Ok(Reading { client_id, session_id, value, tstamp, measures })
             }
             _ => {
                 let field = missing.iter().find(|(gone, _)| *gone).map_or(Field::ClientId, |(_, f)| *f);
@@ -183,6 +193,38 @@ impl Visitor<'_> for Number {
     #[allow(clippy::cast_precision_loss)]
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         self.visit_f64(v as f64)
+    }
+}
+
+/// A measure: any JSON number (checked against its range by the caller), or `null` for
+/// one not sent.
+struct Measure(SeriesKind);
+
+impl<'de> DeserializeSeed<'de> for Measure {
+    type Value = Result<Option<f64>, Problem>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for Measure {
+    type Value = Result<Option<f64>, Problem>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a number or null for {}", self.0)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Ok(Some(v)))
+    }
+    #[allow(clippy::cast_precision_loss)] // measures past 2^53 are out of range anyway
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.visit_f64(v as f64)
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.visit_f64(v as f64)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Ok(None))
     }
 }
 

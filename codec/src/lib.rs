@@ -5,6 +5,8 @@
 //!
 //! - [`types`]: newtypes that can only be built valid ([`ClientId`], [`SessionId`],
 //!   [`Grams`], [`Timestamp`]) and the [`Reading`] they make up.
+//! - `measures`: what a reading may carry beside the weight ([`Measures`] of each
+//!   [`SeriesKind`]: pressure, flow, temperatures, water).
 //! - `message`: [`decode_message`] checks a payload's bounds, then yields one result per line.
 //! - `text`, `json`, `time`: the two line forms and RFC 3339 date-times (nom, serde_json).
 //! - `encode`: the inverse, for simulators ([`encode_text`], [`encode_json`]).
@@ -66,6 +68,7 @@ mod encode;
 pub mod error;
 mod firmware;
 mod json;
+mod measures;
 mod message;
 mod protobuf;
 mod status;
@@ -77,6 +80,7 @@ pub mod types;
 pub use encode::{encode_json, encode_text};
 pub use error::{DecodeError, Field, InvalidValue, MessageError, Problem};
 pub use firmware::{BrokenField, FirmwareOffer, MAX_FIRMWARE_URL_LEN, OfferError, decode_offer};
+pub use measures::{Measures, SeriesKind};
 pub use message::{Lines, MAX_LINE_BYTES, MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE, decode_line, decode_message};
 pub use protobuf::{ProtoReading, ProtoReadings, decode_protobuf, encode_protobuf, protobuf_as_lines};
 pub use status::{MAX_FIRMWARE_LEN, Status, StatusError, decode_status};

@@ -18,11 +18,14 @@
 //! assert_eq!(back, vec![Ok(reading)]);
 //! ```
 
+use std::fmt::Write as _;
+
 use prost::Message as _;
 use prost::bytes::Buf as _;
 use prost::encoding::{WireType, decode_key, decode_varint};
 
 use crate::error::{DecodeError, Field, InvalidValue, MessageError, Problem};
+use crate::measures::{Measures, SeriesKind};
 use crate::message::{MAX_MESSAGE_BYTES, MAX_READINGS_PER_MESSAGE};
 use crate::types::{ClientId, Grams, Reading, SessionId, Timestamp};
 
@@ -37,6 +40,29 @@ pub struct ProtoReading {
     pub value: Option<f64>,
     #[prost(uint64, optional, tag = "4")]
     pub tstamp: Option<u64>,
+    #[prost(double, optional, tag = "5")]
+    pub pressure: Option<f64>,
+    #[prost(double, optional, tag = "6")]
+    pub flow: Option<f64>,
+    #[prost(double, optional, tag = "7")]
+    pub water_temperature: Option<f64>,
+    #[prost(double, optional, tag = "8")]
+    pub basket_temperature: Option<f64>,
+    #[prost(double, optional, tag = "9")]
+    pub water_dispensed: Option<f64>,
+}
+
+impl ProtoReading {
+    /// The measures as the message has them, in [`SeriesKind::ALL`]'s order.
+    fn measures(&self) -> [(SeriesKind, Option<f64>); 5] {
+        [
+            (SeriesKind::Pressure, self.pressure),
+            (SeriesKind::Flow, self.flow),
+            (SeriesKind::WaterTemperature, self.water_temperature),
+            (SeriesKind::BasketTemperature, self.basket_temperature),
+            (SeriesKind::WaterDispensed, self.water_dispensed),
+        ]
+    }
 }
 
 /// `wages.v1.Readings`: one message's readings.
@@ -104,7 +130,13 @@ fn checked(reading: &ProtoReading, n: u32) -> Result<Reading, DecodeError> {
     let tstamp = reading.tstamp.ok_or_else(|| DecodeError::new(n, 0, Problem::Missing(Field::Tstamp), None))?;
     let tstamp =
         Timestamp::from_millis(tstamp).map_err(|why| invalid(n, Field::Tstamp, why, tstamp.to_string().as_bytes()))?;
-    Ok(Reading { client_id, session_id, value, tstamp })
+    let mut measures = Measures::NONE;
+    for (kind, v) in reading.measures() {
+        if let Some(v) = v {
+            measures.set(kind, v).map_err(|why| invalid(n, Field::Measure(kind), why, v.to_string().as_bytes()))?;
+        }
+    }
+    Ok(Reading { client_id, session_id, value, tstamp, measures })
 }
 
 /// Each reading of a Protobuf payload written out as a text-form line, whatever its
@@ -118,13 +150,19 @@ pub fn protobuf_as_lines(payload: &[u8]) -> Vec<String> {
                 .readings
                 .iter()
                 .map(|r| {
-                    format!(
+                    let mut line = format!(
                         "client_id={};session_id={};value={};tstamp={}",
                         r.client_id,
                         r.session_id,
                         shown(r.value.map(|v| v.to_string())),
                         shown(r.tstamp.map(|t| t.to_string()))
-                    )
+                    );
+                    for (kind, v) in r.measures() {
+                        if let Some(v) = v {
+                            let _ = write!(line, ";{kind}={v}");
+                        }
+                    }
+                    line
                 })
                 .collect()
         })
@@ -141,6 +179,11 @@ pub fn encode_protobuf(readings: &[Reading], out: &mut Vec<u8>) {
                 session_id: r.session_id.as_str().to_owned(),
                 value: Some(r.value.get()),
                 tstamp: Some(r.tstamp.millis()),
+                pressure: r.measures.get(SeriesKind::Pressure),
+                flow: r.measures.get(SeriesKind::Flow),
+                water_temperature: r.measures.get(SeriesKind::WaterTemperature),
+                basket_temperature: r.measures.get(SeriesKind::BasketTemperature),
+                water_dispensed: r.measures.get(SeriesKind::WaterDispensed),
             })
             .collect(),
     };
@@ -154,7 +197,13 @@ mod tests {
     use super::*;
 
     fn reading(id: &str, t: u64, grams: f64) -> ProtoReading {
-        ProtoReading { client_id: id.into(), session_id: "b".into(), value: Some(grams), tstamp: Some(t) }
+        ProtoReading {
+            client_id: id.into(),
+            session_id: "b".into(),
+            value: Some(grams),
+            tstamp: Some(t),
+            ..ProtoReading::default()
+        }
     }
 
     fn bytes(readings: Vec<ProtoReading>) -> Vec<u8> {
@@ -177,6 +226,11 @@ mod tests {
                 "string session_id = 2;",
                 "optional double value = 3;",
                 "optional uint64 tstamp = 4;",
+                "optional double pressure = 5;",
+                "optional double flow = 6;",
+                "optional double water_temperature = 7;",
+                "optional double basket_temperature = 8;",
+                "optional double water_dispensed = 9;",
                 "repeated Reading readings = 1;",
             ]
         );

@@ -1,8 +1,8 @@
 //! The text form of a reading: `client_id=scale-01;session_id=brew-0042;value=18.25;tstamp=1763805600123`.
 //!
 //! A line is a sequence of `key=value` fields separated by `;`, with spaces and tabs
-//! allowed around every part. Known keys must appear exactly once; unknown keys are
-//! skipped. Every slice borrows the input: nothing is allocated unless there is an error.
+//! allowed around every part. The four keys of a reading must appear exactly once, the
+//! measures (`pressure`, `flow`, …) at most once; unknown keys are skipped. Every slice borrows the input: nothing is allocated unless there is an error.
 
 use nom::bytes::complete::{take_till, take_while1};
 use nom::character::complete::char;
@@ -10,6 +10,7 @@ use nom::number::complete::recognize_float;
 use nom::{IResult, Parser};
 
 use crate::error::{DecodeError, Field, InvalidValue, Problem};
+use crate::measures::{Measures, SeriesKind};
 use crate::time::parse_rfc3339;
 use crate::types::{ClientId, Grams, MAX_ID_LEN, Reading, SessionId, Timestamp, is_id_byte};
 
@@ -87,21 +88,23 @@ fn plain_decimal(raw: In) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
-/// Parses a decimal number in grams (`18`, `18.25`, `-0.4`, `1.5e2`).
-pub(crate) fn grams(raw: In<'_>, at: usize) -> Result<Grams, LineProblem<'_>> {
-    let g = match plain_decimal(raw) {
-        Some(g) => g,
-        None => {
-            let number: IResult<In, In, ()> = recognize_float(raw);
-            let text = match number {
-                Ok((rest, num)) if rest.is_empty() && !num.is_empty() => num,
-                _ => return Err((at, Problem::NotANumber, Some(raw))),
-            };
-            let parsed = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok());
-            parsed.ok_or((at, Problem::NotANumber, Some(raw)))?
-        }
+/// Parses a decimal number (`18`, `18.25`, `-0.4`, `1.5e2`), the value of `field`.
+fn decimal(raw: In<'_>, at: usize, field: Field) -> Result<f64, LineProblem<'_>> {
+    if let Some(n) = plain_decimal(raw) {
+        return Ok(n);
+    }
+    let number: IResult<In, In, ()> = recognize_float(raw);
+    let text = match number {
+        Ok((rest, num)) if rest.is_empty() && !num.is_empty() => num,
+        _ => return Err((at, Problem::NotANumber(field), Some(raw))),
     };
-    Grams::new(g).map_err(|why| (at, Problem::Invalid(Field::Value, why), Some(raw)))
+    let parsed = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok());
+    parsed.ok_or((at, Problem::NotANumber(field), Some(raw)))
+}
+
+/// Parses a decimal number in grams.
+pub(crate) fn grams(raw: In<'_>, at: usize) -> Result<Grams, LineProblem<'_>> {
+    Grams::new(decimal(raw, at, Field::Value)?).map_err(|why| (at, Problem::Invalid(Field::Value, why), Some(raw)))
 }
 
 /// `Some(number)` when `raw` is all ASCII digits (`Some(None)` past `u64::MAX`);
@@ -146,18 +149,45 @@ pub(crate) fn tstamp(raw: In<'_>, at: usize) -> Result<Timestamp, LineProblem<'_
     Timestamp::from_millis(ms).map_err(out_of_range)
 }
 
-/// Index of each known key in the per-line slots, in the order fields are checked.
+/// Index of each known key in the per-line slots, in the order fields are checked: the
+/// four a reading must have, then the measures it may carry.
 fn slot_of(key: In) -> Option<usize> {
     match key {
         b"client_id" => Some(0),
         b"session_id" => Some(1),
         b"value" => Some(2),
         b"tstamp" => Some(3),
+        b"pressure" => Some(4),
+        b"flow" => Some(5),
+        b"water_temperature" => Some(6),
+        b"basket_temperature" => Some(7),
+        b"water_dispensed" => Some(8),
         _ => None,
     }
 }
 
-const FIELDS: [Field; 4] = [Field::ClientId, Field::SessionId, Field::Value, Field::Tstamp];
+const FIELDS: [Field; 9] = [
+    Field::ClientId,
+    Field::SessionId,
+    Field::Value,
+    Field::Tstamp,
+    Field::Measure(SeriesKind::Pressure),
+    Field::Measure(SeriesKind::Flow),
+    Field::Measure(SeriesKind::WaterTemperature),
+    Field::Measure(SeriesKind::BasketTemperature),
+    Field::Measure(SeriesKind::WaterDispensed),
+];
+
+/// The measures among the slots, each checked against its range.
+fn measures<'a>(slots: &[Option<(In<'a>, usize)>]) -> Result<Measures, LineProblem<'a>> {
+    let mut measures = Measures::NONE;
+    for (slot, field) in slots.iter().zip(FIELDS).skip(4) {
+        let (Some((raw, at)), Field::Measure(kind)) = (slot, field) else { continue };
+        let n = decimal(raw, *at, field)?;
+        measures.set(kind, n).map_err(|why| (*at, Problem::Invalid(field, why), Some(*raw)))?;
+    }
+    Ok(measures)
+}
 
 /// The line as the encoder writes it (`client_id=…;session_id=…;value=…;tstamp=…`,
 /// keys in this order, no spaces, plain decimals, milliseconds): read in one straight
@@ -199,6 +229,7 @@ fn canonical_line(line: In<'_>) -> Option<Reading> {
         session_id,
         value: Grams::new(plain_decimal(value)?).ok()?,
         tstamp: Timestamp::from_millis(all_digits(tstamp)??).ok()?,
+        measures: Measures::NONE,
     })
 }
 
@@ -214,11 +245,11 @@ pub(crate) fn parse_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
 /// Parses one line of the text form, in any key order and spacing.
 ///
 /// First the line is split into fields, keeping each known value as a slice and its
-/// offset (syntax and duplicates are found here); then the four values are checked
-/// and built straight into the reading.
+/// offset (syntax and duplicates are found here); then the values are checked and built
+/// straight into the reading.
 fn parse_any_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
     let at = |rest: In| line.len() - rest.len();
-    let mut slots: [Option<(In, usize)>; 4] = [None; 4];
+    let mut slots: [Option<(In, usize)>; FIELDS.len()] = [None; FIELDS.len()];
     let mut rest = spaces(line);
     while !rest.is_empty() {
         let key_at = at(rest);
@@ -257,6 +288,7 @@ fn parse_any_line(line: In<'_>) -> Result<Reading, LineProblem<'_>> {
         session_id: id(session_id.0, session_id.1, Field::SessionId, SessionId::parse_bytes)?,
         value: grams(value.0, value.1)?,
         tstamp: tstamp(tstamp_text.0, tstamp_text.1)?,
+        measures: measures(&slots)?,
     })
 }
 

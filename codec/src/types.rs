@@ -6,6 +6,7 @@ use std::fmt;
 use arrayvec::ArrayString;
 
 use crate::error::InvalidValue;
+use crate::measures::Measures;
 
 /// Longest `client_id` or `session_id`, in bytes (they are ASCII).
 pub const MAX_ID_LEN: usize = 64;
@@ -230,8 +231,10 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     }
 }
 
-/// One weight sample of one extraction. Its text form (its `Display`) is the protocol's
-/// line, and its JSON form is the API's `{"client_id","session_id","value","tstamp"}`.
+/// One weight sample of one extraction, with what the machine measured beside it at the
+/// same moment, if anything. Its text form (its `Display`) is the protocol's line, and its
+/// JSON form is the API's `{"client_id","session_id","value","tstamp"}`, with a key for
+/// each measure it carries.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reading {
     /// The scale that took the sample.
@@ -242,6 +245,16 @@ pub struct Reading {
     pub value: Grams,
     /// When it was taken.
     pub tstamp: Timestamp,
+    /// Pressure, flow, temperatures and water at the same moment, those sent.
+    #[serde(flatten, default, skip_serializing_if = "Measures::is_empty")]
+    pub measures: Measures,
+}
+
+impl Reading {
+    /// A reading of weight alone.
+    pub fn new(client_id: ClientId, session_id: SessionId, value: Grams, tstamp: Timestamp) -> Reading {
+        Reading { client_id, session_id, value, tstamp, measures: Measures::NONE }
+    }
 }
 
 #[cfg(test)]

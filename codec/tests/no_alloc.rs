@@ -37,11 +37,13 @@ static GLOBAL: Counting = Counting;
 
 fn message(encode: fn(&[Reading], &mut String)) -> String {
     let readings: Vec<Reading> = (0..1000u32)
-        .map(|i| Reading {
-            client_id: ClientId::parse("scale-01").expect("valid"),
-            session_id: SessionId::parse("brew-0042").expect("valid"),
-            value: Grams::new(f64::from(i) / 27.0).expect("in range"),
-            tstamp: Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100).expect("in range"),
+        .map(|i| {
+            Reading::new(
+                ClientId::parse("scale-01").expect("valid"),
+                SessionId::parse("brew-0042").expect("valid"),
+                Grams::new(f64::from(i) / 27.0).expect("in range"),
+                Timestamp::from_millis(1_763_805_600_000 + u64::from(i) * 100).expect("in range"),
+            )
         })
         .collect();
     let mut out = String::new();

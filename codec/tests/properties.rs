@@ -3,20 +3,42 @@
 
 use proptest::prelude::*;
 use wages_codec::{
-    ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Reading, SessionId, Timestamp, decode_line, decode_message,
-    decode_protobuf, encode_json, encode_protobuf, encode_text,
+    ClientId, Grams, MAX_ID_LEN, MAX_TSTAMP_MS, Measures, Reading, SeriesKind, SessionId, Timestamp, decode_line,
+    decode_message, decode_protobuf, encode_json, encode_protobuf, encode_text,
 };
 
 fn id() -> impl Strategy<Value = String> {
     proptest::string::string_regex(&format!("[A-Za-z0-9_-]{{1,{MAX_ID_LEN}}}")).expect("valid regex")
 }
 
+/// Any of the measures, each within its range or not sent.
+fn measures() -> impl Strategy<Value = Measures> {
+    let one = |kind: SeriesKind| proptest::option::of(kind.range());
+    (
+        one(SeriesKind::Pressure),
+        one(SeriesKind::Flow),
+        one(SeriesKind::WaterTemperature),
+        one(SeriesKind::BasketTemperature),
+        one(SeriesKind::WaterDispensed),
+    )
+        .prop_map(|(p, f, wt, bt, wd)| {
+            let mut measures = Measures::NONE;
+            for (kind, v) in SeriesKind::ALL.into_iter().zip([p, f, wt, bt, wd]) {
+                if let Some(v) = v {
+                    measures.set(kind, v).expect("generated in range");
+                }
+            }
+            measures
+        })
+}
+
 fn reading() -> impl Strategy<Value = Reading> {
-    (id(), id(), -10_000.0..=100_000.0f64, 0..=MAX_TSTAMP_MS).prop_map(|(c, s, v, t)| Reading {
+    (id(), id(), -10_000.0..=100_000.0f64, 0..=MAX_TSTAMP_MS, measures()).prop_map(|(c, s, v, t, measures)| Reading {
         client_id: ClientId::parse(&c).expect("generated valid"),
         session_id: SessionId::parse(&s).expect("generated valid"),
         value: Grams::new(v).expect("generated in range"),
         tstamp: Timestamp::from_millis(t).expect("generated in range"),
+        measures,
     })
 }
 
@@ -76,7 +98,7 @@ proptest! {
         parts in proptest::collection::vec(
             prop_oneof![
                 Just("client_id".to_string()), Just("session_id".to_string()), Just("value".to_string()),
-                Just("tstamp".to_string()), Just("=".to_string()), Just(";".to_string()), Just(" ".to_string()),
+                Just("tstamp".to_string()), Just("pressure".to_string()), Just("=".to_string()), Just(";".to_string()), Just(" ".to_string()),
                 Just("{".to_string()), Just("}".to_string()), Just("\"".to_string()), Just(":".to_string()),
                 Just(",".to_string()), "[-+0-9.eE:TZ]{0,12}", id(),
             ],

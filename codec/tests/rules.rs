@@ -65,7 +65,7 @@ fn values_are_decimal_numbers() {
 fn values_must_be_numbers() {
     for text in ["abc", "18,5", "0x10", "NaN", "inf", "1.2.3", "18g", ""] {
         let e = err(&format!("client_id=a;session_id=b;value={text};tstamp=1"));
-        assert_eq!(e.problem, Problem::NotANumber, "{text}");
+        assert_eq!(e.problem, Problem::NotANumber(Field::Value), "{text}");
         assert_eq!(e.byte, 31, "{text}");
     }
     assert_eq!(
@@ -265,4 +265,92 @@ fn invalid_utf8_is_refused_not_panicked_on() {
     );
     // Unknown keys may carry any bytes.
     assert!(decode_line(b"client_id=a;session_id=b;value=1;tstamp=1;note=\xff").is_ok());
+}
+
+#[test]
+fn a_reading_may_carry_measures_beside_its_weight() {
+    use wages_codec::SeriesKind::{BasketTemperature, Flow, Pressure, WaterDispensed, WaterTemperature};
+    let r = ok(&format!(
+        "{LINE};pressure=9.1;flow= 2.4 ;water_temperature=92.5;basket_temperature=88;water_dispensed=1.5e1"
+    ));
+    let measures: Vec<_> = r.measures.iter().collect();
+    assert_eq!(
+        measures,
+        [(Pressure, 9.1), (Flow, 2.4), (WaterTemperature, 92.5), (BasketTemperature, 88.0), (WaterDispensed, 15.0)]
+    );
+    // Written back as the encoder writes it, and read again to the same reading.
+    assert_eq!(
+        r.to_string(),
+        format!("{LINE};pressure=9.1;flow=2.4;water_temperature=92.5;basket_temperature=88;water_dispensed=15")
+    );
+    assert_eq!(ok(&r.to_string()), r);
+    // Any of them, in any place; a reading without them has none.
+    let some = ok(&format!("flow=0;{LINE}"));
+    assert_eq!(some.measures.iter().collect::<Vec<_>>(), [(Flow, 0.0)]);
+    assert!(ok(LINE).measures.is_empty());
+}
+
+#[test]
+fn measures_are_numbers_within_their_ranges() {
+    assert_eq!(
+        message(&format!("{LINE};pressure=high")),
+        format!(r#"line 1, byte {}: expected a number for pressure, found "high""#, LINE.len() + 10)
+    );
+    for (field, bad, range) in [
+        ("pressure", "30.5", "0 and 30"),
+        ("pressure", "-0.1", "0 and 30"),
+        ("flow", "51", "0 and 50"),
+        ("water_temperature", "151", "-20 and 150"),
+        ("basket_temperature", "-21", "-20 and 150"),
+        ("water_dispensed", "10001", "0 and 10000"),
+    ] {
+        let e = err(&format!("{LINE};{field}={bad}"));
+        assert_eq!(e.problem.code(), "invalid_field");
+        assert_eq!(
+            e.to_string(),
+            format!(r#"line 1, byte {}: {field} must be between {range}, found "{bad}""#, LINE.len() + field.len() + 2)
+        );
+    }
+    let e = err(&format!("{LINE};flow=1;flow=2"));
+    assert_eq!(e.problem, Problem::Duplicate(Field::Measure(wages_codec::SeriesKind::Flow)));
+}
+
+#[test]
+fn the_json_form_carries_measures_too() {
+    let json = r#"{"client_id":"s1","session_id":"b1","value":18,"tstamp":1000,"pressure":9,"flow":null}"#;
+    let r = ok(json);
+    assert_eq!(r.measures.iter().collect::<Vec<_>>(), [(wages_codec::SeriesKind::Pressure, 9.0)]);
+    let mut out = String::new();
+    wages_codec::encode_json(&[r], &mut out);
+    assert_eq!(out, r#"{"client_id":"s1","session_id":"b1","value":18,"tstamp":1000,"pressure":9}"#);
+    assert_eq!(ok(&out), r);
+    // The API's JSON of a reading is the same object (serde writes whole numbers as 18.0).
+    let api = serde_json::to_string(&r).expect("serializes");
+    assert_eq!(api, r#"{"client_id":"s1","session_id":"b1","value":18.0,"tstamp":1000,"pressure":9.0}"#);
+    assert_eq!(serde_json::from_str::<Reading>(&out).expect("reads"), r);
+    let weight_only = serde_json::to_string(&ok(LINE)).expect("serializes");
+    assert!(!weight_only.contains("pressure"), "{weight_only}");
+    let e = err(r#"{"client_id":"s1","session_id":"b1","value":18,"tstamp":1000,"pressure":31}"#);
+    assert_eq!(e.problem.to_string(), "pressure must be between 0 and 30");
+    let e = err(r#"{"client_id":"s1","session_id":"b1","value":18,"tstamp":1000,"flow":1,"flow":2}"#);
+    assert_eq!(e.problem, Problem::Duplicate(Field::Measure(wages_codec::SeriesKind::Flow)));
+}
+
+#[test]
+fn the_protobuf_form_carries_measures_too() {
+    let r = ok(&format!("{LINE};pressure=9.1;water_dispensed=30"));
+    let mut bytes = Vec::new();
+    wages_codec::encode_protobuf(&[r], &mut bytes);
+    let back: Vec<_> = wages_codec::decode_protobuf(&bytes).expect("a Readings message");
+    assert_eq!(back, vec![Ok(r)]);
+    let mut out_of_range =
+        prost::Message::decode(bytes.as_slice()).map(|m: wages_codec::ProtoReadings| m).expect("decodes");
+    out_of_range.readings[0].flow = Some(-1.0);
+    let bytes = prost::Message::encode_to_vec(&out_of_range);
+    let back = wages_codec::decode_protobuf(&bytes).expect("a Readings message");
+    assert_eq!(
+        back[0].as_ref().expect_err("refused").to_string(),
+        r#"line 1, byte 0: flow must be between 0 and 50, found "-1""#
+    );
+    assert_eq!(wages_codec::protobuf_as_lines(&bytes), [format!("{LINE};pressure=9.1;flow=-1;water_dispensed=30")]);
 }

@@ -84,3 +84,49 @@ test('a tab sends its readings as JSON or Protobuf when told to', async ({ page,
     .toBe(2);
   await screenshot(page, info.project.name, 'simulator-forms');
 });
+
+test('a tab brewing on an espresso machine: its pressure and temperatures draw live, then stay with the shot', async ({ browser, request, baseURL }, info) => {
+  test.setTimeout(60_000);
+  const id = `sim-de1-${Date.now().toString(36)}-${info.project.name}`;
+  expect((await request.post('./api/devices', { data: { client_id: id, name: 'Machine' } })).status()).toBe(201);
+  const context = await browser.newContext({ baseURL, storageState: info.project.use.storageState });
+  const [tab, watcher] = [await context.newPage(), await context.newPage()];
+  await tab.goto(`./simulator/${id}?seconds=4`);
+  await hydrated(tab);
+  await expect(tab.getByTestId('sim-connection')).toHaveText('online');
+  await watcher.goto(`./devices/${id}`);
+  await hydrated(watcher);
+  const live = watcher.getByTestId('live-machine-graph');
+  // A scale without a machine shows no machine card.
+  await expect(live).toBeHidden();
+  await tab.getByTestId('sim-machine').check();
+  for (const form of ['text', 'protobuf'] as const) {
+    await tab.getByLabel('Payload form').selectOption(form);
+    await tab.getByTestId('sim-brew').click();
+    await expect(tab.getByTestId('sim-brew')).toHaveText('Brew', { timeout: 20_000 });
+    await expect(watcher.getByTestId('live-graph')).toHaveAttribute('data-points', '40', { timeout: 15_000 });
+    await expect(live).toBeVisible();
+    await expect(live).toHaveAttribute('data-series', 'pressure flow water_temperature basket_temperature water_dispensed');
+  }
+  // A reload while the shot is still live (its last reading under 10 s old) draws the
+  // machine's curves from storage.
+  await watcher.reload();
+  await hydrated(watcher);
+  await expect(watcher.getByTestId('live-graph')).toHaveAttribute('data-points', '40', { timeout: 15_000 });
+  await expect(live).toHaveAttribute('data-series', 'pressure flow water_temperature basket_temperature water_dispensed');
+  // Each curve can be hidden on the live graph too.
+  const drawn = () => live.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  const before = await drawn();
+  const pressure = watcher.locator('.machine-series label[data-series="pressure"] input');
+  await pressure.uncheck();
+  await expect.poll(drawn).not.toBe(before);
+  await pressure.check();
+  await screenshot(watcher, info.project.name, 'device-live-machine');
+  // The shot keeps them: its page draws them from its series.
+  const sessions = await (await request.get(`./api/devices/${id}/sessions`)).json();
+  await watcher.goto(`./devices/${id}/sessions/${sessions[0].session_id}`);
+  await hydrated(watcher);
+  await expect(watcher.getByTestId('machine-graph')).toHaveAttribute('data-series', 'pressure flow water_temperature basket_temperature water_dispensed');
+  await screenshot(watcher, info.project.name, 'shot-machine-from-mqtt');
+  await context.close();
+});

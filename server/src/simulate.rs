@@ -2,10 +2,12 @@
 //! is its own MQTT client (its `client_id` as MQTT client id, `offline` as its last will),
 //! announces itself `online;firmware=…` (retained), then brews: every session is a
 //! realistic extraction from [`wages_sessions::simulate`] (the curve the browser's
-//! simulator tab uses too), one reading per QoS 1 message at the given rate, in real time.
+//! simulator tab uses too), one reading per QoS 1 message at the given rate, in real time;
+//! with `--machine` each reading carries what an espresso machine measures beside it.
 //! A scale whose recipe names a target yield (retained on `wages/devices/{id}/target`)
 //! stops by weight, as firmware would: at the target minus the drip its flow predicts.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, LastWill, Outgoing, Packet, QoS};
@@ -35,6 +37,9 @@ pub struct Options {
     pub register: Option<String>,
     /// Scales are `{prefix}-01`, `{prefix}-02`, …
     pub prefix: String,
+    /// Each reading also carries what an espresso machine measures (pressure, flow,
+    /// temperatures, water), as a scale built into a machine would send.
+    pub machine: bool,
 }
 
 /// A mistake on the command line.
@@ -100,6 +105,8 @@ Options:
   --grams G         weight in the cup at the end, 1 to 1000 [default: 36]; a scale
                     whose recipe has a target yield stops by weight at that instead
   --prefix P        scales are named P-01, P-02, … [default: sim]
+  --machine         each reading also carries what an espresso machine measures:
+                    pressure, flow, water and basket temperature, water dispensed
   --register URL    register the scales first with the Wages server at URL
                     (e.g. http://127.0.0.1:3000, with its base path if it has one),
                     sending the API token (write scope) from the WAGES_TOKEN variable
@@ -120,9 +127,14 @@ impl Options {
             grams: 36.0,
             register: None,
             prefix: "sim".into(),
+            machine: false,
         };
         let mut args = args.into_iter();
         while let Some(name) = args.next() {
+            if name == "--machine" {
+                options.machine = true;
+                continue;
+            }
             let value = args.next().ok_or_else(|| UsageError::NoValue(name.clone()))?;
             let invalid = |expected: &str| UsageError::Invalid {
                 name: name.clone(),
@@ -292,6 +304,7 @@ async fn scale(options: Options, id: ClientId, n: u32, run_id: u64, broker: Conn
             Some(grams) => shot.stopping_at(grams),
             None => shot.samples().collect(),
         };
+        let pump_stop = stop_at.and_then(|grams| shot.stop_ms(grams)).unwrap_or(shot.duration_ms);
         let session = format!("sim-{run_id}-{k}");
         let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(options.rate)));
         // Reading times follow the curve's own clock, so no two share a millisecond.
@@ -303,7 +316,12 @@ async fn scale(options: Options, id: ClientId, n: u32, run_id: u64, broker: Conn
                 break 'sessions;
             }
             let tstamp = start + t;
-            let line = format!("client_id={id};session_id={session};value={grams};tstamp={tstamp}");
+            let mut line = format!("client_id={id};session_id={session};value={grams};tstamp={tstamp}");
+            if options.machine {
+                for (kind, v) in shot.machine_at(t, pump_stop).iter() {
+                    let _ = write!(line, ";{kind}={v}");
+                }
+            }
             client.publish(&readings_topic, QoS::AtLeastOnce, false, line).await.map_err(queued)?;
             sent += 1;
         }
@@ -350,5 +368,8 @@ mod tests {
         assert!(parse(&["--url", "http://x"]).unwrap_err().starts_with("--url"));
         assert!(parse(&["--prefix", "a b"]).unwrap_err().starts_with("--prefix"));
         assert!(parse(&["--colour", "red"]).unwrap_err().starts_with("unknown option"));
+        assert!(!o.machine);
+        let o = parse(&["--machine", "--devices", "2"]).unwrap();
+        assert!(o.machine && o.devices == 2, "a flag without a value: {o:?}");
     }
 }

@@ -15,6 +15,8 @@
 //! assert!((samples[299].1 - 36.0).abs() < 1.0);
 //! ```
 
+use wages_codec::{Measures, SeriesKind};
+
 /// One shot to simulate.
 #[derive(Clone, Copy, Debug)]
 pub struct Extraction {
@@ -66,23 +68,21 @@ impl Extraction {
         self.weight_at(t_ms) - self.weight_at(t_ms.saturating_sub(1000))
     }
 
-    /// The shot of a scale that stops by weight at `target` grams: the curve until the
-    /// weight plus the drip its flow predicts ([`DRIP_SECONDS`]) reaches the target, then
-    /// the drip tailing off for 3 s, settling near the target. A target the curve never
-    /// reaches leaves the whole curve.
+    /// When a scale that stops by weight at `target` grams stops the pump: the first
+    /// sample whose weight plus the drip its flow predicts ([`DRIP_SECONDS`]) reaches the
+    /// target; `None` when the curve never does.
+    pub fn stop_ms(&self, target: f64) -> Option<u64> {
+        self.samples().map(|(t, _)| t).find(|&t| self.weight_at(t) + self.flow_at(t) * DRIP_SECONDS >= target)
+    }
+
+    /// The shot of a scale that stops by weight at `target` grams: the curve until
+    /// [`Extraction::stop_ms`], then the drip tailing off for 3 s, settling near the
+    /// target. A target the curve never reaches leaves the whole curve.
     pub fn stopping_at(&self, target: f64) -> Vec<(u64, f64)> {
         let step = 1000 / u64::from(self.rate_hz.clamp(1, 1000));
-        let mut out = Vec::new();
-        let mut stop = None;
-        for (t, grams) in self.samples() {
-            out.push((t, grams));
-            let (weight, flow) = (self.weight_at(t), self.flow_at(t));
-            if weight + flow * DRIP_SECONDS >= target {
-                stop = Some((t, weight, flow));
-                break;
-            }
-        }
-        let Some((stopped, weight, flow)) = stop else { return out };
+        let Some(stopped) = self.stop_ms(target) else { return self.samples().collect() };
+        let mut out: Vec<(u64, f64)> = self.samples().take_while(|&(t, _)| t <= stopped).collect();
+        let (weight, flow) = (self.weight_at(stopped), self.flow_at(stopped));
         let mut noise = Noise(self.seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) | 1);
         let mut t = stopped + step;
         while t <= stopped + DRIP_TAIL_MS {
@@ -94,6 +94,62 @@ impl Extraction {
             t += step;
         }
         out
+    }
+}
+
+/// Water the puck holds before the first drop, ml, for an 18 g dose.
+const PUCK_WATER_ML: f64 = 40.0;
+/// Millilitres of water for each gram in the cup (the rest stays in the puck).
+const WATER_PER_GRAM: f64 = 1.1;
+
+impl Extraction {
+    /// What an espresso machine under the shot measures at `t_ms` into it, the pump
+    /// stopping at `pump_stop_ms` (the shot's end, or [`Extraction::stop_ms`]): pressure
+    /// rising to 3 bar through pre-infusion, then to 9 and tailing to 6; the water it
+    /// pumps (filling the puck, then what reaches the cup) and its flow over the second
+    /// before; the water's temperature dipping under pressure; the basket warming up.
+    /// Rounded as a DE1 reports them.
+    pub fn machine_at(&self, t_ms: u64, pump_stop_ms: u64) -> Measures {
+        #[allow(clippy::cast_precision_loss)]
+        let (t, d) = (t_ms as f64, self.duration_ms.max(1) as f64);
+        #[allow(clippy::cast_precision_loss)]
+        let stop = pump_stop_ms as f64;
+        let pumping = t.min(stop);
+        let pressure_at = |t: f64| {
+            let ramp =
+                |from: f64, to: f64, t0: f64, t1: f64| from + (to - from) * ((t - t0) / (t1 - t0)).clamp(0.0, 1.0);
+            if t < 0.2 * d {
+                ramp(0.0, 3.0, 0.0, 0.08 * d)
+            } else if t < 0.3 * d {
+                ramp(3.0, 9.0, 0.2 * d, 0.3 * d)
+            } else {
+                ramp(9.0, 6.0, 0.3 * d, d)
+            }
+        };
+        // After the pump stops the pressure bleeds off in a fraction of a second.
+        let pressure = pressure_at(pumping) * if t > stop { (-(t - stop) / 200.0).exp() } else { 1.0 };
+        let water_at = |t: f64| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let cup = self.weight_at(t.max(0.0) as u64);
+            PUCK_WATER_ML * (1.0 - (-t.max(0.0) / 2500.0).exp()) + WATER_PER_GRAM * cup
+        };
+        let water = water_at(pumping);
+        let flow = if t > stop { 0.0 } else { (water - water_at(pumping - 1000.0)).max(0.0) };
+        let water_temperature = 93.0 - 1.5 * pressure / 9.0;
+        let basket_temperature = 86.0 + 5.0 * (1.0 - (-t / 8000.0).exp());
+        let mut measures = Measures::NONE;
+        let round = |v: f64, per_unit: f64| (v * per_unit).round() / per_unit;
+        for (kind, v) in [
+            (SeriesKind::Pressure, round(pressure, 100.0)),
+            (SeriesKind::Flow, round(flow, 100.0)),
+            (SeriesKind::WaterTemperature, round(water_temperature, 10.0)),
+            (SeriesKind::BasketTemperature, round(basket_temperature, 10.0)),
+            (SeriesKind::WaterDispensed, round(water, 10.0)),
+        ] {
+            // Every value above is within its kind's range for any shot of up to 10 minutes.
+            let _ = measures.set(kind, v.clamp(*kind.range().start(), *kind.range().end()));
+        }
+        measures
     }
 }
 
@@ -115,6 +171,26 @@ impl Noise {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machine_pumps_while_the_shot_runs_and_stops_with_the_pump() {
+        let shot = Extraction { target_grams: 36.0, duration_ms: 30_000, rate_hz: 10, seed: 1 };
+        let at = |t: u64, stop: u64| shot.machine_at(t, stop);
+        let get = |m: Measures, kind| m.get(kind).expect("every measure");
+        // Pre-infusion at about 3 bar, the shot near 9, tailing off towards 6.
+        assert!((get(at(5_000, 30_000), SeriesKind::Pressure) - 3.0).abs() < 0.01);
+        assert!((get(at(9_500, 30_000), SeriesKind::Pressure) - 9.0).abs() < 0.5);
+        assert!((get(at(30_000, 30_000), SeriesKind::Pressure) - 6.0).abs() < 0.01);
+        // The water only grows, and more than what reaches the cup.
+        let water: Vec<f64> = (1..=300).map(|i| get(at(i * 100, 30_000), SeriesKind::WaterDispensed)).collect();
+        assert!(water.windows(2).all(|w| w[1] >= w[0]));
+        assert!(water[299] > 36.0 * WATER_PER_GRAM);
+        // Once the pump stops: no flow, the pressure gone within a second, the water kept.
+        let stopped = at(26_000, 25_000);
+        assert_eq!(get(stopped, SeriesKind::Flow), 0.0);
+        assert!(get(stopped, SeriesKind::Pressure) < 0.1);
+        assert_eq!(get(stopped, SeriesKind::WaterDispensed), get(at(25_000, 25_000), SeriesKind::WaterDispensed));
+    }
 
     #[test]
     fn a_shot_rises_steadily_to_its_target() {

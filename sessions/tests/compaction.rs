@@ -6,12 +6,12 @@ use wages_codec::{ClientId, Grams, Reading, SessionId, Timestamp};
 use wages_sessions::{Bucket, buckets, merge_late, summarize};
 
 fn reading(t: u64, grams: f64) -> Reading {
-    Reading {
-        client_id: ClientId::parse("scale-01").expect("valid"),
-        session_id: SessionId::parse("brew-1").expect("valid"),
-        value: Grams::new(grams).expect("in range"),
-        tstamp: Timestamp::from_millis(t).expect("in range"),
-    }
+    Reading::new(
+        ClientId::parse("scale-01").expect("valid"),
+        SessionId::parse("brew-1").expect("valid"),
+        Grams::new(grams).expect("in range"),
+        Timestamp::from_millis(t).expect("in range"),
+    )
 }
 
 #[test]

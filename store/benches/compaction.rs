@@ -23,12 +23,12 @@ const NOW: u64 = 1_800_000_000_000;
 const BATCH: usize = 500;
 
 fn reading(client: &str, session: &str, t: u64, grams: f64) -> Reading {
-    Reading {
-        client_id: ClientId::parse(client).expect("id"),
-        session_id: SessionId::parse(session).expect("id"),
-        value: Grams::new(grams).expect("grams"),
-        tstamp: Timestamp::from_millis(t).expect("time"),
-    }
+    Reading::new(
+        ClientId::parse(client).expect("id"),
+        SessionId::parse(session).expect("id"),
+        Grams::new(grams).expect("grams"),
+        Timestamp::from_millis(t).expect("time"),
+    )
 }
 
 /// `n` new readings for live ingestion, from reading number `from` on.

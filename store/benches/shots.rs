@@ -40,11 +40,13 @@ fn shot_readings(i: u64) -> Vec<Reading> {
     let (client_id, session_id) = ids(i);
     let start = START + i * 60_000;
     (0..3u64)
-        .map(|k| Reading {
-            client_id,
-            session_id,
-            value: Grams::new(k as f64 * 18.0).expect("grams"),
-            tstamp: Timestamp::from_millis(start + k * 15_000).expect("time"),
+        .map(|k| {
+            Reading::new(
+                client_id,
+                session_id,
+                Grams::new(k as f64 * 18.0).expect("grams"),
+                Timestamp::from_millis(start + k * 15_000).expect("time"),
+            )
         })
         .collect()
 }

@@ -471,7 +471,7 @@ fn fold_flows(
     let all = before.iter().map(|s| (s, false)).chain(new.iter().map(|s| (s, true)));
     for (&(t, v), is_new) in all {
         let (Ok(tstamp), Ok(value)) = (Timestamp::from_millis(t), Grams::new(v)) else { continue };
-        session.push(&Reading { client_id: *client_id, session_id: *session_id, value, tstamp });
+        session.push(&Reading::new(*client_id, *session_id, value, tstamp));
         if is_new && let Some(flow) = session.flow() {
             peak = peak.max(flow);
         }
@@ -509,7 +509,7 @@ async fn peak_flow(
     for row in &rows {
         let (t, v): (i64, f64) = (row.try_get("tstamp")?, row.try_get("value")?);
         let (Ok(tstamp), Ok(value)) = (Timestamp::from_millis(unsigned(t)), Grams::new(v)) else { continue };
-        session.push(&Reading { client_id: *client_id, session_id: *session_id, value, tstamp });
+        session.push(&Reading::new(*client_id, *session_id, value, tstamp));
         if unsigned(t) >= from
             && let Some(flow) = session.flow()
         {

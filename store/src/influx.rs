@@ -2,7 +2,8 @@
 //!
 //! Writes are line protocol through the `influxdb2` crate (InfluxDB 2's `/api/v2/write`,
 //! millisecond precision): measurement `readings`, tags `client_id` and `session_id`,
-//! field `value`, the reading's `tstamp` as the point's time. A point with the same
+//! field `value` and a field for each measure the reading carries (`pressure`, …), the
+//! reading's `tstamp` as the point's time. A point with the same
 //! series and time replaces the old one, so a redelivered reading is stored once.
 //!
 //! Reads are InfluxQL on `/query` (served by InfluxDB 1.8+, by 2.x through its automatic
@@ -36,14 +37,17 @@ pub fn line_protocol(readings: &[Reading]) -> String {
     let mut body = String::with_capacity(readings.len() * 80);
     for r in readings {
         use std::fmt::Write as _;
-        let _ = writeln!(
+        let _ = write!(
             body,
-            "{MEASUREMENT},client_id={},session_id={} value={:?} {}",
+            "{MEASUREMENT},client_id={},session_id={} value={:?}",
             r.client_id,
             r.session_id,
-            r.value.get(),
-            r.tstamp.millis()
+            r.value.get()
         );
+        for (kind, v) in r.measures.iter() {
+            let _ = write!(body, ",{kind}={v:?}");
+        }
+        let _ = writeln!(body, " {}", r.tstamp.millis());
     }
     body
 }
@@ -53,17 +57,26 @@ fn failed(what: &str, e: impl std::fmt::Display) -> RegistryError {
 }
 
 #[derive(Deserialize)]
-struct QueryResponse {
-    #[serde(default)]
-    results: Vec<StatementResult>,
+#[serde(bound = "S: serde::de::DeserializeOwned")]
+struct QueryResponse<S> {
+    #[serde(default = "Vec::new")]
+    results: Vec<StatementResult<S>>,
     error: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct StatementResult {
-    #[serde(default)]
-    series: Vec<Series>,
+#[serde(bound = "S: serde::de::DeserializeOwned")]
+struct StatementResult<S> {
+    #[serde(default = "Vec::new")]
+    series: Vec<S>,
     error: Option<String>,
+}
+
+/// A series of an answer with several columns, the time first.
+#[derive(Deserialize)]
+struct Rows {
+    #[serde(default)]
+    values: Vec<Vec<Option<f64>>>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +125,16 @@ impl InfluxReadings {
     }
 
     async fn query(&self, q: &str) -> Result<Vec<Series>, RegistryError> {
+        self.query_as(q).await
+    }
+
+    /// [`InfluxReadings::query`] for rows of several columns (the time first), any of
+    /// them empty.
+    async fn query_rows(&self, q: &str) -> Result<Vec<Rows>, RegistryError> {
+        self.query_as(q).await
+    }
+
+    async fn query_as<S: serde::de::DeserializeOwned>(&self, q: &str) -> Result<Vec<S>, RegistryError> {
         let res = self
             .http
             .get(format!("{}/query", self.url))
@@ -121,7 +144,7 @@ impl InfluxReadings {
             .await
             .map_err(|e| failed("query", e))?;
         let status = res.status();
-        let body: QueryResponse = res.json().await.map_err(|e| failed(&format!("query ({status})"), e))?;
+        let body: QueryResponse<S> = res.json().await.map_err(|e| failed(&format!("query ({status})"), e))?;
         if let Some(e) = body.error {
             return Err(failed("query", e));
         }
@@ -151,10 +174,40 @@ impl InfluxReadings {
                     .map_err(|e| bad("time", &e))
                     .and_then(|t| Timestamp::from_millis(t).map_err(|e| bad("time", &e)))?;
                 let value = Grams::new(value).map_err(|e| bad("value", &e))?;
-                readings.push(Reading { client_id: *client_id, session_id: *session_id, value, tstamp });
+                readings.push(Reading::new(*client_id, *session_id, value, tstamp));
             }
         }
         Ok(readings)
+    }
+
+    /// One session's series beside the weight, from the measures its readings carried,
+    /// each in time order.
+    pub async fn series(
+        &self,
+        client_id: &ClientId,
+        session_id: &SessionId,
+    ) -> Result<Vec<crate::series::Series>, RegistryError> {
+        use crate::series::{Series as Points, SeriesKind};
+        let columns: Vec<&str> = SeriesKind::ALL.iter().map(|k| k.as_str()).collect();
+        let q = format!(
+            "SELECT {} FROM {MEASUREMENT} WHERE client_id = '{client_id}' AND session_id = '{session_id}' \
+             ORDER BY time ASC LIMIT {MAX_READINGS}",
+            columns.join(", ")
+        );
+        let mut points: Vec<Vec<(u64, f64)>> = vec![Vec::new(); SeriesKind::ALL.len()];
+        for series in self.query_rows(&q).await? {
+            for row in series.values {
+                let Some(&Some(time)) = row.first() else { continue };
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole ms since 1970
+                let time = time as u64;
+                for (i, v) in row.iter().skip(1).enumerate().take(SeriesKind::ALL.len()) {
+                    if let Some(v) = v {
+                        points[i].push((time, *v));
+                    }
+                }
+            }
+        }
+        Ok(SeriesKind::ALL.into_iter().zip(points).filter_map(|(kind, p)| Points::from_points(kind, p)).collect())
     }
 
     /// A device's sessions, newest first by start, at most `limit`; `before` (ms) pages back.

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::{AnyPool, Row};
-use wages_codec::{ClientId, Reading, SessionId};
+use wages_codec::{ClientId, Measures, Reading, SessionId};
 
 use crate::error::RegistryError;
 use crate::readings::{SqlReadings, placeholders};
@@ -82,7 +82,8 @@ struct Unfolded {
 
 impl Unfolded {
     fn push(&mut self, readings: &[Reading], seqs: (i64, i64)) {
-        self.readings.extend_from_slice(readings);
+        // Their measures are stored already, beside the append: the fold has the weights to do.
+        self.readings.extend(readings.iter().map(|r| Reading { measures: Measures::NONE, ..*r }));
         match self.seqs.last_mut() {
             Some(last) if last.1 + 1 == seqs.0 => last.1 = seqs.1,
             _ => self.seqs.push(seqs),
@@ -400,12 +401,12 @@ mod tests {
     use wages_codec::{Grams, Timestamp};
 
     fn reading(scale: usize, session: usize, t: u64) -> Reading {
-        Reading {
-            client_id: ClientId::parse(&format!("scale-{scale}")).expect("id"),
-            session_id: SessionId::parse(&format!("s{session}")).expect("id"),
-            value: Grams::new(1.0).expect("grams"),
-            tstamp: Timestamp::from_millis(t).expect("time"),
-        }
+        Reading::new(
+            ClientId::parse(&format!("scale-{scale}")).expect("id"),
+            SessionId::parse(&format!("s{session}")).expect("id"),
+            Grams::new(1.0).expect("grams"),
+            Timestamp::from_millis(t).expect("time"),
+        )
     }
 
     #[test]

@@ -95,14 +95,14 @@ pub(crate) fn reading(row: &AnyRow) -> Result<Reading, RegistryError> {
     let session_id: String = row.try_get("session_id")?;
     let tstamp: i64 = row.try_get("tstamp")?;
     let value: f64 = row.try_get("value")?;
-    Ok(Reading {
-        client_id: ClientId::parse(&client_id).map_err(|e| bad("client_id", &e))?,
-        session_id: SessionId::parse(&session_id).map_err(|e| bad("session_id", &e))?,
-        value: Grams::new(value).map_err(|e| bad("value", &e))?,
-        tstamp: u64::try_from(tstamp)
+    Ok(Reading::new(
+        ClientId::parse(&client_id).map_err(|e| bad("client_id", &e))?,
+        SessionId::parse(&session_id).map_err(|e| bad("session_id", &e))?,
+        Grams::new(value).map_err(|e| bad("value", &e))?,
+        u64::try_from(tstamp)
             .map_err(|e| bad("tstamp", &e))
             .and_then(|t| Timestamp::from_millis(t).map_err(|e| bad("tstamp", &e)))?,
-    })
+    ))
 }
 
 /// On SQLite, readings live in a table clustered on their key (`WITHOUT ROWID`): one
@@ -222,14 +222,17 @@ impl SqlReadings {
         }
         let mut conn = self.writer().await?;
         if let Some(journal) = self.journal.as_ref().filter(|j| j.takes(readings)) {
+            // The measures first: once the append returns, the readings are stored.
+            crate::shot_series::insert_measures(&mut conn, self.backend, readings).await?;
             self.append(&mut conn, journal, readings).await?;
             return Ok(readings.len() as u64);
         }
         self.store(&mut conn, readings).await
     }
 
-    /// Stores `readings` in one transaction on `conn` (the caller's turn), folding the
-    /// new ones into their shots' summaries; returns how many were new.
+    /// Stores `readings` and the measures they carry in one transaction on `conn` (the
+    /// caller's turn), folding the new ones into their shots' summaries; returns how many
+    /// were new.
     pub(crate) async fn store(&self, conn: &mut AnyConnection, readings: &[Reading]) -> Result<u64, RegistryError> {
         let mut attempts = 0;
         loop {
@@ -245,6 +248,7 @@ impl SqlReadings {
                 Cow::Owned(self.insert_returning(&mut tx, readings).await?)
             };
             if self.recorded(&mut tx, &new, &mut attempts).await? {
+                crate::shot_series::insert_measures(&mut tx, self.backend, readings).await?;
                 tx.commit().await?;
                 return Ok(new.len() as u64);
             }
@@ -430,12 +434,12 @@ impl SqlReadings {
         if !buckets.is_empty() {
             let bad = |e: &dyn std::fmt::Display| RegistryError::Database(format!("stored bucket is invalid: {e}"));
             for b in buckets {
-                readings.push(Reading {
-                    client_id: *client_id,
-                    session_id: *session_id,
-                    value: Grams::new(b.mean).map_err(|e| bad(&e))?,
-                    tstamp: Timestamp::from_millis(b.start).map_err(|e| bad(&e))?,
-                });
+                readings.push(Reading::new(
+                    *client_id,
+                    *session_id,
+                    Grams::new(b.mean).map_err(|e| bad(&e))?,
+                    Timestamp::from_millis(b.start).map_err(|e| bad(&e))?,
+                ));
             }
             readings.sort_by_key(|r| r.tstamp);
             readings.truncate(MAX_READINGS as usize);

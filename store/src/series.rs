@@ -1,81 +1,11 @@
-//! What a shot measures beside the weight: the machine's pressure and flow, the water's
-//! and the basket's temperature, the water dispensed. Each series is a list of points
-//! (ms since the epoch, value) on the shot's clock.
+//! What a shot measures beside the weight, as series: the machine's pressure and flow,
+//! the water's and the basket's temperature, the water dispensed (the kinds are the
+//! codec's, which readings carry them in). Each series is a list of points (ms since the
+//! epoch, value) on the shot's clock.
 
 use serde::{Deserialize, Serialize};
 
-/// One kind of series, with its unit and the values it may take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SeriesKind {
-    /// Bar, at the group head.
-    Pressure,
-    /// Millilitres a second through the group, as the machine measures it (the weight's
-    /// own flow is worked out from the weight).
-    Flow,
-    /// °C of the water on its way to the puck (the DE1's "mix").
-    WaterTemperature,
-    /// °C in the basket.
-    BasketTemperature,
-    /// Millilitres of water pumped since the start.
-    WaterDispensed,
-}
-
-impl SeriesKind {
-    pub const ALL: [SeriesKind; 5] = [
-        SeriesKind::Pressure,
-        SeriesKind::Flow,
-        SeriesKind::WaterTemperature,
-        SeriesKind::BasketTemperature,
-        SeriesKind::WaterDispensed,
-    ];
-
-    /// The name in files, the API and storage.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SeriesKind::Pressure => "pressure",
-            SeriesKind::Flow => "flow",
-            SeriesKind::WaterTemperature => "water_temperature",
-            SeriesKind::BasketTemperature => "basket_temperature",
-            SeriesKind::WaterDispensed => "water_dispensed",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<SeriesKind> {
-        SeriesKind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
-    /// For people: "Pressure".
-    pub fn label(self) -> &'static str {
-        match self {
-            SeriesKind::Pressure => "Pressure",
-            SeriesKind::Flow => "Machine flow",
-            SeriesKind::WaterTemperature => "Water temperature",
-            SeriesKind::BasketTemperature => "Basket temperature",
-            SeriesKind::WaterDispensed => "Water dispensed",
-        }
-    }
-
-    pub fn unit(self) -> &'static str {
-        match self {
-            SeriesKind::Pressure => "bar",
-            SeriesKind::Flow => "ml/s",
-            SeriesKind::WaterTemperature | SeriesKind::BasketTemperature => "°C",
-            SeriesKind::WaterDispensed => "ml",
-        }
-    }
-
-    /// The values a point may have; others are not measurements (a machine's "no
-    /// reading" of -1, a sensor's glitch) and are left out.
-    pub fn range(self) -> std::ops::RangeInclusive<f64> {
-        match self {
-            SeriesKind::Pressure => 0.0..=30.0,
-            SeriesKind::Flow => 0.0..=50.0,
-            SeriesKind::WaterTemperature | SeriesKind::BasketTemperature => -20.0..=150.0,
-            SeriesKind::WaterDispensed => 0.0..=10_000.0,
-        }
-    }
-}
+pub use wages_codec::SeriesKind;
 
 /// One series of a shot: its points in time order, one per millisecond.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,6 +34,20 @@ impl Series {
     }
 }
 
+/// Puts the points of `series` back on `readings` (one session's, in time order) taken
+/// at the same moments, as the measures they came with: what a reading carried over
+/// MQTT is stored as points of its shot's series.
+pub fn restore_measures(readings: &mut [wages_codec::Reading], series: &[Series]) {
+    for s in series {
+        for &(t, v) in &s.points {
+            if let Ok(i) = readings.binary_search_by_key(&t, |r| r.tstamp.millis()) {
+                // Stored points were in range when they came; one that is not stays out.
+                let _ = readings[i].measures.set(s.kind, v);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +58,17 @@ mod tests {
             .expect("some");
         assert_eq!(s.points, vec![(1, 0.5), (3, 8.5)]);
         assert!(Series::from_points(SeriesKind::Flow, [(1, -1.0)]).is_none());
+    }
+
+    #[test]
+    fn measures_go_back_on_the_readings_of_their_moments() {
+        let line = |t: u64| format!("client_id=s;session_id=b;value=1;tstamp={t}");
+        let mut readings: Vec<_> =
+            [1, 2, 3].into_iter().map(|t| wages_codec::decode_line(line(t).as_bytes()).expect("valid")).collect();
+        let pressure = Series { kind: SeriesKind::Pressure, points: vec![(2, 9.0), (3, 8.5), (4, 8.0)] };
+        restore_measures(&mut readings, &[pressure]);
+        let got: Vec<_> = readings.iter().map(|r| r.measures.get(SeriesKind::Pressure)).collect();
+        assert_eq!(got, [None, Some(9.0), Some(8.5)]);
         for kind in SeriesKind::ALL {
             assert_eq!(SeriesKind::parse(kind.as_str()), Some(kind));
         }

@@ -770,11 +770,13 @@ mod tests {
         // 30 s at 10 Hz across midnight UTC, with a tared negative start.
         let start = 1_764_633_585_437;
         let readings: Vec<Reading> = (0..300u32)
-            .map(|i| Reading {
-                client_id,
-                session_id,
-                value: Grams::new(f64::from(i) * 0.123 - 0.2).expect("grams"),
-                tstamp: Timestamp::from_millis(start + u64::from(i) * 100 + u64::from(i % 3)).expect("time"),
+            .map(|i| {
+                Reading::new(
+                    client_id,
+                    session_id,
+                    Grams::new(f64::from(i) * 0.123 - 0.2).expect("grams"),
+                    Timestamp::from_millis(start + u64::from(i) * 100 + u64::from(i % 3)).expect("time"),
+                )
             })
             .collect();
         let summary = wages_sessions::summarize(&readings, start).expect("summary");

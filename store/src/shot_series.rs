@@ -1,11 +1,13 @@
-//! A shot's series beside the weight (see [`crate::series`]) in the `shot_series` table.
+//! A shot's series beside the weight (see [`crate::series`]) in the `shot_series` table:
+//! from a shot file, or from the measures its readings carried.
 
 use sqlx::{AnyConnection, Row};
-use wages_codec::{ClientId, SessionId};
+use wages_codec::{ClientId, Reading, SessionId};
 
 use crate::error::RegistryError;
 use crate::readings::{SqlReadings, millis, placeholders};
 use crate::series::{Series, SeriesKind};
+use crate::store::Backend;
 
 /// Points per INSERT statement (5 parameters each).
 const POINTS_PER_STATEMENT: usize = 200;
@@ -36,6 +38,36 @@ pub(crate) async fn insert(
             }
             query.execute(&mut *conn).await?;
         }
+    }
+    Ok(())
+}
+
+/// Stores the measures `readings` carry (pressure, flow, …) as points of their shots'
+/// series, on `conn` (in the caller's transaction, if one is open); a point already
+/// stored keeps its value, so a message sent again adds nothing. Readings of weight alone
+/// cost a look at each.
+pub(crate) async fn insert_measures(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    readings: &[Reading],
+) -> Result<(), RegistryError> {
+    let points: Vec<(&Reading, SeriesKind, f64)> =
+        readings.iter().flat_map(|r| r.measures.iter().map(move |(kind, v)| (r, kind, v))).collect();
+    for chunk in points.chunks(POINTS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO shot_series (client_id, session_id, series, tstamp, value) VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(backend, chunk.len(), 5)
+        );
+        let mut query = sqlx::query(&sql);
+        for (r, kind, v) in chunk {
+            query = query
+                .bind(r.client_id.as_str())
+                .bind(r.session_id.as_str())
+                .bind(kind.as_str())
+                .bind(millis(r.tstamp.millis()))
+                .bind(*v);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }

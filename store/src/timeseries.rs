@@ -70,7 +70,7 @@ impl ReadingsStore {
     }
 
     /// A shot's series beside the weight (pressure, flow, temperatures, water), each in
-    /// time order; none with InfluxDB, which keeps weights only.
+    /// time order.
     pub async fn series(
         &self,
         client_id: &ClientId,
@@ -78,7 +78,7 @@ impl ReadingsStore {
     ) -> Result<Vec<crate::series::Series>, RegistryError> {
         match self {
             Self::Sql(s) => s.series(client_id, session_id).await,
-            Self::Influx(_) => Ok(Vec::new()),
+            Self::Influx(s) => s.series(client_id, session_id).await,
         }
     }
 

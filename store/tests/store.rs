@@ -247,12 +247,12 @@ async fn an_older_binary_refuses_a_database_a_newer_one_migrated() {
 }
 
 fn reading(client_id: &str, session_id: &str, t: u64, grams: f64) -> Reading {
-    Reading {
-        client_id: id(client_id),
-        session_id: SessionId::parse(session_id).expect("valid"),
-        value: Grams::new(grams).expect("in range"),
-        tstamp: Timestamp::from_millis(t).expect("in range"),
-    }
+    Reading::new(
+        id(client_id),
+        SessionId::parse(session_id).expect("valid"),
+        Grams::new(grams).expect("in range"),
+        Timestamp::from_millis(t).expect("in range"),
+    )
 }
 
 /// A 2 g/s pour at 10 Hz from `start` for `seconds`.

@@ -637,7 +637,7 @@ mod browser {
             ) else {
                 return;
             };
-            let reading = Reading { client_id: id, session_id: session, value, tstamp };
+            let reading = Reading::new(id, session, value, tstamp);
             {
                 let mut inner = self.0.borrow_mut();
                 if inner.waiting.len() >= MOST_WAITING {

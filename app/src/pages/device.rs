@@ -95,6 +95,15 @@ fn scale_resource(key: Signal<(String, u32, Option<u64>)>) -> Resource<Result<Sc
     Resource::new(move || key.get(), |(id, _, before)| read_scale(id, before))
 }
 
+/// The machine's card on the live page: the kinds the running session's readings
+/// carried, those shown, and its canvas.
+#[derive(Clone, Copy)]
+struct Machine {
+    kinds: RwSignal<Vec<wages_store::series::SeriesKind>>,
+    shown: RwSignal<Vec<wages_store::series::SeriesKind>>,
+    canvas: NodeRef<leptos::html::Canvas>,
+}
+
 /// What the live panel shows.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct LiveFigures {
@@ -122,8 +131,14 @@ fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> i
         }
     };
     let canvas = NodeRef::<leptos::html::Canvas>::new();
+    // What a machine measures beside the weight, once readings carry any.
+    let machine = Machine {
+        kinds: RwSignal::new(Vec::new()),
+        shown: RwSignal::new(Vec::new()),
+        canvas: NodeRef::<leptos::html::Canvas>::new(),
+    };
     #[cfg(feature = "hydrate")]
-    live::follow(&client_id, canvas, figures, sessions_seen, target);
+    live::follow(&client_id, canvas, figures, sessions_seen, target, machine);
     #[cfg(not(feature = "hydrate"))]
     let _ = (&client_id, sessions_seen);
     let number = |x: Option<f64>, digits: usize| x.map_or_else(|| "—".to_owned(), |x| format!("{x:.digits$}"));
@@ -178,6 +193,12 @@ fn LiveGraph(client_id: String, name: String, sessions_seen: RwSignal<u32>) -> i
                 </p>
             })}
         </section>
+        <super::machine::MachineCard
+            kinds=machine.kinds.into()
+            shown=machine.shown
+            canvas=machine.canvas
+            test_id="live-machine-graph"
+        />
     }
 }
 
@@ -382,6 +403,8 @@ mod live {
     use wages_sessions::{GraphPoint, Session};
 
     use super::LiveFigures;
+    use super::Machine;
+    use crate::devices::MachineCurve;
 
     /// Points the live graph keeps (an hour at 10 Hz); later readings still update the numbers.
     const MAX_LIVE_POINTS: usize = 36_000;
@@ -393,6 +416,8 @@ mod live {
         session_id: Option<wages_codec::SessionId>,
         start: u64,
         points: Vec<GraphPoint>,
+        /// What the machine measured, as the readings carried it.
+        machine: Vec<MachineCurve>,
         /// A redraw is scheduled for the next animation frame.
         drawing: bool,
         /// The reading time the history was last fetched at.
@@ -419,12 +444,21 @@ mod live {
         figures: RwSignal<LiveFigures>,
         sessions_seen: RwSignal<u32>,
         target: RwSignal<Option<f64>>,
+        machine: Machine,
     ) {
         let path = expect_context::<crate::base::BasePath>().join(&format!("/api/devices/{client_id}/live"));
         let client_id = client_id.to_owned();
         Effect::new(move || {
             let live = Rc::new(RefCell::new(Live::default()));
             let seeding = Rc::new(RefCell::new(Seeding::default()));
+            // A box ticked or cleared: the machine's graph again.
+            Effect::new({
+                let live = live.clone();
+                move || {
+                    machine.shown.track();
+                    draw_machine(&live.borrow(), machine);
+                }
+            });
             // Each time the socket opens (again), what is stored of the running session is
             // drawn first: readings stored before the stream started came as no frame.
             let catch_up = {
@@ -439,13 +473,13 @@ mod live {
                             return;
                         }
                         for reading in stored.iter().filter(|r| !drawn(&live, r)) {
-                            add(&live, reading, canvas, figures, None, target);
+                            add(&live, reading, canvas, figures, None, target, machine);
                         }
                         let mut seeding = seeding.borrow_mut();
                         seeding.done = true;
                         for reading in std::mem::take(&mut seeding.pending) {
                             if !drawn(&live, &reading) {
-                                add(&live, &reading, canvas, figures, Some(sessions_seen), target);
+                                add(&live, &reading, canvas, figures, Some(sessions_seen), target, machine);
                             }
                         }
                     });
@@ -457,7 +491,7 @@ mod live {
                     // A frame can come after the catch-up already read its reading from
                     // storage (the hub sends once the batch is committed): drawn once.
                     if !drawn(&live, &reading) {
-                        add(&live, &reading, canvas, figures, Some(sessions_seen), target);
+                        add(&live, &reading, canvas, figures, Some(sessions_seen), target, machine);
                     }
                 } else {
                     seeding.pending.push(reading);
@@ -481,12 +515,15 @@ mod live {
         figures: RwSignal<LiveFigures>,
         history: Option<RwSignal<u32>>,
         target: RwSignal<Option<f64>>,
+        machine: Machine,
     ) {
         let mut state = live.borrow_mut();
         let t = reading.tstamp.millis();
         if state.session_id != Some(reading.session_id) {
             // A fresh graph for a new session.
             *state = Live { session_id: Some(reading.session_id), start: t, history_at: t, ..Live::default() };
+            // The machine's card shows what this session's readings carry.
+            machine.kinds.try_set(Vec::new());
             if let Some(history) = history {
                 history.try_update(|n| *n += 1);
             }
@@ -503,6 +540,23 @@ mod live {
         if state.points.len() < MAX_LIVE_POINTS {
             let flow = state.session.flow();
             state.points.push(GraphPoint { seconds, grams: reading.value.get(), flow });
+            for (kind, v) in reading.measures.iter() {
+                match state.machine.iter_mut().find(|c| c.kind == kind) {
+                    Some(curve) => curve.points.push((seconds, v)),
+                    None => {
+                        state.machine.push(MachineCurve { kind, points: vec![(seconds, v)] });
+                        // A kind the card has not had yet: its box, ticked.
+                        if machine.kinds.try_with_untracked(|k| !k.contains(&kind)) == Some(true) {
+                            machine.kinds.try_update(|k| k.push(kind));
+                            machine.shown.try_update(|s| {
+                                if !s.contains(&kind) {
+                                    s.push(kind);
+                                }
+                            });
+                        }
+                    }
+                }
+            }
         }
         figures.try_set(LiveFigures {
             session_id: Some(reading.session_id.to_string()),
@@ -521,8 +575,23 @@ mod live {
                 if let (Some(Some(canvas)), Some(target)) = (canvas.try_get_untracked(), target.try_get_untracked()) {
                     crate::graph::draw(&canvas, &[&state.points], target);
                 }
+                draw_machine(&state, machine);
             });
         }
+    }
+
+    /// Draws the machine's curves of the session, on the weight graph's seconds; nothing
+    /// while its readings carried none.
+    fn draw_machine(state: &Live, machine: Machine) {
+        if state.machine.is_empty() {
+            return;
+        }
+        let (Some(Some(canvas)), Some(shown)) = (machine.canvas.try_get_untracked(), machine.shown.try_get_untracked())
+        else {
+            return;
+        };
+        let last = state.points.last().map_or(0.0, |p| p.seconds);
+        crate::graph::draw_machine(&canvas, &state.machine, &shown, (0.0, last.max(30.0)));
     }
 }
 

@@ -10,6 +10,7 @@ mod home;
 mod import;
 pub mod lazy;
 mod login;
+mod machine;
 mod me;
 mod not_found;
 mod people;

@@ -119,7 +119,7 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
                 <a href=format!("{export}?format=csv") rel="external" download data-testid="export-csv">"CSV"</a>
             </p>
         </section>
-        {(!machine.is_empty()).then(|| view! { <MachineCard machine=machine.clone() points=points.clone() /> })}
+        {(!machine.is_empty()).then(|| view! { <StoredMachine machine=machine.clone() points=points.clone() /> })}
         <super::brew_forms::ShotCard client_id=client_id.clone() session_id=session_id.clone() shot beans />
         {crate::people::may(wages_store::Role::Barista).then(|| view! {
             <ShareCard client_id=client_id.clone() session_id=session_id.clone() share />
@@ -168,61 +168,22 @@ fn Session(client_id: String, session_id: String, compare: String, view: Session
 /// What the machine measured beside the weight: pressure, flow, temperatures, water
 /// dispensed, on the weight graph's seconds; each can be hidden.
 #[component]
-fn MachineCard(machine: Vec<crate::devices::MachineCurve>, points: Vec<wages_sessions::GraphPoint>) -> impl IntoView {
-    use wages_store::series::SeriesKind;
-    let kinds: Vec<SeriesKind> = machine.iter().map(|c| c.kind).collect();
+fn StoredMachine(machine: Vec<crate::devices::MachineCurve>, points: Vec<wages_sessions::GraphPoint>) -> impl IntoView {
+    let kinds: Vec<wages_store::series::SeriesKind> = machine.iter().map(|c| c.kind).collect();
     let shown = RwSignal::new(kinds.clone());
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let times = machine.iter().flat_map(|c| c.points.iter().map(|p| p.0)).chain(points.iter().map(|p| p.seconds));
     let seconds = times.fold((0.0f64, 30.0f64), |(a, b), t| (a.min(t), b.max(t)));
     #[cfg(feature = "hydrate")]
-    {
-        let machine = machine.clone();
-        Effect::new(move || {
-            let shown = shown.get();
-            if let Some(canvas) = canvas.get() {
-                crate::graph::draw_machine(&canvas, &machine, &shown, seconds);
-            }
-        });
-    }
+    Effect::new(move || {
+        let shown = shown.get();
+        if let Some(canvas) = canvas.get() {
+            crate::graph::draw_machine(&canvas, &machine, &shown, seconds);
+        }
+    });
     #[cfg(not(feature = "hydrate"))]
-    let _ = seconds;
-    let names = kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" ");
-    let label = |kind: SeriesKind| match kind {
-        // Drawn at a tenth, against the bar and ml/s axis.
-        SeriesKind::WaterDispensed => format!("{} (ml ÷ 10)", kind.label()),
-        kind => format!("{} ({})", kind.label(), kind.unit()),
-    };
-    view! {
-        <section class="card wide" aria-labelledby="machine-title">
-            <h2 id="machine-title">"Machine"</h2>
-            <canvas
-                node_ref=canvas
-                class="graph"
-                width="960"
-                height="300"
-                data-testid="machine-graph"
-                data-series=names
-                aria-label="Pressure, flow and temperatures of the extraction"
-            ></canvas>
-            <fieldset class="machine-series">
-                <legend class="visually-hidden">"Curves to show"</legend>
-                {kinds.into_iter().map(|kind| view! {
-                    <label data-series=kind.as_str()>
-                        <input
-                            type="checkbox"
-                            checked=true
-                            on:change=move |_| shown.update(|s| match s.iter().position(|k| *k == kind) {
-                                Some(i) => { s.remove(i); }
-                                None => s.push(kind),
-                            })
-                        />
-                        " " <span class=format!("swatch machine-{}", kind.as_str().replace('_', "-"))></span>" "{label(kind)}
-                    </label>
-                }).collect_view()}
-            </fieldset>
-        </section>
-    }
+    let _ = (seconds, machine);
+    view! { <super::machine::MachineCard kinds=Signal::stored(kinds) shown canvas test_id="machine-graph" /> }
 }
 
 /// Share the shot by a link anyone can open without logging in, or withdraw it.

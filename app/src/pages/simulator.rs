@@ -4,7 +4,9 @@
 //! (the server's figure when the page is rendered, then one more for each PUBACK, which
 //! the server sends once a reading is stored, so a reload or another browser shows the
 //! same), and shows firmware
-//! offers as they arrive; "Install" reports the offered version. When the scale's recipe
+//! offers as they arrive; "Install" reports the offered version. Ticked, "Brew on an
+//! espresso machine" makes each reading carry the machine's pressure, flow, temperatures
+//! and water beside the weight. When the scale's recipe
 //! names a target yield (retained on `wages/devices/{client_id}/target`), a brew stops by
 //! weight as firmware would: at the target minus the drip its flow predicts.
 //!
@@ -27,6 +29,8 @@ struct TabState {
     form: RwSignal<String>,
     /// The target yield the broker last gave the scale, grams.
     target: RwSignal<Option<f64>>,
+    /// Whether a brew's readings carry what an espresso machine measures beside the weight.
+    machine: RwSignal<bool>,
 }
 
 /// The firmware a new simulated scale starts with.
@@ -51,6 +55,7 @@ pub fn SimulatorPage() -> impl IntoView {
         brewing: RwSignal::new(false),
         form: RwSignal::new("text".to_owned()),
         target: RwSignal::new(None),
+        machine: RwSignal::new(false),
     };
     // The client lives in the browser only; the buttons reach it through this handle.
     #[cfg(feature = "hydrate")]
@@ -145,6 +150,15 @@ pub fn SimulatorPage() -> impl IntoView {
                     <option value="protobuf">"Protobuf (…/readings/protobuf)"</option>
                 </select>
             </div>
+            <label class="inline-field">
+                <input
+                    type="checkbox"
+                    data-testid="sim-machine"
+                    prop:checked=move || state.machine.get()
+                    on:change=move |ev| state.machine.set(event_target_checked(&ev))
+                />
+                " Brew on an espresso machine: each reading also carries pressure, flow, temperatures and water"
+            </label>
             <p class="hint" data-testid="sim-target">
                 {move || match state.target.get() {
                     Some(grams) => format!(
@@ -237,9 +251,10 @@ mod mqtt_tab {
     }
 
     impl Tab {
-        fn send_reading(&self, session: &str, grams: f64, tstamp: u64) {
+        fn send_reading(&self, session: &str, grams: f64, tstamp: u64, measures: wages_codec::Measures) {
             let line = format!("client_id={};session_id={session};value={grams};tstamp={tstamp}", self.link.id());
-            let Ok(reading) = wages_codec::decode_line(line.as_bytes()) else { return };
+            let Ok(mut reading) = wages_codec::decode_line(line.as_bytes()) else { return };
+            reading.measures = measures;
             let form = match self.state.form.get_untracked().as_str() {
                 "protobuf" => Form::Protobuf,
                 "json" => Form::Json,
@@ -249,7 +264,7 @@ mod mqtt_tab {
         }
 
         pub fn send_one(&self) {
-            self.send_reading(&format!("single-{}", now_ms()), 18.0, now_ms());
+            self.send_reading(&format!("single-{}", now_ms()), 18.0, now_ms(), wages_codec::Measures::NONE);
         }
 
         /// A whole extraction at 10 Hz, in real time; stopped by weight when there is a target.
@@ -268,13 +283,18 @@ mod mqtt_tab {
                 Some(grams) => shot.stopping_at(grams),
                 None => shot.samples().collect(),
             };
+            let pump_stop = stop_at.and_then(|grams| shot.stop_ms(grams)).unwrap_or(shot.duration_ms);
+            let machine = state.machine.get_untracked();
             let samples: Rc<RefCell<std::vec::IntoIter<(u64, f64)>>> = Rc::new(RefCell::new(samples.into_iter()));
             let (start, session) = (now_ms(), format!("brew-{}", now_ms()));
             let tab = self.clone();
             let handle: Rc<Cell<Option<IntervalHandle>>> = Rc::new(Cell::new(None));
             let stop = handle.clone();
             let tick = move || match samples.borrow_mut().next() {
-                Some((t, grams)) => tab.send_reading(&session, grams, start + t),
+                Some((t, grams)) => {
+                    let measures = if machine { shot.machine_at(t, pump_stop) } else { wages_codec::Measures::NONE };
+                    tab.send_reading(&session, grams, start + t, measures);
+                }
                 None => {
                     state.brewing.set(false);
                     if let Some(h) = stop.take() {

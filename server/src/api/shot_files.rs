@@ -303,12 +303,12 @@ async fn store_shot(
         .enumerate()
         .map(|(i, &(t, g))| {
             let bad = |m: String| ApiError::Invalid { field: format!("sample {i}"), message: m };
-            Ok(Reading {
-                client_id: *scale,
-                session_id: *sid,
-                value: Grams::new(g).map_err(|e| bad(e.to_string()))?,
-                tstamp: Timestamp::from_millis(t).map_err(|e| bad(e.to_string()))?,
-            })
+            Ok(Reading::new(
+                *scale,
+                *sid,
+                Grams::new(g).map_err(|e| bad(e.to_string()))?,
+                Timestamp::from_millis(t).map_err(|e| bad(e.to_string()))?,
+            ))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let shot =

@@ -135,6 +135,7 @@ mod tests {
             session_id: "b".into(),
             value: Some(grams),
             tstamp: Some(1000),
+            ..wages_codec::ProtoReading::default()
         };
         let message =
             wages_codec::ProtoReadings { readings: vec![reading("s1", 1.0), reading("s1", 1e9), reading("s2", 2.0)] };

@@ -204,11 +204,13 @@ async fn sessions(db: Db) {
     let now = wages_codec::clock::now_ms();
     let pour = |session: &str, start: u64| -> Vec<Reading> {
         (0..=300u64)
-            .map(|i| Reading {
-                client_id: ClientId::parse("scale-01").expect("valid"),
-                session_id: SessionId::parse(session).expect("valid"),
-                value: Grams::new(i as f64 * 0.12).expect("in range"),
-                tstamp: Timestamp::from_millis(start + i * 100).expect("in range"),
+            .map(|i| {
+                Reading::new(
+                    ClientId::parse("scale-01").expect("valid"),
+                    SessionId::parse(session).expect("valid"),
+                    Grams::new(i as f64 * 0.12).expect("in range"),
+                    Timestamp::from_millis(start + i * 100).expect("in range"),
+                )
             })
             .collect()
     };
@@ -345,11 +347,13 @@ async fn brews(db: Db) {
     assert_error(&delete(&server, &format!("/api/beans/{beans_id}")).await, 409, "conflict", None);
 
     let pour: Vec<Reading> = (0..=300u64)
-        .map(|i| Reading {
-            client_id: ClientId::parse("scale-01").expect("valid"),
-            session_id: SessionId::parse("brew-1").expect("valid"),
-            value: Grams::new(i as f64 * 0.12).expect("in range"),
-            tstamp: Timestamp::from_millis(1_764_000_000_000 + i * 100).expect("in range"),
+        .map(|i| {
+            Reading::new(
+                ClientId::parse("scale-01").expect("valid"),
+                SessionId::parse("brew-1").expect("valid"),
+                Grams::new(i as f64 * 0.12).expect("in range"),
+                Timestamp::from_millis(1_764_000_000_000 + i * 100).expect("in range"),
+            )
         })
         .collect();
     server.registry.readings().insert(&pour).await.expect("stored");
@@ -453,11 +457,13 @@ async fn shots_in_and_out(db: Db) {
     let recipe = json!({"method": "espresso", "beans_id": beans["id"], "grinder": "Niche", "grind_setting": "12", "dose": 18.0, "target_yield": 36.0});
     bar.http().put(bar.url("/api/devices/scale-01/recipe")).json(&recipe).send().await.expect("recipe");
     let pour: Vec<Reading> = (0..=280u64)
-        .map(|i| Reading {
-            client_id: ClientId::parse("scale-01").expect("valid"),
-            session_id: SessionId::parse("brew-1").expect("valid"),
-            value: Grams::new((i as f64 * 0.131).min(36.2) - 0.3).expect("in range"),
-            tstamp: Timestamp::from_millis(1_764_000_000_007 + i * 100 + i % 7).expect("in range"),
+        .map(|i| {
+            Reading::new(
+                ClientId::parse("scale-01").expect("valid"),
+                SessionId::parse("brew-1").expect("valid"),
+                Grams::new((i as f64 * 0.131).min(36.2) - 0.3).expect("in range"),
+                Timestamp::from_millis(1_764_000_000_007 + i * 100 + i % 7).expect("in range"),
+            )
         })
         .collect();
     bar.registry.readings().insert(&pour).await.expect("stored");

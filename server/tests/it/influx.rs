@@ -113,6 +113,14 @@ async fn sessions_are_read_back_with_influxql() {
     ];
     points.extend((0..5).map(|i| reading("ix-1", "second", 60_000 + i * 500, i as f64)));
     points.push(reading("ix-2", "other", 1_000, 9.0));
+    // A machine's shot: what it measured rides on the readings as fields of their points.
+    let machine = |t: u64, grams: f64, measures: &str| {
+        let line = format!("client_id=ix-3;session_id=pulled;value={grams};tstamp={t};{measures}");
+        wages_codec::decode_line(line.as_bytes()).expect("valid reading")
+    };
+    points.push(machine(1_000, 0.0, "pressure=3;water_temperature=92.5"));
+    points.push(machine(1_100, 0.4, "pressure=8.75;flow=2.1"));
+    points.push(machine(1_200, 0.9, ""));
     let written = http
         .post(format!("{influx}/write?db={db}&precision=ms"))
         .body(line_protocol(&points))
@@ -133,6 +141,17 @@ async fn sessions_are_read_back_with_influxql() {
     let older = store.sessions(&id, 10, Some(60_000), 100_000).await.expect("sessions");
     assert_eq!(older.len(), 1);
     assert!(store.ping().await.is_some_and(|answer| answer.is_ok()));
+    let (ix3, pulled) = (ClientId::parse("ix-3").expect("id"), SessionId::parse("pulled").expect("session"));
+    let series = store.series(&ix3, &pulled).await.expect("series");
+    let series: Vec<(&str, &[(u64, f64)])> = series.iter().map(|s| (s.kind.as_str(), s.points.as_slice())).collect();
+    assert_eq!(
+        series,
+        [
+            ("pressure", &[(1_000, 3.0), (1_100, 8.75)][..]),
+            ("flow", &[(1_100, 2.1)][..]),
+            ("water_temperature", &[(1_000, 92.5)][..]),
+        ]
+    );
 
     // The API of a server keeping readings there reads the same.
     let server = TestServer::builder().influx(&influx, &db).start().await;

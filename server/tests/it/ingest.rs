@@ -323,6 +323,7 @@ async fn protobuf_readings_are_stored_and_bad_ones_dead_lettered() {
         session_id: "shot".into(),
         value: Some(grams),
         tstamp: Some(t),
+        ..wages_codec::ProtoReading::default()
     };
     let mut message =
         wages_codec::ProtoReadings { readings: (0..10).map(|i| reading(1000 + i * 100, i as f64)).collect() };
@@ -396,4 +397,81 @@ async fn the_pipeline_publishes_its_figures_and_takes_settings_over_mqtt() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(server.json("/api/pipeline").await["settings"], faster, "a scale changed the pipeline");
     server.stop().await;
+}
+
+/// The series of `session` of `scale`, by kind, as its JSON export has them.
+async fn series_of(server: &TestServer, scale: &str, session: &str) -> serde_json::Map<String, serde_json::Value> {
+    let export = server.json(&format!("/api/devices/{scale}/sessions/{session}/export?format=json")).await;
+    let series = export["series"].as_array().cloned().unwrap_or_default();
+    series.into_iter().map(|s| (s["kind"].as_str().unwrap_or_default().to_owned(), s["points"].clone())).collect()
+}
+
+/// What a machine measures rides on its readings into the shot's series: a message of
+/// one shot (stored straight into its tables) and one of many shots' readings at once
+/// (on SQLite a thin batch, journaled first), in the text, JSON and Protobuf forms.
+async fn measures_become_the_shots_series(db: Db) {
+    let server = TestServer::builder().db(db).start().await;
+    server.register("de1").await;
+    let mqtt = server.mqtt_client("test-de1").await;
+    let one_shot = [
+        line("de1", "shot", 1000, 0.0) + ";pressure=2.5;flow=4.1;water_temperature=92.8;basket_temperature=86",
+        line("de1", "shot", 1100, 0.2) + ";pressure=3;flow=3.9;water_dispensed=1.5",
+        r#"{"client_id":"de1","session_id":"shot","value":0.5,"tstamp":1200,"pressure":3.5,"flow":null}"#.to_owned(),
+        line("de1", "shot", 1300, 0.9),
+        // Out of range: this line is rejected, the others stand.
+        line("de1", "shot", 1400, 1.2) + ";pressure=31",
+    ]
+    .join("\n");
+    mqtt.publish("wages/devices/de1/readings", QoS::AtLeastOnce, false, one_shot).await.expect("publish");
+    let protobuf = wages_codec::ProtoReadings {
+        readings: vec![wages_codec::ProtoReading {
+            client_id: "de1".into(),
+            session_id: "shot".into(),
+            value: Some(1.5),
+            tstamp: Some(1500),
+            pressure: Some(8.75),
+            ..wages_codec::ProtoReading::default()
+        }],
+    };
+    let bytes = prost::Message::encode_to_vec(&protobuf);
+    mqtt.publish("wages/devices/de1/readings/protobuf", QoS::AtLeastOnce, false, bytes).await.expect("publish");
+    server.eventually("/api/pipeline", |v| v["stored"] == 5).await;
+    // Twenty shots a reading each in one message.
+    let many: Vec<String> =
+        (0..20).map(|k| line("de1", &format!("s{k}"), 5000 + k, 1.0) + &format!(";pressure={k}")).collect();
+    mqtt.publish("wages/devices/de1/readings", QoS::AtLeastOnce, false, many.join("\n")).await.expect("publish");
+
+    server.eventually("/api/pipeline", |v| v["stored"] == 25).await;
+    let dead = server.json("/api/dead-letters").await;
+    assert_eq!(dead[0]["reason"], r#"line 5, byte 61: pressure must be between 0 and 30, found "31""#);
+    let series = series_of(&server, "de1", "shot").await;
+    assert_eq!(series["pressure"], json!([[1000, 2.5], [1100, 3.0], [1200, 3.5], [1500, 8.75]]));
+    assert_eq!(series["flow"], json!([[1000, 4.1], [1100, 3.9]]));
+    assert_eq!(series["water_temperature"], json!([[1000, 92.8]]));
+    assert_eq!(series["basket_temperature"], json!([[1000, 86.0]]));
+    assert_eq!(series["water_dispensed"], json!([[1100, 1.5]]));
+    for k in [0u64, 7, 19] {
+        // A journaled shot is in the shots list once folded, within seconds.
+        let path = format!("/api/devices/de1/sessions/s{k}/export?format=json");
+        let export = server.eventually(&path, |v| v["series"].as_array().is_some_and(|a| !a.is_empty())).await;
+        assert_eq!(export["series"], json!([{"kind": "pressure", "points": [[5000 + k, k as f64]]}]), "shot s{k}");
+    }
+    // The same messages again change nothing; the weights are stored once.
+    let again = line("de1", "shot", 1000, 0.0) + ";pressure=7";
+    mqtt.publish("wages/devices/de1/readings", QoS::AtLeastOnce, false, again).await.expect("publish");
+    server.eventually("/api/pipeline", |v| v["duplicates"] == 1).await;
+    assert_eq!(series_of(&server, "de1", "shot").await["pressure"][0], json!([1000, 2.5]), "the first value stays");
+    let rows = server.json("/api/devices/de1/sessions/shot/readings").await;
+    assert_eq!(rows.as_array().map(Vec::len), Some(5));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn measures_become_the_shots_series_on_sqlite() {
+    measures_become_the_shots_series(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn measures_become_the_shots_series_on_postgres() {
+    measures_become_the_shots_series(Db::Postgres).await;
 }

@@ -117,3 +117,29 @@ async fn the_fleet_stream_brings_each_scales_newest_reading() {
     assert_eq!(status, 400, "{body}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn live_readings_carry_what_the_machine_measured() {
+    let server = TestServer::start().await;
+    server.register("live-de1").await;
+    let (mut viewer, _) = tokio_tungstenite::connect_async(live_url(&server, "live-de1")).await.expect("WebSocket");
+    let mqtt = server.mqtt_client("live-de1-pub").await;
+    let lines = "client_id=live-de1;session_id=s;value=1.5;tstamp=1000;pressure=9.1;water_temperature=93\n\
+                 client_id=live-de1;session_id=s;value=1.7;tstamp=1100";
+    mqtt.publish("wages/devices/live-de1/readings", QoS::AtLeastOnce, false, lines).await.expect("publish");
+    let mut frames = Vec::new();
+    while frames.len() < 2 {
+        let frame = tokio::time::timeout(Duration::from_secs(10), viewer.next()).await.expect("a frame in time");
+        let Some(Ok(Message::Text(text))) = frame else { panic!("unexpected frame {frame:?}") };
+        frames.push(serde_json::from_str::<Value>(&text).expect("JSON"));
+    }
+    assert_eq!(
+        frames,
+        [
+            json!({"client_id": "live-de1", "session_id": "s", "value": 1.5, "tstamp": 1000,
+                   "pressure": 9.1, "water_temperature": 93.0}),
+            json!({"client_id": "live-de1", "session_id": "s", "value": 1.7, "tstamp": 1100}),
+        ]
+    );
+    server.stop().await;
+}
