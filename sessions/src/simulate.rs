@@ -131,7 +131,7 @@ impl Extraction {
         let water_at = |t: f64| {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let cup = self.weight_at(t.max(0.0) as u64);
-            PUCK_WATER_ML * (1.0 - (-t.max(0.0) / 2500.0).exp()) + WATER_PER_GRAM * cup
+            PUCK_WATER_ML * (1.0 - (-t.max(0.0) / (0.15 * d)).exp()) + WATER_PER_GRAM * cup
         };
         let water = water_at(pumping);
         let flow = if t > stop { 0.0 } else { (water - water_at(pumping - 1000.0)).max(0.0) };
