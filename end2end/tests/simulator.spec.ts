@@ -122,6 +122,15 @@ test('a tab brewing on an espresso machine: its pressure and temperatures draw l
   await expect.poll(drawn).not.toBe(before);
   await pressure.check();
   await screenshot(watcher, info.project.name, 'device-live-machine');
+  // On a phone and a tablet the machine's card and its boxes fit the screen's width.
+  for (const [width, height, name] of [[390, 844, 'phone'], [820, 1180, 'tablet']] as const) {
+    await watcher.setViewportSize({ width, height });
+    await expect.poll(() => watcher.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+    await live.scrollIntoViewIfNeeded();
+    await expect(live).toBeVisible();
+    await screenshot(watcher, info.project.name, `${name}-device-live-machine`);
+  }
+  await watcher.setViewportSize({ width: 1280, height: 720 });
   // The shot keeps them: its page draws them from its series.
   const sessions = await (await request.get(`./api/devices/${id}/sessions`)).json();
   await watcher.goto(`./devices/${id}/sessions/${sessions[0].session_id}`);
