@@ -114,13 +114,14 @@ impl<'de> Visitor<'de> for ReadingSeed<'_> {
                 Field::SessionId => {
                     map.next_value_seed(Id { field, parse: SessionId::parse }).map(|r| r.map(|v| session_id = Some(v)))
                 }
-                Field::Value => map.next_value_seed(Number).map(|r| r.map(|v| value = Some(v))),
+                Field::Value => map.next_value_seed(Decimal { field, nullable: false }).map(|v| match v {
+                    Some(v) => Grams::new(v).map(|g| value = Some(g)).map_err(|why| Problem::Invalid(field, why)),
+                    None => Ok(()),
+                }),
                 Field::Tstamp => map.next_value_seed(Millis).map(|r| r.map(|v| tstamp = Some(v))),
-                Field::Measure(kind) => map.next_value_seed(Measure(kind)).map(|r| {
-                    r.and_then(|v| match v {
-                        Some(v) => measures.set(kind, v).map_err(|why| Problem::Invalid(field, why)),
-                        None => Ok(()),
-                    })
+                Field::Measure(kind) => map.next_value_seed(Decimal { field, nullable: true }).map(|v| match v {
+                    Some(v) => measures.set(kind, v).map_err(|why| Problem::Invalid(field, why)),
+                    None => Ok(()),
                 }),
             }?;
             if let Err(problem) = checked {
@@ -168,54 +169,30 @@ impl<T> Visitor<'_> for Id<T> {
     }
 }
 
-/// `value`: any JSON number, within the weight bounds.
-struct Number;
+/// `value` or a measure: any JSON number, checked by the caller against the field's
+/// range; `null` too where the field may be left out (a measure: not sent).
+struct Decimal {
+    field: Field,
+    nullable: bool,
+}
 
-impl<'de> DeserializeSeed<'de> for Number {
-    type Value = Result<Grams, Problem>;
+impl<'de> DeserializeSeed<'de> for Decimal {
+    type Value = Option<f64>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl Visitor<'_> for Number {
-    type Value = Result<Grams, Problem>;
+impl Visitor<'_> for Decimal {
+    type Value = Option<f64>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a number for value")
+        let or_null = if self.nullable { " or null" } else { "" };
+        write!(f, "a number{or_null} for {}", self.field)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Grams::new(v).map_err(|why| Problem::Invalid(Field::Value, why)))
+        Ok(Some(v))
     }
-    #[allow(clippy::cast_precision_loss)] // grams past 2^53 are out of range anyway
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        self.visit_f64(v as f64)
-    }
-    #[allow(clippy::cast_precision_loss)]
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        self.visit_f64(v as f64)
-    }
-}
-
-/// A measure: any JSON number (checked against its range by the caller), or `null` for
-/// one not sent.
-struct Measure(SeriesKind);
-
-impl<'de> DeserializeSeed<'de> for Measure {
-    type Value = Result<Option<f64>, Problem>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl Visitor<'_> for Measure {
-    type Value = Result<Option<f64>, Problem>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a number or null for {}", self.0)
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Ok(Some(v)))
-    }
-    #[allow(clippy::cast_precision_loss)] // measures past 2^53 are out of range anyway
+    #[allow(clippy::cast_precision_loss)] // numbers past 2^53 are out of every range anyway
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         self.visit_f64(v as f64)
     }
@@ -224,7 +201,7 @@ impl Visitor<'_> for Measure {
         self.visit_f64(v as f64)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Ok(None))
+        if self.nullable { Ok(None) } else { Err(E::invalid_type(de::Unexpected::Unit, &self)) }
     }
 }
 

@@ -330,6 +330,14 @@ fn the_json_form_carries_measures_too() {
     assert_eq!(serde_json::from_str::<Reading>(&out).expect("reads"), r);
     let weight_only = serde_json::to_string(&ok(LINE)).expect("serializes");
     assert!(!weight_only.contains("pressure"), "{weight_only}");
+    // `null` leaves a measure out, but not the weight.
+    let e = err(r#"{"client_id":"s1","session_id":"b1","value":null,"tstamp":1000}"#);
+    assert_eq!(e.problem.to_string(), "invalid JSON: invalid type: null, expected a number for value");
+    let e = err(r#"{"client_id":"s1","session_id":"b1","value":18,"tstamp":1000,"pressure":"9"}"#);
+    assert_eq!(
+        e.problem.to_string(),
+        r#"invalid JSON: invalid type: string "9", expected a number or null for pressure"#
+    );
     let e = err(r#"{"client_id":"s1","session_id":"b1","value":18,"tstamp":1000,"pressure":31}"#);
     assert_eq!(e.problem.to_string(), "pressure must be between 0 and 30");
     let e = err(r#"{"client_id":"s1","session_id":"b1","value":18,"tstamp":1000,"flow":1,"flow":2}"#);
