@@ -111,3 +111,47 @@ async fn without_a_login_the_embedded_broker_refuses_and_says_what_to_do() {
     assert!(stderr.contains("needs a login: a write token in WAGES_TOKEN"), "{stderr}");
     server.stop().await;
 }
+
+/// `--machine`: every reading also carries the machine's measures, which become the
+/// shot's series beside its weight.
+#[tokio::test]
+async fn simulated_machines_send_their_measures() {
+    let server = TestServer::start().await;
+    let broker = server.mqtt.expect("embedded broker");
+    let args = [
+        "simulate",
+        "--url",
+        &format!("mqtt://{broker}"),
+        "--devices",
+        "1",
+        "--seconds",
+        "2",
+        "--prefix",
+        "simm",
+        "--machine",
+        "--register",
+        &server.url(""),
+    ];
+    let out = tokio::task::spawn_blocking({
+        let args = args.map(str::to_owned);
+        let token = server.token.clone();
+        move || {
+            let mut simulate = Command::new(env!("CARGO_BIN_EXE_wages"));
+            simulate.args(args).env("WAGES_TOKEN", token).output().expect("wages simulate runs")
+        }
+    })
+    .await
+    .expect("joined");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let sessions = server.eventually("/api/devices/simm-01/sessions", |s| s[0]["count"] == 20).await;
+    let session = sessions[0]["session_id"].as_str().expect("a session id");
+    let export = server.json(&format!("/api/devices/simm-01/sessions/{session}/export?format=json")).await;
+    let kinds: Vec<&str> =
+        export["series"].as_array().expect("series").iter().filter_map(|s| s["kind"].as_str()).collect();
+    assert_eq!(kinds, ["pressure", "flow", "water_temperature", "basket_temperature", "water_dispensed"]);
+    for series in export["series"].as_array().expect("series") {
+        assert_eq!(series["points"].as_array().map(Vec::len), Some(20), "{series}");
+    }
+    server.stop().await;
+}
