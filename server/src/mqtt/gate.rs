@@ -27,17 +27,15 @@ use rumqttc::mqttbytes::{self, FixedHeader, PacketType, QoS};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use wages_codec::ClientId;
 use wages_codec::topic::{self, Channel};
 use wages_store::{Registry, Scope};
 
-use super::relay::{self, Item};
+use super::relay::{self, Relay, RelayEnd};
 use super::v5;
 use super::{INTERNAL_USER, MAX_PACKET_BYTES, READ_ROOM};
 use crate::pipeline::Delivery;
-
-/// Batches of packets between the client's reader and the relay, at most.
-const RELAY_ITEMS: usize = 64;
 
 /// How long a new connection has to send its CONNECT.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
@@ -283,138 +281,165 @@ impl Gate {
         let mut bytes = BytesMut::new();
         handed_on.write(&mut bytes).map_err(|e| refused(Refusal::Malformed, format!("{e:?}")))?;
         to_broker.write_all(&bytes).await.map_err(|e| refused(Refusal::Unavailable, e.to_string()))?;
-        let name = connect.client_id;
-        let (items, taken) = mpsc::channel(RELAY_ITEMS);
-        let upstream = self.upstream(&client, &name, from_client, buffer, items, v5, keep_alive);
-        let relay = relay::run(taken, from_broker, to_broker, to_client, session);
-        tokio::pin!(upstream, relay);
-        tokio::select! {
-            result = &mut upstream => {
-                // The client is done (or refused): what it sent before still gets its answers.
-                result?;
-                relay.await.map_err(|e| refused(Refusal::Unavailable, format!("{name}: {e}")))
-            }
-            result = &mut relay => result.map_err(|e| refused(Refusal::Unavailable, format!("{name}: {e}"))),
-        }
+        let mut admitted =
+            Admitted { client, name: connect.client_id, v5, readings_released: HashSet::new(), reader: None };
+        self.relay(&mut admitted, (from_client, to_client), (from_broker, to_broker), buffer, session, keep_alive).await
     }
 
-    /// Reads the client's packets (an MQTT 5 client's in 3.1.1's form) and checks each:
-    /// reading messages go into the pipeline, the rest on to the broker, all through the
-    /// relay in the client's order. Waits when the pipeline or the relay is full, so the
-    /// client's socket pushes back. An MQTT 5 client that publishes or subscribes past its
-    /// rights is told so with a reason code; a 3.1.1 client, which cannot be, is cut off.
-    /// A client silent for one and a half times its `keep_alive` (seconds; 0: no limit)
-    /// is cut off, as MQTT says.
-    #[allow(clippy::too_many_arguments)]
-    async fn upstream<R: AsyncRead + Unpin>(
-        &self,
-        client: &Client,
-        name: &str,
-        mut from_client: R,
+    /// Passes an admitted connection's packets until either side closes or the client
+    /// oversteps: the client's through [`Gate::take`], the broker's to the client, every
+    /// answer in the client's order ([`Relay`]). Reads from the client only while fewer
+    /// than [`relay::MAX_OWED`] answers are outstanding, so a slow store pushes back on
+    /// the client's socket. A client silent for one and a half times its `keep_alive`
+    /// (seconds; 0: no limit) is cut off, as MQTT says.
+    async fn relay<'g, CR, CW, BR, BW>(
+        &'g self,
+        admitted: &mut Admitted<'g>,
+        (mut from_client, mut to_client): (CR, CW),
+        (mut from_broker, mut to_broker): (BR, BW),
         mut buffer: BytesMut,
-        items: mpsc::Sender<Item>,
-        v5: bool,
+        session: Option<v5::Session>,
         keep_alive: u16,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), Refused>
+    where
+        CR: AsyncRead + Unpin,
+        CW: AsyncWrite + Unpin,
+        BR: AsyncRead + Unpin,
+        BW: AsyncWrite + Unpin,
+    {
+        let name = admitted.name.clone();
         let silence = (keep_alive > 0).then(|| Duration::from_millis(u64::from(keep_alive) * 1500));
-        // QoS 2 readings the gate answered: their PUBREL is answered here too.
-        let mut readings_released: HashSet<u16> = HashSet::new();
-        // Counted among the readers once it subscribes where readings land, until it ends.
-        let mut reader: Option<Counted<'_>> = None;
-        let malformed = |e: mqttbytes::Error| refused(Refusal::Malformed, format!("{name}: {e:?}"));
+        let unavailable = |e: &dyn std::fmt::Display| refused(Refusal::Unavailable, format!("{name}: {e}"));
+        let mut relay = Relay::new(session);
+        let mut from_broker_buffer = BytesMut::new();
+        let mut client_done = false;
+        // The keep-alive's deadline moves only when it passes, not on every packet.
+        let mut heard = Instant::now();
+        let deadline = tokio::time::sleep(silence.unwrap_or(Duration::MAX / 4));
+        tokio::pin!(deadline);
+        // What the client sent before this connection read anything more.
+        let mut taken = self.take(admitted, &mut buffer, &mut relay).await;
         loop {
-            let mut forward = Forward::default();
-            loop {
-                let header = match mqttbytes::check(buffer.iter(), MAX_PACKET_BYTES) {
-                    Ok(header) => header,
-                    Err(mqttbytes::Error::InsufficientBytes(_)) => break,
-                    Err(e) => return Err(malformed(e)),
-                };
-                let mut frame = take_frame(&mut buffer, header.frame_length());
-                let mut header = header;
-                if v5 {
-                    frame = match v5::to_broker(frame.freeze()) {
-                        Ok(Some(v4)) => v4,
-                        // A DISCONNECT asking for the will: the connection just ends.
-                        Ok(None) => {
-                            let _ = forward.send(&items).await;
-                            return Ok(());
-                        }
-                        Err(e) => return Err(refused(Refusal::Malformed, format!("{name}: {e}"))),
-                    };
-                    header = mqttbytes::check(frame.iter(), MAX_PACKET_BYTES).map_err(malformed)?;
-                }
-                if let Err(refusal) = self.check(client, name, header, &frame) {
-                    if let Some(answer) = v5.then(|| refusal_answer(&refusal, &frame)).flatten() {
-                        self.note(&refusal, name);
-                        if !forward.send(&items).await || items.send(Item::Answer(answer)).await.is_err() {
-                            return Ok(());
-                        }
-                        continue;
-                    }
+            match taken {
+                Ok(Next::More) => {}
+                Ok(Next::End) => client_done = true,
+                Err(refusal) => {
                     // What came before the refused packet was the client's right.
-                    let _ = forward.send(&items).await;
+                    if relay.owes_broker() {
+                        let _ = relay.flush(&mut to_broker, &mut tokio::io::sink()).await;
+                    }
                     return Err(refusal);
                 }
-                let kind = header.packet_type().map_err(malformed)?;
-                if kind == PacketType::Subscribe && reader.is_none() && subscribes_to_readings(header, &frame) {
-                    self.readers.fetch_add(1, Ordering::Relaxed);
-                    reader = Some(Counted(&self.readers));
-                }
-                if kind == PacketType::Publish && publish_topic(&frame).is_some_and(is_readings) {
-                    let publish = Publish::read(header, frame.freeze()).map_err(malformed)?;
-                    if publish.qos == QoS::ExactlyOnce {
-                        readings_released.insert(publish.pkid);
-                    }
-                    let (delivery, stored) = Delivery::from_gate(publish.topic.clone(), publish.payload.clone());
-                    if !forward.send(&items).await {
-                        return Ok(());
-                    }
-                    if self.front_door.send(delivery).await.is_err() {
-                        return Err(refused(Refusal::Unavailable, format!("{name}: the ingest pipeline has stopped")));
-                    }
-                    let copy = publish.retain || self.readers.load(Ordering::Relaxed) > 0;
-                    if items.send(Item::Reading { publish, stored, copy }).await.is_err() {
-                        return Ok(());
-                    }
-                    continue;
-                }
-                let answered_here = match kind {
-                    PacketType::PubRel => {
-                        relay::leading_pkid(&frame).filter(|pkid| readings_released.remove(pkid)).map(relay::pubcomp)
-                    }
-                    _ => None,
-                };
-                let item = match (kind, answered_here) {
-                    (_, Some(pubcomp)) => Item::Answer(pubcomp),
-                    (PacketType::Disconnect, None) => Item::Disconnect(frame),
-                    _ => {
-                        forward.owes.extend(relay::owed_for(kind, &frame));
-                        forward.bytes.extend_from_slice(&frame);
-                        continue;
-                    }
-                };
-                if !forward.send(&items).await || items.send(item).await.is_err() {
-                    return Ok(());
-                }
             }
-            if !forward.send(&items).await {
-                return Ok(());
+            taken = Ok(Next::More);
+            relay.release().map_err(|e| unavailable(&e))?;
+            if relay.flush(&mut to_broker, &mut to_client).await.is_err() || client_done && relay.is_settled() {
+                break;
+            }
+            if !relay.has_room() {
+                // Not read while it waits for its answers, so not held to its keep-alive.
+                heard = Instant::now();
             }
             buffer.reserve(READ_ROOM);
-            let read = from_client.read_buf(&mut buffer);
-            let read = match silence {
-                Some(silence) => tokio::time::timeout(silence, read).await.map_err(|_| {
-                    refused(
-                        Refusal::KeepAlive,
-                        format!("{name}: nothing sent within 1.5 × its keep-alive of {keep_alive} s"),
-                    )
-                })?,
-                None => read.await,
+            from_broker_buffer.reserve(READ_ROOM);
+            tokio::select! {
+                read = from_client.read_buf(&mut buffer), if !client_done && relay.has_room() => match read {
+                    Ok(0) | Err(_) => client_done = true,
+                    Ok(_) => {
+                        taken = self.take(admitted, &mut buffer, &mut relay).await;
+                        // Heard from once taken: a wait for the pipeline is not silence.
+                        heard = Instant::now();
+                    }
+                },
+                read = from_broker.read_buf(&mut from_broker_buffer) => match read {
+                    Ok(n) if n > 0 => relay.from_broker(&mut from_broker_buffer),
+                    _ => break,
+                },
+                outcome = relay.front_stored() => match outcome {
+                    Some(outcome) => relay.stored_front(outcome),
+                    None => return Err(unavailable(&RelayEnd::NotStored)),
+                },
+                () = &mut deadline, if silence.is_some() && !client_done => {
+                    let due = heard + silence.unwrap_or_default();
+                    if due <= Instant::now() {
+                        let detail = format!("{name}: nothing sent within 1.5 × its keep-alive of {keep_alive} s");
+                        return Err(refused(Refusal::KeepAlive, detail));
+                    }
+                    deadline.as_mut().reset(due);
+                }
+            }
+        }
+        let _ = to_client.shutdown().await;
+        Ok(())
+    }
+
+    /// Takes the client's whole packets at the front of `buffer` (an MQTT 5 client's in
+    /// 3.1.1's form) and checks each: reading messages go into the pipeline, the rest on
+    /// to the broker, all in the client's order through `relay`. Waits while the
+    /// pipeline is full, so the client's socket pushes back. An MQTT 5 client that
+    /// publishes or subscribes past its rights is told so with a reason code; a 3.1.1
+    /// client, which cannot be, is cut off.
+    async fn take<'g>(
+        &'g self,
+        admitted: &mut Admitted<'g>,
+        buffer: &mut BytesMut,
+        relay: &mut Relay,
+    ) -> Result<Next, Refused> {
+        let name = admitted.name.as_str();
+        let malformed = |e: mqttbytes::Error| refused(Refusal::Malformed, format!("{name}: {e:?}"));
+        loop {
+            let header = match mqttbytes::check(buffer.iter(), MAX_PACKET_BYTES) {
+                Ok(header) => header,
+                Err(mqttbytes::Error::InsufficientBytes(_)) => return Ok(Next::More),
+                Err(e) => return Err(malformed(e)),
             };
-            match read {
-                Ok(0) | Err(_) => return Ok(()),
-                Ok(_) => {}
+            let mut frame = take_frame(buffer, header.frame_length());
+            let mut header = header;
+            if admitted.v5 {
+                frame = match v5::to_broker(frame.freeze()) {
+                    Ok(Some(v4)) => v4,
+                    // A DISCONNECT asking for the will: the connection just ends.
+                    Ok(None) => return Ok(Next::End),
+                    Err(e) => return Err(refused(Refusal::Malformed, format!("{name}: {e}"))),
+                };
+                header = mqttbytes::check(frame.iter(), MAX_PACKET_BYTES).map_err(malformed)?;
+            }
+            if let Err(refusal) = self.check(&admitted.client, name, header, &frame) {
+                if let Some(answer) = admitted.v5.then(|| refusal_answer(&refusal, &frame)).flatten() {
+                    self.note(&refusal, name);
+                    relay.answer(answer);
+                    continue;
+                }
+                return Err(refusal);
+            }
+            let kind = header.packet_type().map_err(malformed)?;
+            if kind == PacketType::Subscribe && admitted.reader.is_none() && subscribes_to_readings(header, &frame) {
+                self.readers.fetch_add(1, Ordering::Relaxed);
+                admitted.reader = Some(Counted(&self.readers));
+            }
+            if kind == PacketType::Publish && publish_topic(&frame).is_some_and(is_readings) {
+                let publish = Publish::read(header, frame.freeze()).map_err(malformed)?;
+                if publish.qos == QoS::ExactlyOnce {
+                    admitted.readings_released.insert(publish.pkid);
+                }
+                let (delivery, stored) = Delivery::from_gate(publish.topic.clone(), publish.payload.clone());
+                if self.front_door.send(delivery).await.is_err() {
+                    return Err(refused(Refusal::Unavailable, format!("{name}: the ingest pipeline has stopped")));
+                }
+                let copy = publish.retain || self.readers.load(Ordering::Relaxed) > 0;
+                relay.reading(publish, stored, copy);
+                continue;
+            }
+            let released = match kind {
+                PacketType::PubRel => {
+                    relay::leading_pkid(&frame).filter(|pkid| admitted.readings_released.remove(pkid))
+                }
+                _ => None,
+            };
+            match (kind, released) {
+                (_, Some(pkid)) => relay.answer(relay::pubcomp(pkid)),
+                (PacketType::Disconnect, None) => relay.disconnect(frame),
+                _ => relay.forward(&frame, relay::owed_for(kind, &frame)),
             }
         }
     }
@@ -531,22 +556,24 @@ fn matches_levels(filter: &[&str], topic: &[&str]) -> bool {
     }
 }
 
-/// Packets checked and bound for the broker, gathered so they go on in one write.
-#[derive(Default)]
-struct Forward {
-    bytes: BytesMut,
-    owes: Vec<(relay::Key, usize)>,
+/// A connection admitted through the gate, as its packets are taken.
+struct Admitted<'g> {
+    client: Client,
+    name: String,
+    /// It speaks MQTT 5 (its packets reach here in 3.1.1's form).
+    v5: bool,
+    /// QoS 2 readings the gate answered: their PUBREL is answered here too.
+    readings_released: HashSet<u16>,
+    /// Counted among the readers once it subscribes where readings land, until it ends.
+    reader: Option<Counted<'g>>,
 }
 
-impl Forward {
-    /// Hands what is gathered to the relay; `false` once the relay has gone.
-    async fn send(&mut self, items: &mpsc::Sender<Item>) -> bool {
-        if self.bytes.is_empty() {
-            return true;
-        }
-        let Forward { bytes, owes } = std::mem::take(self);
-        items.send(Item::Forward { bytes, owes }).await.is_ok()
-    }
+/// What the client's packets so far call for.
+enum Next {
+    /// Read on.
+    More,
+    /// The client is done: what it is owed goes out, then the connection ends.
+    End,
 }
 
 /// Tells a refused client why: a CONNACK with a return code (MQTT 5's reason code for

@@ -1,32 +1,37 @@
-//! One admitted connection through the gate, after its CONNECT: the client's packets go
-//! on to the broker as they are, except reading messages, which the gate hands straight
-//! to the ingest pipeline. A reading's PUBACK goes to the client only once the pipeline
-//! has stored it (or recorded why not), then the message goes on to the broker for its
-//! other subscribers. Everything the client is owed (PUBACKs, PUBRECs, PUBCOMPs,
-//! SUBACKs, UNSUBACKs) leaves in the order the client sent what asked for it, whether
-//! the gate or the broker answers, as MQTT wants.
+//! The answers one admitted connection is owed, in its order. The client's packets go on
+//! to the broker as they are, except reading messages, which the gate hands straight to
+//! the ingest pipeline. A reading's PUBACK goes to the client only once the pipeline has
+//! stored it (or recorded why not), then the message goes on to the broker for its other
+//! subscribers. Everything the client is owed (PUBACKs, PUBRECs, PUBCOMPs, SUBACKs,
+//! UNSUBACKs) leaves in the order the client sent what asked for it, whether the gate or
+//! the broker answers, as MQTT wants.
+//!
+//! [`Relay`] holds that order and the bytes due each way; the gate's one task per
+//! connection drives it (reading the client and the broker, waiting for the front
+//! reading's outcome, writing), so a message wakes that task once on arrival and once
+//! when stored, and nothing passes between tasks of the connection's own.
 //!
 //! For an MQTT 5 client the broker's packets are written in MQTT 5's form on the way
 //! ([`super::v5`]), and a readings message that held nothing to store is answered with
 //! the reason.
 //!
 //! Memory stays bounded: the pipeline takes readings through a bounded queue, and past
-//! [`MAX_OWED`] answers outstanding the relay stops taking packets from the client, so a
-//! slow store or a client that does not read pushes back on the client's socket.
+//! [`MAX_OWED`] answers outstanding the gate stops reading from the client, so a slow
+//! store or a client that does not read pushes back on the client's socket.
 
 use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 use rumqttc::mqttbytes::v4::{PubAck, PubComp, PubRec, Publish, Unsubscribe};
 use rumqttc::mqttbytes::{self, PacketType, QoS};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::oneshot;
 
 use super::v5::{self, Session};
 use super::{MAX_PACKET_BYTES, READ_ROOM};
 use crate::pipeline::Taken;
 
-/// Answers owed to one client, at most, before the relay stops reading from it.
+/// Answers owed to one client, at most, before the gate stops reading from it.
 pub const MAX_OWED: usize = 4096;
 
 /// An answer the client is owed: its packet type and packet id.
@@ -34,20 +39,6 @@ pub const MAX_OWED: usize = 4096;
 pub struct Key {
     kind: PacketType,
     pkid: u16,
-}
-
-/// What the client sent, in its order, as the relay passes it on.
-pub enum Item {
-    /// Packets for the broker as they came, and the answers they owe, in order (with the
-    /// number of filters of an UNSUBSCRIBE).
-    Forward { bytes: BytesMut, owes: Vec<(Key, usize)> },
-    /// A reading message the pipeline has: `stored` answers once it is stored; `copy`:
-    /// then on to the broker, for a subscriber there.
-    Reading { publish: Publish, stored: oneshot::Receiver<Taken>, copy: bool },
-    /// An answer the gate makes itself: the PUBCOMP for a reading's PUBREL.
-    Answer(Bytes),
-    /// The client's DISCONNECT, passed on once everything before it is done.
-    Disconnect(BytesMut),
 }
 
 /// One outstanding entry, in the client's order.
@@ -130,82 +121,117 @@ pub enum RelayEnd {
     NotStored,
 }
 
-/// Passes the broker's packets to the client and the client's (from `items`) to the
-/// broker, answering the client in its order; ends when either side closes. `v5`: the
-/// client speaks MQTT 5, with this session.
-pub async fn run<B, C>(
-    mut items: mpsc::Receiver<Item>,
-    mut from_broker: impl AsyncRead + Unpin,
-    mut to_broker: B,
-    mut to_client: C,
+/// What one connection is owed, in the client's order, and the bytes due to each side.
+pub struct Relay {
+    owed: VecDeque<Owed>,
+    for_client: BytesMut,
+    for_broker: BytesMut,
+    /// The client speaks MQTT 5, with this session.
     v5: Option<Session>,
-) -> Result<(), RelayEnd>
-where
-    B: AsyncWrite + Unpin,
-    C: AsyncWrite + Unpin,
-{
-    let mut owed: VecDeque<Owed> = VecDeque::new();
-    let mut from_broker_buf = BytesMut::with_capacity(READ_ROOM);
-    let (mut for_client, mut for_broker) = (BytesMut::new(), BytesMut::new());
-    let mut client_done = false;
-    loop {
-        from_broker_buf.reserve(READ_ROOM);
-        tokio::select! {
-            item = items.recv(), if !client_done && owed.len() < MAX_OWED => match item {
-                Some(item) => take(item, &mut owed, &mut for_broker),
-                None => client_done = true,
-            },
-            read = from_broker.read_buf(&mut from_broker_buf) => {
-                if !matches!(read, Ok(n) if n > 0) {
-                    break;
-                }
-                from_broker_frames(&mut from_broker_buf, &mut owed, &mut for_client, v5);
-            }
-            // Only the front reading is waited for; those behind it are looked at when
-            // they reach the front.
-            taken = async {
-                match owed.front_mut() {
-                    Some(Owed::Reading { stored, .. }) => stored.await.ok(),
-                    _ => std::future::pending().await,
-                }
-            } => {
-                let Some(taken) = taken else {
-                    return Err(RelayEnd::NotStored);
-                };
-                if let Some(Owed::Reading { publish, copy, .. }) = owed.pop_front() {
-                    answer_taken(&publish, taken, copy, v5.is_some(), &mut for_client, &mut for_broker);
-                }
-            }
-        }
-        if !release(&mut owed, &mut for_client, &mut for_broker, v5.is_some()) {
-            return Err(RelayEnd::NotStored);
-        }
-        if !for_broker.is_empty() && to_broker.write_all(&for_broker.split()).await.is_err() {
-            break;
-        }
-        if !for_client.is_empty() && to_client.write_all(&for_client.split()).await.is_err() {
-            break;
-        }
-        if client_done && owed.is_empty() {
-            break;
-        }
-    }
-    let _ = to_client.shutdown().await;
-    Ok(())
 }
 
-/// Takes one item from the client's side in order.
-fn take(item: Item, owed: &mut VecDeque<Owed>, for_broker: &mut BytesMut) {
-    match item {
-        Item::Forward { bytes, owes } => {
-            // Nothing waits for a reading ahead: packets go on at once; their answers
-            // still wait their turn.
-            for_broker.extend_from_slice(&bytes);
-            owed.extend(owes.into_iter().map(|(key, filters)| Owed::Broker { key, filters, answer: None }));
+impl Relay {
+    pub fn new(v5: Option<Session>) -> Relay {
+        Relay { owed: VecDeque::new(), for_client: BytesMut::new(), for_broker: BytesMut::new(), v5 }
+    }
+
+    /// Whether the client may send more: fewer than [`MAX_OWED`] answers outstanding.
+    pub fn has_room(&self) -> bool {
+        self.owed.len() < MAX_OWED
+    }
+
+    /// Whether every answer the client is owed has gone out.
+    pub fn is_settled(&self) -> bool {
+        self.owed.is_empty()
+    }
+
+    /// A packet for the broker, not a reading: it goes on at once (nothing waits for a
+    /// reading ahead of it); its answer, if it owes one, waits its turn.
+    pub fn forward(&mut self, frame: &[u8], owes: Option<(Key, usize)>) {
+        self.for_broker.extend_from_slice(frame);
+        if let Some((key, filters)) = owes {
+            self.owed.push_back(Owed::Broker { key, filters, answer: None });
         }
-        Item::Reading { publish, stored, copy } => owed.push_back(Owed::Reading { publish, stored, copy }),
-        Item::Answer(bytes) => owed.push_back(Owed::Ready(bytes)),
-        Item::Disconnect(bytes) => owed.push_back(Owed::Disconnect(bytes.freeze())),
+    }
+
+    /// A reading message the pipeline has: `stored` answers once it is stored; `copy`:
+    /// then on to the broker, for a subscriber there.
+    pub fn reading(&mut self, publish: Publish, stored: oneshot::Receiver<Taken>, copy: bool) {
+        self.owed.push_back(Owed::Reading { publish, stored, copy });
+    }
+
+    /// An answer the gate makes itself (the PUBCOMP for a reading's PUBREL, an MQTT 5
+    /// refusal), in its turn.
+    pub fn answer(&mut self, bytes: Bytes) {
+        self.owed.push_back(Owed::Ready(bytes));
+    }
+
+    /// The client's DISCONNECT, passed on once everything before it is done.
+    pub fn disconnect(&mut self, frame: BytesMut) {
+        self.owed.push_back(Owed::Disconnect(frame.freeze()));
+    }
+
+    /// Takes the whole packets at the front of `buffer`, read from the broker.
+    pub fn from_broker(&mut self, buffer: &mut BytesMut) {
+        from_broker_frames(buffer, &mut self.owed, &mut self.for_client, self.v5);
+    }
+
+    /// The outcome of the reading at the front, once there is one there; only that one
+    /// is waited for, those behind it are looked at when they reach the front. `None`:
+    /// it will never be stored.
+    pub async fn front_stored(&mut self) -> Option<Taken> {
+        match self.owed.front_mut() {
+            Some(Owed::Reading { stored, .. }) => stored.await.ok(),
+            _ => std::future::pending().await,
+        }
+    }
+
+    /// The front reading's outcome, from [`Relay::front_stored`].
+    pub fn stored_front(&mut self, taken: Taken) {
+        if let Some(Owed::Reading { publish, copy, .. }) = self.owed.pop_front() {
+            answer_taken(&publish, taken, copy, self.v5.is_some(), &mut self.for_client, &mut self.for_broker);
+        }
+    }
+
+    /// Lets go of every entry at the front that is ready, in order.
+    pub fn release(&mut self) -> Result<(), RelayEnd> {
+        if release(&mut self.owed, &mut self.for_client, &mut self.for_broker, self.v5.is_some()) {
+            Ok(())
+        } else {
+            Err(RelayEnd::NotStored)
+        }
+    }
+
+    /// Whether bytes wait to go to the broker.
+    pub fn owes_broker(&self) -> bool {
+        !self.for_broker.is_empty()
+    }
+
+    /// Writes what is due to the broker, then to the client.
+    pub async fn flush<B, C>(&mut self, to_broker: &mut B, to_client: &mut C) -> std::io::Result<()>
+    where
+        B: AsyncWrite + Unpin,
+        C: AsyncWrite + Unpin,
+    {
+        if !self.for_broker.is_empty() {
+            to_broker.write_all(&self.for_broker).await?;
+            emptied(&mut self.for_broker);
+        }
+        if !self.for_client.is_empty() {
+            to_client.write_all(&self.for_client).await?;
+            emptied(&mut self.for_client);
+        }
+        Ok(())
+    }
+}
+
+/// Empties a buffer that went out, keeping its memory for the next answers unless a
+/// large packet made it large: a fleet holds thousands of these.
+fn emptied(buffer: &mut BytesMut) {
+    if buffer.capacity() > READ_ROOM {
+        *buffer = BytesMut::new();
+    } else {
+        buffer.clear();
     }
 }
 
@@ -358,59 +384,50 @@ mod tests {
     /// client's order, whichever is ready first.
     #[tokio::test]
     async fn answers_leave_in_the_clients_order() {
-        let (items, taken) = mpsc::channel(8);
-        let (broker_side, mut broker) = tokio::io::duplex(64 * 1024);
-        let (client_side, mut client) = tokio::io::duplex(64 * 1024);
-        let (from_broker, to_broker) = tokio::io::split(broker_side);
-        let relay = tokio::spawn(run(taken, from_broker, to_broker, client_side, None));
-
+        let mut relay = Relay::new(None);
         let (stored, storing) = oneshot::channel();
         let mut reading = Publish::new("wages/devices/a/readings", QoS::AtLeastOnce, "x");
         reading.pkid = 1;
-        items.send(Item::Reading { publish: reading, stored: storing, copy: true }).await.unwrap();
+        relay.reading(reading, storing, true);
         let mut status = Publish::new("wages/devices/a/status", QoS::AtLeastOnce, "online");
         status.pkid = 2;
         let status = frame(|b| drop(status.write(b)));
-        let key = owed_for(PacketType::Publish, &status).unwrap();
-        items.send(Item::Forward { bytes: status, owes: vec![key] }).await.unwrap();
+        relay.forward(&status, owed_for(PacketType::Publish, &status));
+        let (mut to_broker, mut to_client) = (Vec::new(), Vec::new());
+        relay.release().unwrap();
+        relay.flush(&mut to_broker, &mut to_client).await.unwrap();
+        assert_eq!(to_broker, status.to_vec(), "the status goes on at once");
 
         // The broker answers the status at once; the client must not see it yet.
-        let mut read = BytesMut::new();
-        while mqttbytes::check(read.iter(), MAX_PACKET_BYTES).is_err() {
-            broker.read_buf(&mut read).await.unwrap();
-        }
-        broker.write_all(&frame(|b| drop(PubAck::new(2).write(b)))).await.unwrap();
-        let mut seen = BytesMut::new();
-        let early = tokio::time::timeout(std::time::Duration::from_millis(200), client.read_buf(&mut seen)).await;
-        assert!(early.is_err(), "the status's PUBACK went out before the reading's");
+        let mut from_broker = frame(|b| drop(PubAck::new(2).write(b)));
+        relay.from_broker(&mut from_broker);
+        relay.release().unwrap();
+        relay.flush(&mut to_broker, &mut to_client).await.unwrap();
+        assert!(to_client.is_empty(), "the status's PUBACK went out before the reading's");
 
         stored.send(Taken::Stored).unwrap();
-        while seen.len() < 8 {
-            client.read_buf(&mut seen).await.unwrap();
-        }
-        assert_eq!(&seen[..8], &[0x40, 2, 0, 1, 0x40, 2, 0, 2], "PUBACK 1, then PUBACK 2");
+        let taken = relay.front_stored().await.unwrap();
+        relay.stored_front(taken);
+        relay.release().unwrap();
+        to_broker.clear();
+        relay.flush(&mut to_broker, &mut to_client).await.unwrap();
+        assert_eq!(to_client, [0x40, 2, 0, 1, 0x40, 2, 0, 2], "PUBACK 1, then PUBACK 2");
         // The stored reading went on to the broker, at QoS 0.
-        let mut copy = BytesMut::new();
-        while mqttbytes::check(copy.iter(), MAX_PACKET_BYTES).is_err() {
-            broker.read_buf(&mut copy).await.unwrap();
-        }
-        assert_eq!(copy[0] & 0b0110, 0, "QoS 0");
-        drop(items);
-        relay.await.unwrap().unwrap();
+        assert!(mqttbytes::check(to_broker.iter(), MAX_PACKET_BYTES).is_ok());
+        assert_eq!(to_broker[0] & 0b0110, 0, "QoS 0");
+        assert!(relay.is_settled());
     }
 
     #[tokio::test]
     async fn a_reading_never_stored_is_never_acknowledged() {
-        let (items, taken) = mpsc::channel(8);
-        let (broker_side, _broker) = tokio::io::duplex(1024);
-        let (client_side, _client) = tokio::io::duplex(1024);
-        let (from_broker, to_broker) = tokio::io::split(broker_side);
-        let relay = tokio::spawn(run(taken, from_broker, to_broker, client_side, None));
+        let mut relay = Relay::new(None);
         let (stored, storing) = oneshot::channel::<Taken>();
         let mut reading = Publish::new("wages/devices/a/readings", QoS::AtLeastOnce, "x");
         reading.pkid = 1;
-        items.send(Item::Reading { publish: reading, stored: storing, copy: true }).await.unwrap();
+        relay.reading(reading, storing, true);
+        relay.release().unwrap();
         drop(stored);
-        assert!(matches!(relay.await.unwrap(), Err(RelayEnd::NotStored)));
+        assert!(relay.front_stored().await.is_none());
+        assert!(matches!(relay.release(), Err(RelayEnd::NotStored)));
     }
 }
