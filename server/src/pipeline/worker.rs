@@ -105,28 +105,30 @@ async fn run(settings: PipelineSettings, mut shared: Shared, mut queue: mpsc::Re
     let timeout = Duration::from_millis(settings.batch_timeout_ms.into());
     let mut batch: Vec<Reading> = Vec::with_capacity(size);
     let mut owed = Owed::default();
-    let mut deadline: Option<tokio::time::Instant> = None;
+    // One timer for the batch being gathered, set when its first reading comes: a timer
+    // made anew for every message would wake the runtime's timer each time (an eventfd
+    // write and a thread woken, per message, under a fleet).
+    let expired = tokio::time::sleep(timeout);
+    tokio::pin!(expired);
+    let mut gathering = false;
     loop {
-        let expired = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             work = queue.recv() => {
                 let Some(work) = work else { break };
                 batch.extend(work.readings);
                 owed.push(work.done);
-                deadline.get_or_insert_with(|| tokio::time::Instant::now() + timeout);
+                if !gathering {
+                    gathering = true;
+                    expired.as_mut().reset(tokio::time::Instant::now() + timeout);
+                }
                 if batch.len() >= size || idle(&queue).await {
                     store(&mut shared, &mut batch, &mut owed).await;
-                    deadline = None;
+                    gathering = false;
                 }
             }
-            () = expired => {
+            () = &mut expired, if gathering => {
                 store(&mut shared, &mut batch, &mut owed).await;
-                deadline = None;
+                gathering = false;
             }
         }
     }
