@@ -130,6 +130,12 @@ pub async fn edit_shot(
     ApiJson(body): ApiJson<ShotPatch>,
 ) -> Result<Json<Shot>, ApiError> {
     let (id, sid) = (device(&state, &id).await?, session_id(&sid)?);
+    // The document's bound on the list as sent (the pages' box drops empty and repeated
+    // tags before they count).
+    if body.tags.as_ref().is_some_and(|tags| tags.len() > wages_store::brew::MAX_TAGS) {
+        let message = format!("must be at most {}", wages_store::brew::MAX_TAGS);
+        return Err(ApiError::Invalid { field: "tags".into(), message });
+    }
     let brews = state.registry.brews();
     let Some((current, _)) = brews.details(&id, &sid).await? else {
         return Err(ApiError::NotFound(format!("no session {sid} for device {id}")));
@@ -219,7 +225,7 @@ impl ShotsQuery {
             from: super::sessions::millis("from", self.from)?,
             to: super::sessions::millis("to", self.to)?,
             q: self.q,
-            site: self.site.filter(|s| !s.is_empty()),
+            site: super::extract::site_filter(self.site)?,
             within: wages_store::Sites::all(),
         };
         Ok((filter, cursor, limit))

@@ -34,7 +34,7 @@ fn client_id(raw: &str) -> Result<ClientId, ApiError> {
 /// List or search devices, ordered by `client_id`.
 #[utoipa::path(get, path = "/api/devices", tag = "devices", params(ListQuery),
     responses((status = 200, description = "The devices", body = [Device]), (status = 400, body = ErrorBody),
-        (status = 404, description = "No such site of yours", body = ErrorBody)))]
+        (status = 404, description = "No such site of yours", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
@@ -45,7 +45,7 @@ pub async fn list(
     if !(1..=wages_store::MAX_LIST).contains(&limit) {
         return Err(ApiError::Invalid { field: "limit".into(), message: "must be between 1 and 1000".into() });
     }
-    let sites = identity.sites().narrow(query.site.as_deref())?;
+    let sites = identity.sites().narrow(super::extract::site_filter(query.site)?.as_deref())?;
     Ok(Json(state.registry.list_in(query.q.as_deref(), limit, &sites).await?))
 }
 
@@ -120,12 +120,14 @@ pub struct SiteBody {
 /// Move a scale to a site, or to none.
 #[utoipa::path(put, path = "/api/devices/{client_id}/site", tag = "devices", request_body = SiteBody,
     params(("client_id" = String, Path, description = "The device's client_id", example = "scale-01")),
-    responses((status = 200, body = Device), (status = 404, description = "No such device or site", body = ErrorBody)))]
+    responses((status = 200, body = Device), (status = 400, body = ErrorBody),
+        (status = 404, description = "No such device or site", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_site(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<SiteBody>,
 ) -> Result<Json<Device>, ApiError> {
     let id = client_id(&raw)?;
-    Ok(Json(state.registry.set_device_site(&id, body.site.as_deref()).await?))
+    let site = super::extract::site_id("site", body.site)?;
+    Ok(Json(state.registry.set_device_site(&id, site.as_deref()).await?))
 }

@@ -76,14 +76,14 @@ pub struct RolloutQuery {
 
 /// The fleet's current offer and, scale by scale, `updated`, `pending` or `offline`.
 #[utoipa::path(get, path = "/api/firmware", tag = "firmware", params(RolloutQuery),
-    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 404, description = "No such site of yours", body = ErrorBody)))]
+    responses((status = 200, body = Rollout), (status = 400, body = ErrorBody), (status = 404, description = "No such site of yours", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rollout(
     State(state): State<AppState>,
     axum::extract::Extension(identity): axum::extract::Extension<wages_store::Identity>,
     query: Result<axum::extract::Query<RolloutQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Rollout>, ApiError> {
     let axum::extract::Query(query) = query?;
-    let sites = identity.sites().narrow(query.site.as_deref())?;
+    let sites = identity.sites().narrow(super::extract::site_filter(query.site)?.as_deref())?;
     let devices = state.registry.list_in(None, wages_store::MAX_LIST, &sites).await?;
     Ok(Json(Rollout::new(state.control.firmware_offer(), devices)))
 }

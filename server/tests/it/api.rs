@@ -147,6 +147,26 @@ async fn refusals(db: Db) {
     let huge = json!({"client_id": "scale-03", "name": "x".repeat(20_000)});
     assert_error(&post(&server, "/api/devices", &huge).await, 413, "payload_too_large", None);
 
+    // A body is an object: serde alone would read a struct from an array of its fields.
+    let put = |path: &str, json: Value| {
+        let request = client.put(server.url(path)).json(&json);
+        async move { body(request.send().await.expect("put")).await }
+    };
+    let array = put("/api/devices/scale-01/recipe", json!([null, null])).await;
+    assert_error(&array, 400, "bad_request", None);
+    assert!(array.1["error"]["message"].as_str().is_some_and(|m| m.contains("object")), "{array:?}");
+
+    // A site id as the document's pattern says: not empty, not in capitals; `null` is none.
+    for site in [json!(""), json!("COM1"), json!(" soho")] {
+        let refused = put("/api/devices/scale-01/site", json!({ "site": site })).await;
+        assert_error(&refused, 422, "invalid", Some("site"));
+    }
+    assert_eq!(put("/api/devices/scale-01/site", json!({"site": null})).await.0, StatusCode::OK);
+    for path in ["/api/devices?site=COM1", "/api/firmware?site=COM1", "/api/shots?site=Soho"] {
+        assert_error(&get(&server, path).await, 422, "invalid", Some("site"));
+    }
+    assert_eq!(get(&server, "/api/devices?site=").await.0, StatusCode::OK, "an empty filter is none");
+
     // Query bounds.
     assert_error(&get(&server, "/api/devices?limit=0").await, 422, "invalid", Some("limit"));
     assert_error(&get(&server, "/api/devices?limit=1001").await, 422, "invalid", Some("limit"));
@@ -389,6 +409,8 @@ async fn brews(db: Db) {
         (json!({"tds": 40}), Some("tds")),
         (json!({"water_temp": 150}), Some("water_temp")),
         (json!({"tags": ["a;b"]}), Some("tags")),
+        // Thirteen tags as sent are past the bound, even when each is empty.
+        (json!({"tags": vec![""; 13]}), Some("tags")),
         (json!({"notes": "n".repeat(2001)}), Some("notes")),
         (json!({"grade": "A"}), Some("grade")),
     ] {
