@@ -6,10 +6,28 @@ use std::process::Command;
 
 use wages_testkit::TestServer;
 
+/// Runs `wages simulate` with these options against the server's embedded broker,
+/// registering its scales there with the server's write token; panics unless it
+/// succeeds, and answers what it printed.
+async fn simulate(server: &TestServer, options: &[&str]) -> String {
+    let broker = server.mqtt.expect("embedded broker");
+    let mut args = vec!["simulate".to_owned(), "--url".to_owned(), format!("mqtt://{broker}")];
+    args.extend(options.iter().map(|o| (*o).to_owned()));
+    args.extend(["--register".to_owned(), server.url("")]);
+    let token = server.token.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_wages")).args(args).env("WAGES_TOKEN", token).output().expect("runs")
+    })
+    .await
+    .expect("joined");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    stdout.into_owned()
+}
+
 #[tokio::test]
 async fn simulated_scales_land_in_storage_with_exact_counts() {
     let server = TestServer::builder().base("/wages").start().await;
-    let broker = server.mqtt.expect("embedded broker");
     // The first scale's recipe says to stop at 30 g: it stops by weight, the others run to 36 g.
     let scale = serde_json::json!({"client_id": "simt-01", "name": "Simulated scale 1"});
     let added = server.http().post(server.url("/api/devices")).json(&scale).send().await.expect("register");
@@ -17,35 +35,8 @@ async fn simulated_scales_land_in_storage_with_exact_counts() {
     let recipe = serde_json::json!({"method": "espresso", "dose": 15.0, "target_yield": 30.0});
     let set = server.http().put(server.url("/api/devices/simt-01/recipe")).json(&recipe).send().await.expect("recipe");
     assert_eq!(set.status().as_u16(), 200);
-    let args = [
-        "simulate",
-        "--url",
-        &format!("mqtt://{broker}"),
-        "--devices",
-        "3",
-        "--rate",
-        "50",
-        "--seconds",
-        "2",
-        "--sessions",
-        "2",
-        "--prefix",
-        "simt",
-        "--register",
-        &server.url(""),
-    ];
-    let out = tokio::task::spawn_blocking({
-        let args = args.map(str::to_owned);
-        let token = server.token.clone();
-        move || {
-            let mut simulate = Command::new(env!("CARGO_BIN_EXE_wages"));
-            simulate.args(args).env("WAGES_TOKEN", token).output().expect("wages simulate runs")
-        }
-    })
-    .await
-    .expect("joined");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stdout}{stderr}");
+    let options = ["--devices", "3", "--rate", "50", "--seconds", "2", "--sessions", "2", "--prefix", "simt"];
+    let stdout = simulate(&server, &options).await;
     let published: u64 = stdout
         .trim()
         .strip_prefix("published ")
@@ -117,33 +108,7 @@ async fn without_a_login_the_embedded_broker_refuses_and_says_what_to_do() {
 #[tokio::test]
 async fn simulated_machines_send_their_measures() {
     let server = TestServer::start().await;
-    let broker = server.mqtt.expect("embedded broker");
-    let args = [
-        "simulate",
-        "--url",
-        &format!("mqtt://{broker}"),
-        "--devices",
-        "1",
-        "--seconds",
-        "2",
-        "--prefix",
-        "simm",
-        "--machine",
-        "--register",
-        &server.url(""),
-    ];
-    let out = tokio::task::spawn_blocking({
-        let args = args.map(str::to_owned);
-        let token = server.token.clone();
-        move || {
-            let mut simulate = Command::new(env!("CARGO_BIN_EXE_wages"));
-            simulate.args(args).env("WAGES_TOKEN", token).output().expect("wages simulate runs")
-        }
-    })
-    .await
-    .expect("joined");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stdout}{stderr}");
+    simulate(&server, &["--devices", "1", "--seconds", "2", "--prefix", "simm", "--machine"]).await;
     let sessions = server.eventually("/api/devices/simm-01/sessions", |s| s[0]["count"] == 20).await;
     let session = sessions[0]["session_id"].as_str().expect("a session id");
     let export = server.json(&format!("/api/devices/simm-01/sessions/{session}/export?format=json")).await;
