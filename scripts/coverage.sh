@@ -27,6 +27,6 @@ start_test_services
 # and filled the disk, so dead code stays out (--no-dead-code: functions never linked
 # do not count as lines at all). Needs about 25 GB free.
 cargo tarpaulin --engine "${TARPAULIN_ENGINE:-llvm}" --skip-clean --no-dead-code --target-dir target/tarpaulin \
-  -p wages-codec -p wages-sessions -p wages-store -p app -p server --features app/ssr,wages-store/db \
+  -p wages-codec -p wages-sessions -p wages-store -p app -p server --features app/ssr,wages-store/testing \
   --exclude-files 'fuzz/*' 'frontend/*' \
   --timeout 600 --out Html --out Lcov --output-dir target/coverage

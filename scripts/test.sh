@@ -48,10 +48,10 @@ fi
 start_test_services || exit 1
 
 step "cargo fmt --check" cargo fmt --all --check
-step "clippy (server, native)" cargo clippy --locked -p wages-codec -p wages-scales -p wages-sessions -p wages-store -p app -p server -p wages-testkit --all-targets --features app/ssr,wages-store/db -- -D warnings
+step "clippy (server, native)" cargo clippy --locked -p wages-codec -p wages-scales -p wages-sessions -p wages-store -p app -p server -p wages-testkit --all-targets --features app/ssr,wages-store/testing -- -D warnings
 step "clippy (browser, wasm32)" cargo clippy --locked -p frontend -p app -p wages-scales --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
 # A stuck test fails the step after 25 minutes instead of holding up the whole run.
-step "cargo test (unit, doc, integration; SQLite, PostgreSQL, Mosquitto, RabbitMQ, VictoriaMetrics, InfluxDB 1.x)" timeout 1500 cargo test --locked --no-fail-fast -p wages-codec -p wages-scales -p wages-sessions -p wages-store -p app -p server --features app/ssr,wages-store/db
+step "cargo test (unit, doc, integration; SQLite, PostgreSQL, Mosquitto, RabbitMQ, VictoriaMetrics, InfluxDB 1.x)" timeout 1500 cargo test --locked --no-fail-fast -p wages-codec -p wages-scales -p wages-sessions -p wages-store -p app -p server --features app/ssr,wages-store/testing
 # Every input in the fuzz corpora (including the crashes found once) through every
 # target again: a regression test for the parsers of outside input (docs/fuzzing.md).
 step "fuzz corpora replay (cargo fuzz, nightly)" scripts/fuzz.sh replay

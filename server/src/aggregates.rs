@@ -1,5 +1,6 @@
 //! What Wages publishes back to the broker for other consumers (docs/protocol.md), all
-//! retained, QoS 1:
+//! retained; what the next message replaces (state, aggregates) at QoS 0, the rest at
+//! QoS 1:
 //!
 //! - `wages/devices/{id}/state`: the scale's weight and flow now, at most once a second
 //!   while it sends readings;
@@ -98,7 +99,8 @@ pub async fn run(
             }
         }
     });
-    let mut out = Outbox { client, settings, storage, registry, scales: HashMap::new(), since: now_ms() };
+    let mut out =
+        Outbox { client, settings, storage, registry, scales: HashMap::new(), since: now_ms(), broker_away: false };
     out.discover_registered().await;
     let mut batches = hub.subscribe_everywhere();
     let mut second = tokio::time::interval(Duration::from_secs(1));
@@ -117,8 +119,14 @@ pub async fn run(
                 }
                 Err(RecvError::Closed) => break,
             },
-            _ = second.tick() => out.every_second(now_ms()).await,
-            _ = aggregates.tick() => out.publish_aggregates(),
+            _ = second.tick() => {
+                out.broker_away = false;
+                out.every_second(now_ms()).await;
+            }
+            _ = aggregates.tick() => {
+                out.broker_away = false;
+                out.publish_aggregates().await;
+            }
             _ = stop.changed() => break,
         }
     }
@@ -132,15 +140,32 @@ struct Outbox {
     registry: Registry,
     scales: HashMap<ClientId, Scale>,
     since: u64,
+    /// Set when the broker took nothing for [`ROOM_WAIT`]; cleared at each turn.
+    broker_away: bool,
 }
 
+/// How long a full queue of messages to the broker is waited on before the broker is taken
+/// as away.
+const ROOM_WAIT: Duration = Duration::from_millis(500);
+
 impl Outbox {
-    /// Retained, QoS 1; never waits: with the broker away and the queue full, it is dropped
-    /// (the next state or aggregate replaces it anyway).
-    fn publish(&self, topic: String, payload: &impl Serialize) {
+    /// Retained. A fleet's states go out in one burst, larger than the client's queue: a
+    /// full queue is waited on while the broker takes them, up to [`ROOM_WAIT`]; past that
+    /// the broker is taken as away and the rest of the turn is dropped (the next state or
+    /// aggregate replaces it), so a missing broker never holds this loop up for long.
+    async fn publish(&mut self, topic: String, qos: QoS, payload: &impl Serialize) {
         let Ok(json) = serde_json::to_vec(payload) else { return };
-        if let Err(e) = self.client.try_publish(topic, QoS::AtLeastOnce, true, json) {
-            tracing::debug!(error = %e, "an aggregate was not published");
+        if self.broker_away {
+            return;
+        }
+        let Err(rumqttc::ClientError::TryRequest(_)) = self.client.try_publish(topic.clone(), qos, true, json.clone())
+        else {
+            return;
+        };
+        let waited = tokio::time::timeout(ROOM_WAIT, self.client.publish(topic, qos, true, json)).await;
+        if !matches!(waited, Ok(Ok(()))) {
+            tracing::debug!("the broker takes nothing: the rest of this turn's figures are dropped");
+            self.broker_away = true;
         }
     }
 
@@ -151,7 +176,7 @@ impl Outbox {
         match self.registry.list(None, wages_store::MAX_LIST).await {
             Ok(devices) => {
                 for device in devices {
-                    self.discover(&device.client_id, &device.name, device.firmware_version.as_deref());
+                    self.discover(&device.client_id, &device.name, device.firmware_version.as_deref()).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "Home Assistant discovery: cannot list the scales"),
@@ -166,7 +191,7 @@ impl Outbox {
             if self.settings.discovery_prefix.is_some() {
                 let device = self.registry.get(&id).await.ok().flatten();
                 let name = device.as_ref().map_or_else(|| id.to_string(), |d| d.name.clone());
-                self.discover(&id, &name, device.as_ref().and_then(|d| d.firmware_version.as_deref()));
+                self.discover(&id, &name, device.as_ref().and_then(|d| d.firmware_version.as_deref())).await;
             }
             let aggregates = Aggregates { client_id: id.to_string(), since: self.since, ..Aggregates::default() };
             let scale = Scale {
@@ -205,6 +230,7 @@ impl Outbox {
 
     async fn every_second(&mut self, now: u64) {
         let mut ended = Vec::new();
+        let mut states = Vec::new();
         for (id, scale) in &mut self.scales {
             if scale.state_due {
                 scale.state_due = false;
@@ -215,13 +241,15 @@ impl Outbox {
                     flow: scale.figures.flow(),
                     tstamp: scale.last.tstamp.millis(),
                 };
-                let Ok(json) = serde_json::to_vec(&state) else { continue };
-                let _ = self.client.try_publish(topic::device(id, Channel::State), QoS::AtLeastOnce, true, json);
+                states.push((topic::device(id, Channel::State), state));
             }
             if !scale.summarised && now.saturating_sub(scale.last.tstamp.millis()) > LIVE_FOR_MS {
                 scale.summarised = true;
                 ended.push((*id, scale.session));
             }
+        }
+        for (topic, state) in states {
+            self.publish(topic, QoS::AtMostOnce, &state).await;
         }
         for (id, session) in ended {
             self.summarise(id, session, now).await;
@@ -238,7 +266,7 @@ impl Outbox {
                 return;
             }
         };
-        self.publish(topic::device(&id, Channel::Session), &summary);
+        self.publish(topic::device(&id, Channel::Session), QoS::AtLeastOnce, &summary).await;
         if let Some(scale) = self.scales.get_mut(&id) {
             let a = &mut scale.aggregates;
             a.sessions += 1;
@@ -253,18 +281,19 @@ impl Outbox {
         }
     }
 
-    fn publish_aggregates(&self) {
-        for (id, scale) in &self.scales {
-            self.publish(format!("wages/devices/{id}/aggregates"), &scale.aggregates);
+    async fn publish_aggregates(&mut self) {
+        let all: Vec<_> = self.scales.iter().map(|(id, scale)| (*id, scale.aggregates.clone())).collect();
+        for (id, aggregates) in all {
+            self.publish(format!("wages/devices/{id}/aggregates"), QoS::AtMostOnce, &aggregates).await;
         }
     }
 
     /// Home Assistant's MQTT discovery: a weight and a flow sensor per scale, one device.
-    fn discover(&self, id: &ClientId, name: &str, firmware: Option<&str>) {
-        let Some(prefix) = &self.settings.discovery_prefix else { return };
+    async fn discover(&mut self, id: &ClientId, name: &str, firmware: Option<&str>) {
+        let Some(prefix) = self.settings.discovery_prefix.clone() else { return };
         for config in discovery(id, name, firmware) {
             let topic = format!("{prefix}/sensor/{}/config", config.unique_id);
-            self.publish(topic, &config);
+            self.publish(topic, QoS::AtLeastOnce, &config).await;
         }
     }
 }

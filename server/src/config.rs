@@ -709,6 +709,13 @@ impl Config {
     }
 }
 
+/// `wages simulate`'s API token (`WAGES_TOKEN`), if set: how it registers scales and logs
+/// in to Wages's broker. An environment variable rather than a flag, so it stays out of
+/// the process list.
+pub fn simulator_token() -> Option<String> {
+    std::env::var("WAGES_TOKEN").ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

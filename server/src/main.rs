@@ -74,7 +74,7 @@ fn simulate(args: Vec<String>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let options = match Options::parse(args) {
-        Ok(options) => options,
+        Ok(options) => Options { token: wages_server::config::simulator_token(), ..options },
         Err(line) => {
             eprintln!("wages simulate: {line}");
             return ExitCode::from(2);

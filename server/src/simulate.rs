@@ -37,6 +37,9 @@ pub struct Options {
     pub register: Option<String>,
     /// Scales are `{prefix}-01`, `{prefix}-02`, …
     pub prefix: String,
+    /// An API token with the write scope (`WAGES_TOKEN`, read by the configuration):
+    /// how `--register` registers the scales, and the scales' login to Wages's broker.
+    pub token: Option<String>,
     /// Each reading also carries what an espresso machine measures (pressure, flow,
     /// temperatures, water), as a scale built into a machine would send.
     pub machine: bool,
@@ -127,6 +130,7 @@ impl Options {
             grams: 36.0,
             register: None,
             prefix: "sim".into(),
+            token: None,
             machine: false,
         };
         let mut args = args.into_iter();
@@ -203,10 +207,10 @@ pub async fn run(options: &Options) -> Result<Published, SimulateError> {
     // takes the user and password of --url.
     let mut options = options.clone();
     if options.broker.username.is_none()
-        && let Ok(token) = std::env::var("WAGES_TOKEN")
+        && let Some(token) = &options.token
     {
         options.broker.username = Some("wages-simulate".to_owned());
-        options.broker.password = Some(token.trim().to_owned());
+        options.broker.password = Some(token.clone());
     }
     let options = &options;
     let connection = Connection::new(options.broker.clone())?;
@@ -224,10 +228,10 @@ pub async fn run(options: &Options) -> Result<Published, SimulateError> {
 }
 
 async fn register(server: &str, options: &Options) -> Result<(), SimulateError> {
-    let token = std::env::var("WAGES_TOKEN").map_err(|_| SimulateError::NoToken)?;
+    let token = options.token.as_ref().ok_or(SimulateError::NoToken)?;
     let mut headers = reqwest::header::HeaderMap::new();
-    let bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-        .map_err(|_| SimulateError::BadToken)?;
+    let bearer =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| SimulateError::BadToken)?;
     headers.insert(reqwest::header::AUTHORIZATION, bearer);
     let http = reqwest::Client::builder().default_headers(headers).build().map_err(SimulateError::Http)?;
     for n in 1..=options.devices {

@@ -1,7 +1,7 @@
 //! Compaction beside ingestion: does a pass over a backlog of old sessions hold up the
 //! inserts that ingestion makes meanwhile? Side by side in one run:
 //!
-//!     cargo bench -p wages-store --features db --bench compaction
+//!     cargo bench -p wages-store --features testing --bench compaction
 //!
 //! A database is filled with `BENCH_OLD_SESSIONS` old sessions (default 1000, 301
 //! readings each: a 30 s extraction at 10 Hz). Then, as the pipeline does, batches of

@@ -2,7 +2,7 @@
 //! shots stored, filtered in the ways people filter, and deep in the list. Side by side
 //! in one run:
 //!
-//!     cargo bench -p wages-store --features db --bench shots
+//!     cargo bench -p wages-store --features testing --bench shots
 //!
 //! `BENCH_SHOTS` shots (default 100,000) over 20 scales, a minute apart, are stored the
 //! way the pipeline stores them (three readings each, in batches of 200 shots, so every

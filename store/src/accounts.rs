@@ -4,7 +4,7 @@
 //! Why opaque tokens and not JWTs: every request can reach the database anyway, and a
 //! revoked token must stop working at once; a JWT would need a deny-list to do that.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -59,6 +59,7 @@ fn person(row: &sqlx::any::AnyRow) -> Result<Person, RegistryError> {
 #[derive(Clone)]
 pub struct Accounts {
     pub(crate) pool: AnyPool,
+    pub(crate) hasher: Arc<Hasher>,
 }
 
 /// `bytes` random bytes, hex.
@@ -136,13 +137,6 @@ fn password_matches(stored: &str, password: &str) -> bool {
         && Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
-/// What unknown users' passwords are checked against, so the time a failed login takes
-/// does not tell whether the user exists. Made at start-up by [`Accounts::ensure_admin`].
-fn decoy() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password("no such user").unwrap_or_default())
-}
-
 /// A password a person chooses or is given: 8 to 256 characters.
 fn check_person_password(password: &str) -> Result<(), RegistryError> {
     let chars = password.chars().count();
@@ -182,7 +176,8 @@ impl Accounts {
     /// to it (so `WAGES_ADMIN_PASSWORD` stays the way back in); without one, a first
     /// start generates a password and returns it, to be shown once.
     pub async fn ensure_admin(&self, password: Option<&str>) -> Result<Option<String>, RegistryError> {
-        on_hasher(|| Ok(decoy().len())).await?;
+        let decoy = self.hasher.decoy.clone();
+        self.hasher.run(move || Ok(decoy.get().len())).await?;
         let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1")
             .bind(ADMIN)
             .fetch_one(&self.pool)
@@ -196,7 +191,7 @@ impl Accounts {
             }
         };
         check_password(&password)?;
-        let hash = on_hasher(move || hash_password(&password)).await?;
+        let hash = self.hasher.run(move || hash_password(&password)).await?;
         sqlx::query(
             "INSERT INTO users (username, password_hash, created_at, role) VALUES ($1, $2, $3, 'admin') \
              ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = 'admin', \
@@ -221,11 +216,13 @@ impl Accounts {
                 .fetch_optional(&self.pool)
                 .await?;
         let password = password.to_owned();
-        on_hasher(move || {
-            let hash = stored.as_deref().unwrap_or_else(|| decoy());
-            Ok(password_matches(hash, &password) && stored.is_some())
-        })
-        .await
+        let decoy = self.hasher.decoy.clone();
+        self.hasher
+            .run(move || {
+                let hash = stored.as_deref().unwrap_or_else(|| decoy.get());
+                Ok(password_matches(hash, &password) && stored.is_some())
+            })
+            .await
     }
 
     /// Starts a login session from a browser saying `user_agent`; returns the cookie's secret.
@@ -363,7 +360,7 @@ impl Accounts {
             return Err(RegistryError::Conflict(format!("an installation holds at most {MAX_PEOPLE} accounts")));
         }
         let password = new.password.clone();
-        let hash = on_hasher(move || hash_password(&password)).await?;
+        let hash = self.hasher.run(move || hash_password(&password)).await?;
         let added = sqlx::query(
             "INSERT INTO users (username, password_hash, created_at, display_name, role, must_change_password) \
              VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (username) DO NOTHING",
@@ -404,7 +401,7 @@ impl Accounts {
             self.keep_an_admin(username).await?;
         }
         if let Some(password) = patch.password.clone() {
-            let hash = on_hasher(move || hash_password(&password)).await?;
+            let hash = self.hasher.run(move || hash_password(&password)).await?;
             sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 1 WHERE username = $2")
                 .bind(hash)
                 .bind(username)
@@ -515,7 +512,7 @@ impl Accounts {
             return Err(RegistryError::invalid("password", "must differ from the current one"));
         }
         let new = new.to_owned();
-        let hash = on_hasher(move || hash_password(&new)).await?;
+        let hash = self.hasher.run(move || hash_password(&new)).await?;
         sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE username = $2")
             .bind(hash)
             .bind(username)
@@ -615,35 +612,62 @@ impl Accounts {
     }
 }
 
+/// Passwords waiting for the hashing thread; past that, a login waits for room.
+const HASH_QUEUE: usize = 64;
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
 /// Runs password hashing on one thread of its own, one hash at a time.
 ///
 /// Each argon2 hash works in 19 MiB. Spread over the blocking pool's threads, every
 /// thread's allocator arena kept its own 19 MiB: six logins took the idle server from
 /// 41 to 119 MiB. On one thread the memory is reused. One at a time also bounds how
-/// fast anyone can guess passwords (about 40 tries a second on this machine).
-async fn on_hasher<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
-) -> Result<T, RegistryError> {
-    type Job = Box<dyn FnOnce() + Send>;
-    static HASHER: OnceLock<std::sync::mpsc::Sender<Job>> = OnceLock::new();
-    let hasher = HASHER.get_or_init(|| {
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        let spawned = std::thread::Builder::new().name("wages-hasher".into()).spawn(move || {
-            for job in queue {
-                job();
-            }
+/// fast anyone can guess passwords (about 40 tries a second on this machine). The thread
+/// ends when the last handle to it is dropped.
+pub(crate) struct Hasher {
+    jobs: tokio::sync::mpsc::Sender<HashJob>,
+    /// What unknown users' passwords are checked against.
+    decoy: Arc<Decoy>,
+}
+
+/// The hash unknown users' passwords are checked against, so the time a failed login
+/// takes does not tell whether the user exists. Made on the hashing thread when first
+/// needed ([`Accounts::ensure_admin`] does that at start-up).
+#[derive(Default)]
+struct Decoy(OnceLock<String>);
+
+impl Decoy {
+    fn get(&self) -> &str {
+        self.0.get_or_init(|| hash_password("no such user").unwrap_or_default())
+    }
+}
+
+impl Hasher {
+    pub(crate) fn start() -> Result<Hasher, RegistryError> {
+        let (jobs, mut queue) = tokio::sync::mpsc::channel::<HashJob>(HASH_QUEUE);
+        std::thread::Builder::new()
+            .name("wages-hasher".into())
+            .spawn(move || {
+                while let Some(job) = queue.blocking_recv() {
+                    job();
+                }
+            })
+            .map_err(|e| RegistryError::Database(format!("cannot start the password hashing thread: {e}")))?;
+        Ok(Hasher { jobs, decoy: Arc::default() })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
+    ) -> Result<T, RegistryError> {
+        let stopped = || RegistryError::Database("the password hashing thread stopped".into());
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let _ = answer.send(f());
         });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the password hashing thread");
-        }
-        jobs
-    });
-    let (answer, answered) = tokio::sync::oneshot::channel();
-    let job: Job = Box::new(move || {
-        let _ = answer.send(f());
-    });
-    hasher.send(job).map_err(|_| RegistryError::Database("the password hashing thread stopped".into()))?;
-    answered.await.map_err(|_| RegistryError::Database("the password hashing thread stopped".into()))?
+        self.jobs.send(job).await.map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@
 //! - [`series`]: what a shot measures beside the weight (pressure, flow, temperatures,
 //!   water), with units and bounds; [`shot_file`]: shots in and out as other apps' files.
 //! - [`error`]: what can go wrong, by kind, for the API to map to statuses.
-//! - `testing` (feature `db`): a database of one's own on the test PostgreSQL.
+//! - `testing` (feature `testing`, for tests and benchmarks only): a database of one's own
+//!   on the test PostgreSQL.
 
 pub mod account;
 pub mod brew;
@@ -68,7 +69,7 @@ mod shot_series;
 mod sites;
 #[cfg(feature = "db")]
 mod store;
-#[cfg(feature = "db")]
+#[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "db")]
 mod timeseries;

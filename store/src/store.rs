@@ -78,6 +78,8 @@ pub struct Registry {
     journal: Option<Arc<crate::journal::Journal>>,
     /// The thread SQLite's readings are written from (see [`crate::writing`]).
     writing: Option<Arc<crate::writing::WritingThread>>,
+    /// The thread passwords are hashed on.
+    hasher: Arc<crate::accounts::Hasher>,
 }
 
 pub(crate) use wages_codec::clock::now_ms_i64 as now_ms;
@@ -259,6 +261,7 @@ impl Registry {
             tails: crate::brews::tails(),
             journal,
             writing,
+            hasher: Arc::new(crate::accounts::Hasher::start()?),
         };
         let left = registry.journal.as_ref().map_or(0, |j| j.rows());
         if left > 0 {
@@ -274,7 +277,7 @@ impl Registry {
 
     /// Accounts and tokens, in the same database.
     pub fn accounts(&self) -> crate::Accounts {
-        crate::Accounts { pool: self.pool.clone() }
+        crate::Accounts { pool: self.pool.clone(), hasher: self.hasher.clone() }
     }
 
     /// Shots shared by a link and the audit list, in the same database.

@@ -2,8 +2,8 @@
 //! in a database of its own per test (the server comes from `WAGES_TEST_POSTGRES_URL`,
 //! which scripts/test.sh sets after starting a private PostgreSQL).
 //!
-//! Run with `--features db`.
-#![cfg(feature = "db")]
+//! Run with `--features testing`.
+#![cfg(feature = "testing")]
 
 use wages_codec::ClientId;
 use wages_codec::{Grams, Reading, SessionId, Timestamp};

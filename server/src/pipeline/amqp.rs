@@ -97,7 +97,7 @@ async fn session(url: &str, node_id: &str, out: &mpsc::Sender<Delivery>, stats: 
 }
 
 /// Acknowledges in the order given, until the sender closes.
-pub async fn acknowledge(mut ackers: mpsc::UnboundedReceiver<Acker>) {
+pub async fn acknowledge(mut ackers: mpsc::Receiver<Acker>) {
     while let Some(acker) = ackers.recv().await {
         if let Err(e) = acker.ack(BasicAckOptions::default()).await {
             tracing::warn!(error = %e, "AMQP acknowledgement not sent; RabbitMQ will redeliver");

@@ -20,7 +20,7 @@ pub(super) enum Ack {
 /// Where acknowledgements go: the MQTT client, and the AMQP acknowledger if there is one.
 pub(super) struct Acks {
     pub client: AsyncClient,
-    pub amqp: Option<mpsc::UnboundedSender<lapin::Acker>>,
+    pub amqp: Option<mpsc::Sender<lapin::Acker>>,
 }
 
 impl Acks {
@@ -32,8 +32,9 @@ impl Acks {
                 }
             }
             Ack::Amqp(acker) => {
+                // Never full: RabbitMQ has at most its prefetch of deliveries out to us.
                 if let Some(amqp) = &self.amqp {
-                    let _ = amqp.send(acker);
+                    let _ = amqp.try_send(acker);
                 }
             }
             Ack::Gate(taken) => {

@@ -278,7 +278,9 @@ pub async fn run(parts: Parts) {
     let (client, mut eventloop) = AsyncClient::new(mqtt_options(&target, &client_id), MAX_IN_FLIGHT + 64);
     let amqp = amqp(&source, deliveries, &client, &node_id, &stats);
     let Amqp { mut delivered, deliver, acks, tasks: amqp_tasks, stop: stop_amqp } = amqp;
-    let (done, mut finished) = mpsc::unbounded_channel();
+    // Each entry holds at least one message in flight, so it never holds more than
+    // MAX_IN_FLIGHT of them.
+    let (done, mut finished) = mpsc::channel(MAX_IN_FLIGHT);
     let shared = Shared { storage, stats: stats.clone(), hub: hub.clone(), done, stop: stop.clone() };
     let start = |settings: PipelineSettings| -> Vec<Worker> {
         (0..settings.concurrency).map(|_| worker::spawn(settings, shared.clone(), MAX_IN_FLIGHT)).collect()
@@ -427,7 +429,8 @@ fn amqp(
     let (stop, stopped) = watch::channel(false);
     let (mut tasks, mut acks) = (Vec::new(), Acks { client: client.clone(), amqp: None });
     if let Readings::Amqp(url) = source {
-        let (ackers, to_ack) = mpsc::unbounded_channel();
+        // One acker per delivery RabbitMQ has out to us, at most its prefetch.
+        let (ackers, to_ack) = mpsc::channel(usize::from(amqp::PREFETCH));
         acks.amqp = Some(ackers);
         stats.set_queue_up(false);
         let consume = amqp::consume(url.clone(), node_id.to_owned(), deliver.clone(), stats.clone(), stopped);
@@ -489,12 +492,7 @@ fn subscribe(client: &AsyncClient, source: &Readings) -> i32 {
 
 /// Closes the workers' queues, waits until they have stored what they hold, and
 /// acknowledges those messages.
-async fn drain(
-    workers: Vec<Worker>,
-    finished: &mut mpsc::UnboundedReceiver<Vec<u64>>,
-    flight: &mut InFlight,
-    acks: &Acks,
-) {
+async fn drain(workers: Vec<Worker>, finished: &mut mpsc::Receiver<Vec<u64>>, flight: &mut InFlight, acks: &Acks) {
     for Worker { work, task } in workers {
         drop(work);
         let _ = task.await;

@@ -60,7 +60,8 @@ impl Owed {
     /// Tells everyone their readings are stored.
     fn stored(&mut self, shared: &Shared) {
         if !self.seqs.is_empty() {
-            let _ = shared.done.send(std::mem::take(&mut self.seqs));
+            // Never full: see where the channel is made.
+            let _ = shared.done.try_send(std::mem::take(&mut self.seqs));
         }
         shared.stats.gate_answered(self.gate.len());
         for answer in self.gate.drain(..) {
@@ -84,7 +85,7 @@ pub(super) struct Shared {
     pub stats: Arc<Stats>,
     pub hub: Arc<Hub>,
     /// Sequence numbers of messages whose readings are all stored.
-    pub done: mpsc::UnboundedSender<Vec<u64>>,
+    pub done: mpsc::Sender<Vec<u64>>,
     pub stop: watch::Receiver<bool>,
 }
 

@@ -101,3 +101,44 @@ async fn nothing_is_published_back_when_turned_off() {
     }
     server.stop().await;
 }
+
+/// A fleet's figures all go out, none dropped in the burst: each of 6,000 scales heard
+/// from gets its retained state and its running aggregates, which go out for all of them
+/// at once.
+#[tokio::test]
+async fn every_scale_of_a_large_fleet_gets_its_state_and_aggregates() {
+    const SCALES: usize = 6_000;
+    let server = TestServer::builder()
+        .auto_register()
+        .var("WAGES_HA_DISCOVERY_PREFIX", "off")
+        .var("WAGES_AGGREGATES_SECONDS", "2")
+        .start()
+        .await;
+    let (watcher, mut watching) = AsyncClient::new(server.mqtt_options("watcher"), 100);
+    watcher.subscribe("wages/devices/+/state", QoS::AtMostOnce).await.expect("subscribe");
+    watcher.subscribe("wages/devices/+/aggregates", QoS::AtMostOnce).await.expect("subscribe");
+    let publisher = server.mqtt_client("fleet-publisher").await;
+    let t0 = now_ms();
+    for i in 0..SCALES {
+        let line = format!("client_id=fleet-{i};session_id=s;value={i};tstamp={t0}");
+        publisher
+            .publish(format!("wages/devices/fleet-{i}/readings"), QoS::AtMostOnce, false, line)
+            .await
+            .expect("publish");
+    }
+    let mut states = std::collections::HashSet::new();
+    let mut aggregates = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (states.len() < SCALES || aggregates.len() < SCALES) && Instant::now() < deadline {
+        let Ok(event) = tokio::time::timeout(Duration::from_secs(1), watching.poll()).await else { continue };
+        if let Event::Incoming(Packet::Publish(p)) = event.expect("connected") {
+            if p.topic.ends_with("/state") {
+                states.insert(p.topic.clone());
+            } else {
+                aggregates.insert(p.topic.clone());
+            }
+        }
+    }
+    assert_eq!((states.len(), aggregates.len()), (SCALES, SCALES), "states and aggregates that arrived");
+    server.stop().await;
+}
