@@ -35,6 +35,7 @@ pub mod graph;
 pub mod json;
 #[cfg(feature = "hydrate")]
 mod live_socket;
+pub mod offline;
 mod pages;
 pub mod people;
 pub mod pipeline;
@@ -119,61 +120,97 @@ fn Units() -> impl IntoView {
     }
 }
 
+/// The page's name in a phone's compact header, from its path under the base path.
+fn page_name(path: &str) -> &'static str {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [] => "Overview",
+        ["devices"] => "Scales",
+        ["devices", _] => "Scale",
+        ["devices", _, "sessions", ..] => "Shot",
+        ["shots"] => "Shots",
+        ["shots", "import"] => "Import shots",
+        ["beans"] => "Beans",
+        ["compare"] => "Compare",
+        ["pipeline"] => "Pipeline",
+        ["firmware"] => "Firmware",
+        ["bluetooth"] => "Bluetooth",
+        ["simulator", ..] => "Simulator",
+        ["tokens"] => "Tokens",
+        ["people"] => "People",
+        ["audit"] => "Audit",
+        ["me"] => "Your account",
+        _ => "",
+    }
+}
+
 /// The top bar: the brand, the main navigation and "Log out"; on the login page, only
-/// the brand.
+/// the brand. On a phone it is compact: the brand, the page's name and a menu holding
+/// the whole navigation and the account, while the five most used places are a tab bar
+/// at the bottom of the screen, in reach of a thumb.
 #[component]
 fn TopBar() -> impl IntoView {
     let base = expect_context::<BasePath>();
     // Router links are absolute paths: they carry the base path themselves.
     let home = base.home();
-    let devices = base.join("/devices");
-    let shots = base.join("/shots");
-    let beans = base.join("/beans");
-    let pipeline = base.join("/pipeline");
-    let firmware = base.join("/firmware");
-    let tokens = base.join("/tokens");
-    let people = base.join("/people");
-    let audit = base.join("/audit");
-    let me_page = base.join("/me");
     let me = use_context::<people::Me>().unwrap_or_default();
     let admin = me.may(wages_store::Role::Admin);
     let my_name = StoredValue::new(me.user);
+    let me_page = base.join("/me");
     let logout = base.join("/logout");
     let login = base.join("/login");
     let location = leptos_router::hooks::use_location();
     let logged_in = move || location.pathname.get() != login;
+    let prefix = base.as_str().to_owned();
+    let name = move || page_name(location.pathname.get().strip_prefix(prefix.as_str()).unwrap_or_default());
+    // (label, path, on a phone's tab bar, admins only)
+    let places: Vec<(&'static str, String, bool)> = [
+        ("Overview", "/", true, false),
+        ("Shots", "/shots", true, false),
+        ("Beans", "/beans", true, false),
+        ("Scales", "/devices", true, false),
+        ("Bluetooth", "/bluetooth", true, false),
+        ("Pipeline", "/pipeline", false, false),
+        ("Firmware", "/firmware", false, false),
+        ("Tokens", "/tokens", false, true),
+        ("People", "/people", false, true),
+        ("Audit", "/audit", false, true),
+    ]
+    .into_iter()
+    .filter(|place| admin || !place.3)
+    .map(|(label, path, tab, _)| (label, if path == "/" { home.clone() } else { base.join(path) }, tab))
+    .collect();
+    let places = StoredValue::new(places);
+    let links = move |in_menu: bool| {
+        places.with_value(|places| {
+            places
+                .iter()
+                .map(|&(label, ref href, tab)| {
+                    let label: &'static str = label;
+                    let class: &'static str = if in_menu || tab { "" } else { "secondary" };
+                    let exact = label == "Overview";
+                    view! { <A href=href.clone() exact attr:class=class>{label}</A> }
+                })
+                .collect_view()
+        })
+    };
     view! {
         <header class="topbar">
             <A href=home.clone() attr:class="brand">
                 <span class="brand-mark" aria-hidden="true">"◉"</span>
-                "Wages"
+                <span class="brand-name">"Wages"</span>
             </A>
             <Show when=logged_in>
-                // On a phone the first four are a tab bar at the bottom, in reach of a
-                // thumb, and the rest fold into the menu beside the brand.
-                <nav aria-label="Main">
-                    <A href=home.clone() exact=true>"Overview"</A>
-                    <A href=shots.clone()>"Shots"</A>
-                    <A href=beans.clone()>"Beans"</A>
-                    <A href=devices.clone()>"Scales"</A>
-                    <A href=pipeline.clone() attr:class="secondary">"Pipeline"</A>
-                    <A href=firmware.clone() attr:class="secondary">"Firmware"</A>
-                    {admin.then(|| view! {
-                        <A href=tokens.clone() attr:class="secondary">"Tokens"</A>
-                        <A href=people.clone() attr:class="secondary">"People"</A>
-                        <A href=audit.clone() attr:class="secondary">"Audit"</A>
-                    })}
-                </nav>
+                <span class="page-name" data-testid="page-name">{name.clone()}</span>
+                <nav aria-label="Main">{links(false)}</nav>
                 <details class="menu" data-testid="menu">
                     <summary>"Menu"</summary>
-                    <nav aria-label="More">
-                        <A href=pipeline.clone()>"Pipeline"</A>
-                        <A href=firmware.clone()>"Firmware"</A>
-                        {admin.then(|| view! {
-                            <A href=tokens.clone()>"Tokens"</A>
-                            <A href=people.clone()>"People"</A>
-                            <A href=audit.clone()>"Audit"</A>
-                        })}
+                    <nav aria-label="Everything">
+                        {links(true)}
+                        <A href=me_page.clone() attr:class="menu-account" attr:data-testid="menu-me">{move || my_name.get_value()}</A>
+                        <form action=logout.clone() method="post" class="menu-account">
+                            <button type="submit" class="link">"Log out"</button>
+                        </form>
                     </nav>
                 </details>
                 <A href=me_page.clone() attr:class="me" attr:data-testid="me-link">{move || my_name.get_value()}</A>
@@ -196,6 +233,14 @@ pub fn App() -> impl IntoView {
     let zone_path = base.as_str().to_owned();
     #[cfg(feature = "hydrate")]
     Effect::new(move || clock::browser::tell_time_zone(&zone_path));
+    #[cfg(feature = "hydrate")]
+    {
+        let worker = base.join("/sw.js");
+        Effect::new(move || {
+            offline::register_worker(&worker);
+            offline::send_kept_when_online();
+        });
+    }
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Wages".to_owned() } else { format!("{page} · Wages") } />
@@ -230,5 +275,23 @@ pub fn App() -> impl IntoView {
                 <Units />
             </footer>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_name;
+
+    #[test]
+    fn a_phone_header_names_each_page() {
+        assert_eq!(page_name(""), "Overview");
+        assert_eq!(page_name("/"), "Overview");
+        assert_eq!(page_name("/shots"), "Shots");
+        assert_eq!(page_name("/shots/import"), "Import shots");
+        assert_eq!(page_name("/devices"), "Scales");
+        assert_eq!(page_name("/devices/bar-1"), "Scale");
+        assert_eq!(page_name("/devices/bar-1/sessions/s-9"), "Shot");
+        assert_eq!(page_name("/simulator/bar-1"), "Simulator");
+        assert_eq!(page_name("/nowhere/at/all"), "");
     }
 }

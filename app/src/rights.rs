@@ -73,6 +73,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/mqtt", OPEN),
     ("GET", "/favicon.ico", OPEN),
     ("GET", "/manifest.webmanifest", OPEN),
+    ("GET", "/sw.js", OPEN),
     ("GET", "/icon.svg", OPEN),
     ("GET", "/icon-192.png", OPEN),
     ("GET", "/icon-512.png", OPEN),

@@ -8,10 +8,12 @@ import type { Browser, CDPSession } from '@playwright/test';
 // docs/benchmarks.md, not part of the test run:
 //   cd end2end && npx playwright test first-load --config bench.config.ts --project root
 // For each page (the dashboard, a scale's live page, a shot) and each profile (as is; the
-// CPU slowed 4× on 10 Mbit/s; the CPU slowed 4× on Fast 3G), a fresh browser context
+// CPU slowed 4× on 10 Mbit/s, on 1.6 Mbit/s with 150 ms round trips, and on DevTools'
+// Fast 3G preset: 1.44 Mbit/s with 562.5 ms round trips), a fresh browser context
 // (nothing cached) logged in by its cookie loads the page once. Reported: bytes moved
 // over the network (what the server sent, compressed or not), of those the WASM, JS and
-// CSS (the app's code and style) and the WASM alone (every chunk the page loaded), first
+// CSS (the app's code and style) and the WASM alone (every chunk the page loaded), the
+// requests the page made until it was live (hydrated, for a page without a stream), first
 // contentful paint, the moment the WASM took over the page (hydrated), and the moment
 // its live stream delivered its first reading (the page can draw it), each from the
 // navigation's start. A scale publishes a reading every 100 ms meanwhile, as while
@@ -22,10 +24,11 @@ const profiles: Profile[] = [
   { name: 'as is', cpu: 1 },
   // Throughputs in bytes per second, latency in ms (Chromium's DevTools presets).
   { name: 'CPU 4×, 10 Mbit/s', cpu: 4, network: { down: 1_250_000, up: 625_000, latency: 40 } },
-  { name: 'CPU 4×, Fast 3G', cpu: 4, network: { down: 200_000, up: 93_750, latency: 150 } },
+  { name: 'CPU 4×, 1.6 Mbit/s, 150 ms', cpu: 4, network: { down: 200_000, up: 93_750, latency: 150 } },
+  { name: 'CPU 4×, Fast 3G (1.44 Mbit/s, 562.5 ms)', cpu: 4, network: { down: 180_000, up: 84_375, latency: 562.5 } },
 ];
 
-type Load = { bytes: number; assets: number; wasm: number; fcp: number; hydrated: number; live: number | null };
+type Load = { bytes: number; assets: number; wasm: number; requests: number; fcp: number; hydrated: number; live: number | null };
 
 async function load(browser: Browser, cookies: Parameters<import('@playwright/test').BrowserContext['addCookies']>[0], url: string, profile: Profile, live: boolean): Promise<[Load, number]> {
   const context = await browser.newContext();
@@ -42,6 +45,11 @@ async function load(browser: Browser, cookies: Parameters<import('@playwright/te
   let bytes = 0;
   let assets = 0;
   let wasm = 0;
+  let requests = 0;
+  let counting = true;
+  cdp.on('Network.requestWillBeSent', () => {
+    if (counting) requests += 1;
+  });
   const urls = new Map<string, string>();
   cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, e.response.url));
   cdp.on('Network.loadingFinished', (e) => {
@@ -58,10 +66,11 @@ async function load(browser: Browser, cookies: Parameters<import('@playwright/te
   await page.goto(url, { waitUntil: 'commit', timeout: 120_000 });
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true', { timeout: 120_000 });
   const hydrated = Date.now() - start;
-  if (live) await expect.poll(() => firstFrame, { timeout: 60_000 }).not.toBeNull();
+  if (live) await expect.poll(() => firstFrame, { timeout: 60_000, intervals: [20] }).not.toBeNull();
+  counting = false;
   const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
   await page.waitForLoadState('networkidle').catch(() => {});
-  const first: Load = { bytes, assets, wasm, fcp, hydrated, live: live ? firstFrame : null };
+  const first: Load = { bytes, assets, wasm, requests, fcp, hydrated, live: live ? firstFrame : null };
   // A second visit in the same context: the browser's cache answers what it may.
   bytes = 0;
   await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
@@ -105,7 +114,7 @@ test('first load of the dashboard, a live scale and a shot', async ({ browser, b
     for (const p of pages) {
       for (const profile of profiles) {
         const [first, again] = await load(browser, cookies, p.url, profile, p.live);
-        rows.push(`| ${p.name} | ${profile.name} | ${kb(first.bytes)} | ${kb(first.assets)} | ${kb(first.wasm)} | ${s(first.fcp)} | ${s(first.hydrated)} | ${s(first.live)} | ${kb(again)} |`);
+        rows.push(`| ${p.name} | ${profile.name} | ${kb(first.bytes)} | ${kb(first.assets)} | ${kb(first.wasm)} | ${first.requests} | ${s(first.fcp)} | ${s(first.hydrated)} | ${s(first.live)} | ${kb(again)} |`);
         console.log(rows[rows.length - 1]);
       }
     }
@@ -114,5 +123,5 @@ test('first load of the dashboard, a live scale and a shot', async ({ browser, b
     await scale.endAsync();
     await setup.close();
   }
-  console.log(`\n| page | profile | moved | of it WASM, JS, CSS | of it WASM | first paint | hydrated | live | moved again |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}`);
+  console.log(`\n| page | profile | moved | of it WASM, JS, CSS | of it WASM | requests until live | first paint | hydrated | live | moved again |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n${rows.join('\n')}`);
 });

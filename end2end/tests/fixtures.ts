@@ -24,7 +24,9 @@ export async function hydrated(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }
 
-/** Saves a full-page screenshot for a person to look at. */
+/** Saves a screenshot for a person to look at: the whole page, or on a phone the first
+ * screen (what a phone shows first, its tab bar at the bottom where it stays). */
 export async function screenshot(page: Page, project: string, name: string) {
-  await page.screenshot({ path: path.join(__dirname, '..', 'screenshots', `${project}-${name}.png`), fullPage: true });
+  const phone = (page.viewportSize()?.width ?? 1280) <= 600;
+  await page.screenshot({ path: path.join(__dirname, '..', 'screenshots', `${project}-${name}.png`), fullPage: !phone });
 }

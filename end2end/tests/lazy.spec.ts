@@ -1,5 +1,9 @@
 import { test, expect, hydrated } from './fixtures';
 
+// These tests hold back or refuse the app's files with page.route, which does not see
+// what the service worker fetches: the worker stays out.
+test.use({ serviceWorkers: 'block' });
+
 // Every page but the dashboard and the login page comes in chunks of WASM fetched when a
 // person first goes to it. A tab left open across an upgrade asks for the old build's
 // chunks, which the server no longer has: the page is then loaded whole from the server.

@@ -57,31 +57,41 @@ test('the pages fit a tablet, upright and on its side, and a phone', async ({ pa
   expect(problems).toEqual([]);
 });
 
-test('on a phone the first four places are a tab bar at the bottom and the rest fold into a menu', async ({ page, request, problems }, info) => {
+test('on a phone the header is compact, the five most used places a tab bar at the bottom and everything in a menu', async ({ page, request, problems }, info) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('./shots');
   await hydrated(page);
   const tabs = page.getByRole('navigation', { name: 'Main' });
-  await expect(tabs.getByRole('link')).toHaveText(['Overview', 'Shots', 'Beans', 'Scales']);
+  await expect(tabs.getByRole('link')).toHaveText(['Overview', 'Shots', 'Beans', 'Scales', 'Bluetooth']);
   // The tab bar sits at the bottom of the screen, in reach of a thumb.
   const bar = await tabs.boundingBox();
   expect(bar!.y + bar!.height).toBeGreaterThan(844 - 2);
   expect(bar!.height).toBeLessThan(80);
-  // The rest are in the menu, closed until asked for.
-  const more = page.getByRole('navigation', { name: 'More' });
-  await expect(more).toBeHidden();
+  // The header: the brand, the page's name and the menu, in one short row.
+  const header = (await page.locator('header.topbar').boundingBox())!;
+  expect(header.height).toBeLessThan(70);
+  await expect(page.getByTestId('page-name')).toHaveText('Shots');
+  await expect(page.getByTestId('me-link')).toBeHidden();
+  // The menu holds the whole navigation and the account, closed until asked for.
+  const menu = page.getByRole('navigation', { name: 'Everything' });
+  await expect(menu).toBeHidden();
   await page.getByTestId('menu').locator('summary').click();
-  await expect(more.getByRole('link')).toHaveText(['Pipeline', 'Firmware', 'Tokens', 'People', 'Audit']);
+  await expect(menu.getByRole('link')).toHaveText([
+    'Overview', 'Shots', 'Beans', 'Scales', 'Bluetooth', 'Pipeline', 'Firmware', 'Tokens', 'People', 'Audit', 'admin',
+  ]);
+  await expect(menu.getByRole('button', { name: 'Log out' })).toBeVisible();
   await screenshot(page, info.project.name, 'phone-menu');
-  await more.getByRole('link', { name: 'Pipeline' }).click();
+  await menu.getByRole('link', { name: 'Pipeline' }).click();
   await expect(page).toHaveURL(/\/pipeline$/);
   await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expect(page.getByTestId('page-name')).toHaveText('Pipeline');
   // By keyboard too: the menu's summary takes focus and opens with Enter.
   await page.goto('./beans');
   await hydrated(page);
+  await expect(page.getByTestId('page-name')).toHaveText('Beans');
   await page.getByTestId('menu').locator('summary').focus();
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('navigation', { name: 'More' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Everything' })).toBeVisible();
   // The tab bar hides nothing: the page's end is above it.
   await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
   const footer = await page.locator('.footer').boundingBox();
@@ -108,6 +118,7 @@ test('on a phone the first four places are a tab bar at the bottom and the rest 
   expect((await request.post('./api/devices', { data: { client_id: id, name: 'Bar scale' } })).status()).toBe(201);
   await page.goto(`./devices/${id}`);
   await hydrated(page);
+  await expect(page.getByTestId('page-name')).toHaveText('Scale');
   const above = (await tabs.boundingBox())!.y;
   for (const testid of ['live-weight', 'live-elapsed', 'live-graph']) {
     const box = (await page.getByTestId(testid).boundingBox())!;
@@ -121,7 +132,9 @@ test('on a phone the first four places are a tab bar at the bottom and the rest 
   await page.goto('./shots');
   await hydrated(page);
   await expect(page.getByTestId('filter-bar')).toBeHidden();
-  await expect(tabs.getByRole('link')).toHaveText(['Overview', 'Shots', 'Beans', 'Scales', 'Pipeline', 'Firmware', 'Tokens', 'People', 'Audit']);
+  await expect(tabs.getByRole('link')).toHaveText(['Overview', 'Shots', 'Beans', 'Scales', 'Bluetooth', 'Pipeline', 'Firmware', 'Tokens', 'People', 'Audit']);
+  await expect(page.getByTestId('page-name')).toBeHidden();
+  await expect(page.getByTestId('me-link')).toBeVisible();
   expect((await tabs.boundingBox())!.y).toBeLessThan(100);
   expect(problems).toEqual([]);
 });

@@ -1,6 +1,10 @@
 import { test, expect, hydrated } from './fixtures';
 import { publishReadings, line } from './mqtt';
 
+// These tests hold back or refuse the app's files with page.route, which does not see
+// what the service worker fetches: the worker stays out.
+test.use({ serviceWorkers: 'block' });
+
 // A barista in Tokyo: times in their zone from the first server render on, weights in
 // ounces once they ask for them.
 test.use({ timezoneId: 'Asia/Tokyo' });

@@ -371,9 +371,16 @@ mod tests {
     #[test]
     fn public_paths_are_few() {
         let open = |path: &str| rights::lookup("GET", path).is_some_and(|r| r.need == Need::Open);
-        for path in
-            ["/healthz", "/readyz", "/login", "/pkg/wages.wasm", "/mqtt", "/manifest.webmanifest", "/icon-512.png"]
-        {
+        for path in [
+            "/healthz",
+            "/readyz",
+            "/login",
+            "/pkg/wages.wasm",
+            "/mqtt",
+            "/manifest.webmanifest",
+            "/sw.js",
+            "/icon-512.png",
+        ] {
             assert!(open(path), "{path}");
         }
         for closed in ["/", "/devices", "/api/devices", "/api/fn/x", "/loginx", "/pkg", "/tokens", "/metrics", "/me"] {

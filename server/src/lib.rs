@@ -37,6 +37,7 @@ pub mod hub;
 pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
+pub mod offline;
 pub mod pipeline;
 pub mod retention;
 pub mod routes;

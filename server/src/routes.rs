@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route(&at("/logout"), post(auth::logout))
         .route(&at("/shots/import/upload"), post(shot_files::upload).layer(DefaultBodyLimit::max(BACKUP_BODY_BYTES)))
         .route(&at("/prefs"), get(http::prefs))
+        .route(&at("/sw.js"), get(crate::offline::service_worker))
         .route(&at("/s/{code}"), get(share::page))
         .route(&at("/s/{code}/preview.png"), get(share::preview))
         .route(&at("/s/{code}/readings.csv"), get(share::readings))

@@ -153,7 +153,7 @@ pub fn ShotCard(client_id: String, session_id: String, shot: Shot, beans: Vec<Be
                 {off_roast.map(|o| format!("{o}. "))}
                 {brewed}" "{edited}
             </p>
-            <BasedActionForm action=edit class="fields" testid="shot-form">
+            <BasedActionForm action=edit class="fields" testid="shot-form" keep_offline=format!("shot {client_id}/{session_id}")>
                 <input type="hidden" name="client_id" value=client_id />
                 <input type="hidden" name="session_id" value=session_id />
                 <label for="method">"Method"<MethodSelect chosen=d.method /></label>
