@@ -99,8 +99,8 @@ mod browser {
     }
 
     /// Sends the kept submissions in order. One the server refuses is dropped (it would
-    /// be refused again), and one of another person; one that does not get through stays
-    /// for the next time.
+    /// be refused again), and one of another person; one that does not get through, or
+    /// meets a logged-out session or a failing server, stays for the next time.
     async fn send_kept() {
         if is_offline() {
             return;
@@ -114,29 +114,39 @@ mod browser {
                 forget(&kept.key);
                 continue;
             }
-            let sent = gloo_net::http::Request::post(&kept.url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("accept", "application/json")
-                .body(kept.body.clone());
-            let Ok(request) = sent else { continue };
-            match request.send().await {
-                Ok(response) => {
-                    forget(&kept.key);
-                    if response.ok() {
-                        let detail = web_sys::CustomEventInit::new();
-                        detail.set_detail(&kept.key.as_str().into());
-                        if let (Some(window), Ok(event)) =
-                            (web_sys::window(), web_sys::CustomEvent::new_with_event_init_dict(SAVED_EVENT, &detail))
-                        {
-                            let _ = window.dispatch_event(&event);
-                        }
-                    } else {
-                        leptos::logging::warn!("a change kept offline was refused: {}", response.status());
-                    }
+            let Some(response) = post_form(&kept.url, &kept.body).await else { return };
+            // Logged out meanwhile, or the server in trouble: it waits for the next time.
+            if response.status() == 401 || response.status() >= 500 {
+                return;
+            }
+            forget(&kept.key);
+            if response.ok() {
+                let detail = web_sys::CustomEventInit::new();
+                detail.set_detail(&kept.key.as_str().into());
+                if let (Some(window), Ok(event)) =
+                    (web_sys::window(), web_sys::CustomEvent::new_with_event_init_dict(SAVED_EVENT, &detail))
+                {
+                    let _ = window.dispatch_event(&event);
                 }
-                Err(_) => return,
+            } else {
+                leptos::logging::warn!("a change kept offline was refused: {}", response.status());
             }
         }
+    }
+
+    /// Posts a URL-encoded form, as a server function takes it; `None` when it did not
+    /// get through. The browser's own `fetch`: an HTTP client here would weigh on the
+    /// WASM every page loads first.
+    async fn post_form(url: &str, body: &str) -> Option<web_sys::Response> {
+        let headers = web_sys::js_sys::Object::new();
+        Reflect::set(&headers, &"content-type".into(), &"application/x-www-form-urlencoded".into()).ok()?;
+        Reflect::set(&headers, &"accept".into(), &"application/json".into()).ok()?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&body.into());
+        init.set_headers(&headers);
+        let pending = web_sys::window()?.fetch_with_str_and_init(url, &init);
+        wasm_bindgen_futures::JsFuture::from(pending).await.ok()?.dyn_into().ok()
     }
 }
 
