@@ -53,5 +53,12 @@ test('with the network gone the app shows the pages last viewed and keeps a shot
   await list.getByRole('link', { name: `/devices/${id}/sessions/morning` }).click();
   await expect(page.locator('body')).toHaveAttribute('data-offline', /^Offline:/);
   await expect(page.getByTestId('shot-form').getByLabel('Notes')).toHaveValue('Pulled while the network was down');
+  // A tablet on the counter gets the same: the kept page, marked, fitting the screen.
+  await page.setViewportSize({ width: 820, height: 1180 });
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-offline', /^Offline:/);
+  await hydrated(page);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await screenshot(page, info.project.name, 'tablet-offline-shot');
   await context.setOffline(false);
 });
