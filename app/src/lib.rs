@@ -120,8 +120,9 @@ fn Units() -> impl IntoView {
     }
 }
 
-/// The page's name in a phone's compact header, from its path under the base path.
-fn page_name(path: &str) -> &'static str {
+/// The page's name (in a phone's compact header; the lazy routes show their pages by it),
+/// from its path under the base path.
+pub(crate) fn page_name(path: &str) -> &'static str {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
         [] => "Overview",
@@ -251,22 +252,22 @@ pub fn App() -> impl IntoView {
                 // before the WASM loads; out-of-order streaming needs JS to fill in its parts.
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/devices") view={Lazy::<lazy::DevicesPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/devices") view={Lazy::<lazy::ScalePages>::new()} ssr=SsrMode::InOrder />
                     // Async: the whole page waits for its data, so an unknown scale answers 404.
-                    <Route path=path!("/devices/:client_id") view={Lazy::<lazy::DevicePage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/devices/:client_id/sessions/:session_id") view={Lazy::<lazy::SessionPage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/shots") view={Lazy::<lazy::ShotsPage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/shots/import") view={Lazy::<lazy::ShotImportPage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/beans") view={Lazy::<lazy::BeansPage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/compare") view={Lazy::<lazy::ComparePage>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/pipeline") view={Lazy::<lazy::PipelinePage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/firmware") view={Lazy::<lazy::FirmwarePage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/bluetooth") view={Lazy::<lazy::BluetoothPage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/simulator/:client_id") view={Lazy::<lazy::SimulatorPage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/tokens") view={Lazy::<lazy::TokensPage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/people") view={Lazy::<lazy::PeoplePage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/audit") view={Lazy::<lazy::AuditPage>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/me") view={Lazy::<lazy::MePage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/devices/:client_id") view={Lazy::<lazy::BrewPages>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/devices/:client_id/sessions/:session_id") view={Lazy::<lazy::BrewPages>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/shots") view={Lazy::<lazy::LibraryPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/shots/import") view={Lazy::<lazy::LibraryPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/beans") view={Lazy::<lazy::LibraryPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/compare") view={Lazy::<lazy::BrewPages>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/pipeline") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/firmware") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/bluetooth") view={Lazy::<lazy::ScalePages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/simulator/:client_id") view={Lazy::<lazy::ScalePages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/tokens") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/people") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/audit") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/me") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::InOrder />
                 </Routes>
             </main>
