@@ -55,8 +55,10 @@ async function load(browser: Browser, cookies: Parameters<import('@playwright/te
   cdp.on('Network.loadingFinished', (e) => {
     bytes += e.encodedDataLength;
     const url = urls.get(e.requestId) ?? '';
-    if (url.endsWith('.wasm')) wasm += e.encodedDataLength;
-    if (/\.(wasm|js|css)$/.test(url)) assets += e.encodedDataLength;
+    // A lazy page's parts come together from `pkg/parts?want=…` (server/src/bundle.rs).
+    const isWasm = url.endsWith('.wasm') || /\/pkg\/parts\?/.test(url);
+    if (isWasm) wasm += e.encodedDataLength;
+    if (isWasm || /\.(js|css)$/.test(url)) assets += e.encodedDataLength;
   });
   let firstFrame: number | null = null;
   const start = Date.now();

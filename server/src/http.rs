@@ -5,7 +5,7 @@ use app::base::BasePath;
 use app::shell;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::metrics::Exposition;
@@ -137,6 +137,12 @@ pub(crate) async fn assets_or_not_found(State(state): State<AppState>, req: Requ
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }
     let file_uri = strip_base(&state.base, req.uri());
+    if let Some(bundle) = &state.bundle
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+        && let Some(answer) = bundle.answer(file_uri.path(), file_uri.query(), req.headers()).await
+    {
+        return cached(answer, state.leptos_options.hash_files);
+    }
     // With hashed names a file under pkg/ never changes: a new build names it anew.
     let immutable = state.leptos_options.hash_files && file_uri.path().starts_with("/pkg/");
     let file = match file_request(&file_uri, &req) {
@@ -170,16 +176,22 @@ async fn static_file(site_root: &str, file_req: Request<Body>, immutable: bool) 
         return None;
     }
     // The file's own answer, a refusal included (an unreadable range: 416).
-    let mut response = served.into_response();
+    let response = served.into_response();
+    Some(cached(response, immutable))
+}
+
+/// A site file's answer with how long it may be kept: for good when its name is its
+/// content's hash. Errors go out as they are.
+fn cached(mut response: Response, immutable: bool) -> Response {
     if !matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT) {
-        return Some(response);
+        return response;
     }
     let headers = response.headers_mut();
     let policy = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     // Which copy went out depends on what the browser takes, for any cache on the way.
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    Some(response)
+    response
 }
 
 /// `req` for the file at `uri`: its method, and the headers that choose the encoding

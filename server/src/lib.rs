@@ -29,6 +29,7 @@
 pub mod aggregates;
 pub mod api;
 pub mod auth;
+pub mod bundle;
 pub mod cluster;
 pub mod config;
 pub mod http;

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -88,7 +89,11 @@ impl Application {
         let _ = leptos::server_fn::client::try_set_server_url(server_url);
         let metrics = Arc::new(Metrics::default());
         let ingest = ingest::start(config, registry.clone(), metrics.clone()).await?;
-        let router = routes::router(AppState::new(config, registry.clone(), &ingest, metrics));
+        let state = AppState::new(config, registry.clone(), &ingest, metrics);
+        if let Some(bundle) = &state.bundle {
+            bundle.warm();
+        }
+        let router = routes::router(state);
         Ok(Application { listener, tls, router, registry, ingest, base: config.base_path.clone() })
     }
 
@@ -161,6 +166,12 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .hash_files(hash_file.is_file())
         .hash_file(hash_file.to_string_lossy().into())
         .build()
+}
+
+/// The site's lazy parts, if it was built with `--split`.
+pub fn bundle(options: &LeptosOptions) -> Option<crate::bundle::Bundle> {
+    let hashes = options.hash_files.then(|| std::fs::read_to_string(options.hash_file.as_ref()).ok()).flatten();
+    crate::bundle::Bundle::load(Path::new(options.site_root.as_ref()), &options.site_pkg_dir, hashes.as_deref())
 }
 
 /// Where a site built with hashed file names lists them, under its root.

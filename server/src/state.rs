@@ -43,6 +43,9 @@ pub struct AppState {
     pub login_throttle: Arc<crate::auth::LoginThrottle>,
     /// Whether the site is served over HTTPS, so its session cookie is `Secure`.
     pub https: bool,
+    /// The lazy pages' parts, each page's in one answer; `None` for a site built without
+    /// `--split`.
+    pub bundle: Option<Arc<crate::bundle::Bundle>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -55,8 +58,10 @@ impl AppState {
     /// Everything the handlers reach, from the configuration, the registry and the
     /// running ingestion: complete from the start, nothing set afterwards.
     pub fn new(config: &Config, registry: Registry, ingest: &Ingest, metrics: Arc<Metrics>) -> Self {
+        let leptos_options = crate::startup::leptos_options(config);
         Self {
-            leptos_options: crate::startup::leptos_options(config),
+            bundle: crate::startup::bundle(&leptos_options).map(Arc::new),
+            leptos_options,
             base: config.base_path.clone(),
             facts: ServerFacts { started_at: Instant::now() },
             registry,

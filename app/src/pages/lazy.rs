@@ -92,7 +92,7 @@ pub mod browser {
 }
 
 /// Names the page's chunks in the `<head>` as it is rendered, so the browser fetches them
-/// beside the first WASM. Leptos 0.8 does this itself once the whole page is rendered,
+/// beside the first WASM, all in one request. Leptos 0.8 does this itself once the whole page is rendered,
 /// but looks the chunk list up outside the page's reactive owner, so pages rendered
 /// whole before they are sent (a scale's page, a shot) lost their preloads about every
 /// other time (docs/benchmarks.md, "Build and bundle"). Here the lookup is in the page's
@@ -115,21 +115,25 @@ mod server {
         };
         let (pkg, chunks_of, loader) = manifest;
         let nonce = use_nonce().map(|n| n.to_string()).unwrap_or_default();
-        for chunk in pages.iter().flat_map(|page| chunks_of.get(*page).into_iter().flatten()) {
-            // Rendering a leptos_meta tag registers it with the page's `<head>`.
-            _ = view! {
-                <Link
-                    rel="preload"
-                    href=format!("{pkg}/{chunk}.wasm")
-                    as_="fetch"
-                    type_="application/wasm"
-                    crossorigin=nonce.clone()
-                />
-            }
-            .to_html();
+        let mut parts: Vec<&str> =
+            pages.iter().flat_map(|page| chunks_of.get(*page).into_iter().flatten()).map(String::as_str).collect();
+        if parts.is_empty() {
+            return;
         }
-        if !pages.is_empty() {
-            _ = view! { <Link rel="modulepreload" href=format!("{pkg}/{loader}") crossorigin=nonce /> }.to_html();
+        parts.sort_unstable();
+        parts.dedup();
+        // Rendering a leptos_meta tag registers it with the page's `<head>`. The server
+        // answers the parts together, and the loader asks for them by this address
+        // (server/src/bundle.rs).
+        _ = view! {
+            <Link
+                rel="preload"
+                href=format!("{pkg}/parts?want={}", parts.join(","))
+                as_="fetch"
+                crossorigin=nonce.clone()
+            />
         }
+        .to_html();
+        _ = view! { <Link rel="modulepreload" href=format!("{pkg}/{loader}") crossorigin=nonce /> }.to_html();
     }
 }
