@@ -86,7 +86,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="apple-touch-icon" href=format!("{root}/icon-192.png") />
                 <HashedStylesheet options=options.clone() id="leptos" root=root.clone() />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options root />
+                <HydrationScripts options root=root.clone() />
+                // Opens a watched page's live stream as the page arrives (early_stream.js).
+                <script nonce=use_nonce() inner_html=early_stream(&root) />
                 <MetaTags />
             </head>
             <body>
@@ -94,6 +96,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The script that opens a watched page's stream before its WASM runs, for the site at
+/// `base`: early_stream.js without its comments.
+fn early_stream(base: &str) -> String {
+    let base = serde_json::Value::from(base).to_string();
+    let code: Vec<&str> =
+        include_str!("early_stream.js").lines().filter(|line| !line.trim_start().starts_with("//")).collect();
+    code.join("\n").replacen("__BASE__", &base, 1)
 }
 
 /// The weight unit, switched from the footer: a plain link, so it works before the WASM
@@ -252,18 +263,18 @@ pub fn App() -> impl IntoView {
                 // before the WASM loads; out-of-order streaming needs JS to fill in its parts.
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/devices") view={Lazy::<lazy::ScalePages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/devices") view={Lazy::<lazy::ScalesPage>::new()} ssr=SsrMode::InOrder />
                     // Async: the whole page waits for its data, so an unknown scale answers 404.
-                    <Route path=path!("/devices/:client_id") view={Lazy::<lazy::BrewPages>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/devices/:client_id/sessions/:session_id") view={Lazy::<lazy::BrewPages>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/shots") view={Lazy::<lazy::LibraryPages>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/shots/import") view={Lazy::<lazy::LibraryPages>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/beans") view={Lazy::<lazy::LibraryPages>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/compare") view={Lazy::<lazy::BrewPages>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/devices/:client_id") view={Lazy::<lazy::ScalePage>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/devices/:client_id/sessions/:session_id") view={Lazy::<lazy::ShotPages>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/shots") view={Lazy::<lazy::ShotsPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/shots/import") view={Lazy::<lazy::ImportPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/beans") view={Lazy::<lazy::BeansPage>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/compare") view={Lazy::<lazy::ShotPages>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/pipeline") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/firmware") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/bluetooth") view={Lazy::<lazy::ScalePages>::new()} ssr=SsrMode::InOrder />
-                    <Route path=path!("/simulator/:client_id") view={Lazy::<lazy::ScalePages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/bluetooth") view={Lazy::<lazy::BridgePages>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("/simulator/:client_id") view={Lazy::<lazy::BridgePages>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/tokens") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/people") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("/audit") view={Lazy::<lazy::AdminPages>::new()} ssr=SsrMode::InOrder />
@@ -281,7 +292,17 @@ pub fn App() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::page_name;
+    use super::{early_stream, page_name};
+
+    #[test]
+    fn the_early_stream_script_knows_the_base_path_and_leaves_its_comments_out() {
+        let script = early_stream("/wages");
+        assert!(script.starts_with("(() => {"), "{script}");
+        assert!(script.contains(r#"const base = "/wages";"#));
+        assert!(!script.contains("__BASE__"));
+        assert!(script.lines().all(|line| !line.trim_start().starts_with("//")));
+        assert!(early_stream("").contains(r#"const base = "";"#));
+    }
 
     #[test]
     fn a_phone_header_names_each_page() {

@@ -4,6 +4,12 @@
 //!
 //! The socket reconnects two seconds after it drops (a server restart, a network blip on
 //! a cafe's tablet) and closes when the reactive owner that opened it is cleaned up.
+//!
+//! The pages that are there to be watched live (the dashboard, a scale's page) do not
+//! wait for their WASM to open their stream: a few lines in the page's `<head>`
+//! (`early_stream.js`) open it as the page arrives and keep what comes, and the page takes
+//! that socket over once it runs. On a phone that saves the round trip of opening the
+//! socket after the WASM, half a second and more on a slow mobile link.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -42,6 +48,29 @@ pub fn follow_and_catch_up<T: DeserializeOwned + 'static>(
     });
 }
 
+/// The socket `early_stream.js` opened to `url`, if it is still open or opening, with
+/// the text frames that came before the page took it.
+fn take_early(url: &str) -> Option<(WebSocket, Vec<String>)> {
+    use wasm_bindgen::JsCast;
+    use web_sys::js_sys::{Array, Reflect};
+
+    let early = Reflect::get(&window(), &"wagesEarly".into()).ok().filter(|e| e.is_object())?;
+    let entry = Reflect::get(&early, &url.into()).ok().filter(|e| e.is_object())?;
+    let _ = Reflect::delete_property(early.unchecked_ref::<web_sys::js_sys::Object>(), &url.into());
+    let frames: Vec<String> = Reflect::get(&entry, &"frames".into())
+        .ok()
+        .filter(|f| f.is_object())
+        .map(|f| Array::from(&f).iter().filter_map(|frame| frame.as_string()).collect())
+        .unwrap_or_default();
+    // From here the page's own reader takes every frame.
+    let _ = Reflect::set(&entry, &"frames".into(), &wasm_bindgen::JsValue::NULL);
+    let socket: web_sys::WebSocket = Reflect::get(&entry, &"socket".into()).ok()?.dyn_into().ok()?;
+    if socket.ready_state() > web_sys::WebSocket::OPEN {
+        return None;
+    }
+    Some((WebSocket::try_from(socket).ok()?, frames))
+}
+
 /// Reads the stream at `url` until `stopped`, opening it again whenever it drops.
 async fn follow<T: DeserializeOwned>(
     url: String,
@@ -49,10 +78,17 @@ async fn follow<T: DeserializeOwned>(
     mut on_frame: impl FnMut(T),
     mut stopped: oneshot::Receiver<()>,
 ) {
+    let mut early = take_early(&url);
     loop {
-        let Ok(mut socket) = WebSocket::open(&url) else {
-            leptos::logging::warn!("cannot open {url}: no WebSocket");
-            return;
+        let (mut socket, kept) = match early.take() {
+            Some(early) => early,
+            None => match WebSocket::open(&url) {
+                Ok(socket) => (socket, Vec::new()),
+                Err(_) => {
+                    leptos::logging::warn!("cannot open {url}: no WebSocket");
+                    return;
+                }
+            },
         };
         // The socket takes messages to send once it is open (or has failed to open).
         let ready = futures_util::future::poll_fn(|cx| Pin::new(&mut socket).poll_ready(cx));
@@ -62,6 +98,9 @@ async fn follow<T: DeserializeOwned>(
         };
         if opened && matches!(socket.state(), State::Open) {
             on_open();
+        }
+        for frame in kept.iter().filter_map(|text| serde_json::from_str::<T>(text).ok()) {
+            on_frame(frame);
         }
         loop {
             match select(socket.next(), &mut stopped).await {

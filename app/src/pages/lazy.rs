@@ -1,4 +1,4 @@
-//! The pages the browser loads only when it first goes to them, in four groups: each
+//! The pages the browser loads only when it first goes to them, in groups: each
 //! group is a [`LazyRoute`] whose view (and all the code only it uses) `cargo leptos
 //! --split` moves out of the first WASM into a file of its own. The dashboard and the
 //! login page are not here: they are where people arrive, and must be live with nothing
@@ -10,10 +10,13 @@ use leptos_router::{LazyRoute, lazy_route};
 /// Pages grouped by the code they share, each group one lazy route showing its pages by
 /// their names (`crate::page_name`).
 ///
-/// The split gives every set of lazy routes that share some code a chunk of its own, and a
-/// page loads every chunk of every set its route is in: with a lazy route per page, 16
-/// routes made 216 chunks and a scale's page about 120 requests, each a round trip on a
-/// phone. Four groups make 24 chunks, and a page loads about 20 files.
+/// A page's parts come in one request however many there are (server/src/bundle.rs), so
+/// the groups are as small as sharing allows: a page loads the code of every page in its
+/// group. A scale's page is on its own; pages that share nearly all their code go
+/// together (a shot and shots side by side, the two ways to be a scale from a browser
+/// tab, the admin pages). The split makes a chunk for every set of routes sharing some
+/// code: 16 routes made 216 chunks, and the loader every page fetches grew with them,
+/// for pages no smaller than these groups give.
 macro_rules! lazy_groups {
     ($($group:ident { $($name:literal => $page:ident),* $(,)? })*) => {$(
         pub struct $group(&'static str);
@@ -41,12 +44,17 @@ macro_rules! lazy_groups {
 }
 
 lazy_groups! {
-    // A scale live, a shot, shots side by side: the graphs and the live stream.
-    BrewPages { "Scale" => DevicePage, "Shot" => SessionPage, "Compare" => ComparePage }
-    // The history and what it is made of.
-    LibraryPages { "Shots" => ShotsPage, "Import shots" => ShotImportPage, "Beans" => BeansPage }
-    // Scales and the ways to be one.
-    ScalePages { "Scales" => DevicesPage, "Simulator" => SimulatorPage, "Bluetooth" => BluetoothPage }
+    // A scale live: the graph and the live stream.
+    ScalePage { "Scale" => DevicePage }
+    // Shots kept: their graphs, one or side by side.
+    ShotPages { "Shot" => SessionPage, "Compare" => ComparePage }
+    // The history and what it is made of, each with a form of its own.
+    ShotsPage { "Shots" => ShotsPage }
+    ImportPage { "Import shots" => ShotImportPage }
+    BeansPage { "Beans" => BeansPage }
+    ScalesPage { "Scales" => DevicesPage }
+    // The ways to be a scale from a browser tab.
+    BridgePages { "Simulator" => SimulatorPage, "Bluetooth" => BluetoothPage }
     // Running the node and its people.
     AdminPages {
         "Audit" => AuditPage, "Firmware" => FirmwarePage, "Your account" => MePage,
