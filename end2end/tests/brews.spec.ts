@@ -73,6 +73,8 @@ test('a barista keeps beans, sets a recipe, brews, tastes, tags and finds the sh
   await page.goto(`./devices/${id}/sessions/morning`);
   await hydrated(page);
   await expect(page.getByTestId('ratio')).toHaveText(/^1:2\.\d$/);
+  // What to change on the next shot, from this one's figures: 28 s for 1:2 is on target.
+  await expect(page.getByTestId('next-shot')).toContainText('on target: keep it');
   const shot = page.getByTestId('shot-form');
   await expect(shot.getByLabel('Dose g')).toHaveValue('18');
   // The browser itself holds back a rating past 100 (min/max); the server names a bad dose.
@@ -92,6 +94,9 @@ test('a barista keeps beans, sets a recipe, brews, tastes, tags and finds the sh
   await expect(shot.getByRole('status')).toHaveText('Saved.');
   await expect(page.getByTestId('ratio')).toHaveText('1:2.2');
   await expect(page.getByTestId('extraction-yield')).toHaveText('21.1 %');
+  // 40 g out of 18 g is past the 1:2 aimed at.
+  await expect(page.getByTestId('next-shot')).toHaveAttribute('data-change', 'LowerRatio');
+  await expect(page.getByTestId('next-shot')).toContainText('1:2.2 for a 1:2.0 target: stop at 36 g');
   await screenshot(page, info.project.name, 'shot');
   await page.reload();
   await expect(shot.getByLabel('Rating 0–100')).toHaveValue('88');

@@ -256,7 +256,8 @@ impl Outbox {
         }
     }
 
-    /// Publishes an ended session's summary, read back from storage.
+    /// Publishes an ended session as `GET …/sessions/{session_id}` answers it: its
+    /// summary read back from storage, what was brewed and what to change next.
     async fn summarise(&mut self, id: ClientId, session: SessionId, now: u64) {
         let summary = match self.storage.session(&id, &session, now).await {
             Ok(Some(summary)) => summary,
@@ -266,7 +267,16 @@ impl Outbox {
                 return;
             }
         };
-        self.publish(topic::device(&id, Channel::Session), QoS::AtLeastOnce, &summary).await;
+        let (details, beans) = match self.registry.brews().details(&id, &session).await {
+            Ok(brewed) => brewed.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, client_id = %id, "a shot's recipe could not be read; its summary goes alone");
+                Default::default()
+            }
+        };
+        let shot = wages_store::Shot::new(summary, details, beans);
+        let summary = &shot.summary;
+        self.publish(topic::device(&id, Channel::Session), QoS::AtLeastOnce, &shot).await;
         if let Some(scale) = self.scales.get_mut(&id) {
             let a = &mut scale.aggregates;
             a.sessions += 1;

@@ -87,7 +87,9 @@ pub struct Shot {
 }
 
 /// The one thing to change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Change {
     /// Weigh the dose first.
     WeighTheDose,
@@ -103,9 +105,12 @@ pub enum Change {
 }
 
 /// What to change next, and why, in the shot's own figures.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Suggestion {
     pub change: Change,
+    /// Said to the barista: the shot's figures, the target, the change.
+    #[cfg_attr(feature = "openapi", schema(example = "ran 19 s for 1:2.0, under the 25–35 s aimed at: grind finer"))]
     pub reason: String,
 }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use wages_sessions::Summary;
+use wages_sessions::dial_in::{self, Suggestion};
 
 use crate::error::RegistryError;
 
@@ -540,6 +541,10 @@ pub struct Shot {
     pub extraction_yield: Option<f64>,
     /// Whole days from the roast date to the shot, when the beans have a roast date.
     pub days_off_roast: Option<i64>,
+    /// What to change on the next shot, from this one's figures and its method's target
+    /// (`wages_sessions::dial_in`); none while the shot runs, or for a method without a
+    /// target (cold brew, other).
+    pub next: Option<Suggestion>,
 }
 
 impl Shot {
@@ -553,8 +558,27 @@ impl Shot {
                 let day = i64::try_from(summary.started_at / 86_400_000).unwrap_or(i64::MAX);
                 day - roast
             });
-        Shot { summary, details, beans, effective_yield, ratio, extraction_yield, days_off_roast }
+        let next = next_shot(&summary, &details, effective_yield);
+        Shot { summary, details, beans, effective_yield, ratio, extraction_yield, days_off_roast, next }
     }
+}
+
+/// The suggestion for the shot after a finished one, by its method's target.
+fn next_shot(summary: &Summary, details: &ShotDetails, yield_grams: f64) -> Option<Suggestion> {
+    let target = dial_in::Target::for_method(details.method?.as_str())?;
+    if summary.live {
+        return None;
+    }
+    let shot = dial_in::Shot {
+        dose: details.dose,
+        yield_grams,
+        // Milliseconds in a u64 hold exactly in an f64 well past any shot's length.
+        #[allow(clippy::cast_precision_loss)]
+        seconds: summary.duration_ms as f64 / 1000.0,
+        taste: None,
+        strength: None,
+    };
+    Some(dial_in::suggest(&shot, None, &target))
 }
 
 /// What `/shots` and `GET /api/shots` filter by; every field optional.
@@ -627,6 +651,33 @@ pub struct ShotPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_finished_shot_says_what_to_change_next_by_its_methods_target() {
+        let summary = |live: bool| Summary {
+            client_id: wages_codec::ClientId::parse("scale-01").expect("id"),
+            session_id: wages_codec::SessionId::parse("brew-1").expect("id"),
+            started_at: 1_764_000_000_000,
+            ended_at: 1_764_000_019_000,
+            duration_ms: 19_000,
+            count: 191,
+            final_weight: 36.0,
+            max_weight: 36.2,
+            peak_flow: 3.0,
+            mean_flow: 1.9,
+            live,
+            compacted: None,
+        };
+        let details = |method: Option<Method>| ShotDetails { method, dose: Some(18.0), ..ShotDetails::default() };
+        let fast = Shot::new(summary(false), details(Some(Method::Espresso)), None);
+        let next = fast.next.expect("a suggestion");
+        assert_eq!(next.change, dial_in::Change::GrindFiner);
+        assert_eq!(next.reason, "ran 19 s for 1:2.0, under the 25–35 s aimed at: grind finer");
+        // Not while it runs, nor without a method that has a target.
+        assert_eq!(Shot::new(summary(true), details(Some(Method::Espresso)), None).next, None);
+        assert_eq!(Shot::new(summary(false), details(Some(Method::ColdBrew)), None).next, None);
+        assert_eq!(Shot::new(summary(false), details(None), None).next, None);
+    }
 
     #[test]
     fn dates_count_days_from_the_epoch() {

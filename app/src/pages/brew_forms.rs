@@ -130,6 +130,7 @@ pub fn ShotCard(client_id: String, session_id: String, shot: Shot, beans: Vec<Be
             ratio_text(now.ratio),
             now.extraction_yield.map_or_else(|| "–".into(), |e| format!("{e:.1} %")),
             now.effective_yield,
+            now.next,
         )
     };
     let d = shot.details.clone();
@@ -140,6 +141,7 @@ pub fn ShotCard(client_id: String, session_id: String, shot: Shot, beans: Vec<Be
     let figures2 = figures.clone();
     let viewer = crate::clock::Viewer::current();
     let figures3 = figures.clone();
+    let figures4 = figures.clone();
     view! {
         <section class="card wide" aria-labelledby="shot-title">
             <h2 id="shot-title">"The shot"</h2>
@@ -148,6 +150,12 @@ pub fn ShotCard(client_id: String, session_id: String, shot: Shot, beans: Vec<Be
                 {move || super::tile(if viewer.ounces { "ounces out" } else { "grams out" }, "yield", viewer.weight_number(figures2().2))}
                 {move || super::tile("extraction yield", "extraction-yield", figures3().1)}
             </div>
+            // What to change next, from the figures as they are edited (wages_sessions::dial_in).
+            {move || figures4().3.map(|next| view! {
+                <p class="next-shot" data-testid="next-shot" data-change=format!("{:?}", next.change)>
+                    <strong>"Next shot: "</strong>{next.reason}
+                </p>
+            })}
             <p class="muted">
                 {shot.beans.as_ref().map(|b| format!("{}. ", b.label()))}
                 {off_roast.map(|o| format!("{o}. "))}

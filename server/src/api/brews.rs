@@ -263,6 +263,11 @@ pub struct ShotBody {
     extraction_yield: Option<f64>,
     /// Days from the beans' roast date to the shot.
     days_off_roast: Option<i64>,
+    /// What to change on the next shot, and why: from this shot's figures and its
+    /// method's target (espresso 1:2 in 25–35 s, pour-over 1:16 in 2:30–4:00,
+    /// immersion 1:15 in 3:00–5:00). Absent while the shot runs, or for cold brew and
+    /// other methods.
+    next: Option<wages_sessions::dial_in::Suggestion>,
 }
 
 /// A page of shots, as documented in OpenAPI.

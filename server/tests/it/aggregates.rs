@@ -30,6 +30,9 @@ async fn collect(eventloop: &mut EventLoop, done: impl Fn(&HashMap<String, Value
 async fn summaries_state_aggregates_and_home_assistant_discovery_reach_subscribers() {
     let server = TestServer::builder().var("WAGES_AGGREGATES_SECONDS", "1").start().await;
     server.register("agg-1").await;
+    let recipe = serde_json::json!({"method": "espresso", "dose": 15.0});
+    let set = server.http().put(server.url("/api/devices/agg-1/recipe")).json(&recipe).send().await.expect("recipe");
+    assert_eq!(set.status().as_u16(), 200);
     let (watcher, mut watching) = AsyncClient::new(server.mqtt_options("watcher"), 100);
     watcher.subscribe("wages/devices/agg-1/+", QoS::AtLeastOnce).await.expect("subscribe");
     watcher.subscribe("homeassistant/sensor/+/config", QoS::AtLeastOnce).await.expect("subscribe");
@@ -53,6 +56,10 @@ async fn summaries_state_aggregates_and_home_assistant_discovery_reach_subscribe
     assert_eq!(summary["final_weight"], 30.0);
     assert_eq!(summary["duration_ms"], 3000);
     assert_eq!(summary["live"], false);
+    // The shot as brewed, and what to change on the next one: 3 s is far too fast.
+    assert_eq!((summary["method"].as_str(), summary["dose"].as_f64()), (Some("espresso"), Some(15.0)));
+    assert_eq!(summary["next"]["change"], "grind_finer", "{summary}");
+    assert_eq!(summary["next"]["reason"], "ran 3 s for 1:2.0, under the 25–35 s aimed at: grind finer");
     let state = &seen["wages/devices/agg-1/state"];
     assert_eq!((state["weight"].as_f64(), state["session_id"].as_str()), (Some(30.0), Some("shot-1")));
     assert!(state["flow"].as_f64().is_some_and(|f| (f - 10.0).abs() < 0.5), "{state}");

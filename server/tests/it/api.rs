@@ -207,6 +207,10 @@ async fn openapi_describes_the_api_and_swagger_ui_is_served_offline() {
         assert!(doc["paths"]["/api/devices/{client_id}"][method].is_object());
     }
     assert!(doc["components"]["schemas"]["Device"].is_object());
+    // A shot's suggestion for the next one, with the changes it can name.
+    let change = &doc["components"]["schemas"]["Change"]["enum"];
+    assert!(change.as_array().is_some_and(|c| c.contains(&json!("grind_finer")) && c.len() == 7), "{change}");
+    assert!(doc["components"]["schemas"]["Suggestion"]["properties"]["reason"].is_object());
 
     let res = server.http().get(server.url("/api/docs/")).send().await.expect("docs");
     assert_eq!(res.status().as_u16(), 200);
@@ -389,6 +393,9 @@ async fn brews(db: Db) {
     );
     assert_eq!((shot["ratio"].as_f64(), shot["brewed_by"].as_str()), (Some(2.0), Some("admin (token tests)")));
     assert_eq!(shot["beans"]["name"], "Kenya");
+    // 30 s for 1:2: an espresso on target.
+    assert_eq!(shot["next"]["change"], "keep_it", "{shot}");
+    assert_eq!(shot["next"]["reason"], "ran 30 s for 1:2.0, on target: keep it, and say how it tasted");
 
     let path = "/api/devices/scale-01/sessions/brew-1";
     let (status, edited) = patch(&server, path, &json!({"rating": 88, "tags": ["Sweet", "juicy"], "notes": "like cherries", "tds": 9.5, "yield": 38.0, "starred": true})).await;
@@ -419,6 +426,12 @@ async fn brews(db: Db) {
     // Beans that are not in the library are not found, as any id that names nothing.
     assert_error(&patch(&server, path, &json!({"beans_id": 4242})).await, 404, "not_found", None);
     assert_eq!(get(&server, path).await.1["rating"].as_i64(), Some(88), "refusals changed nothing");
+    // A long pour: what to change next follows the edited yield.
+    let (_, long) = patch(&server, path, &json!({"yield": 45.0})).await;
+    assert_eq!(long["next"], json!({"change": "lower_ratio", "reason": "1:2.5 for a 1:2.0 target: stop at 36 g"}));
+    let (_, cold) = patch(&server, path, &json!({"method": "cold-brew"})).await;
+    assert_eq!(cold["next"], Value::Null, "no target for cold brew: {cold}");
+    assert_eq!(patch(&server, path, &json!({"method": "espresso"})).await.0.as_u16(), 200);
     let (_, cleared) = patch(&server, path, &json!({"yield": null})).await;
     assert_eq!(cleared["effective_yield"].as_f64(), Some(36.0), "null goes back to the scale's weight");
     assert_error(
