@@ -153,6 +153,17 @@ pub struct Latest {
 }
 
 impl Latest {
+    /// The newer of two views of a scale's newest reading: what the live stream brought,
+    /// and what was read back from storage, which may not hold the stream's last
+    /// readings yet (a card fetched while the batch is still being stored).
+    pub fn newer(streamed: Option<Latest>, read: Option<Latest>) -> Option<Latest> {
+        match (streamed, read) {
+            (Some(streamed), Some(read)) if streamed.at > read.at => Some(streamed),
+            (streamed, None) => streamed,
+            (_, read) => read,
+        }
+    }
+
     /// Takes a reading the live stream brought: the same session goes on, another starts afresh.
     pub fn follow(latest: &mut Option<Latest>, reading: &wages_codec::Reading) {
         let at = reading.tstamp.millis();
@@ -411,6 +422,16 @@ pub async fn read_session(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_read_back_keeps_the_newer_reading_the_stream_brought() {
+        let at = |at: u64| Some(Latest { session_id: "s".into(), grams: 9.5, started_at: 0, at, live: true });
+        assert_eq!(Latest::newer(at(1900), at(1800)), at(1900), "storage not caught up yet");
+        assert_eq!(Latest::newer(at(1900), None), at(1900), "nothing stored yet");
+        assert_eq!(Latest::newer(at(1800), at(1900)), at(1900));
+        assert_eq!(Latest::newer(None, at(1900)), at(1900));
+        assert_eq!(Latest::newer(None, None), None);
+    }
 
     fn card(id: &str, name: &str, latest: Option<(bool, u64)>) -> ScaleCard {
         let device = Device {

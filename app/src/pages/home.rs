@@ -238,7 +238,11 @@ mod live {
                             if let Ok(fetched) = crate::devices::read_scale_card(id.clone()).await {
                                 cards.try_update(|cards| {
                                     match cards.iter_mut().find(|c| c.device.client_id == fetched.device.client_id) {
-                                        Some(card) => *card = fetched,
+                                        Some(card) => {
+                                            let streamed = card.latest.take();
+                                            *card = fetched;
+                                            card.latest = Latest::newer(streamed, card.latest.take());
+                                        }
                                         None if belongs(&fetched.device) => cards.push(fetched),
                                         None => {}
                                     }
